@@ -1,0 +1,13 @@
+namespace Distill.Cli;
+
+/// <summary>Help text of the verb groups (`distill bench`, `distill eval`, ...).</summary>
+static class VerbGroups
+{
+    public static string Describe(string group) => group switch
+    {
+        "bench" => "Measure speed and memory (see docs/performance.md).",
+        "eval" => "Evaluate models: pass@k, ROUGE, pairwise judge, win rates.",
+        "sandbox" => "Run untrusted Python in the evaluation sandbox.",
+        _ => $"{group} commands.",
+    };
+}
