@@ -62,11 +62,15 @@ public sealed class UidSlot : IDisposable
             try
             {
                 foreach (var line in File.ReadLines(Path.Combine(d, "status")))
+                {
+                    // Zombies are dead already (their parent reaps them); they keep their uid in /proc.
+                    if (line.StartsWith("State:", StringComparison.Ordinal) && (line.Contains('Z') || line.Contains('X'))) break;
                     if (line.StartsWith("Uid:", StringComparison.Ordinal))
                     {
                         if (int.Parse(line.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]) == Uid) pids.Add(pid);
                         break;
                     }
+                }
             }
             catch (IOException) { } // exited while we looked
             catch (UnauthorizedAccessException) { }
