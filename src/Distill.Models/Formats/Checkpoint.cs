@@ -27,7 +27,7 @@ public sealed class Checkpoint : IDisposable
             string index = Path.Combine(dir, CheckpointNames.Index), single = Path.Combine(dir, CheckpointNames.Single);
             if (File.Exists(index)) ckpt.OpenSharded(index);
             else if (File.Exists(single)) ckpt.Add(SafetensorsFile.Open(single), expected: null);
-            else throw new SafetensorsFormatException($"{dir}: neither {CheckpointNames.Single} nor {CheckpointNames.Index} found");
+            else throw new ModelFormatException($"{dir}: neither {CheckpointNames.Single} nor {CheckpointNames.Index} found");
             return ckpt;
         }
         catch
@@ -45,28 +45,28 @@ public sealed class Checkpoint : IDisposable
             using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
             if (doc.RootElement.ValueKind != JsonValueKind.Object
                 || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new SafetensorsFormatException($"{indexPath}: missing object 'weight_map'");
+                throw new ModelFormatException($"{indexPath}: missing object 'weight_map'");
             byShard = new(StringComparer.Ordinal);
             foreach (var entry in map.EnumerateObject())
             {
                 if (entry.Value.ValueKind != JsonValueKind.String)
-                    throw new SafetensorsFormatException($"{indexPath}: weight_map entry '{entry.Name}' is not a file name");
+                    throw new ModelFormatException($"{indexPath}: weight_map entry '{entry.Name}' is not a file name");
                 string file = entry.Value.GetString()!;
                 // A shard lives beside the index: no directories, no "..", no absolute paths.
                 if (file.Length == 0 || file.IndexOfAny(['/', '\\']) >= 0 || file is "." or "..")
-                    throw new SafetensorsFormatException($"{indexPath}: weight_map entry '{entry.Name}' points outside the folder ('{file}')");
+                    throw new ModelFormatException($"{indexPath}: weight_map entry '{entry.Name}' points outside the folder ('{file}')");
                 if (!byShard.TryGetValue(file, out var list)) byShard[file] = list = [];
                 list.Add(entry.Name);
             }
         }
         catch (JsonException e)
         {
-            throw new SafetensorsFormatException($"{indexPath}: not valid JSON ({e.Message})");
+            throw new ModelFormatException($"{indexPath}: not valid JSON ({e.Message})");
         }
         foreach (var (file, names) in byShard.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             var path = Path.Combine(Directory, file);
-            if (!File.Exists(path)) throw new SafetensorsFormatException($"{indexPath}: shard '{file}' (holding '{names[0]}') does not exist");
+            if (!File.Exists(path)) throw new ModelFormatException($"{indexPath}: shard '{file}' (holding '{names[0]}') does not exist");
             Add(SafetensorsFile.Open(path), names.ToHashSet(StringComparer.Ordinal));
         }
     }
@@ -77,13 +77,13 @@ public sealed class Checkpoint : IDisposable
         if (expected is not null)
             foreach (var name in expected)
                 if (!file.Tensors.ContainsKey(name))
-                    throw new SafetensorsFormatException($"{file.Path}: tensor '{name}' is listed in {CheckpointNames.Index} but not stored in this shard");
+                    throw new ModelFormatException($"{file.Path}: tensor '{name}' is listed in {CheckpointNames.Index} but not stored in this shard");
         foreach (var name in file.Tensors.Keys)
         {
             if (expected is not null && !expected.Contains(name))
-                throw new SafetensorsFormatException($"{file.Path}: tensor '{name}' is stored here but {CheckpointNames.Index} does not map it to this shard");
+                throw new ModelFormatException($"{file.Path}: tensor '{name}' is stored here but {CheckpointNames.Index} does not map it to this shard");
             if (_byTensor.TryGetValue(name, out var other))
-                throw new SafetensorsFormatException($"tensor '{name}' is stored in both {other.Path} and {file.Path}");
+                throw new ModelFormatException($"tensor '{name}' is stored in both {other.Path} and {file.Path}");
             _byTensor[name] = file;
         }
     }
@@ -93,7 +93,7 @@ public sealed class Checkpoint : IDisposable
     public SafetensorsTensorInfo Info(string name) => FileOf(name).Info(name);
 
     public SafetensorsFile FileOf(string name)
-        => _byTensor.TryGetValue(name, out var f) ? f : throw new SafetensorsFormatException($"{Directory}: missing tensor '{name}'");
+        => _byTensor.TryGetValue(name, out var f) ? f : throw new ModelFormatException($"{Directory}: missing tensor '{name}'");
 
     public float[] ReadFloat32(string name) => FileOf(name).ReadFloat32(name);
 
@@ -102,7 +102,7 @@ public sealed class Checkpoint : IDisposable
     {
         var info = Info(name);
         if (!info.Shape.SequenceEqual(shape))
-            throw new SafetensorsFormatException(
+            throw new ModelFormatException(
                 $"{FileOf(name).Path}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}], the architecture expects [{string.Join(", ", shape)}]");
         return ReadFloat32(name);
     }
@@ -118,11 +118,11 @@ public sealed class Checkpoint : IDisposable
         var allowed = new HashSet<string>(req.Concat(optional ?? []), StringComparer.Ordinal);
         var missing = req.Where(n => !_byTensor.ContainsKey(n)).ToList();
         if (missing.Count > 0)
-            throw new SafetensorsFormatException(
+            throw new ModelFormatException(
                 $"{Directory}: missing tensor '{missing[0]}'" + (missing.Count > 1 ? $" and {missing.Count - 1} more" : ""));
         var unexpected = _byTensor.Keys.Where(n => !allowed.Contains(n) && !(ignored?.Invoke(n) ?? false)).Order(StringComparer.Ordinal).ToList();
         if (unexpected.Count > 0)
-            throw new SafetensorsFormatException(
+            throw new ModelFormatException(
                 $"{_byTensor[unexpected[0]].Path}: unexpected tensor '{unexpected[0]}'" + (unexpected.Count > 1 ? $" and {unexpected.Count - 1} more" : "") + " (not part of this architecture)");
     }
 

@@ -53,7 +53,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     }
 
     public SafetensorsTensorInfo Info(string name)
-        => Tensors.TryGetValue(name, out var t) ? t : throw new SafetensorsFormatException($"{Path}: no tensor '{name}'");
+        => Tensors.TryGetValue(name, out var t) ? t : throw new ModelFormatException($"{Path}: no tensor '{name}'");
 
     /// <summary>The raw bytes of a tensor, inside the mapping (valid until Dispose).</summary>
     public ReadOnlySpan<byte> Bytes(string name)
@@ -61,7 +61,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         ObjectDisposedException.ThrowIf(_view is null, this);
         var t = Info(name);
         long len = t.ByteLength;
-        if (len > int.MaxValue) throw new SafetensorsFormatException($"{Path}: tensor '{name}' is larger than 2 GB; read it in parts");
+        if (len > int.MaxValue) throw new ModelFormatException($"{Path}: tensor '{name}' is larger than 2 GB; read it in parts");
         return new ReadOnlySpan<byte>(_base + _dataStart + t.Begin, (int)len);
     }
 
@@ -70,9 +70,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         var t = Info(name);
         if (!SafetensorsDTypes.IsFloat32Convertible(t.DType))
-            throw new SafetensorsFormatException($"{Path}: tensor '{name}' has dtype {SafetensorsDTypes.Name(t.DType)}; only F32, F16, BF16 and F64 load as float32");
+            throw new ModelFormatException($"{Path}: tensor '{name}' has dtype {SafetensorsDTypes.Name(t.DType)}; only F32, F16, BF16 and F64 load as float32");
         if (dst.Length != t.ElementCount)
-            throw new SafetensorsFormatException($"{Path}: tensor '{name}' has {t.ElementCount} elements, the destination {dst.Length}");
+            throw new ModelFormatException($"{Path}: tensor '{name}' has {t.ElementCount} elements, the destination {dst.Length}");
         SafetensorsDTypes.ToFloat32(t.DType, Bytes(name), dst);
     }
 

@@ -35,12 +35,12 @@ public static class SafetensorsHeader
     public static long ReadHeaderLength(ReadOnlySpan<byte> first8, long fileLength, string file)
     {
         if (fileLength < 8)
-            throw new SafetensorsFormatException($"{file}: {fileLength} bytes is too short for a safetensors file (the 8-byte header length is missing)");
+            throw new ModelFormatException($"{file}: {fileLength} bytes is too short for a safetensors file (the 8-byte header length is missing)");
         ulong n = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(first8);
         if (n > MaxHeaderSize)
-            throw new SafetensorsFormatException($"{file}: header length {n} exceeds the limit of {MaxHeaderSize} bytes");
+            throw new ModelFormatException($"{file}: header length {n} exceeds the limit of {MaxHeaderSize} bytes");
         if ((long)n > fileLength - 8)
-            throw new SafetensorsFormatException($"{file}: header length {n} runs past the end of the file ({fileLength} bytes)");
+            throw new ModelFormatException($"{file}: header length {n} runs past the end of the file ({fileLength} bytes)");
         return (long)n;
     }
 
@@ -48,7 +48,7 @@ public static class SafetensorsHeader
     public static Parsed Parse(ReadOnlySpan<byte> header, long dataLength, string file)
     {
         if (header.Length == 0 || header[0] != (byte)'{')
-            throw new SafetensorsFormatException($"{file}: the header does not start with '{{'");
+            throw new ModelFormatException($"{file}: the header does not start with '{{'");
         JsonDocument doc;
         try
         {
@@ -56,19 +56,19 @@ public static class SafetensorsHeader
         }
         catch (JsonException e)
         {
-            throw new SafetensorsFormatException($"{file}: the header is not valid JSON ({e.Message})");
+            throw new ModelFormatException($"{file}: the header is not valid JSON ({e.Message})");
         }
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new SafetensorsFormatException($"{file}: the header is not a JSON object");
+                throw new ModelFormatException($"{file}: the header is not a JSON object");
             var tensors = new Dictionary<string, SafetensorsTensorInfo>(StringComparer.Ordinal);
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
                 if (prop.Name == "__metadata__") { ReadMetadata(prop.Value, metadata, file); continue; }
                 if (tensors.ContainsKey(prop.Name))
-                    throw new SafetensorsFormatException($"{file}: tensor '{prop.Name}' appears twice in the header");
+                    throw new ModelFormatException($"{file}: tensor '{prop.Name}' appears twice in the header");
                 tensors[prop.Name] = ReadTensor(prop.Name, prop.Value, file);
             }
             Validate(tensors.Values, dataLength, file);
@@ -79,11 +79,11 @@ public static class SafetensorsHeader
     static void ReadMetadata(JsonElement value, Dictionary<string, string> metadata, string file)
     {
         if (value.ValueKind != JsonValueKind.Object)
-            throw new SafetensorsFormatException($"{file}: __metadata__ must be an object of strings");
+            throw new ModelFormatException($"{file}: __metadata__ must be an object of strings");
         foreach (var m in value.EnumerateObject())
         {
             if (m.Value.ValueKind != JsonValueKind.String)
-                throw new SafetensorsFormatException($"{file}: __metadata__ key '{m.Name}' must be a string");
+                throw new ModelFormatException($"{file}: __metadata__ key '{m.Name}' must be a string");
             metadata[m.Name] = m.Value.GetString()!;
         }
     }
@@ -92,12 +92,12 @@ public static class SafetensorsHeader
     {
         string where = $"{file}: tensor '{name}'";
         if (value.ValueKind != JsonValueKind.Object)
-            throw new SafetensorsFormatException($"{where}: entry is not an object");
+            throw new ModelFormatException($"{where}: entry is not an object");
         if (!value.TryGetProperty("dtype", out var dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String)
-            throw new SafetensorsFormatException($"{where}: missing string field 'dtype'");
+            throw new ModelFormatException($"{where}: missing string field 'dtype'");
         string dtypeName = dtypeEl.GetString()!;
         if (!SafetensorsDTypes.TryParse(dtypeName, out var dtype))
-            throw new SafetensorsFormatException($"{where}: unknown dtype '{dtypeName}'");
+            throw new ModelFormatException($"{where}: unknown dtype '{dtypeName}'");
         var shape = ReadIntegers(value, "shape", where, count: null);
         var offsets = ReadIntegers(value, "data_offsets", where, count: 2);
         return new SafetensorsTensorInfo(name, dtype, shape, offsets[0], offsets[1]);
@@ -106,16 +106,16 @@ public static class SafetensorsHeader
     static long[] ReadIntegers(JsonElement obj, string field, string where, int? count)
     {
         if (!obj.TryGetProperty(field, out var arr) || arr.ValueKind != JsonValueKind.Array)
-            throw new SafetensorsFormatException($"{where}: missing array field '{field}'");
+            throw new ModelFormatException($"{where}: missing array field '{field}'");
         var values = new List<long>();
         foreach (var el in arr.EnumerateArray())
         {
             if (el.ValueKind != JsonValueKind.Number || !el.TryGetInt64(out long v) || v < 0)
-                throw new SafetensorsFormatException($"{where}: '{field}' must hold non-negative integers");
+                throw new ModelFormatException($"{where}: '{field}' must hold non-negative integers");
             values.Add(v);
         }
         if (count is int c && values.Count != c)
-            throw new SafetensorsFormatException($"{where}: '{field}' must have {c} entries, has {values.Count}");
+            throw new ModelFormatException($"{where}: '{field}' must have {c} entries, has {values.Count}");
         return values.ToArray();
     }
 
@@ -126,22 +126,22 @@ public static class SafetensorsHeader
         {
             string where = $"{file}: tensor '{t.Name}'";
             if (t.Begin != expectedBegin || t.End < t.Begin)
-                throw new SafetensorsFormatException(t.Begin < expectedBegin
+                throw new ModelFormatException(t.Begin < expectedBegin
                     ? $"{where}: data_offsets [{t.Begin}, {t.End}] overlap the previous tensor (which ends at {expectedBegin})"
                     : t.End < t.Begin ? $"{where}: data_offsets [{t.Begin}, {t.End}] end before they begin"
                     : $"{where}: data_offsets [{t.Begin}, {t.End}] leave a hole after byte {expectedBegin}; the spec requires contiguous tensors");
             long bytes;
             try { bytes = checked(t.ElementCount * SafetensorsDTypes.Size(t.DType)); }
-            catch (OverflowException) { throw new SafetensorsFormatException($"{where}: shape [{string.Join(", ", t.Shape)}] overflows"); }
+            catch (OverflowException) { throw new ModelFormatException($"{where}: shape [{string.Join(", ", t.Shape)}] overflows"); }
             if (bytes != t.End - t.Begin)
-                throw new SafetensorsFormatException(
+                throw new ModelFormatException(
                     $"{where}: shape [{string.Join(", ", t.Shape)}] × {SafetensorsDTypes.Name(t.DType)} is {bytes} bytes but data_offsets span {t.End - t.Begin}");
             if (t.End > dataLength)
-                throw new SafetensorsFormatException($"{where}: data_offsets end at {t.End}, past the data section's {dataLength} bytes");
+                throw new ModelFormatException($"{where}: data_offsets end at {t.End}, past the data section's {dataLength} bytes");
             expectedBegin = t.End;
         }
         if (expectedBegin != dataLength)
-            throw new SafetensorsFormatException(
+            throw new ModelFormatException(
                 $"{file}: the tensors cover {expectedBegin} of the data section's {dataLength} bytes (truncated or trailing bytes)");
     }
 

@@ -23,7 +23,7 @@ public class SafetensorsCorruptionTests
 
     static string Fails(string path)
     {
-        var e = Assert.Throws<SafetensorsFormatException>(() => SafetensorsFile.Open(path).Dispose());
+        var e = Assert.Throws<ModelFormatException>(() => SafetensorsFile.Open(path).Dispose());
         return e.Message;
     }
 
@@ -122,7 +122,7 @@ public class SafetensorsCorruptionTests
     {
         var dir = TestPaths.TempDir();
         File.WriteAllText(Path.Combine(dir, CheckpointNames.Index), """{"weight_map":{"w":"../secret.safetensors"}}""");
-        var e = Assert.Throws<SafetensorsFormatException>(() => Checkpoint.Open(dir));
+        var e = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(dir));
         Assert.Contains("points outside the folder", e.Message);
     }
 
@@ -132,17 +132,17 @@ public class SafetensorsCorruptionTests
         var dir = TestPaths.TempDir();
         SafetensorsWriter.Write(Path.Combine(dir, "s1.safetensors"), [new NamedTensor("w", [1], new float[] { 1 }), new NamedTensor("extra", [1], new float[] { 2 })]);
         File.WriteAllText(Path.Combine(dir, CheckpointNames.Index), """{"weight_map":{"w":"s1.safetensors","v":"s1.safetensors"}}""");
-        var e = Assert.Throws<SafetensorsFormatException>(() => Checkpoint.Open(dir));
+        var e = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(dir));
         Assert.Contains("tensor 'v' is listed in model.safetensors.index.json but not stored", e.Message);
         File.WriteAllText(Path.Combine(dir, CheckpointNames.Index), """{"weight_map":{"w":"s1.safetensors"}}""");
-        e = Assert.Throws<SafetensorsFormatException>(() => Checkpoint.Open(dir));
+        e = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(dir));
         Assert.Contains("tensor 'extra' is stored here but", e.Message);
         File.WriteAllText(Path.Combine(dir, CheckpointNames.Index), """{"weight_map":{"w":"s2.safetensors"}}""");
-        e = Assert.Throws<SafetensorsFormatException>(() => Checkpoint.Open(dir));
+        e = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(dir));
         Assert.Contains("shard 's2.safetensors' (holding 'w') does not exist", e.Message);
     }
 
     [Fact]
     public void AFolderWithoutWeights()
-        => Assert.Contains("neither model.safetensors", Assert.Throws<SafetensorsFormatException>(() => Checkpoint.Open(TestPaths.TempDir())).Message);
+        => Assert.Contains("neither model.safetensors", Assert.Throws<ModelFormatException>(() => Checkpoint.Open(TestPaths.TempDir())).Message);
 }
