@@ -1,0 +1,97 @@
+using Distill.Models.Layers;
+using Distill.Tensors;
+using Distill.Tensors.Autograd;
+
+namespace Distill.Models;
+
+/// <summary>A checkpoint tensor: its Hugging Face name, the parameter holding it, and whether it is stored transposed (GPT-2's Conv1D).</summary>
+public sealed record WeightEntry(string Name, Parameter Parameter, bool TransposedOnDisk = false);
+
+/// <summary>
+/// A decoder-only language model on the engine. Every family registers its parameters under their Hugging Face
+/// names (the family's weight-name table), so loading, saving, LoRA targeting and merging are shared here.
+/// Forward: token ids (batch·T, sequences of equal length) → logits (batch·T, vocab). With KV caches, the ids
+/// are the next <c>len</c> tokens of each sequence starting at position <c>pos</c>.
+/// </summary>
+public abstract class CausalLM : IDisposable
+{
+    readonly List<WeightEntry> _weights = [];
+    readonly List<LinearLayer> _linears = [];
+    RopeTable? _rope;
+
+    protected CausalLM(ModelConfig config)
+    {
+        config.Validate();
+        Config = config;
+    }
+
+    public ModelConfig Config { get; }
+    public IReadOnlyList<WeightEntry> Weights => _weights;
+    public IReadOnlyList<LinearLayer> Linears => _linears;
+
+    /// <summary>Checkpoint names that may be absent (e.g. a tied lm_head) or present and ignored (rotary buffers).</summary>
+    public virtual IEnumerable<string> OptionalNames => [];
+    public virtual bool IgnoredName(string name) => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    protected Parameter AddWeight(string name, int[] shape, bool transposedOnDisk = false)
+    {
+        var p = new Parameter(name, shape);
+        _weights.Add(new WeightEntry(name, p, transposedOnDisk));
+        return p;
+    }
+
+    /// <summary>Registers an nn.Linear (or Conv1D) at module path <paramref name="path"/>: `.weight` and optionally `.bias`.</summary>
+    protected LinearLayer AddLinear(string path, int inF, int outF, bool bias, bool conv1d = false)
+    {
+        var l = new LinearLayer(path, inF, outF) { Weight = AddWeight(path + ".weight", [outF, inF], conv1d) };
+        if (bias) l.Bias = AddWeight(path + ".bias", [outF]);
+        _linears.Add(l);
+        return l;
+    }
+
+    /// <summary>Positions the RoPE table covers (grown on demand up to max_position_embeddings and beyond if asked).</summary>
+    protected RopeTable Rope(int positions)
+    {
+        if (_rope is null || _rope.MaxPositions < positions)
+        {
+            _rope?.Dispose();
+            _rope = RopeFrequencies.CreateTable(Config, Math.Max(positions, Math.Min(Config.MaxPositionEmbeddings, 4096)));
+        }
+        return _rope;
+    }
+
+    /// <summary>Logits (batch·T, vocab) for ids (batch·T); keyMask (batch·T): 0 keeps a key, −∞ drops it (padding).</summary>
+    public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask = null) => Run(tape, ids, batch, null, 0, keyMask);
+
+    /// <summary>Incremental forward: ids (batch·len) at positions [pos, pos + len), appending keys and values to the caches.</summary>
+    public Tensor ForwardCached(Tape tape, int[] ids, int batch, KvCache[] caches, int pos) => Run(tape, ids, batch, caches, pos, null);
+
+    protected abstract Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask);
+
+    /// <summary>One KV cache per layer for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens.</summary>
+    public KvCache[] CreateCaches(int batch, int capacity)
+        => Enumerable.Range(0, Config.NumLayers).Select(_ => new KvCache(batch, capacity, Config.NumKvHeads, Config.HeadDim)).ToArray();
+
+    protected static int[] Positions(int start, int count)
+    {
+        var p = new int[count];
+        for (int i = 0; i < count; i++) p[i] = start + i;
+        return p;
+    }
+
+    /// <summary>Freezes every base weight (LoRA training trains only the adapters).</summary>
+    public void FreezeBase()
+    {
+        foreach (var w in _weights) w.Parameter.Trainable = false;
+    }
+
+    public long ParameterCount => _weights.Sum(w => (long)w.Parameter.Length);
+
+    public virtual void Dispose()
+    {
+        foreach (var w in _weights) w.Parameter.Dispose();
+        foreach (var l in _linears) l.Lora?.Dispose();
+        _rope?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

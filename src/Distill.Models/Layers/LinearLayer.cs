@@ -1,0 +1,46 @@
+using Distill.Models.Lora;
+using Distill.Models.Quantization;
+using Distill.Tensors;
+using Distill.Tensors.Autograd;
+using Distill.Tensors.Autograd.Ops;
+
+namespace Distill.Models.Layers;
+
+/// <summary>
+/// One nn.Linear of a checkpoint (module path such as `model.layers.0.self_attn.q_proj`): y = x Wᵀ + b, with W
+/// dense fp32 or frozen NF4, plus an optional LoRA branch s·B(A(dropout(x))) (PEFT's lora.Linear forward).
+/// W is (out, in) in memory for every family; GPT-2's Conv1D [in, out] is transposed at load and save.
+/// </summary>
+public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
+{
+    public string Path { get; } = path;
+    public int InFeatures { get; } = inFeatures;
+    public int OutFeatures { get; } = outFeatures;
+    public Parameter? Weight { get; set; }
+    public Nf4Weight? Quantized { get; private set; }
+    public Parameter? Bias { get; set; }
+    public LoraBranch? Lora { get; set; }
+
+    public Tensor Forward(Tape tape, Tensor x)
+    {
+        var y = Quantized is not null ? Linear.Forward(tape, x, Quantized, Bias?.Value)
+            : Linear.Forward(tape, x, Weight!.Value, Bias?.Value);
+        return Lora is null ? y : Add.Forward(tape, y, Lora.Forward(tape, x));
+    }
+
+    /// <summary>Replaces the fp32 weight by NF4 with double quantization (the base of QLoRA); the weight becomes frozen.</summary>
+    public void QuantizeNf4()
+    {
+        if (Quantized is not null) return;
+        Quantized = new Nf4Weight(Nf4Tensor.Quantize(Weight!.Span, OutFeatures, InFeatures));
+        Weight.Dispose();
+        Weight = null;
+    }
+
+    /// <summary>The effective fp32 weight (dequantized if NF4), (out, in).</summary>
+    public float[] DenseWeight()
+    {
+        if (Quantized is not null) return Quantized.Tensor.Dequantize();
+        return Weight!.Span.ToArray();
+    }
+}

@@ -1,0 +1,76 @@
+using Distill.Models.Layers;
+using Distill.Tensors;
+using Distill.Tensors.Autograd;
+using Distill.Tensors.Autograd.Ops;
+
+namespace Distill.Models.Llama;
+
+/// <summary>
+/// LlamaForCausalLM, and with config switches Qwen2ForCausalLM (q/k/v biases) and MistralForCausalLM
+/// (sliding window), as transformers' modeling_llama.py computes it:
+///   h = embed(ids);  per layer: h += o_proj(attn(rope(q), rope(k), v)) on rmsnorm(h);
+///                               h += down_proj(silu(gate_proj(x)) ⊙ up_proj(x)) on rmsnorm(h);
+///   logits = lm_head(rmsnorm(h)), lm_head tied to embed_tokens when tie_word_embeddings.
+/// Grouped-query attention: query head h reads key/value head h / (heads / kv_heads) (repeat_kv).
+/// </summary>
+public sealed class LlamaForCausalLM : CausalLM
+{
+    sealed record Layer(Parameter InputNorm, LinearLayer Q, LinearLayer K, LinearLayer V, LinearLayer O,
+        Parameter PostNorm, LinearLayer Gate, LinearLayer Up, LinearLayer Down);
+
+    readonly Parameter _embed, _norm;
+    readonly Parameter? _lmHead;
+    readonly Layer[] _layers;
+
+    public LlamaForCausalLM(ModelConfig c) : base(c)
+    {
+        int h = c.HiddenSize, q = c.NumHeads * c.HeadDim, kv = c.NumKvHeads * c.HeadDim, i = c.IntermediateSize;
+        _embed = AddWeight(LlamaWeights.EmbedTokens, [c.VocabSize, h]);
+        _layers = new Layer[c.NumLayers];
+        for (int l = 0; l < c.NumLayers; l++)
+            _layers[l] = new Layer(
+                AddWeight(LlamaWeights.InputLayerNorm(l), [h]),
+                AddLinear(LlamaWeights.QProj(l), h, q, c.QkvBias),
+                AddLinear(LlamaWeights.KProj(l), h, kv, c.QkvBias),
+                AddLinear(LlamaWeights.VProj(l), h, kv, c.QkvBias),
+                AddLinear(LlamaWeights.OProj(l), q, h, c.OProjBias),
+                AddWeight(LlamaWeights.PostAttentionLayerNorm(l), [h]),
+                AddLinear(LlamaWeights.GateProj(l), h, i, c.MlpBias),
+                AddLinear(LlamaWeights.UpProj(l), h, i, c.MlpBias),
+                AddLinear(LlamaWeights.DownProj(l), i, h, c.MlpBias));
+        _norm = AddWeight(LlamaWeights.Norm, [h]);
+        if (!c.TieWordEmbeddings) _lmHead = AddWeight(LlamaWeights.LmHead, [c.VocabSize, h]);
+    }
+
+    // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); transformers ties over it.
+    public override IEnumerable<string> OptionalNames => Config.TieWordEmbeddings ? [LlamaWeights.LmHead] : [];
+
+    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
+    {
+        var c = Config;
+        int len = ids.Length / batch;
+        if (c.SlidingWindow is int window && pos + len > window)
+            throw new NotSupportedException($"sliding_window = {window} is shorter than the {pos + len} positions asked for; sliding-window attention is not implemented");
+        float eps = (float)c.NormEps;
+        var rope = Rope(pos + len);
+        var positions = Positions(pos, len);
+        var h = Embedding.Forward(tape, ids, _embed.Value);
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            var L = _layers[l];
+            var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
+            var q = Tensors.Autograd.Ops.Rope.Forward(tape, L.Q.Forward(tape, x), c.NumHeads, rope, positions);
+            var k = Tensors.Autograd.Ops.Rope.Forward(tape, L.K.Forward(tape, x), c.NumKvHeads, rope, positions);
+            var v = L.V.Forward(tape, x);
+            var a = caches is null
+                ? CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask)
+                : CausalAttention.Decode(tape, q, k, v, caches[l], pos, c.NumHeads, c.NumKvHeads);
+            h = Add.Forward(tape, h, L.O.Forward(tape, a));
+            x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
+            var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));
+            h = Add.Forward(tape, h, L.Down.Forward(tape, m));
+        }
+        h = RmsNorm.Forward(tape, h, _norm.Value, eps);
+        return Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
+    }
+}

@@ -1,0 +1,72 @@
+namespace Distill.Models;
+
+/// <summary>The families Distill implements; each maps to one forward in Models/&lt;Family&gt;/.</summary>
+public enum ModelFamily { Llama, Gpt2, Phi }
+
+/// <summary>rope_scaling of config.json: "linear" (positions / factor) or "llama3" (wavelength-banded scaling).</summary>
+public sealed record RopeScaling(string Type, double Factor, double LowFreqFactor = 1, double HighFreqFactor = 4, int OriginalMaxPositionEmbeddings = 8192);
+
+/// <summary>
+/// One decoder-only transformer's hyper-parameters, normalised across families. Read from and written to
+/// config.json with each family's Hugging Face key names (Formats/ConfigJson.cs and the family's config
+/// file), so the values here are what transformers would hold after applying its defaults.
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>The `architectures[0]` class name, e.g. "LlamaForCausalLM".</summary>
+    public required string Architecture { get; init; }
+    /// <summary>config.json's `model_type`: "llama", "qwen2", "mistral", "gpt2" or "phi".</summary>
+    public required string ModelType { get; init; }
+    public required ModelFamily Family { get; init; }
+    public required int VocabSize { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int IntermediateSize { get; init; }
+    public required int NumLayers { get; init; }
+    public required int NumHeads { get; init; }
+    public required int NumKvHeads { get; init; }
+    public required int HeadDim { get; init; }
+    public required int MaxPositionEmbeddings { get; init; }
+    /// <summary>rms_norm_eps (Llama family) or layer_norm_epsilon / layer_norm_eps (GPT-2, Phi).</summary>
+    public required double NormEps { get; init; }
+    public required string HiddenAct { get; init; }
+    public required bool TieWordEmbeddings { get; init; }
+    public required double InitializerRange { get; init; }
+    public double RopeTheta { get; init; } = 10000;
+    public RopeScaling? RopeScaling { get; init; }
+    /// <summary>Fraction of each head's dimensions that are rotated (Phi: 0.5; others 1).</summary>
+    public double PartialRotaryFactor { get; init; } = 1;
+    /// <summary>Biases on q, k and v projections (Qwen2: true; Llama: attention_bias, also on o_proj).</summary>
+    public bool QkvBias { get; init; }
+    public bool OProjBias { get; init; }
+    public bool MlpBias { get; init; }
+    /// <summary>Mistral's sliding_window (null: full causal attention).</summary>
+    public int? SlidingWindow { get; init; }
+    public int? BosTokenId { get; init; }
+    public int[] EosTokenIds { get; init; } = [];
+    public int? PadTokenId { get; init; }
+    /// <summary>Dropout probabilities, used only when training (resid_pdrop / embd_pdrop / attention_dropout).</summary>
+    public double ResidDropout { get; init; }
+    public double EmbdDropout { get; init; }
+    public double AttentionDropout { get; init; }
+    /// <summary>torch_dtype as written in config.json ("float32", "bfloat16", ...); weights are float32 in memory.</summary>
+    public string TorchDType { get; init; } = "float32";
+
+    /// <summary>Dimensions rotated by RoPE in each head: int(head_dim × partial_rotary_factor), as transformers computes it.</summary>
+    public int RotaryDim => (int)(HeadDim * PartialRotaryFactor);
+
+    /// <summary>Checks the invariants the forward relies on; the message names the config.json key.</summary>
+    public void Validate(string where = "config.json")
+    {
+        void Positive(int v, string key) { if (v <= 0) throw new Formats.ModelFormatException($"{where}: '{key}' must be positive, got {v}"); }
+        Positive(VocabSize, "vocab_size"); Positive(HiddenSize, "hidden_size"); Positive(IntermediateSize, "intermediate_size");
+        Positive(NumLayers, "num_hidden_layers"); Positive(NumHeads, "num_attention_heads"); Positive(NumKvHeads, "num_key_value_heads");
+        Positive(HeadDim, "head_dim"); Positive(MaxPositionEmbeddings, "max_position_embeddings");
+        if (NumHeads % NumKvHeads != 0)
+            throw new Formats.ModelFormatException($"{where}: 'num_attention_heads' ({NumHeads}) must be a multiple of 'num_key_value_heads' ({NumKvHeads})");
+        if (Family != ModelFamily.Llama && HeadDim * NumHeads != HiddenSize)
+            throw new Formats.ModelFormatException($"{where}: hidden size {HiddenSize} is not divisible by {NumHeads} heads");
+        if (RotaryDim % 2 != 0)
+            throw new Formats.ModelFormatException($"{where}: rotary dimension {RotaryDim} (head_dim × partial_rotary_factor) must be even");
+        if (NormEps <= 0) throw new Formats.ModelFormatException($"{where}: the norm epsilon must be positive");
+    }
+}

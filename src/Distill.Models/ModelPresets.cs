@@ -1,0 +1,57 @@
+namespace Distill.Models;
+
+/// <summary>
+/// Named shapes for `distill init` and the benchmarks. A preset's vocabulary follows the tokenizer
+/// (<see cref="WithVocab"/>) unless <see cref="FixesVocab"/> says the shape is a published model's.
+/// </summary>
+public static class ModelPresets
+{
+    public static readonly string[] Names = ["tiny", "bench-small", "bench-small-llama", "gpt2-124m", "smollm2-135m"];
+
+    public static ModelConfig Get(string name) => name switch
+    {
+        // ≈ 0.4 M parameters with a 1024-token vocabulary: Llama-style (GQA, SwiGLU, RoPE), untied.
+        "tiny" => Llama(vocab: 1024, hidden: 96, inter: 256, layers: 2, heads: 4, kvHeads: 2, maxPos: 512, tie: false, theta: 10000),
+        // GPT-2 style benchmark shape: vocab 8192, 6 layers, width 384, 6 heads.
+        "bench-small" => WithVocab(Gpt2(vocab: 50257, embd: 384, layers: 6, heads: 6, positions: 1024), 8192),
+        // The same width and depth, Llama style: SwiGLU hidden 1024, untied.
+        "bench-small-llama" => Llama(vocab: 8192, hidden: 384, inter: 1024, layers: 6, heads: 6, kvHeads: 6, maxPos: 1024, tie: false, theta: 10000),
+        // GPT2Config defaults (the 124M "gpt2" checkpoint).
+        "gpt2-124m" => Gpt2(vocab: 50257, embd: 768, layers: 12, heads: 12, positions: 1024),
+        // HuggingFaceTB/SmolLM2-135M config.json (transformers 4.48 dump): bos = eos = 0, initializer_range 1/24.
+        "smollm2-135m" => Llama(vocab: 49152, hidden: 576, inter: 1536, layers: 30, heads: 9, kvHeads: 3, maxPos: 2048, tie: true, theta: 100000) with
+        {
+            NormEps = 1e-5, InitializerRange = 0.041666666666666664, BosTokenId = 0, EosTokenIds = [0], TorchDType = "bfloat16",
+        },
+        _ => throw new ArgumentException($"unknown preset '{name}' (known: {string.Join(", ", Names)})"),
+    };
+
+    /// <summary>True for presets that reproduce a published model, whose vocabulary is part of the shape.</summary>
+    public static bool FixesVocab(string name) => name is "gpt2-124m" or "smollm2-135m";
+
+    /// <summary>Resizes the vocabulary; special-token ids that no longer exist are dropped (the tokenizer supplies them).</summary>
+    public static ModelConfig WithVocab(ModelConfig c, int vocab) => c with
+    {
+        VocabSize = vocab,
+        BosTokenId = c.BosTokenId < vocab ? c.BosTokenId : null,
+        EosTokenIds = c.EosTokenIds.Where(e => e < vocab).ToArray(),
+        PadTokenId = c.PadTokenId < vocab ? c.PadTokenId : null,
+    };
+
+    static ModelConfig Llama(int vocab, int hidden, int inter, int layers, int heads, int kvHeads, int maxPos, bool tie, double theta) => new()
+    {
+        Architecture = "LlamaForCausalLM", ModelType = "llama", Family = ModelFamily.Llama,
+        VocabSize = vocab, HiddenSize = hidden, IntermediateSize = inter, NumLayers = layers, NumHeads = heads,
+        NumKvHeads = kvHeads, HeadDim = hidden / heads, MaxPositionEmbeddings = maxPos, NormEps = 1e-6, HiddenAct = "silu",
+        TieWordEmbeddings = tie, InitializerRange = 0.02, RopeTheta = theta, BosTokenId = 1, EosTokenIds = [2],
+    };
+
+    static ModelConfig Gpt2(int vocab, int embd, int layers, int heads, int positions) => new()
+    {
+        Architecture = "GPT2LMHeadModel", ModelType = "gpt2", Family = ModelFamily.Gpt2,
+        VocabSize = vocab, HiddenSize = embd, IntermediateSize = 4 * embd, NumLayers = layers, NumHeads = heads,
+        NumKvHeads = heads, HeadDim = embd / heads, MaxPositionEmbeddings = positions, NormEps = 1e-5, HiddenAct = "gelu_new",
+        TieWordEmbeddings = true, InitializerRange = 0.02, QkvBias = true, OProjBias = true, MlpBias = true,
+        BosTokenId = 50256, EosTokenIds = [50256], ResidDropout = 0.1, EmbdDropout = 0.1, AttentionDropout = 0.1,
+    };
+}

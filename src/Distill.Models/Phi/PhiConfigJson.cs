@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using Distill.Models.Formats;
+
+namespace Distill.Models.Phi;
+
+/// <summary>config.json of PhiForCausalLM (Phi-2) with transformers' PhiConfig key names and defaults.</summary>
+public static class PhiConfigJson
+{
+    public static ModelConfig Read(ConfigJsonReader r, string architecture)
+    {
+        int hidden = r.Int("hidden_size", 2048), heads = r.Int("num_attention_heads", 32);
+        string act = r.String("hidden_act", "gelu_new");
+        if (act is not ("gelu_new" or "gelu_pytorch_tanh"))
+            throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: gelu_new)");
+        // qk_layernorm adds per-head LayerNorms on q and k that Phi-2 does not use.
+        r.RequireDefault("qk_layernorm", false);
+        return new ModelConfig
+        {
+            Architecture = architecture,
+            ModelType = "phi",
+            Family = ModelFamily.Phi,
+            VocabSize = r.Int("vocab_size", 51200),
+            HiddenSize = hidden,
+            IntermediateSize = r.Int("intermediate_size", 8192),
+            NumLayers = r.Int("num_hidden_layers", 24),
+            NumHeads = heads,
+            NumKvHeads = r.OptionalInt("num_key_value_heads") ?? heads,
+            HeadDim = hidden / heads,
+            MaxPositionEmbeddings = r.Int("max_position_embeddings", 2048),
+            NormEps = r.Double("layer_norm_eps", 1e-5),
+            HiddenAct = act,
+            TieWordEmbeddings = r.Bool("tie_word_embeddings", false),
+            InitializerRange = r.Double("initializer_range", 0.02),
+            RopeTheta = r.Double("rope_theta", 10000.0),
+            RopeScaling = r.ReadRopeScaling(),
+            PartialRotaryFactor = r.Double("partial_rotary_factor", 0.5),
+            QkvBias = true,
+            OProjBias = true,
+            MlpBias = true,
+            BosTokenId = r.Present("bos_token_id") ? r.OptionalInt("bos_token_id") : 1,
+            EosTokenIds = r.Present("eos_token_id") ? r.IntOrList("eos_token_id") : [2],
+            PadTokenId = r.OptionalInt("pad_token_id"),
+            ResidDropout = r.Double("resid_pdrop", 0.0),
+            EmbdDropout = r.Double("embd_pdrop", 0.0),
+            AttentionDropout = r.Double("attention_dropout", 0.0),
+            TorchDType = r.String("torch_dtype", "float32"),
+        };
+    }
+
+    public static JsonObject Write(ModelConfig c)
+    {
+        var o = new JsonObject
+        {
+            ["architectures"] = new JsonArray(c.Architecture),
+            ["model_type"] = "phi",
+            ["vocab_size"] = c.VocabSize,
+            ["hidden_size"] = c.HiddenSize,
+            ["intermediate_size"] = c.IntermediateSize,
+            ["num_hidden_layers"] = c.NumLayers,
+            ["num_attention_heads"] = c.NumHeads,
+            ["num_key_value_heads"] = c.NumKvHeads,
+            ["resid_pdrop"] = c.ResidDropout,
+            ["embd_pdrop"] = c.EmbdDropout,
+            ["attention_dropout"] = c.AttentionDropout,
+            ["hidden_act"] = c.HiddenAct,
+            ["max_position_embeddings"] = c.MaxPositionEmbeddings,
+            ["initializer_range"] = c.InitializerRange,
+            ["layer_norm_eps"] = c.NormEps,
+            ["tie_word_embeddings"] = c.TieWordEmbeddings,
+            ["rope_theta"] = c.RopeTheta,
+            ["rope_scaling"] = ConfigJson.WriteRopeScaling(c.RopeScaling),
+            ["partial_rotary_factor"] = c.PartialRotaryFactor,
+            ["qk_layernorm"] = false,
+        };
+        ConfigJson.WriteTokens(o, c);
+        return o;
+    }
+}

@@ -1,0 +1,102 @@
+namespace Distill.Models.Quantization;
+
+/// <summary>
+/// A weight matrix W (rows × cols, PyTorch's [out, in]) held as NF4 with double quantization, laid out as
+/// bitsandbytes' `quantize_4bit(A, blocksize=64, compress_statistics=True, quant_type="nf4")` lays it out:
+/// the row-major flattening of W in blocks of 64, one packed byte per two values (first in the high nibble),
+/// and the block absmax values themselves quantized: offset = mean(absmax); absmax − offset in blocks of 256
+/// to 8 bits with the signed dynamic map, each 256-block with its own fp32 absmax (QLoRA §3, "Double Quantization").
+/// </summary>
+public sealed class Nf4Tensor
+{
+    public const int BlockSize = 64;
+    public const int AbsmaxBlockSize = 256;
+
+    public int Rows { get; }
+    public int Cols { get; }
+    public long Length => (long)Rows * Cols;
+    /// <summary>(ceil(n/2)) two 4-bit code indices per byte, element 2i in the high nibble.</summary>
+    public byte[] Packed { get; }
+    /// <summary>(ceil(n/64)) 8-bit dynamic-map codes of absmax − offset.</summary>
+    public byte[] QuantizedAbsmax { get; }
+    /// <summary>(ceil(blocks/256)) fp32 absmax of each 256-block of (absmax − offset).</summary>
+    public float[] AbsmaxScales { get; }
+    /// <summary>Mean of the fp32 block absmax values, added back when dequantizing.</summary>
+    public float Offset { get; }
+
+    Nf4Tensor(int rows, int cols, byte[] packed, byte[] qAbsmax, float[] scales, float offset)
+    {
+        Rows = rows; Cols = cols; Packed = packed; QuantizedAbsmax = qAbsmax; AbsmaxScales = scales; Offset = offset;
+    }
+
+    /// <summary>Bytes held per weight: 4 bits + one byte per 64 + fp32 per 64·256 + the offset (≈ 0.516).</summary>
+    public double BytesPerParameter => (Packed.Length + QuantizedAbsmax.Length + 4.0 * AbsmaxScales.Length + 4) / Length;
+
+    /// <param name="w">(rows, cols) row-major</param>
+    public static Nf4Tensor Quantize(ReadOnlySpan<float> w, int rows, int cols)
+    {
+        long n = (long)rows * cols;
+        if (w.Length != n) throw new ArgumentException($"{w.Length} values for a {rows}×{cols} matrix");
+        int blocks = (int)((n + BlockSize - 1) / BlockSize);
+        var absmax = new float[blocks];
+        var packed = new byte[(n + 1) / 2];
+        for (int b = 0; b < blocks; b++)
+        {
+            var block = w.Slice(b * BlockSize, (int)Math.Min(BlockSize, n - (long)b * BlockSize));
+            float max = 0;
+            foreach (float v in block) max = Math.Max(max, Math.Abs(v));
+            absmax[b] = max;
+            // The kernel multiplies by the reciprocal; an all-zero block maps to code 7 (0.0).
+            float inv = max > 0 ? 1f / max : 0f;
+            for (int j = 0; j < block.Length; j++)
+            {
+                long idx = (long)b * BlockSize + j;
+                byte code = Nf4.Quantize(block[j] * inv);
+                packed[idx >> 1] |= (idx & 1) == 0 ? (byte)(code << 4) : code;
+            }
+        }
+        // Odd n: the missing last element is padded with 0 (code 7), as the kernels load zeros past the end.
+        if ((n & 1) == 1) packed[^1] |= 0b0111;
+
+        // Double quantization of the absmax values (bitsandbytes quantize_4bit, compress_statistics=True).
+        double sum = 0;
+        foreach (float a in absmax) sum += a;
+        float offset = (float)(sum / blocks);
+        var centred = new float[blocks];
+        for (int b = 0; b < blocks; b++) centred[b] = absmax[b] - offset;
+        var qAbsmax = new byte[blocks];
+        var scales = new float[(blocks + AbsmaxBlockSize - 1) / AbsmaxBlockSize];
+        DynamicMap.QuantizeBlockwise(centred, AbsmaxBlockSize, qAbsmax, scales);
+        return new Nf4Tensor(rows, cols, packed, qAbsmax, scales, offset);
+    }
+
+    /// <summary>absmax of every 64-block: dequant(q) + offset (bitsandbytes dequantize_4bit).</summary>
+    public float[] BlockAbsmax()
+    {
+        var absmax = new float[QuantizedAbsmax.Length];
+        DynamicMap.DequantizeBlockwise(QuantizedAbsmax, AbsmaxScales, AbsmaxBlockSize, absmax);
+        for (int i = 0; i < absmax.Length; i++) absmax[i] += Offset;
+        return absmax;
+    }
+
+    /// <summary>Dequantizes rows [row0, row0 + dst.Length / Cols) into dst (count, cols).</summary>
+    public void DequantizeRows(int row0, Span<float> dst, ReadOnlySpan<float> absmax)
+    {
+        var code = Nf4.Code;
+        long start = (long)row0 * Cols;
+        for (int i = 0; i < dst.Length; i++)
+        {
+            long idx = start + i;
+            byte pair = Packed[idx >> 1];
+            int c = (idx & 1) == 0 ? pair >> 4 : pair & 0x0F;
+            dst[i] = code[c] * absmax[(int)(idx / BlockSize)];
+        }
+    }
+
+    public float[] Dequantize()
+    {
+        var w = new float[Length];
+        DequantizeRows(0, w, BlockAbsmax());
+        return w;
+    }
+}

@@ -1,0 +1,71 @@
+using Distill.Tensors.Autograd;
+
+namespace Distill.Models.Tests.Architectures;
+
+/// <summary>Each architecture against the plain-torch reference (reference/make_reference.py): logits, greedy tokens, log-probs.</summary>
+public class ReferenceForwardTests
+{
+    public static TheoryData<string> Models => new() { "llama", "qwen2", "gpt2", "phi" };
+
+    static float[] Logits(CausalLM model, int[] ids, int batch)
+    {
+        using var tape = new Tape { NoGrad = true };
+        return model.Forward(tape, ids, batch).Span.ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void LogitsMatch(string name)
+    {
+        var expected = ReferenceOutput.Load(name);
+        using var model = ModelIO.Load(ReferenceOutput.Dir(name));
+        var logits = Logits(model, expected.InputIds, expected.Batch);
+        Assert.Equal(expected.Logits.Length, logits.Length);
+        double maxErr = 0;
+        for (int i = 0; i < logits.Length; i++) maxErr = Math.Max(maxErr, Math.Abs(logits[i] - expected.Logits[i]));
+        // float32 throughout on both sides; logits are O(1–10)
+        Assert.True(maxErr < 2e-4, $"{name}: max |Δlogit| = {maxErr:E2}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void GreedyTokensMatch(string name)
+    {
+        var expected = ReferenceOutput.Load(name);
+        using var model = ModelIO.Load(ReferenceOutput.Dir(name));
+        var seq = expected.GreedyPrompt.ToList();
+        int vocab = model.Config.VocabSize;
+        for (int step = 0; step < expected.GreedyTokens.Length; step++)
+        {
+            var logits = Logits(model, seq.ToArray(), 1);
+            var last = logits.AsSpan(logits.Length - vocab);
+            int best = 0;
+            for (int v = 1; v < vocab; v++) if (last[v] > last[best]) best = v;
+            seq.Add(best);
+        }
+        Assert.Equal(expected.GreedyTokens, seq.Skip(expected.GreedyPrompt.Length).ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void SequenceLogProbsMatch(string name)
+    {
+        var expected = ReferenceOutput.Load(name);
+        using var model = ModelIO.Load(ReferenceOutput.Dir(name));
+        var ids = expected.LogprobPrompt.Concat(expected.LogprobCompletion).ToArray();
+        var logits = Logits(model, ids, 1);
+        int vocab = model.Config.VocabSize, p = expected.LogprobPrompt.Length;
+        double sum = 0;
+        for (int t = 0; t < expected.LogprobCompletion.Length; t++)
+        {
+            var row = logits.AsSpan((p - 1 + t) * vocab, vocab);
+            double max = double.NegativeInfinity, z = 0;
+            foreach (float x in row) max = Math.Max(max, x);
+            foreach (float x in row) z += Math.Exp(x - max);
+            double lp = row[expected.LogprobCompletion[t]] - max - Math.Log(z);
+            Assert.True(Math.Abs(lp - expected.PerToken[t]) < 1e-4, $"{name} token {t}: {lp} vs {expected.PerToken[t]}");
+            sum += lp;
+        }
+        Assert.True(Math.Abs(sum - expected.LogprobSum) < 5e-4, $"{name}: Σ log p = {sum} vs {expected.LogprobSum}");
+    }
+}

@@ -1,0 +1,134 @@
+using System.Text.Json.Nodes;
+using Distill.Models.Formats;
+
+namespace Distill.Models.Tests.Config;
+
+public class ConfigJsonTests
+{
+    static ModelConfig Parse(string json) => ConfigJson.Read(new ConfigJsonReader((JsonObject)JsonNode.Parse(json)!, "config.json"));
+
+    static string Fails(string json) => Assert.Throws<ModelFormatException>(() => Parse(json)).Message;
+
+    static string Canonical(ModelConfig c) => ConfigJson.ToJson(c).ToJsonString();
+
+    [Fact]
+    public void SmolLM2ConfigAsPublishedEqualsThePreset()
+    {
+        // HuggingFaceTB/SmolLM2-135M config.json as transformers 4.48 prints it.
+        var c = Parse("""
+        {"architectures":["LlamaForCausalLM"],"attention_bias":false,"attention_dropout":0.0,"bos_token_id":0,"eos_token_id":0,
+         "head_dim":64,"hidden_act":"silu","hidden_size":576,"initializer_range":0.041666666666666664,"intermediate_size":1536,
+         "is_llama_config":true,"max_position_embeddings":2048,"mlp_bias":false,"model_type":"llama","num_attention_heads":9,
+         "num_hidden_layers":30,"num_key_value_heads":3,"pretraining_tp":1,"rms_norm_eps":1e-05,"rope_interleaved":false,
+         "rope_scaling":null,"rope_theta":100000,"tie_word_embeddings":true,"torch_dtype":"bfloat16","use_cache":true,"vocab_size":49152}
+        """);
+        Assert.Equal(Canonical(ModelPresets.Get("smollm2-135m")), Canonical(c));
+        Assert.Equal((576, 30, 9, 3, 64, 1536, 49152), (c.HiddenSize, c.NumLayers, c.NumHeads, c.NumKvHeads, c.HeadDim, c.IntermediateSize, c.VocabSize));
+        Assert.True(c.TieWordEmbeddings);
+        Assert.Equal(100000, c.RopeTheta);
+    }
+
+    [Fact]
+    public void Gpt2ConfigAsPublishedEqualsThePreset()
+    {
+        var c = Parse("""
+        {"activation_function":"gelu_new","architectures":["GPT2LMHeadModel"],"attn_pdrop":0.1,"bos_token_id":50256,"embd_pdrop":0.1,
+         "eos_token_id":50256,"initializer_range":0.02,"layer_norm_epsilon":1e-05,"model_type":"gpt2","n_ctx":1024,"n_embd":768,
+         "n_head":12,"n_layer":12,"n_positions":1024,"resid_pdrop":0.1,"summary_activation":null,"vocab_size":50257}
+        """);
+        Assert.Equal(Canonical(ModelPresets.Get("gpt2-124m")), Canonical(c));
+        Assert.Equal(3072, c.IntermediateSize); // n_inner null → 4 × n_embd
+        Assert.True(c.TieWordEmbeddings);      // PretrainedConfig's default
+    }
+
+    [Fact]
+    public void Phi2Config()
+    {
+        var c = Parse("""
+        {"architectures":["PhiForCausalLM"],"model_type":"phi","hidden_size":2560,"intermediate_size":10240,"num_hidden_layers":32,
+         "num_attention_heads":32,"partial_rotary_factor":0.4,"layer_norm_eps":1e-05,"vocab_size":51200,"resid_pdrop":0.1,
+         "hidden_act":"gelu_new","qk_layernorm":false,"bos_token_id":50256,"eos_token_id":50256}
+        """);
+        Assert.Equal((80, 32, 32, false), (c.HeadDim, c.RotaryDim, c.NumKvHeads, c.TieWordEmbeddings));
+        Assert.Equal(1e-5, c.NormEps);
+        Assert.Equal(0.1, c.ResidDropout);
+        Assert.Equal(0.0, c.EmbdDropout);
+    }
+
+    [Fact]
+    public void ClassDefaultsApplyPerArchitecture()
+    {
+        var m = Parse("""{"architectures":["MistralForCausalLM"]}""");
+        Assert.Equal((32000, 4096, 14336, 8, 128, 4096, 131072), (m.VocabSize, m.HiddenSize, m.IntermediateSize, m.NumKvHeads, m.HeadDim, m.SlidingWindow, m.MaxPositionEmbeddings));
+        var q = Parse("""{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"num_attention_heads":4}""");
+        Assert.Equal((151936, true, false, 4, 16), (q.VocabSize, q.QkvBias, q.OProjBias, q.NumKvHeads, q.HeadDim));
+        var l = Parse("""{"model_type":"llama"}""");
+        Assert.Equal(("LlamaForCausalLM", 1e-6, false, 32, 2048), (l.Architecture, l.NormEps, l.TieWordEmbeddings, l.NumKvHeads, l.MaxPositionEmbeddings));
+        Assert.Equal([2], l.EosTokenIds);
+        var multiEos = Parse("""{"architectures":["LlamaForCausalLM"],"eos_token_id":[128001,128008]}""");
+        Assert.Equal([128001, 128008], multiEos.EosTokenIds);
+    }
+
+    [Fact]
+    public void RopeScalingLinearAndLlama3()
+    {
+        var lin = Parse("""{"architectures":["LlamaForCausalLM"],"rope_scaling":{"type":"linear","factor":2.0}}""");
+        Assert.Equal(new RopeScaling("linear", 2.0), lin.RopeScaling);
+        var l3 = Parse("""{"architectures":["LlamaForCausalLM"],"max_position_embeddings":131072,"rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}""");
+        Assert.Equal(new RopeScaling("llama3", 8, 1, 4, 8192), l3.RopeScaling);
+        Assert.Null(Parse("""{"architectures":["LlamaForCausalLM"],"rope_scaling":{"rope_type":"default"}}""").RopeScaling);
+    }
+
+    [Theory]
+    [InlineData("""{"architectures":["BertForMaskedLM"]}""", "'architectures' names 'BertForMaskedLM'")]
+    [InlineData("""{"model_type":"t5"}""", "'model_type' 't5' is not supported")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"model_type":"gpt2"}""", "'model_type' 'gpt2' does not match")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"rope_scaling":{"rope_type":"yarn","factor":4.0}}""", "'rope_scaling' type 'yarn' is not supported")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"rope_scaling":{"rope_type":"dynamic","factor":4.0}}""", "'rope_scaling' type 'dynamic'")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"rope_scaling":{"rope_type":"llama3","factor":8.0}}""", "'rope_scaling.low_freq_factor' is required")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"hidden_size":"big"}""", "'hidden_size' must be an integer")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"hidden_act":"gelu"}""", "'hidden_act' = 'gelu' is not supported")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"num_attention_heads":32,"num_key_value_heads":5}""", "must be a multiple of 'num_key_value_heads'")]
+    [InlineData("""{"architectures":["PhiForCausalLM"],"qk_layernorm":true}""", "'qk_layernorm' = true is not supported")]
+    [InlineData("""{"architectures":["GPT2LMHeadModel"],"activation_function":"swish"}""", "'activation_function' = 'swish'")]
+    [InlineData("""{"architectures":["GPT2LMHeadModel"],"scale_attn_by_inverse_layer_idx":true}""", "'scale_attn_by_inverse_layer_idx' = true")]
+    [InlineData("""{"architectures":["Qwen2ForCausalLM"],"use_sliding_window":true}""", "'use_sliding_window' = true")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"num_hidden_layers":0}""", "'num_hidden_layers' must be positive")]
+    public void UnsupportedOptionsNameTheKey(string json, string expected) => Assert.Contains(expected, Fails(json));
+
+    [Theory]
+    [InlineData("tiny")]
+    [InlineData("bench-small")]
+    [InlineData("bench-small-llama")]
+    [InlineData("gpt2-124m")]
+    [InlineData("smollm2-135m")]
+    public void PresetsRoundTripThroughConfigJson(string name)
+    {
+        var preset = ModelPresets.Get(name);
+        var dir = TestPaths.TempDir();
+        ConfigJson.Save(preset, dir);
+        Assert.Equal(Canonical(preset), Canonical(ConfigJson.Load(dir)));
+    }
+
+    [Fact]
+    public void PresetSizes()
+    {
+        Assert.InRange(ParameterCount(ModelPresets.Get("tiny")), 200_000, 900_000);
+        // SmolLM2-135M: 134,515,008 parameters with tied embeddings.
+        Assert.Equal(134_515_008, ParameterCount(ModelPresets.Get("smollm2-135m")));
+        // GPT-2 small: 124,439,808.
+        Assert.Equal(124_439_808, ParameterCount(ModelPresets.Get("gpt2-124m")));
+        Assert.Equal(8192, ModelPresets.Get("bench-small").VocabSize);
+        Assert.Empty(ModelPresets.Get("bench-small").EosTokenIds);
+        Assert.Throws<ArgumentException>(() => ModelPresets.Get("huge"));
+    }
+
+    static long ParameterCount(ModelConfig c)
+    {
+        long h = c.HiddenSize, kv = (long)c.NumKvHeads * c.HeadDim, q = (long)c.NumHeads * c.HeadDim, i = c.IntermediateSize;
+        long embed = (long)c.VocabSize * h, head = c.TieWordEmbeddings ? 0 : embed;
+        if (c.Family == ModelFamily.Gpt2)
+            return embed + (long)c.MaxPositionEmbeddings * h + c.NumLayers * (2 * 2 * h + h * 3 * h + 3 * h + h * h + h + h * i + i + i * h + h) + 2 * h + head;
+        return embed + head + h + c.NumLayers * (2 * h + h * q + 2 * h * kv + q * h + 3 * h * i);
+    }
+}

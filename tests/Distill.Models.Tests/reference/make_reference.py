@@ -1,0 +1,279 @@
+"""Tiny random checkpoints in exact Hugging Face layout and their expected outputs, computed by plain-torch
+forwards written to match transformers' modeling_llama.py / modeling_qwen2.py / modeling_mistral.py /
+modeling_gpt2.py / modeling_phi.py (eager attention, float32). transformers itself is not installed here;
+every convention below is cited from those files.
+
+Run: /usr/bin/python3 make_reference.py   (Debian python3-torch 1.13). Writes models/<name>/{config.json,
+model.safetensors} and models/<name>/expected.json:
+  input_ids (B, T), logits (B, T, V) flattened, greedy: {prompt, tokens} (argmax, full recompute per step),
+  logprob: {prompt, completion, sum, per_token} (natural log, completion tokens only).
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn.functional as F
+
+from safetensors_spec import save
+
+torch.manual_seed(0)
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "models")
+V, H, NH, NKV, I, L = 64, 32, 4, 2, 48, 2
+
+
+# ---------------------------------------------------------------- rotary (modeling_rope_utils.py)
+def inv_freq(cfg, dim):
+    base = cfg.get("rope_theta", 10000.0)
+    inv = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    rs = cfg.get("rope_scaling")
+    if rs is None:
+        return inv
+    rope_type = rs.get("rope_type", rs.get("type"))   # BC: "rope_type" was originally "type"
+    if rope_type == "linear":
+        return inv / rs["factor"]
+    assert rope_type == "llama3"
+    factor, low, high, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+    low_wavelen, high_wavelen = old / low, old / high
+    wavelen = 2 * math.pi / inv
+    inv_llama = torch.where(wavelen > low_wavelen, inv / factor, inv)
+    smooth = (old / wavelen - low) / (high - low)
+    smoothed = (1 - smooth) * inv_llama / factor + smooth * inv_llama
+    is_medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+    return torch.where(is_medium, smoothed, inv_llama)
+
+
+def cos_sin(cfg, dim, T):
+    inv = inv_freq(cfg, dim)
+    pos = torch.arange(T).float()
+    freqs = pos[:, None] * inv[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)            # LlamaRotaryEmbedding.forward
+    return emb.cos(), emb.sin()
+
+
+def rotate_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def apply_rope(x, cos, sin):                           # x: (B, heads, T, dim)
+    return x * cos + rotate_half(x) * sin
+
+
+def attention(q, k, v, window=None):
+    """Eager attention: softmax(q kᵀ/√d + causal mask) v in float32; GQA by repeat_kv; Mistral's sliding
+    window masks key j when j <= i − window."""
+    B, nh, T, d = q.shape
+    rep = nh // k.shape[1]
+    k = k[:, :, None].expand(B, k.shape[1], rep, T, d).reshape(B, nh, T, d)   # repeat_kv
+    v = v[:, :, None].expand(B, v.shape[1], rep, T, d).reshape(B, nh, T, d)
+    w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(d)
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    masked = j > i
+    if window is not None:
+        masked = masked | (j <= i - window)
+    w = w.masked_fill(masked, torch.finfo(torch.float32).min)
+    w = F.softmax(w, dim=-1, dtype=torch.float32)
+    return torch.matmul(w, v)
+
+
+def rms_norm(x, w, eps):                                # LlamaRMSNorm
+    var = x.pow(2).mean(-1, keepdim=True)
+    return w * (x * torch.rsqrt(var + eps))
+
+
+def gelu_new(x):                                        # activations.NewGELUActivation
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+# ---------------------------------------------------------------- forwards
+def llama_forward(cfg, w, ids):
+    B, T = ids.shape
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    d = cfg.get("head_dim") or cfg["hidden_size"] // nh
+    eps = cfg["rms_norm_eps"]
+    cos, sin = cos_sin(cfg, d, T)
+    h = w["model.embed_tokens.weight"][ids]
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        x = rms_norm(h, w[p + "input_layernorm.weight"], eps)
+        lin = lambda name, t: F.linear(t, w[p + name + ".weight"], w.get(p + name + ".bias"))
+        q = lin("self_attn.q_proj", x).view(B, T, nh, d).transpose(1, 2)
+        k = lin("self_attn.k_proj", x).view(B, T, nkv, d).transpose(1, 2)
+        v = lin("self_attn.v_proj", x).view(B, T, nkv, d).transpose(1, 2)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        a = attention(q, k, v, cfg.get("sliding_window")).transpose(1, 2).reshape(B, T, nh * d)
+        h = h + lin("self_attn.o_proj", a)
+        x = rms_norm(h, w[p + "post_attention_layernorm.weight"], eps)
+        h = h + lin("mlp.down_proj", F.silu(lin("mlp.gate_proj", x)) * lin("mlp.up_proj", x))
+    h = rms_norm(h, w["model.norm.weight"], eps)
+    head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
+    return F.linear(h, head)
+
+
+def gpt2_forward(cfg, w, ids):
+    B, T = ids.shape
+    E, nh = cfg["n_embd"], cfg["n_head"]
+    d, eps = E // nh, cfg["layer_norm_epsilon"]
+    ln = lambda t, name: F.layer_norm(t, (E,), w[name + ".weight"], w[name + ".bias"], eps)
+    conv1d = lambda t, name: torch.addmm(w[name + ".bias"], t.reshape(-1, t.shape[-1]), w[name + ".weight"]).view(*t.shape[:-1], -1)  # Conv1D: weight [in, out]
+    h = w["transformer.wte.weight"][ids] + w["transformer.wpe.weight"][torch.arange(T)][None]
+    for l in range(cfg["n_layer"]):
+        p = f"transformer.h.{l}."
+        x = ln(h, p + "ln_1")
+        q, k, v = conv1d(x, p + "attn.c_attn").split(E, dim=2)
+        q, k, v = (t.view(B, T, nh, d).transpose(1, 2) for t in (q, k, v))
+        a = attention(q, k, v).transpose(1, 2).reshape(B, T, E)
+        h = h + conv1d(a, p + "attn.c_proj")
+        x = ln(h, p + "ln_2")
+        h = h + conv1d(gelu_new(conv1d(x, p + "mlp.c_fc")), p + "mlp.c_proj")
+    h = ln(h, "transformer.ln_f")
+    return F.linear(h, w["transformer.wte.weight"])      # lm_head tied to wte
+
+
+def phi_forward(cfg, w, ids):
+    B, T = ids.shape
+    Hs, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    d, eps = Hs // nh, cfg["layer_norm_eps"]
+    rd = int(d * cfg["partial_rotary_factor"])
+    cos, sin = cos_sin(cfg, rd, T)
+    lin = lambda t, name: F.linear(t, w[name + ".weight"], w[name + ".bias"])
+    h = w["model.embed_tokens.weight"][ids]
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        x = F.layer_norm(h, (Hs,), w[p + "input_layernorm.weight"], w[p + "input_layernorm.bias"], eps)
+        q = lin(x, p + "self_attn.q_proj").view(B, T, nh, d).transpose(1, 2)
+        k = lin(x, p + "self_attn.k_proj").view(B, T, nh, d).transpose(1, 2)
+        v = lin(x, p + "self_attn.v_proj").view(B, T, nh, d).transpose(1, 2)
+        # partial rotary: only the first rotary_dim dimensions of each head rotate
+        q = torch.cat((apply_rope(q[..., :rd], cos, sin), q[..., rd:]), dim=-1)
+        k = torch.cat((apply_rope(k[..., :rd], cos, sin), k[..., rd:]), dim=-1)
+        a = attention(q, k, v).transpose(1, 2).reshape(B, T, Hs)
+        attn_out = lin(a, p + "self_attn.dense")
+        mlp_out = lin(gelu_new(lin(x, p + "mlp.fc1")), p + "mlp.fc2")
+        h = attn_out + mlp_out + h                      # parallel attention and MLP on the same normed input
+    h = F.layer_norm(h, (Hs,), w["model.final_layernorm.weight"], w["model.final_layernorm.bias"], eps)
+    return lin(h, "lm_head")
+
+
+# ---------------------------------------------------------------- random weights in HF layout
+def rnd(*shape, std=0.2):
+    return torch.randn(*shape) * std
+
+
+def llama_weights(cfg, qkv_bias=False):
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    d = cfg.get("head_dim") or cfg["hidden_size"] // nh
+    w = {"model.embed_tokens.weight": rnd(V, H, std=0.5)}
+    for l in range(L):
+        p = f"model.layers.{l}."
+        w[p + "input_layernorm.weight"] = 1 + rnd(H, std=0.1)
+        w[p + "self_attn.q_proj.weight"] = rnd(nh * d, H)
+        w[p + "self_attn.k_proj.weight"] = rnd(nkv * d, H)
+        w[p + "self_attn.v_proj.weight"] = rnd(nkv * d, H)
+        if qkv_bias:
+            for n in ("q", "k", "v"):
+                w[p + f"self_attn.{n}_proj.bias"] = rnd(w[p + f"self_attn.{n}_proj.weight"].shape[0], std=0.1)
+        w[p + "self_attn.o_proj.weight"] = rnd(H, nh * d)
+        w[p + "post_attention_layernorm.weight"] = 1 + rnd(H, std=0.1)
+        w[p + "mlp.gate_proj.weight"] = rnd(I, H)
+        w[p + "mlp.up_proj.weight"] = rnd(I, H)
+        w[p + "mlp.down_proj.weight"] = rnd(H, I)
+    w["model.norm.weight"] = 1 + rnd(H, std=0.1)
+    if not cfg["tie_word_embeddings"]:
+        w["lm_head.weight"] = rnd(V, H)
+    return w
+
+
+def gpt2_weights(cfg):
+    E, P = cfg["n_embd"], cfg["n_positions"]
+    w = {"transformer.wte.weight": rnd(V, E, std=0.5), "transformer.wpe.weight": rnd(P, E, std=0.1)}
+    for l in range(cfg["n_layer"]):
+        p = f"transformer.h.{l}."
+        for n in ("ln_1", "ln_2"):
+            w[p + n + ".weight"], w[p + n + ".bias"] = 1 + rnd(E, std=0.1), rnd(E, std=0.1)
+        w[p + "attn.c_attn.weight"], w[p + "attn.c_attn.bias"] = rnd(E, 3 * E), rnd(3 * E, std=0.1)
+        w[p + "attn.c_proj.weight"], w[p + "attn.c_proj.bias"] = rnd(E, E), rnd(E, std=0.1)
+        w[p + "mlp.c_fc.weight"], w[p + "mlp.c_fc.bias"] = rnd(E, 4 * E), rnd(4 * E, std=0.1)
+        w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"] = rnd(4 * E, E), rnd(E, std=0.1)
+    w["transformer.ln_f.weight"], w["transformer.ln_f.bias"] = 1 + rnd(E, std=0.1), rnd(E, std=0.1)
+    return w
+
+
+def phi_weights(cfg):
+    w = {"model.embed_tokens.weight": rnd(V, H, std=0.5)}
+    for l in range(L):
+        p = f"model.layers.{l}."
+        w[p + "input_layernorm.weight"], w[p + "input_layernorm.bias"] = 1 + rnd(H, std=0.1), rnd(H, std=0.1)
+        for n in ("q_proj", "k_proj", "v_proj", "dense"):
+            w[p + f"self_attn.{n}.weight"], w[p + f"self_attn.{n}.bias"] = rnd(H, H), rnd(H, std=0.1)
+        w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"] = rnd(I, H), rnd(I, std=0.1)
+        w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"] = rnd(H, I), rnd(H, std=0.1)
+    w["model.final_layernorm.weight"], w["model.final_layernorm.bias"] = 1 + rnd(H, std=0.1), rnd(H, std=0.1)
+    w["lm_head.weight"], w["lm_head.bias"] = rnd(V, H), rnd(V, std=0.1)
+    return w
+
+
+def llama_cfg(arch, model_type, **kw):
+    c = {"architectures": [arch], "model_type": model_type, "vocab_size": V, "hidden_size": H, "intermediate_size": I,
+         "num_hidden_layers": L, "num_attention_heads": NH, "num_key_value_heads": NKV, "hidden_act": "silu",
+         "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "rope_scaling": None,
+         "tie_word_embeddings": False, "initializer_range": 0.02, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"}
+    c.update(kw)
+    return c
+
+
+MODELS = {
+    # tied embeddings, GQA 4/2, llama3 rope scaling (one medium-frequency band, three low-frequency ones)
+    "llama": (llama_cfg("LlamaForCausalLM", "llama", tie_word_embeddings=True, rope_scaling={
+        "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 16}), llama_forward, lambda c: llama_weights(c)),
+    # q/k/v biases, untied, larger rope_theta
+    "qwen2": (llama_cfg("Qwen2ForCausalLM", "qwen2", rope_theta=1000000.0, use_sliding_window=False),
+              llama_forward, lambda c: llama_weights(c, qkv_bias=True)),
+    # sliding window of 4 (shorter than the inputs), linear rope scaling, explicit head_dim
+    "mistral": (llama_cfg("MistralForCausalLM", "mistral", sliding_window=4, head_dim=8,
+                          rope_scaling={"type": "linear", "factor": 2.0}), llama_forward, lambda c: llama_weights(c)),
+    "gpt2": ({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": V, "n_positions": 32, "n_embd": H,
+              "n_layer": L, "n_head": NH, "n_inner": None, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
+              "initializer_range": 0.02, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"},
+             gpt2_forward, gpt2_weights),
+    "phi": ({"architectures": ["PhiForCausalLM"], "model_type": "phi", "vocab_size": V, "hidden_size": H,
+             "intermediate_size": I, "num_hidden_layers": L, "num_attention_heads": NH, "num_key_value_heads": NH,
+             "hidden_act": "gelu_new", "max_position_embeddings": 64, "layer_norm_eps": 1e-5, "rope_theta": 10000.0,
+             "partial_rotary_factor": 0.5, "qk_layernorm": False, "tie_word_embeddings": False, "bos_token_id": 1,
+             "eos_token_id": 2, "torch_dtype": "float32"}, phi_forward, phi_weights),
+}
+
+INPUT = torch.tensor([[5, 17, 3, 42, 8, 63, 0, 21, 9], [60, 1, 1, 33, 7, 12, 50, 2, 44]])
+PROMPT = [5, 17, 3, 42]
+COMPLETION = [8, 63, 0, 21, 9]
+
+
+@torch.no_grad()
+def expected_outputs(cfg, forward, w):
+    logits = forward(cfg, w, INPUT)
+    seq = list(PROMPT)
+    for _ in range(8):
+        seq.append(int(forward(cfg, w, torch.tensor([seq]))[0, -1].argmax()))
+    full = torch.tensor([PROMPT + COMPLETION])
+    lp = F.log_softmax(forward(cfg, w, full)[0].double(), dim=-1)
+    per_token = [float(lp[len(PROMPT) - 1 + t, tok]) for t, tok in enumerate(COMPLETION)]
+    return {"input_ids": INPUT.tolist(), "shape": list(logits.shape), "logits": logits.flatten().tolist(),
+            "greedy": {"prompt": PROMPT, "tokens": seq[len(PROMPT):]},
+            "logprob": {"prompt": PROMPT, "completion": COMPLETION, "sum": sum(per_token), "per_token": per_token}}
+
+
+for name, (cfg, forward, make) in MODELS.items():
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    w = make(cfg)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    save(os.path.join(d, "model.safetensors"), w, {"format": "pt"})
+    exp = expected_outputs(cfg, forward, w)
+    with open(os.path.join(d, "expected.json"), "w") as f:
+        json.dump(exp, f)
+    print(name, "params", sum(t.numel() for t in w.values()), "greedy", exp["greedy"]["tokens"], "logprob", round(exp["logprob"]["sum"], 4))
