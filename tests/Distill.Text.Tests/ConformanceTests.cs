@@ -10,7 +10,7 @@ namespace Distill.Text.Tests;
 /// </summary>
 public class ConformanceTests
 {
-    public static TheoryData<string> Names => new() { "gpt2", "qwen3", "mistral_nemo", "llama2", "llama3", "qwen2_5" };
+    public static TheoryData<string> Names => new() { "gpt2", "qwen3", "mistral_nemo", "llama2", "llama3", "qwen2_5", "trained" };
 
     [Theory]
     [MemberData(nameof(Names))]
