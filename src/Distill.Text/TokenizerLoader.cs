@@ -82,8 +82,12 @@ public static class TokenizerLoader
                 else throw new FormatException($"{source}: model.merges[{index}] is neither \"a b\" nor [\"a\", \"b\"]");
                 index++;
             }
-            return new BpeModel(vocab, merges, Str(e, "unk_token"), Str(e, "continuing_subword_prefix"), Str(e, "end_of_word_suffix"),
-                Bool(e, "fuse_unk"), Bool(e, "byte_fallback"), Bool(e, "ignore_merges"));
+            try
+            {
+                return new BpeModel(vocab, merges, Str(e, "unk_token"), Str(e, "continuing_subword_prefix"), Str(e, "end_of_word_suffix"),
+                    Bool(e, "fuse_unk"), Bool(e, "byte_fallback"), Bool(e, "ignore_merges"));
+            }
+            catch (FormatException ex) { throw new FormatException($"{source}: {ex.Message}", ex); }
         }
 
         public INormalizer Normalizer(JsonElement e) => Str(e, "type") switch
