@@ -49,10 +49,9 @@ public static class CodePoints
     /// </summary>
     public static string CategoryProxy(ReadOnlySpan<int> cps)
     {
-        return string.Create(cps.Length, cps.ToArray(), static (span, arr) =>
-        {
-            for (int i = 0; i < arr.Length; i++) span[i] = arr[i] < 0x10000 ? (char)arr[i] : StandIn(CharUnicodeInfo.GetUnicodeCategory(arr[i]));
-        });
+        var chars = cps.Length <= 256 ? stackalloc char[cps.Length] : new char[cps.Length];
+        for (int i = 0; i < cps.Length; i++) chars[i] = cps[i] < 0x10000 ? (char)cps[i] : StandIn(CharUnicodeInfo.GetUnicodeCategory(cps[i]));
+        return new string(chars);
     }
 
     static char StandIn(UnicodeCategory c) => c switch

@@ -1,5 +1,5 @@
-// Single-thread encode throughput of Hugging Face tokenizers (Rust, via the npm binding) and, when
-// installed, transformers.js, on a corpus from make_bench_corpus.mjs. Run with one Rust thread:
+// Single-thread encode throughput of Hugging Face tokenizers (Rust, via the npm binding) and
+// transformers.js' tokenizers (the @lenml/tokenizers fork), on a corpus from make_bench_corpus.mjs. Run with one Rust thread:
 //   RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false node bench_reference.mjs CORPUS.jsonl TOKENIZER.json [rust|tjs]
 import { Tokenizer } from 'tokenizers';
 import { readFileSync } from 'node:fs';
@@ -9,13 +9,16 @@ const bytes = texts.reduce((a, t) => a + Buffer.byteLength(t, 'utf8'), 0);
 let encode;
 if (which === 'rust') {
   const tok = await Tokenizer.fromFile(tokPath);
-  encode = async batch => (await tok.encodeBatch(batch)).reduce((a, e) => a + e.getIds().length, 0);
+  encode = async batch => (await tok.encodeBatch(batch, { addSpecialTokens: false })).reduce((a, e) => a + e.getIds().length, 0);
 } else {
-  const { PreTrainedTokenizer } = await import('@huggingface/transformers');
+  // transformers.js' tokenizers: @huggingface/transformers cannot be installed offline here (its
+  // onnxruntime-node and sharp install scripts download from GitHub), so this uses @lenml/tokenizers,
+  // the no-dependency fork of transformers.js' tokenizers.js that the @lenml/tokenizer-* packages ship.
+  const { TokenizerLoader } = await import('@lenml/tokenizers');
   const json = JSON.parse(readFileSync(tokPath, 'utf8'));
   let config = {};
   try { config = JSON.parse(readFileSync(tokPath.replace(/tokenizer\.json$/, 'tokenizer_config.json'), 'utf8')); } catch { }
-  const tok = new PreTrainedTokenizer(json, config);
+  const tok = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: config });
   encode = async batch => batch.reduce((a, t) => a + tok.encode(t, { add_special_tokens: false }).length, 0);
 }
 const t0 = process.hrtime.bigint();

@@ -29,7 +29,7 @@ public sealed class SplitPreTokenizer(Regex regex, SplitBehavior behavior, bool 
             spans.Clear();
             string proxy = CodePoints.CategoryProxy(p.Cps.AsSpan(0, p.Length));
             int last = 0;
-            for (var m = Regex.Match(proxy); m.Success; m = m.NextMatch())
+            foreach (var m in Regex.EnumerateMatches(proxy)) // ValueMatch: no allocation per match
             {
                 if (m.Length == 0) continue;
                 if (m.Index > last) spans.Add((last, m.Index, invert));
@@ -107,16 +107,19 @@ public sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : 
     /// <summary>Each code point → its UTF-8 bytes → byte-level code points, all aligned to the source code point.</summary>
     public static void ToBytes(NormalizedText p)
     {
-        var items = new List<(int, int)>(p.Length * 2);
+        int n = 0;
+        for (int i = 0; i < p.Length; i++) n += CodePoints.Utf8Length(p.Cps[i]);
+        var cps = new int[n]; var s = new int[n]; var e = new int[n];
         Span<byte> buf = stackalloc byte[4];
+        int k = 0;
         for (int i = 0; i < p.Length; i++)
         {
             int cp = p.Cps[i];
-            if (cp < 0x80) { items.Add((ByteLevelTable.ByteToChar[cp], i)); continue; }
-            int n = new System.Text.Rune(cp).EncodeToUtf8(buf);
-            for (int k = 0; k < n; k++) items.Add((ByteLevelTable.ByteToChar[buf[k]], i));
+            int len = cp < 0x80 ? 1 : new System.Text.Rune(cp).EncodeToUtf8(buf);
+            if (cp < 0x80) buf[0] = (byte)cp;
+            for (int j = 0; j < len; j++, k++) { cps[k] = ByteLevelTable.ByteToChar[buf[j]]; s[k] = p.AlignStart[i]; e[k] = p.AlignEnd[i]; }
         }
-        p.Rebuild(items);
+        p.Cps = cps; p.AlignStart = s; p.AlignEnd = e; p.Length = n;
     }
 }
 
