@@ -4,6 +4,7 @@
 // pairs, in Unicode scalar values as the Node binding reports them), decode(ids) with
 // skip_special_tokens false and true.   Run: npm ci && node make_corpus.mjs && node make_expected.mjs
 import { Tokenizer } from 'tokenizers';
+import { encodeCorpus } from './encode_corpus.mjs';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -23,17 +24,7 @@ const outDir = path.join(repo, 'tests/Distill.Text.Tests/expected');
 mkdirSync(outDir, { recursive: true });
 for (const [name, file] of Object.entries(tokenizerFiles)) {
   const tok = await Tokenizer.fromFile(file);
-  const lines = [];
-  for (let i = 0; i < corpus.length; i++) {
-    for (const special of [false, true]) {
-      const e = await tok.encode(corpus[i], null, { addSpecialTokens: special });
-      const ids = Array.from(e.getIds());
-      lines.push(JSON.stringify({
-        i, special, ids, tokens: e.getTokens(), offsets: e.getOffsets().flat(),
-        decode: await tok.decode(ids, false), decode_skip: await tok.decode(ids, true),
-      }));
-    }
-  }
+  const lines = await encodeCorpus(tok, corpus);
   writeFileSync(path.join(outDir, `${name}.jsonl`), lines.join('\n') + '\n');
   console.log(`${name}: ${lines.length} lines`);
 }

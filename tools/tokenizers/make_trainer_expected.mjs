@@ -7,6 +7,7 @@
 //    → expected/trained.jsonl, checked by the conformance test like any other tokenizer.
 // Run after `dotnet test --filter BpeTrainer` has written the trained file: node make_trainer_expected.mjs
 import { Tokenizer, BPE, byteLevelPreTokenizer } from 'tokenizers';
+import { encodeCorpus } from './encode_corpus.mjs';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,14 +31,6 @@ console.log(`hf_trained.json: ${Object.keys(model.vocab).length} tokens, ${model
 const trained = path.join(repo, 'tests/Distill.Text.Tests/data/trained/tokenizer.json');
 if (!existsSync(trained)) { console.log('no Distill-trained file yet: run the BpeTrainer tests first'); process.exit(0); }
 const tok = await Tokenizer.fromFile(trained);
-const lines = [];
-for (let i = 0; i < corpus.length; i++) {
-  for (const special of [false, true]) {
-    const e = await tok.encode(corpus[i], null, { addSpecialTokens: special });
-    const ids = Array.from(e.getIds());
-    lines.push(JSON.stringify({ i, special, ids, tokens: e.getTokens(), offsets: e.getOffsets().flat(),
-      decode: await tok.decode(ids, false), decode_skip: await tok.decode(ids, true) }));
-  }
-}
+const lines = await encodeCorpus(tok, corpus);
 writeFileSync(path.join(repo, 'tests/Distill.Text.Tests/expected/trained.jsonl'), lines.join('\n') + '\n');
 console.log(`trained.jsonl: ${lines.length} lines (HF loaded Distill's trained tokenizer.json, vocab ${tok.getVocabSize()})`);
