@@ -19,12 +19,16 @@ public sealed class BpeModel
     readonly Dictionary<long, (int Rank, int NewId)> _merges; // key: (left id << 32) | right id
     readonly ConcurrentDictionary<string, WordToken[]> _cache = new();
     readonly int[]? _byteIds; // (256) id of "<0xXX>", when byte_fallback
+    readonly ConcurrentDictionary<string, WordToken[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
+    readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabLookup;
     const int CacheCapacity = 200_000;
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, string? unkToken,
         string? continuingSubwordPrefix, string? endOfWordSuffix, bool fuseUnk, bool byteFallback, bool ignoreMerges)
     {
         _vocab = vocab;
+        _vocabLookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         UnkToken = unkToken; ContinuingSubwordPrefix = continuingSubwordPrefix; EndOfWordSuffix = endOfWordSuffix;
         FuseUnk = fuseUnk; ByteFallback = byteFallback; IgnoreMerges = ignoreMerges;
         VocabSize = vocab.Count == 0 ? 0 : vocab.Values.Max() + 1;
@@ -60,13 +64,21 @@ public sealed class BpeModel
     public WordToken[] Tokenize(ReadOnlySpan<int> word)
     {
         if (word.Length == 0) return [];
-        string key = CodePoints.ToUtf16(word);
-        if (_cache.TryGetValue(key, out var hit)) return hit;
+        // The key is built on the stack and looked up as a span: a cache hit allocates nothing.
+        Span<char> buffer = word.Length <= 256 ? stackalloc char[word.Length * 2] : new char[word.Length * 2];
+        int n = 0;
+        foreach (int cp in word)
+        {
+            if (cp < 0x10000) buffer[n++] = (char)cp;
+            else { buffer[n++] = (char)(0xD800 + ((cp - 0x10000) >> 10)); buffer[n++] = (char)(0xDC00 + ((cp - 0x10000) & 0x3FF)); }
+        }
+        ReadOnlySpan<char> span = buffer[..n];
+        if (_cacheLookup.TryGetValue(span, out var hit)) return hit;
         WordToken[] tokens;
-        if (IgnoreMerges && _vocab.TryGetValue(key, out int whole)) tokens = [new WordToken(whole, 0, word.Length)];
+        if (IgnoreMerges && _vocabLookup.TryGetValue(span, out int whole)) tokens = [new WordToken(whole, 0, word.Length)];
         else tokens = Merge(word);
         if (_cache.Count >= CacheCapacity) _cache.Clear();
-        _cache.TryAdd(key, tokens);
+        _cache.TryAdd(new string(span), tokens);
         return tokens;
     }
 
