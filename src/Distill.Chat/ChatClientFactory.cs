@@ -1,0 +1,42 @@
+using Anthropic;
+using Microsoft.Extensions.AI;
+using Distill.Chat.Clients;
+
+namespace Distill.Chat;
+
+/// <summary>
+/// Turns a <see cref="ModelReference"/> into an <see cref="IChatClient"/>. Keys come from the
+/// environment (OPENAI_API_KEY / ANTHROPIC_API_KEY, or the variable a recipe names) and are handed
+/// to the SDK only: they are never logged, cached or written (ChatClientTests check this).
+/// </summary>
+public static class ChatClientFactory
+{
+    public static IChatClient Create(ModelReference reference, string? apiKeyVariable = null, TimeSpan? networkTimeout = null)
+    {
+        switch (reference.Provider)
+        {
+            case ModelProvider.OpenAI:
+            {
+                var variable = apiKeyVariable ?? "OPENAI_API_KEY";
+                var key = Environment.GetEnvironmentVariable(variable);
+                // Local servers (vLLM, Ollama, llama.cpp, distill serve) usually need no key.
+                if (string.IsNullOrEmpty(key))
+                {
+                    if (reference.BaseUrl is null) throw new InvalidOperationException($"{reference}: environment variable {variable} is not set");
+                    key = "no-key";
+                }
+                return new OpenAICompatibleChatClient(reference.Model, key, reference.BaseUrl, networkTimeout);
+            }
+            case ModelProvider.Anthropic:
+            {
+                var variable = apiKeyVariable ?? "ANTHROPIC_API_KEY";
+                var key = Environment.GetEnvironmentVariable(variable)
+                    ?? throw new InvalidOperationException($"{reference}: environment variable {variable} is not set");
+                return new AnthropicClient { ApiKey = key }.AsIChatClient(reference.Model);
+            }
+            default:
+                throw new NotSupportedException(
+                    $"{reference}: local model folders are not served by this build's chat layer yet (the local-model client lands with the models issue)");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Microsoft.Extensions.AI;
+using Distill.Chat;
+using Distill.Chat.Clients;
+using Distill.Chat.Serving;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>`distill serve`: an OpenAI-compatible endpoint (chat, completions, models) on loopback.</summary>
+sealed class ServeCommand : IVerb
+{
+    public Command Build()
+    {
+        var model = new Option<string?>("--model") { Description = "Model to serve: openai:MODEL[@URL] or anthropic:MODEL (a proxy), or a local model folder" };
+        var fake = new Option<bool>("--fake") { Description = "Serve a deterministic fake model (for tests and load benchmarks)" };
+        var host = new Option<string>("--host") { Description = "Address to bind (loopback by default)", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Port (0 = any free port)", DefaultValueFactory = _ => 8000 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests run against the model at once; others queue", DefaultValueFactory = _ => 4 };
+        var command = new Command("serve", "Serve a model on an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models).\n" +
+            "Example: distill serve --fake --port 8000")
+        { model, fake, host, port, concurrency };
+        command.SetAction(async (pr, ct) =>
+        {
+            IChatClient client;
+            string name;
+            try
+            {
+                if (pr.GetValue(fake)) { client = new FakeChatClient("fake"); name = "fake"; }
+                else if (pr.GetValue(model) is { } m) { client = ChatClientFactory.Create(ModelReference.Parse(m)); name = m; }
+                else { Console.Error.WriteLine("distill serve: give --model REF or --fake"); return 2; }
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"distill serve: {e.Message}");
+                return 2;
+            }
+            await using var server = new OpenAiServer(client, new ServerOptions
+            {
+                Host = pr.GetValue(host)!, Port = pr.GetValue(port), ModelName = name, MaxConcurrency = Math.Max(1, pr.GetValue(concurrency)),
+            });
+            await server.StartAsync(ct);
+            Console.Error.WriteLine($"distill serve: {name} on {server.BaseAddress}v1 (Ctrl+C to stop)");
+            try { await server.WaitForShutdownAsync(ct); } catch (OperationCanceledException) { }
+            return 0;
+        });
+        return command;
+    }
+}
