@@ -218,7 +218,7 @@ def preference_cases():
     sc = torch.rand(B, dtype=D)
     sr = torch.rand(B, dtype=D)
     plad = []
-    for name, delta in (("ranking", 0.5), ("margin", 1.0)):
+    for name, delta in (("ranking", 0.5), ("margin", 4.0)):
         lc.grad = None
         lr.grad = None
         if name == "ranking":
