@@ -1,0 +1,101 @@
+using Distill.Tensors.Kernels;
+
+namespace Distill.Tensors.Autograd.Ops;
+
+/// <summary>
+/// Causal multi-head attention with grouped-query heads: out = softmax(q kᵀ/√hd + mask) v per head,
+/// query head h reading kv head h / (heads/kvHeads). q: (batch·T, heads·hd); k, v: (batch·T, kvHeads·hd),
+/// or one fused qkv tensor (batch·T, (heads + 2·kvHeads)·hd) as GPT-2's c_attn produces.
+/// Output: (batch·T, heads·hd), heads side by side as the o_proj expects. keyMask (batch, T), optional:
+/// additive, 0 keeps a key and −∞ drops it (padding). Saved for backward: P (batch, heads, T, T).
+/// Slots: A = q, B = k, C = v (all the same tensor when fused), D = mask, S0 = P, I0..I4 = batch, T, heads, kvHeads, hd.
+/// </summary>
+public sealed unsafe class CausalAttention : Op
+{
+    static readonly CausalAttention Instance = new();
+    public override string Name => nameof(CausalAttention);
+
+    public static Tensor Forward(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int heads, int kvHeads, Tensor? keyMask = null)
+    {
+        int T = q.Rows / batch, hd = q.Cols / heads;
+        if (q.Rows != batch * T || k.Rows != q.Rows || v.Rows != q.Rows || k.Cols != kvHeads * hd || v.Cols != kvHeads * hd || q.Cols != heads * hd)
+            throw new ArgumentException($"CausalAttention: q {Tensor.ShapeString(q.Shape)}, k {Tensor.ShapeString(k.Shape)}, v {Tensor.ShapeString(v.Shape)} do not fit batch {batch}, heads {heads}/{kvHeads}");
+        return Run(tape, q, k, v, batch, T, heads, kvHeads, hd, keyMask);
+    }
+
+    /// <summary>Fused qkv: columns [0, H·hd) are q, then kvHeads·hd of k, then of v.</summary>
+    public static Tensor Forward(Tape tape, Tensor qkv, int batch, int heads, int kvHeads, Tensor? keyMask = null)
+    {
+        int T = qkv.Rows / batch, hd = qkv.Cols / (heads + 2 * kvHeads);
+        if (qkv.Rows != batch * T || qkv.Cols != (heads + 2 * kvHeads) * hd)
+            throw new ArgumentException($"CausalAttention: qkv {Tensor.ShapeString(qkv.Shape)} does not split into {heads}+2×{kvHeads} heads");
+        return Run(tape, qkv, qkv, qkv, batch, T, heads, kvHeads, hd, keyMask);
+    }
+
+    static Tensor Run(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask)
+    {
+        if (mask is not null && mask.Length != batch * T) throw new ArgumentException($"CausalAttention: key mask has {mask.Length} values, expected batch×T = {batch * T}");
+        var y = tape.New(batch * T, heads * hd);
+        bool grad = tape.NeedsGrad(q, k, v);
+        Span<int> pShape = stackalloc int[4];
+        pShape[0] = batch; pShape[1] = heads; pShape[2] = T; pShape[3] = T;
+        var p = grad ? tape.New(pShape) : null;
+        var l = Layout(q, k, v, batch, T, heads, kvHeads, hd, mask, p);
+        l.Out = y.Pointer;
+        AttentionKernels.Forward(l);
+        if (grad) tape.Record(new TapeEntry { Op = Instance, Out = y, A = q, B = k, C = v, D = mask, S0 = p, I0 = batch, I1 = T, I2 = heads, I3 = kvHeads, I4 = hd });
+        return y;
+    }
+
+    static AttentionLayout Layout(Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask, Tensor? p)
+    {
+        bool fused = ReferenceEquals(q, k);
+        return new AttentionLayout
+        {
+            Q = q.Pointer, K = k.Pointer, V = v.Pointer, Ldq = q.Cols, Ldk = k.Cols, Ldv = v.Cols,
+            QOff = 0, KOff = fused ? heads * hd : 0, VOff = fused ? (heads + kvHeads) * hd : 0,
+            Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T, Heads = heads, KvHeads = kvHeads, HeadDim = hd,
+            Pos0 = 0, Mask = mask is null ? null : mask.Pointer, P = p is null ? null : p.Pointer, Scale = 1f / MathF.Sqrt(hd),
+        };
+    }
+
+    public override void Backward(Tape tape, in TapeEntry e)
+    {
+        Tensor q = e.A!, k = e.B!, v = e.C!;
+        var l = Layout(q, k, v, e.I0, e.I1, e.I2, e.I3, e.I4, e.D, e.S0);
+        var dq = tape.GradOf(q);
+        bool fused = ReferenceEquals(q, k);
+        var dk = fused ? dq : tape.GradOf(k);
+        var dv = fused ? dq : tape.GradOf(v);
+        AttentionKernels.Backward(l, e.Out.Grad!.Pointer, dq is null ? null : dq.Pointer, dk is null ? null : dk.Pointer, dv is null ? null : dv.Pointer);
+    }
+
+    /// <summary>
+    /// Inference with a KV cache: writes k, v (batch·len rows) at positions [pos, pos+len) of the cache,
+    /// then attends q (batch·len, heads·hd) over cache positions [0, pos+len), query i sitting at pos+i.
+    /// Records nothing (generation runs without a tape). Equals Forward over the whole prefix.
+    /// </summary>
+    public static Tensor Decode(Tape tape, Tensor q, Tensor k, Tensor v, KvCache cache, int pos, int heads, int kvHeads)
+    {
+        int batch = cache.Batch, len = q.Rows / batch, hd = cache.Width / kvHeads;
+        if (q.Rows != batch * len || k.Rows != q.Rows || v.Rows != q.Rows || k.Cols != cache.Width || v.Cols != cache.Width || q.Cols != heads * hd)
+            throw new ArgumentException($"CausalAttention.Decode: q {Tensor.ShapeString(q.Shape)}, k {Tensor.ShapeString(k.Shape)} do not fit the cache (batch {batch}, width {cache.Width})");
+        if (pos < 0 || pos + len > cache.Capacity) throw new ArgumentOutOfRangeException(nameof(pos), $"CausalAttention.Decode: positions [{pos}, {pos + len}) beyond cache capacity {cache.Capacity}");
+        int w = cache.Width;
+        for (int b = 0; b < batch; b++)
+        {
+            k.Span.Slice(b * len * w, len * w).CopyTo(cache.K.Span.Slice((b * cache.Capacity + pos) * w, len * w));
+            v.Span.Slice(b * len * w, len * w).CopyTo(cache.V.Span.Slice((b * cache.Capacity + pos) * w, len * w));
+        }
+        cache.Length = Math.Max(cache.Length, pos + len);
+        var y = tape.New(batch * len, heads * hd);
+        var l = new AttentionLayout
+        {
+            Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, Ldq = q.Cols, Ldk = w, Ldv = w,
+            Batch = batch, Tq = len, Tk = pos + len, KvRowsPerBatch = cache.Capacity, Heads = heads, KvHeads = kvHeads, HeadDim = hd,
+            Pos0 = pos, Scale = 1f / MathF.Sqrt(hd),
+        };
+        AttentionKernels.Forward(l);
+        return y;
+    }
+}

@@ -1,0 +1,84 @@
+using Distill.Tensors.Kernels;
+
+namespace Distill.Tensors.Autograd.Ops;
+
+/// <summary>
+/// y = x Wᵀ + b with W stored (out, in) as PyTorch's nn.Linear. x: (…, in) → y: (…, out).
+/// Backward: dx += dy W;  dW += dyᵀ x (skipped when W is frozen);  db += Σ dy.
+/// Slots: A = x, B = W (dense) or X = IWeightProvider (frozen, dequantised per tile), C = bias.
+/// </summary>
+public sealed class Linear : Op
+{
+    static readonly Linear Instance = new();
+    public override string Name => nameof(Linear);
+    const int ProviderTileRows = 64; // rows of W dequantised at once: 64 × in floats stay in L2
+
+    public static Tensor Forward(Tape tape, Tensor x, Tensor w, Tensor? bias = null)
+    {
+        int inF = w.Cols, outF = w.Rows;
+        if (x.Cols != inF) throw new ArgumentException($"Linear {w.Name}: x has {x.Cols} features, W {Tensor.ShapeString(w.Shape)} expects {inF}");
+        if (bias is not null && bias.Length != outF) throw new ArgumentException($"Linear {w.Name}: bias has {bias.Length} values, W has {outF} rows");
+        var y = NewOut(tape, x, outF);
+        int rows = x.Rows;
+        Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Span, inF, w.Span, inF, 0f, y.Span, outF);
+        if (bias is not null) LinearKernels.AddBias(y.Span, bias.Span);
+        if (tape.NeedsGrad(x, w, bias)) tape.Record(new TapeEntry { Op = Instance, Out = y, A = x, B = w, C = bias });
+        return y;
+    }
+
+    /// <summary>y = x Wᵀ + b with a frozen, non-float W (e.g. NF4), dequantised 64 rows at a time.</summary>
+    public static Tensor Forward(Tape tape, Tensor x, IWeightProvider w, Tensor? bias = null)
+    {
+        int inF = w.InFeatures, outF = w.OutFeatures, rows = x.Rows;
+        if (x.Cols != inF) throw new ArgumentException($"Linear (provider): x has {x.Cols} features, W expects {inF}");
+        var y = NewOut(tape, x, outF);
+        var tile = tape.New(ProviderTileRows, inF);
+        for (int r0 = 0; r0 < outF; r0 += ProviderTileRows)
+        {
+            int n = Math.Min(ProviderTileRows, outF - r0);
+            w.ReadRows(r0, n, tile.Span[..(n * inF)]);
+            // y[:, r0:r0+n] = x · tileᵀ (ldc = outF writes the column block in place)
+            Gemm.Sgemm(false, true, rows, n, inF, 1f, x.Span, inF, tile.Span, inF, 0f, y.Span[r0..], outF);
+        }
+        if (bias is not null) LinearKernels.AddBias(y.Span, bias.Span);
+        if (tape.NeedsGrad(x, bias)) tape.Record(new TapeEntry { Op = Instance, Out = y, A = x, C = bias, X = w, S0 = tile });
+        return y;
+    }
+
+    static Tensor NewOut(Tape tape, Tensor x, int outF)
+    {
+        Span<int> shape = stackalloc int[x.Rank];
+        x.Shape.CopyTo(shape);
+        shape[^1] = outF;
+        return tape.New(shape);
+    }
+
+    public override void Backward(Tape tape, in TapeEntry e)
+    {
+        var x = e.A!;
+        var dy = e.Out.Grad!;
+        int rows = x.Rows, inF = x.Cols, outF = e.Out.Cols;
+        var dx = tape.GradOf(x);
+        if (e.X is IWeightProvider p)
+        {
+            var tile = e.S0!;
+            if (dx is not null)
+                for (int r0 = 0; r0 < outF; r0 += ProviderTileRows)
+                {
+                    int n = Math.Min(ProviderTileRows, outF - r0);
+                    p.ReadRows(r0, n, tile.Span[..(n * inF)]);
+                    // dx += dy[:, r0:r0+n] · tile   (dy column block read with ld = outF)
+                    Gemm.Sgemm(false, false, rows, inF, n, 1f, dy.Span[r0..], outF, tile.Span, inF, 1f, dx.Span, inF);
+                }
+        }
+        else
+        {
+            var w = e.B!;
+            if (dx is not null) Gemm.Sgemm(false, false, rows, inF, outF, 1f, dy.Span, outF, w.Span, inF, 1f, dx.Span, inF);
+            var dw = tape.GradOf(w);
+            if (dw is not null) Gemm.Sgemm(true, false, outF, inF, rows, 1f, dy.Span, outF, x.Span, inF, 1f, dw.Span, inF);
+        }
+        var db = tape.GradOf(e.C);
+        if (db is not null) LinearKernels.BiasBackward(dy.Span, db.Span);
+    }
+}

@@ -1,0 +1,99 @@
+namespace Distill.Tensors.Autograd;
+
+/// <summary>
+/// Records the ops of one forward pass and replays their backward in reverse. It also owns the
+/// <see cref="Arena"/> every op output, saved buffer and activation gradient comes from.
+/// One step: <c>tape.Reset(); logits = model(tape, …); loss = CrossEntropy.Forward(tape, …);
+/// tape.Backward(loss); optimizer.Step();</c>. Parameter gradients are persistent and ADDED to,
+/// so several forward/backward passes between optimizer steps accumulate (call ZeroGrad after the
+/// step). With <see cref="NoGrad"/> set (generation, scoring), nothing is recorded and outputs
+/// never require gradients. Not thread-safe: one tape per thread of control.
+/// </summary>
+public sealed class Tape : IDisposable
+{
+    TapeEntry[] _entries = new TapeEntry[256];
+    int _count;
+
+    public Arena Arena { get; } = new();
+
+    /// <summary>Inference mode: ops compute outputs but record nothing.</summary>
+    public bool NoGrad { get; set; }
+
+    public int Count => _count;
+
+    /// <summary>Forgets the recorded ops and rewinds the arena (all its tensors become invalid).</summary>
+    public void Reset()
+    {
+        Array.Clear(_entries, 0, _count); // drop references so nothing is kept alive by stale entries
+        _count = 0;
+        Arena.Reset();
+    }
+
+    /// <summary>A fresh output tensor from the arena (contents undefined unless zero).</summary>
+    public Tensor New(scoped ReadOnlySpan<int> shape, bool zero = false) => Arena.Alloc(shape, zero);
+
+    public Tensor New(int d0)
+    {
+        Span<int> s = stackalloc int[1];
+        s[0] = d0;
+        return Arena.Alloc(s);
+    }
+
+    public Tensor New(int d0, int d1)
+    {
+        Span<int> s = stackalloc int[2];
+        s[0] = d0; s[1] = d1;
+        return Arena.Alloc(s);
+    }
+
+    /// <summary>True if an op with these inputs must be recorded (some input needs a gradient).</summary>
+    public bool NeedsGrad(Tensor? a, Tensor? b = null, Tensor? c = null, Tensor? d = null)
+        => !NoGrad && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false) || (d?.RequiresGrad ?? false));
+
+    /// <summary>Appends e (e.Out is marked as requiring a gradient).</summary>
+    public void Record(in TapeEntry e)
+    {
+        if (_count == _entries.Length) Array.Resize(ref _entries, _entries.Length * 2);
+        e.Out.RequiresGrad = true;
+        _entries[_count++] = e;
+    }
+
+    /// <summary>The gradient buffer of t (zero-filled from the arena on first use), or null if t needs none.</summary>
+    public Tensor? GradOf(Tensor? t)
+    {
+        if (t is null || !t.RequiresGrad) return null;
+        if (t.Grad is null)
+        {
+            var g = Arena.Alloc(t.Shape, zero: true);
+            t.Grad = g;
+        }
+        return t.Grad;
+    }
+
+    /// <summary>Backward from a scalar loss: dL/dloss = seed (e.g. 1/accumulationSteps).</summary>
+    public void Backward(Tensor loss, float seed = 1f)
+    {
+        if (loss.Length != 1) throw new ArgumentException($"Backward(loss): loss must have one element, got {Tensor.ShapeString(loss.Shape)}; use Backward(output, seedGrad)");
+        Span<float> s = stackalloc float[1];
+        s[0] = seed;
+        Backward(loss, s);
+    }
+
+    /// <summary>Backward from any output with a given gradient dL/dOutput (same length).</summary>
+    public void Backward(Tensor output, ReadOnlySpan<float> seedGrad)
+    {
+        if (NoGrad) throw new InvalidOperationException("Backward called on a tape in NoGrad mode");
+        if (!output.RequiresGrad) throw new InvalidOperationException($"Backward: {output} does not depend on any trainable parameter");
+        if (seedGrad.Length != output.Length) throw new ArgumentException($"Backward: seed has {seedGrad.Length} values, output {output.Length}");
+        var g = GradOf(output)!;
+        for (int i = 0; i < seedGrad.Length; i++) g.Span[i] += seedGrad[i];
+        for (int i = _count - 1; i >= 0; i--)
+        {
+            ref readonly var e = ref _entries[i];
+            if (e.Out.Grad is null) continue; // nothing downstream used this output
+            e.Op.Backward(this, in e);
+        }
+    }
+
+    public void Dispose() => Arena.Dispose();
+}

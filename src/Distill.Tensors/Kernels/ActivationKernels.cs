@@ -1,0 +1,86 @@
+using System.Numerics.Tensors;
+
+namespace Distill.Tensors.Kernels;
+
+/// <summary>
+/// Pointwise activations, forward and backward side by side: GELU exact (erf) and tanh
+/// ("gelu_new", Hendrycks &amp; Gimpel 2016, Eq. 2 approximation) and SwiGLU (Shazeer 2020):
+/// silu(gate) · up. Backward adds into its gradient outputs.
+/// </summary>
+public static class ActivationKernels
+{
+    const float SqrtTwoOverPi = 0.7978845608028654f, GeluCubic = 0.044715f;
+
+    // x, y: (n).  exact: y = x·Φ(x);  tanh: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    public static void GeluForward(ReadOnlySpan<float> x, bool tanhApprox, Span<float> y)
+    {
+        if (y.Length != x.Length) throw new ArgumentException($"GeluForward: y has {y.Length} values, x {x.Length}");
+        if (tanhApprox)
+            for (int i = 0; i < x.Length; i++)
+            {
+                float v = x[i];
+                y[i] = 0.5f * v * (1f + MathF.Tanh(SqrtTwoOverPi * (v + GeluCubic * v * v * v)));
+            }
+        else
+            for (int i = 0; i < x.Length; i++) y[i] = (float)(x[i] * Phi(x[i]));
+    }
+
+    // exact: dy/dx = Φ(x) + x·φ(x);  tanh: ½(1+t) + ½x(1−t²)·√(2/π)(1 + 3·0.044715x²)
+    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, bool tanhApprox, Span<float> dx)
+    {
+        if (dy.Length != x.Length || dx.Length != x.Length) throw new ArgumentException("GeluBackward: x, dy, dx lengths differ");
+        if (tanhApprox)
+            for (int i = 0; i < x.Length; i++)
+            {
+                float v = x[i];
+                float t = MathF.Tanh(SqrtTwoOverPi * (v + GeluCubic * v * v * v));
+                float d = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * SqrtTwoOverPi * (1f + 3f * GeluCubic * v * v);
+                dx[i] += dy[i] * d;
+            }
+        else
+            for (int i = 0; i < x.Length; i++)
+            {
+                double v = x[i];
+                double d = Phi(v) + v * Math.Exp(-0.5 * v * v) * 0.3989422804014327;
+                dx[i] += (float)(dy[i] * d);
+            }
+    }
+
+    /// <summary>Standard normal CDF Φ(x) = ½(1 + erf(x/√2)).</summary>
+    public static double Phi(double x) => 0.5 * (1.0 + Erf(x * 0.7071067811865476));
+
+    /// <summary>erf by W. J. Cody's rational approximations' simpler cousin: Numerical Recipes erfc (Chebyshev, |rel err| &lt; 1.2e-7), enough for float32.</summary>
+    public static double Erf(double x)
+    {
+        double z = Math.Abs(x);
+        double t = 1.0 / (1.0 + 0.5 * z);
+        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? 1.0 - r : r - 1.0;
+    }
+
+    // gate, up, y: (n).  y = silu(g)·u = g·σ(g)·u
+    public static void SwiGluForward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
+    {
+        if (up.Length != gate.Length || y.Length != gate.Length) throw new ArgumentException("SwiGluForward: gate, up, y lengths differ");
+        for (int i = 0; i < gate.Length; i++)
+        {
+            float g = gate[i];
+            y[i] = g / (1f + MathF.Exp(-g)) * up[i];
+        }
+    }
+
+    // dsilu/dg = σ(g)(1 + g(1 − σ(g)));  dgate += dy·u·dsilu;  dup += dy·silu(g)
+    public static void SwiGluBackward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, ReadOnlySpan<float> dy, Span<float> dgate, Span<float> dup)
+    {
+        for (int i = 0; i < gate.Length; i++)
+        {
+            float g = gate[i], s = 1f / (1f + MathF.Exp(-g));
+            if (!dgate.IsEmpty) dgate[i] += dy[i] * up[i] * s * (1f + g * (1f - s));
+            if (!dup.IsEmpty) dup[i] += dy[i] * g * s;
+        }
+    }
+
+    /// <summary>dst += src (the backward of every add and of identity fan-out).</summary>
+    public static void AddInto(ReadOnlySpan<float> src, Span<float> dst) => TensorPrimitives.Add(dst, src, dst);
+}

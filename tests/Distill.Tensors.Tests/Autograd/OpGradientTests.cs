@@ -1,0 +1,141 @@
+using Distill.Tensors.Autograd;
+using Distill.Tensors.Autograd.Ops;
+
+namespace Distill.Tensors.Tests.Autograd;
+
+/// <summary>
+/// Every op in the registry (<see cref="Op.All"/>) has a finite-difference gradient check here, and
+/// <see cref="EveryOpHasAGradientCheck"/> fails when an op is added without one.
+/// </summary>
+public class OpGradientTests
+{
+    sealed class DenseProvider(Tensor w) : IWeightProvider
+    {
+        public int OutFeatures => w.Rows;
+        public int InFeatures => w.Cols;
+        public void ReadRows(int row0, int count, Span<float> dst) => w.Span.Slice(row0 * w.Cols, count * w.Cols).CopyTo(dst);
+    }
+
+    static readonly Dictionary<string, Action> Checks = new()
+    {
+        ["Linear"] = () =>
+        {
+            var rng = new Rng(11);
+            Tensor x = GradCheck.Input(rng, 2, 3, 5), w = GradCheck.Input(rng, 4, 5), b = GradCheck.Input(rng, 4);
+            GradCheck.Check("Linear", t => Linear.Forward(t, x, w, b), [x, w, b]);
+            // provider path (frozen, dequantised per tile): 130 rows cross the 64-row tile boundary twice
+            Tensor x2 = GradCheck.Input(rng, 3, 6), w2 = GradCheck.Input(rng, 130, 6), b2 = GradCheck.Input(rng, 130);
+            var prov = new DenseProvider(w2);
+            GradCheck.Check("Linear(provider)", t => Linear.Forward(t, x2, prov, b2), [x2, b2]);
+        },
+        ["MatMul"] = () =>
+        {
+            var rng = new Rng(12);
+            foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+            {
+                Tensor a = ta ? GradCheck.Input(rng, 2, 4, 3) : GradCheck.Input(rng, 2, 3, 4);
+                Tensor b = tb ? GradCheck.Input(rng, 2, 5, 4) : GradCheck.Input(rng, 2, 4, 5);
+                GradCheck.Check($"MatMul({ta},{tb})", t => MatMul.Forward(t, a, b, ta, tb), [a, b]);
+            }
+        },
+        ["Embedding"] = () =>
+        {
+            var rng = new Rng(13);
+            var table = GradCheck.Input(rng, 7, 4);
+            int[] ids = [3, 0, 3, 6, 1];
+            GradCheck.Check("Embedding", t => Embedding.Forward(t, ids, table), [table]);
+        },
+        ["Add"] = () =>
+        {
+            var rng = new Rng(14);
+            Tensor a = GradCheck.Input(rng, 3, 4), b = GradCheck.Input(rng, 3, 4);
+            GradCheck.Check("Add", t => Add.Forward(t, a, b), [a, b]);
+            GradCheck.Check("Add(a,a)", t => Add.Forward(t, a, a), [a]); // fan-out: gradient 2·dy
+        },
+        ["Mul"] = () =>
+        {
+            var rng = new Rng(15);
+            Tensor a = GradCheck.Input(rng, 3, 4), b = GradCheck.Input(rng, 3, 4);
+            GradCheck.Check("Mul", t => Mul.Forward(t, a, b), [a, b]);
+        },
+        ["Scale"] = () =>
+        {
+            var rng = new Rng(16);
+            var a = GradCheck.Input(rng, 3, 4);
+            GradCheck.Check("Scale", t => Scale.Forward(t, a, -1.75f), [a]);
+        },
+        ["RmsNorm"] = () =>
+        {
+            var rng = new Rng(17);
+            Tensor x = GradCheck.Input(rng, 4, 6), w = GradCheck.Input(rng, 6);
+            GradCheck.Check("RmsNorm", t => RmsNorm.Forward(t, x, w, 1e-5f), [x, w]);
+        },
+        ["LayerNorm"] = () =>
+        {
+            var rng = new Rng(18);
+            Tensor x = GradCheck.Input(rng, 4, 6), w = GradCheck.Input(rng, 6), b = GradCheck.Input(rng, 6);
+            GradCheck.Check("LayerNorm", t => LayerNorm.Forward(t, x, w, b), [x, w, b]);
+        },
+        ["Rope"] = () =>
+        {
+            var rng = new Rng(19);
+            using var full = new RopeTable(headDim: 8, maxPositions: 32);
+            using var partial = new RopeTable(headDim: 8, maxPositions: 32, rotaryDim: 4);
+            var x = GradCheck.Input(rng, 2 * 3, 2 * 8); // batch 2, len 3, 2 heads × 8
+            int[] pos = [5, 6, 7];                      // decoding at an offset
+            GradCheck.Check("Rope(full)", t => Rope.Forward(t, x, 2, full, pos), [x]);
+            GradCheck.Check("Rope(partial)", t => Rope.Forward(t, x, 2, partial, pos), [x]);
+        },
+        ["CausalAttention"] = () =>
+        {
+            var rng = new Rng(20);
+            // grouped-query: 4 query heads share 2 kv heads; batch 2, T 4, hd 3
+            Tensor q = GradCheck.Input(rng, 8, 12), k = GradCheck.Input(rng, 8, 6), v = GradCheck.Input(rng, 8, 6);
+            GradCheck.Check("CausalAttention(GQA)", t => CausalAttention.Forward(t, q, k, v, 2, 4, 2), [q, k, v]);
+            // fused qkv with a key-padding mask (batch 2, T 3, 2 heads × hd 2); key 0 of sequence 1 is padding
+            var qkv = GradCheck.Input(rng, 6, 12);
+            var mask = Tensor.FromArray([0, 0, 0, float.NegativeInfinity, 0, 0], 2, 3);
+            GradCheck.Check("CausalAttention(fused, mask)", t => CausalAttention.Forward(t, qkv, 2, 2, 2, mask), [qkv], maxCoords: 72);
+        },
+        ["SwiGlu"] = () =>
+        {
+            var rng = new Rng(21);
+            Tensor g = GradCheck.Input(rng, 3, 5), u = GradCheck.Input(rng, 3, 5);
+            GradCheck.Check("SwiGlu", t => SwiGlu.Forward(t, g, u), [g, u]);
+        },
+        ["Gelu"] = () =>
+        {
+            var rng = new Rng(22);
+            var x = GradCheck.Input(rng, 3, 7);
+            GradCheck.Check("Gelu(tanh)", t => Gelu.Forward(t, x, true), [x]);
+            GradCheck.Check("Gelu(erf)", t => Gelu.Forward(t, x, false), [x]);
+        },
+        ["CrossEntropy"] = () =>
+        {
+            var rng = new Rng(23);
+            var logits = GradCheck.Input(rng, 5, 7);
+            int[] targets = [2, -100, 6, 0, 2];
+            GradCheck.Check("CrossEntropy", t => CrossEntropy.Forward(t, logits, targets), [logits]);
+            // the training path: dlogits overwrite the logits produced by an LM head
+            Tensor x = GradCheck.Input(rng, 5, 4), w = GradCheck.Input(rng, 7, 4);
+            GradCheck.Check("Linear→CrossEntropy(in place)", t => CrossEntropy.Forward(t, Linear.Forward(t, x, w), targets, overwriteLogits: true), [x, w]);
+        },
+    };
+
+    public static TheoryData<string> OpNames() => new(Op.All);
+
+    [Fact]
+    public void EveryOpHasAGradientCheck()
+    {
+        var missing = Op.All.Where(n => !Checks.ContainsKey(n)).ToList();
+        Assert.True(missing.Count == 0, "ops without a gradient check: " + string.Join(", ", missing));
+        Assert.True(Op.All.Count >= 13, $"registry lists only {Op.All.Count} ops");
+    }
+
+    [Theory]
+    [MemberData(nameof(OpNames))]
+    public void GradientMatchesFiniteDifferences(string op)
+    {
+        if (Checks.TryGetValue(op, out var check)) check();
+    }
+}
