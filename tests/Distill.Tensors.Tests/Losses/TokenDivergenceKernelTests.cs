@@ -156,33 +156,6 @@ public class TokenDivergenceKernelTests
     }
 
     [Fact]
-    public void ResultsDoNotDependOnTheThreadCount()
-    {
-        var rng = new Random(5);
-        const int rows = 64, v = 4099;   // MinRows(4099) = 7 → several chunks with 2 threads
-        var t = LossCheck.Normal(rng, rows * v, 2); var s = LossCheck.Normal(rng, rows * v, 2);
-        var o = new DivergenceOptions(DivergenceKind.Jsd, 2f, Beta: 0.5f);
-        int before = Workers.Count;
-        try
-        {
-            (float, float[]) Run(int threads)
-            {
-                Workers.Count = threads;
-                var saved = new float[3 * rows];
-                float l = TokenDivergenceKernels.TokenDivergenceForward(o, t, s, v, default, -100, new float[rows], saved);
-                var d = new float[rows * v];
-                TokenDivergenceKernels.TokenDivergenceBackward(o, t, s, v, default, -100, saved, 1f, d);
-                return (l, d);
-            }
-            var (l1, d1) = Run(1);
-            var (l2, d2) = Run(2);
-            Assert.Equal(l1, l2);
-            Assert.Equal(d1, d2);
-        }
-        finally { Workers.Count = before; }
-    }
-
-    [Fact]
     public void BadInputGetsClearErrors()
     {
         var o = new DivergenceOptions(DivergenceKind.ForwardKl);
@@ -208,5 +181,40 @@ public class TokenDivergenceKernelTests
         var d = new float[10];
         TokenDivergenceKernels.TokenDivergenceBackward(o, t, s, 5, [-100, -100], -100, saved, 1f, d);
         Assert.All(d, g => Assert.Equal(0f, g));
+    }
+}
+
+/// <summary>Changes the process-wide <see cref="Workers.Count"/>, so it runs alone (after the parallel tests), never beside a test that reads it.</summary>
+[CollectionDefinition("Workers.Count", DisableParallelization = true)]
+public class WorkersCountCollection;
+
+[Collection("Workers.Count")]
+public class LossKernelThreadingTests
+{
+    [Fact]
+    public void ResultsDoNotDependOnTheThreadCount()
+    {
+        var rng = new Random(5);
+        const int rows = 64, v = 4099;   // MinRows(4099) = 7 → several chunks with 2 threads
+        var t = LossCheck.Normal(rng, rows * v, 2); var s = LossCheck.Normal(rng, rows * v, 2);
+        var o = new DivergenceOptions(DivergenceKind.Jsd, 2f, Beta: 0.5f);
+        int before = Workers.Count;
+        try
+        {
+            (float, float[]) Run(int threads)
+            {
+                Workers.Count = threads;
+                var saved = new float[3 * rows];
+                float l = TokenDivergenceKernels.TokenDivergenceForward(o, t, s, v, default, -100, new float[rows], saved);
+                var d = new float[rows * v];
+                TokenDivergenceKernels.TokenDivergenceBackward(o, t, s, v, default, -100, saved, 1f, d);
+                return (l, d);
+            }
+            var (l1, d1) = Run(1);
+            var (l2, d2) = Run(2);
+            Assert.Equal(l1, l2);
+            Assert.Equal(d1, d2);
+        }
+        finally { Workers.Count = before; }
     }
 }
