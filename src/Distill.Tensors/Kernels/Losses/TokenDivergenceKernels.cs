@@ -110,6 +110,16 @@ public static unsafe class TokenDivergenceKernels
     {
         public float* T, S, Saved, Out; public int* Labels; public int Ignore, V, Rows; public float InvTau, Scale; public TermCoefs Coefs;
         public readonly bool Ignored(int r) => Labels != null && Labels[r] == Ignore;
+        public readonly ReadOnlySpan<float> TeacherRow(int r) => new(T + (long)r * V, V);
+        public readonly ReadOnlySpan<float> StudentRow(int r) => new(S + (long)r * V, V);
+
+        /// <summary>Forward: an ignored row gets loss 0 and zero saved state; returns true if r is ignored.</summary>
+        public readonly bool SkipIgnoredForward(int r)
+        {
+            if (!Ignored(r)) return false;
+            Out[r] = 0f; Saved[r] = Saved[Rows + r] = Saved[2 * Rows + r] = 0f;
+            return true;
+        }
     }
 
     struct Fwd<TTerm> : IRangeBody where TTerm : struct, IDivergenceTerm
@@ -121,9 +131,8 @@ public static unsafe class TokenDivergenceKernels
             var vt = Vector256.Create(A.InvTau);
             for (int r = begin; r < end; r++)
             {
-                if (A.Ignored(r)) { A.Out[r] = 0f; A.Saved[r] = A.Saved[A.Rows + r] = A.Saved[2 * A.Rows + r] = 0f; continue; }
-                var t = new ReadOnlySpan<float>(A.T + (long)r * V, V);
-                var s = new ReadOnlySpan<float>(A.S + (long)r * V, V);
+                if (A.SkipIgnoredForward(r)) continue;
+                ReadOnlySpan<float> t = A.TeacherRow(r), s = A.StudentRow(r);
                 float lseT = RowMath.LogSumExp(t, A.InvTau), lseS = RowMath.LogSumExp(s, A.InvTau);
                 var vlt = Vector256.Create(lseT); var vls = Vector256.Create(lseS);
                 ref float t0 = ref MemoryMarshal.GetReference(t);
@@ -169,9 +178,8 @@ public static unsafe class TokenDivergenceKernels
             var vt = Vector256.Create(A.InvTau);
             for (int r = begin; r < end; r++)
             {
-                if (A.Ignored(r)) { A.Out[r] = 0f; A.Saved[r] = A.Saved[A.Rows + r] = A.Saved[2 * A.Rows + r] = 0f; continue; }
-                var t = new ReadOnlySpan<float>(A.T + (long)r * V, V);
-                var s = new ReadOnlySpan<float>(A.S + (long)r * V, V);
+                if (A.SkipIgnoredForward(r)) continue;
+                ReadOnlySpan<float> t = A.TeacherRow(r), s = A.StudentRow(r);
                 float mt = TensorPrimitives.Max(t) * A.InvTau, ms = TensorPrimitives.Max(s) * A.InvTau;   // τ > 0
                 var vmt = Vector256.Create(mt); var vms = Vector256.Create(ms);
                 ref float t0 = ref MemoryMarshal.GetReference(t);
@@ -216,8 +224,7 @@ public static unsafe class TokenDivergenceKernels
             for (int r = begin; r < end; r++)
             {
                 if (A.Ignored(r)) continue;
-                var t = new ReadOnlySpan<float>(A.T + (long)r * V, V);
-                var s = new ReadOnlySpan<float>(A.S + (long)r * V, V);
+                ReadOnlySpan<float> t = A.TeacherRow(r), s = A.StudentRow(r);
                 var d = new Span<float>(A.Out + (long)r * V, V);
                 var vlt = Vector256.Create(A.Saved[r]); var vls = Vector256.Create(A.Saved[A.Rows + r]); var vc = Vector256.Create(A.Saved[2 * A.Rows + r]);
                 ref float t0 = ref MemoryMarshal.GetReference(t);
