@@ -99,6 +99,7 @@ public static class ActivationKernels
     public static void SwiGluForward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
     {
         if (up.Length != gate.Length || y.Length != gate.Length) throw new ArgumentException("SwiGluForward: gate, up, y lengths differ");
+        if (gate.IsEmpty) return; // TensorPrimitives.Sigmoid rejects empty spans
         TensorPrimitives.Sigmoid(gate, y);
         TensorPrimitives.Multiply(y, gate, y);
         TensorPrimitives.Multiply(y, up, y);
