@@ -44,6 +44,7 @@ public sealed unsafe class Tensor : IDisposable
         int n = SetShape(ref t._dims, shape, out int rank);
         t.Rank = rank;
         t._length = n;
+        t.Capacity = AlignedFloats(n);
         nuint bytes = (nuint)Math.Max(1, AlignedFloats(n)) * sizeof(float);
         t._ptr = (float*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(t._ptr, bytes);
@@ -79,8 +80,9 @@ public sealed unsafe class Tensor : IDisposable
     }
 
     /// <summary>Points this (arena-owned) object at new memory with a new shape; clears the gradient link.</summary>
-    internal void Rebind(float* ptr, scoped ReadOnlySpan<int> shape)
+    internal void Rebind(float* ptr, scoped ReadOnlySpan<int> shape, long capacity)
     {
+        Capacity = capacity;
         _length = SetShape(ref _dims, shape, out int rank);
         Rank = rank;
         _ptr = ptr;
@@ -90,6 +92,9 @@ public sealed unsafe class Tensor : IDisposable
     }
 
     public int Length => _length;
+
+    /// <summary>Floats of storage behind the pointer (≥ Length; arena blocks keep their size when reused).</summary>
+    internal long Capacity { get; private set; }
     public int Dim(int i) => (uint)i < (uint)Rank ? _dims[i] : throw new ArgumentOutOfRangeException(nameof(i), $"dim {i} of a rank-{Rank} tensor");
     public ReadOnlySpan<int> Shape => MemoryMarshal.CreateReadOnlySpan(ref _dims[0], Rank);
 

@@ -79,7 +79,11 @@ public sealed class Tape : IDisposable
         Backward(loss, s);
     }
 
-    /// <summary>Backward from any output with a given gradient dL/dOutput (same length).</summary>
+    /// <summary>
+    /// Backward from any output with a given gradient dL/dOutput (same length). Gradients of
+    /// intermediate outputs are released (set to null) as soon as their op's backward has run, so
+    /// only leaf gradients (parameters, inputs) and the output's own survive.
+    /// </summary>
     public void Backward(Tensor output, ReadOnlySpan<float> seedGrad)
     {
         if (NoGrad) throw new InvalidOperationException("Backward called on a tape in NoGrad mode");
@@ -92,6 +96,12 @@ public sealed class Tape : IDisposable
             ref readonly var e = ref _entries[i];
             if (e.Out.Grad is null) continue; // nothing downstream used this output
             e.Op.Backward(this, in e);
+            // Every consumer of e.Out was recorded later and has run: its gradient is dead. Reuse it.
+            if (!e.Out.Grad.IsOwned && !ReferenceEquals(e.Out.Grad, output) && !ReferenceEquals(e.Out, output))
+            {
+                Arena.Release(e.Out.Grad);
+                e.Out.Grad = null;
+            }
         }
     }
 

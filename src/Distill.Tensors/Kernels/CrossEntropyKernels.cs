@@ -30,12 +30,21 @@ public static unsafe class CrossEntropyKernels
         public float* L, Lse, Loss; public int* T; public int V, Ignore;
         public void Run(int begin, int end)
         {
+            Span<float> tmp = stackalloc float[256];
             for (int r = begin; r < end; r++)
             {
                 var row = new ReadOnlySpan<float>(L + (long)r * V, V);
                 float max = TensorPrimitives.Max(row);
+                // Σ exp(l − max) through TensorPrimitives' vector exp, 1 KiB at a time (scalar MathF.Exp
+                // made the forward of a 1024 × 8192 batch ≈ 4× slower); partial sums kept in double.
                 double sum = 0;
-                for (int j = 0; j < V; j++) sum += MathF.Exp(row[j] - max);
+                for (int j0 = 0; j0 < V; j0 += tmp.Length)
+                {
+                    var t = tmp[..Math.Min(tmp.Length, V - j0)];
+                    TensorPrimitives.Subtract(row.Slice(j0, t.Length), max, t);
+                    TensorPrimitives.Exp(t, t);
+                    sum += TensorPrimitives.Sum(t);
+                }
                 float lse = max + (float)Math.Log(sum);
                 Lse[r] = lse;
                 Loss[r] = T[r] == Ignore ? 0f : lse - row[T[r]];

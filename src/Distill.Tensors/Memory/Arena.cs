@@ -14,6 +14,7 @@ public sealed unsafe class Arena : IDisposable
     const int MinChunkFloats = 4 << 20; // 16 MiB: few chunks for small models, little waste
     readonly List<(nint Ptr, long Floats)> _chunks = [];
     readonly List<Tensor> _tensors = [];
+    readonly List<Tensor> _free = [];   // released tensors, reusable until Reset (backward's dead gradients)
     int _chunk;
     long _offset; // floats used in the current chunk
     int _nextTensor;
@@ -27,14 +28,36 @@ public sealed unsafe class Arena : IDisposable
         long n = 1;
         foreach (var d in shape) n *= d;
         long need = Tensor.AlignedFloats((int)Math.Min(n, int.MaxValue - 16));
+        int best = -1;
+        for (int i = 0; i < _free.Count; i++) // best fit: the smallest released block that holds n
+            if (_free[i].Capacity >= need && (best < 0 || _free[i].Capacity < _free[best].Capacity)) best = i;
+        if (best >= 0)
+        {
+            var r = _free[best];
+            _free.RemoveAt(best);
+            r.Rebind(r.Pointer, shape, r.Capacity);
+            if (zero) r.Span.Clear();
+            return r;
+        }
         float* p = Bump(need);
         Tensor t;
         if (_nextTensor < _tensors.Count) t = _tensors[_nextTensor];
         else { t = new Tensor(owned: false); _tensors.Add(t); }
         _nextTensor++;
-        t.Rebind(p, shape);
+        t.Rebind(p, shape, need);
         if (zero) t.Span.Clear();
         return t;
+    }
+
+    /// <summary>
+    /// Returns t's memory for reuse before the next Reset (the tape releases each activation gradient
+    /// once backward has consumed it, so peak memory holds the live gradients, not all of them).
+    /// The sequence of Alloc/Release calls repeats every step, so reuse is deterministic.
+    /// </summary>
+    public void Release(Tensor t)
+    {
+        if (t.IsOwned) throw new ArgumentException("Arena.Release: the tensor is not from an arena");
+        _free.Add(t);
     }
 
     float* Bump(long floats)
@@ -66,6 +89,7 @@ public sealed unsafe class Arena : IDisposable
         _chunk = 0;
         _offset = 0;
         _nextTensor = 0;
+        _free.Clear();
     }
 
     public void Dispose()

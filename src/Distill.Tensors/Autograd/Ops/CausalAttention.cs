@@ -39,10 +39,10 @@ public sealed unsafe class CausalAttention : Op
         bool grad = tape.NeedsGrad(q, k, v);
         Span<int> pShape = stackalloc int[4];
         pShape[0] = batch; pShape[1] = heads; pShape[2] = T; pShape[3] = T;
-        var p = grad ? tape.New(pShape) : null;
+        var p = tape.New(pShape); // the GEMM path needs the full score matrix even without a tape
         var l = Layout(q, k, v, batch, T, heads, kvHeads, hd, mask, p);
         l.Out = y.Pointer;
-        AttentionKernels.Forward(l);
+        AttentionGemmKernels.Forward(l); // the row kernel (AttentionKernels) serves decoding; tests hold them equal
         if (grad) tape.Record(new TapeEntry { Op = Instance, Out = y, A = q, B = k, C = v, D = mask, S0 = p, I0 = batch, I1 = T, I2 = heads, I3 = kvHeads, I4 = hd });
         return y;
     }
@@ -67,7 +67,8 @@ public sealed unsafe class CausalAttention : Op
         bool fused = ReferenceEquals(q, k);
         var dk = fused ? dq : tape.GradOf(k);
         var dv = fused ? dq : tape.GradOf(v);
-        AttentionKernels.Backward(l, e.Out.Grad!.Pointer, dq is null ? null : dq.Pointer, dk is null ? null : dk.Pointer, dv is null ? null : dv.Pointer);
+        float* dqp = dq is null ? null : dq.Pointer, dkp = dk is null ? null : dk.Pointer, dvp = dv is null ? null : dv.Pointer;
+        AttentionGemmKernels.Backward(l, e.Out.Grad!.Pointer, dqp, dkp, dvp, tape.New(e.I1, e.I1).Pointer);
     }
 
     /// <summary>

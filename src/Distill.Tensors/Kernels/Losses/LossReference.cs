@@ -11,10 +11,18 @@ public static class LossReference
     /// <summary>log softmax(row/τ) in double.</summary>
     public static double[] LogSoftmax(ReadOnlySpan<float> row, double temperature)
     {
+        var d = new double[row.Length];
+        for (int j = 0; j < row.Length; j++) d[j] = row[j];
+        return LogSoftmax(d, temperature);
+    }
+
+    /// <summary>log softmax(row/τ) of a double row (finite differences perturb doubles, so the step is not rounded to float).</summary>
+    public static double[] LogSoftmax(ReadOnlySpan<double> row, double temperature)
+    {
         double max = double.NegativeInfinity;
-        foreach (float v in row) max = Math.Max(max, v / temperature);
+        foreach (double v in row) max = Math.Max(max, v / temperature);
         double s = 0;
-        foreach (float v in row) s += Math.Exp(v / temperature - max);
+        foreach (double v in row) s += Math.Exp(v / temperature - max);
         double lse = max + Math.Log(s);
         var y = new double[row.Length];
         for (int j = 0; j < row.Length; j++) y[j] = row[j] / temperature - lse;
@@ -23,9 +31,11 @@ public static class LossReference
 
     /// <summary>One row's divergence between teacher and student logit rows, from the definition.</summary>
     public static double Divergence(DivergenceOptions o, ReadOnlySpan<float> teacher, ReadOnlySpan<float> student)
+        => Divergence(o, LogSoftmax(teacher, o.Temperature), LogSoftmax(student, o.Temperature));
+
+    /// <summary>One row's divergence from the teacher's and student's log-probabilities (already temperature-scaled).</summary>
+    public static double Divergence(DivergenceOptions o, ReadOnlySpan<double> lp, ReadOnlySpan<double> lq)
     {
-        var lp = LogSoftmax(teacher, o.Temperature);
-        var lq = LogSoftmax(student, o.Temperature);
         double beta = o.Beta, a = o.Alpha, sum = 0;
         for (int j = 0; j < lp.Length; j++)
         {

@@ -17,11 +17,15 @@ internal static class RowMath
     public static int W => Vector256<float>.Count;
 
     /// <summary>lse = log Σ_j exp(row[j]·invTau), stable: max subtracted first (no overflow; the max term is exp(0) = 1, so no log(0)).</summary>
-    public static float LogSumExp(ReadOnlySpan<float> row, float invTau)
+    public static float LogSumExp(ReadOnlySpan<float> row, float invTau) => LogSumExp(row, invTau, out float m) + m;
+
+    /// <summary>Returns log Σ_j exp(row[j]·invTau − m) with m = max(row)·invTau. Kept apart from m so that
+    /// x·invTau − m − (that) loses nothing when |m| is so large that m + log(V) rounds to m (logits ≈ 1e30).</summary>
+    public static float LogSumExp(ReadOnlySpan<float> row, float invTau, out float max)
     {
         if (row.Length == 0) throw new ArgumentException("log-sum-exp of an empty row");
         // max(row)·invTau is the max of row·invTau only for invTau > 0, which callers validate (τ > 0).
-        float m = TensorPrimitives.Max(row) * invTau;
+        float m = max = TensorPrimitives.Max(row) * invTau;
         ref float r0 = ref MemoryMarshal.GetReference(row);
         int n = row.Length, i = 0;
         var vm = Vector256.Create(m); var vt = Vector256.Create(invTau);
@@ -35,7 +39,7 @@ internal static class RowMath
         for (; i + W <= n; i += W) a0 += Vector256.Exp(Vector256.LoadUnsafe(ref r0, (nuint)i) * vt - vm);
         float s = Vector256.Sum(a0 + a1);
         for (; i < n; i++) s += MathF.Exp(Unsafe.Add(ref r0, i) * invTau - m);
-        return m + MathF.Log(s);
+        return MathF.Log(s);
     }
 
     /// <summary>Loads row[i .. i+rem) into a vector, the other lanes set to pad.</summary>

@@ -48,9 +48,10 @@ public static unsafe class SoftmaxKernels
             {
                 var x = new ReadOnlySpan<float>(X + (long)r * V, V);
                 var y = new Span<float>(Y + (long)r * V, V);
-                float lse = RowMath.LogSumExp(x, InvTau);
-                TensorPrimitives.Multiply(x, InvTau, y);   // y = x/τ − lse, then exp for softmax
-                TensorPrimitives.Subtract(y, lse, y);
+                float logSum = RowMath.LogSumExp(x, InvTau, out float max);
+                TensorPrimitives.Multiply(x, InvTau, y);   // y = (x/τ − max) − log Σ exp(x/τ − max), then exp for softmax
+                TensorPrimitives.Subtract(y, max, y);
+                TensorPrimitives.Subtract(y, logSum, y);
                 if (!Log) TensorPrimitives.Exp(y, y);
             }
         }
