@@ -44,6 +44,13 @@ public abstract class CausalLM : IDisposable
     protected LinearLayer AddLinear(string path, int inF, int outF, bool bias, bool conv1d = false)
     {
         var l = new LinearLayer(path, inF, outF) { Weight = AddWeight(path + ".weight", [outF, inF], conv1d) };
+        l.Replacement = (name, o, i) =>
+        {
+            int at = _weights.FindIndex(w => w.Name == name);
+            var p = new Parameter(name, o, i) { Trainable = _weights[at].Parameter.Trainable };
+            _weights[at] = _weights[at] with { Parameter = p };
+            return p;
+        };
         if (bias) l.Bias = AddWeight(path + ".bias", [outF]);
         _linears.Add(l);
         return l;
