@@ -63,7 +63,7 @@ public sealed unsafe class Tensor : IDisposable
 
     internal static int AlignedFloats(int n) => (n + 15) & ~15;
 
-    static int SetShape(ref Dims4 dims, ReadOnlySpan<int> shape, out int rank)
+    static int SetShape(ref Dims4 dims, scoped ReadOnlySpan<int> shape, out int rank)
     {
         if (shape.Length is < 1 or > 4) throw new ArgumentException($"Tensor rank must be 1..4, got {shape.Length}");
         long n = 1;
@@ -79,7 +79,7 @@ public sealed unsafe class Tensor : IDisposable
     }
 
     /// <summary>Points this (arena-owned) object at new memory with a new shape; clears the gradient link.</summary>
-    internal void Rebind(float* ptr, ReadOnlySpan<int> shape)
+    internal void Rebind(float* ptr, scoped ReadOnlySpan<int> shape)
     {
         _length = SetShape(ref _dims, shape, out int rank);
         Rank = rank;

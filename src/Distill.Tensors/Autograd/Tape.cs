@@ -30,9 +30,21 @@ public sealed class Tape : IDisposable
     }
 
     /// <summary>A fresh output tensor from the arena (contents undefined unless zero).</summary>
-    public Tensor New(ReadOnlySpan<int> shape, bool zero = false) => Arena.Alloc(shape, zero);
-    public Tensor New(int d0) => Arena.Alloc([d0]);
-    public Tensor New(int d0, int d1) => Arena.Alloc([d0, d1]);
+    public Tensor New(scoped ReadOnlySpan<int> shape, bool zero = false) => Arena.Alloc(shape, zero);
+
+    public Tensor New(int d0)
+    {
+        Span<int> s = stackalloc int[1];
+        s[0] = d0;
+        return Arena.Alloc(s);
+    }
+
+    public Tensor New(int d0, int d1)
+    {
+        Span<int> s = stackalloc int[2];
+        s[0] = d0; s[1] = d1;
+        return Arena.Alloc(s);
+    }
 
     /// <summary>True if an op with these inputs must be recorded (some input needs a gradient).</summary>
     public bool NeedsGrad(Tensor? a, Tensor? b = null, Tensor? c = null, Tensor? d = null)
@@ -62,7 +74,8 @@ public sealed class Tape : IDisposable
     public void Backward(Tensor loss, float seed = 1f)
     {
         if (loss.Length != 1) throw new ArgumentException($"Backward(loss): loss must have one element, got {Tensor.ShapeString(loss.Shape)}; use Backward(output, seedGrad)");
-        Span<float> s = [seed];
+        Span<float> s = stackalloc float[1];
+        s[0] = seed;
         Backward(loss, s);
     }
 

@@ -22,7 +22,7 @@ public sealed unsafe class Arena : IDisposable
     public long ReservedBytes { get; private set; }
 
     /// <summary>A tensor valid until the next <see cref="Reset"/>; zero-filled only if asked (forward kernels overwrite).</summary>
-    public Tensor Alloc(ReadOnlySpan<int> shape, bool zero = false)
+    public Tensor Alloc(scoped ReadOnlySpan<int> shape, bool zero = false)
     {
         long n = 1;
         foreach (var d in shape) n *= d;

@@ -37,7 +37,9 @@ public sealed unsafe class CausalAttention : Op
         if (mask is not null && mask.Length != batch * T) throw new ArgumentException($"CausalAttention: key mask has {mask.Length} values, expected batch×T = {batch * T}");
         var y = tape.New(batch * T, heads * hd);
         bool grad = tape.NeedsGrad(q, k, v);
-        var p = grad ? tape.New([batch, heads, T, T]) : null;
+        Span<int> pShape = stackalloc int[4];
+        pShape[0] = batch; pShape[1] = heads; pShape[2] = T; pShape[3] = T;
+        var p = grad ? tape.New(pShape) : null;
         var l = Layout(q, k, v, batch, T, heads, kvHeads, hd, mask, p);
         l.Out = y.Pointer;
         AttentionKernels.Forward(l);
