@@ -7,8 +7,16 @@ public interface IRangeBody
 }
 
 /// <summary>
-/// The engine's one thread pool (DESIGN.md §5). Work is split by rows (never along a reduction),
-/// so results do not depend on the thread count. Thread count: DISTILL_THREADS, else the core count.
+/// The engine's one thread pool (DESIGN.md §5). Work is split into contiguous chunks of the index
+/// range (callers split by rows, never along a reduction), so results do not depend on the thread count.
+/// Thread count: DISTILL_THREADS, else the core count.
+///
+/// Implementation: <see cref="Count"/> − 1 persistent background threads; the calling thread runs
+/// chunk 0 itself. A worker spins briefly for the next job, then blocks, so back-to-back kernels
+/// (a training step issues thousands) pay no thread wake-up, and an idle pool burns no CPU.
+/// Zero allocation per call after the first call with a given body type T.
+/// A For issued from inside a For body, or while another thread holds the pool, runs inline on the
+/// calling thread (same chunks, so the same numbers).
 /// </summary>
 public static class Workers
 {
@@ -29,10 +37,125 @@ public static class Workers
         if (n <= 0) return;
         int chunks = Math.Min(Count, Math.Max(1, n / Math.Max(1, minChunk)));
         if (chunks == 1) { body.Run(0, n); return; }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+        if (WorkerPool.InsideJob || !Monitor.TryEnter(WorkerPool.Gate))
         {
-            long begin = (long)n * c / chunks, end = (long)n * (c + 1) / chunks;
-            body.Run((int)begin, (int)end);
-        });
+            // Nested or concurrent use: same chunk boundaries, run serially on this thread.
+            for (int c = 0; c < chunks; c++) body.Run(ChunkBegin(n, chunks, c), ChunkBegin(n, chunks, c + 1));
+            return;
+        }
+        try
+        {
+            var job = JobBox<T>.Instance ??= new JobBox<T>();
+            job.Body = body;
+            job.N = n;
+            job.Chunks = chunks;
+            WorkerPool.Run(job, chunks);
+            job.Body = default;
+        }
+        finally { Monitor.Exit(WorkerPool.Gate); }
+    }
+
+    internal static int ChunkBegin(int n, int chunks, int c) => (int)((long)n * c / chunks);
+
+    /// <summary>The body of one For call, boxed once per T and reused (the pool is entered by one caller at a time).</summary>
+    sealed class JobBox<T> : WorkerPool.IJob where T : struct, IRangeBody
+    {
+        [ThreadStatic] public static JobBox<T>? Instance;
+        public T Body;
+        public int N, Chunks;
+        public void RunChunk(int c) => Body.Run(ChunkBegin(N, Chunks, c), ChunkBegin(N, Chunks, c + 1));
+    }
+}
+
+/// <summary>Persistent threads behind <see cref="Workers.For{T}"/>.</summary>
+static class WorkerPool
+{
+    internal interface IJob { void RunChunk(int chunk); }
+
+    internal static readonly object Gate = new();
+    static readonly object Sleep = new();
+    [ThreadStatic] static bool _insideJob;
+    internal static bool InsideJob => _insideJob;
+
+    static Thread[] _threads = [];
+    static IJob? _job;
+    // (generation << 32) | chunks, published in one atomic write so a worker never pairs one job's
+    // generation with another job's chunk count.
+    static long _state;
+    static int _pending;
+    static int _sleepers;
+    static Exception? _error;
+
+    // About 50 µs of spinning before a worker blocks: longer than the gap between the kernels of
+    // one training step, short enough not to steal a shared core for long.
+    const int SpinIterations = 20_000;
+
+    /// <summary>Runs job chunks 0..chunks-1: chunk 0 on the caller, chunk w on worker w. Caller holds Gate.</summary>
+    internal static void Run(IJob job, int chunks)
+    {
+        EnsureThreads(chunks - 1);
+        _job = job;
+        _error = null;
+        Volatile.Write(ref _pending, chunks - 1);
+        lock (Sleep)
+        {
+            long generation = (Volatile.Read(ref _state) >> 32) + 1;
+            Volatile.Write(ref _state, (generation << 32) | (uint)chunks);
+            if (_sleepers > 0) Monitor.PulseAll(Sleep);
+        }
+        _insideJob = true;
+        try { job.RunChunk(0); }
+        finally
+        {
+            _insideJob = false;
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
+            _job = null;
+        }
+        if (_error is { } e) throw new AggregateException("a Workers.For body failed", e);
+    }
+
+    static void EnsureThreads(int needed)
+    {
+        if (_threads.Length >= needed) return;
+        var grown = new Thread[needed];
+        long start = Generation; // read before the caller publishes the job this thread must see
+        Array.Copy(_threads, grown, _threads.Length);
+        for (int w = _threads.Length; w < needed; w++)
+        {
+            int index = w + 1; // worker index = the chunk it runs
+            grown[w] = new Thread(() => Loop(index, start)) { IsBackground = true, Name = $"distill-worker-{index}" };
+            grown[w].Start();
+        }
+        _threads = grown;
+    }
+
+    static long Generation => Volatile.Read(ref _state) >> 32;
+
+    static void Loop(int index, long seen)
+    {
+        while (true)
+        {
+            int spins = 0;
+            while (Generation == seen && spins < SpinIterations) { Thread.SpinWait(1); spins++; }
+            if (Generation == seen)
+            {
+                lock (Sleep)
+                {
+                    _sleepers++;
+                    while (Generation == seen) Monitor.Wait(Sleep);
+                    _sleepers--;
+                }
+            }
+            long state = Volatile.Read(ref _state);
+            seen = state >> 32;
+            // The caller waits for every worker below its chunk count, so _job is this generation's.
+            if (index >= (int)(state & 0xFFFFFFFF)) continue;
+            _insideJob = true;
+            try { _job!.RunChunk(index); }
+            catch (Exception e) { _error = e; }
+            finally { _insideJob = false; }
+            Interlocked.Decrement(ref _pending);
+        }
     }
 }

@@ -1,0 +1,209 @@
+using System.Runtime.CompilerServices;
+using Distill.Tensors.Threading;
+
+namespace Distill.Tensors.Kernels;
+
+/// <summary>
+/// The packed, cache-blocked SGEMM (Goto &amp; van de Geijn 2008, "Anatomy of high-performance matrix
+/// multiplication"; BLIS's five loops around a micro-kernel):
+///
+///   for jc in N step NC:                  B block  (KC×NC, packed, ~L3)   shared by all threads
+///     for pc in K step KC:                pack B into NR-wide column panels (threads split the panels)
+///       for ic in M step MC:              A block  (MC×KC, packed, ~L2)   one per thread
+///         for jr in NC step NR:           B micro-panel (KC×NR, ~L1)
+///           for ir in MC step MR:         micro-kernel: an MR×NR tile of C in registers, KC rank-1 updates
+///
+/// Threads split the ic loop by MR-row panels (or, when M is too short to feed every thread, the jr
+/// loop by NR-column panels). K is never split, and every tile's arithmetic is the same whichever
+/// thread runs it, so the result does not depend on the thread count.
+/// The first KC block writes C = alpha·acc + beta·C (beta = 0: C is not read); later blocks add alpha·acc.
+/// Packing buffers are per thread, pinned, 64-byte aligned and grown once: no allocation per call.
+/// </summary>
+public static partial class Gemm
+{
+    // Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core, L3 32 MiB), after BLIS's Zen values:
+    // B micro-panel KC·NR·4 = 16 KiB stays in L1, A block MC·KC·4 = 144 KiB in L2, B block in L3.
+    internal const int KC = 256;
+    internal const int MC = 144;   // multiple of MR
+    internal const int NC = 4080;  // multiple of NR
+
+    /// <summary>Below this many multiply-adds a call stays on the calling thread (forking costs a few µs).</summary>
+    internal const long ParallelMinFlops = 64L * 64 * 64;
+
+    /// <summary>One validated call: sizes, scalars and raw operand pointers (spans pinned by the caller).</summary>
+    internal unsafe struct Problem(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        public bool TransA = transA, TransB = transB;
+        public int M = m, N = n, K = k;
+        public float Alpha = alpha, Beta = beta;
+        public float* A = a, B = b, C = c;
+        public int Lda = lda, Ldb = ldb, Ldc = ldc;
+    }
+
+    static unsafe void Packed(in Problem p, bool parallel)
+    {
+        int mr = MicroKernel.MR, nr = MicroKernel.NR;
+        if (parallel && (long)p.M * p.N * p.K < ParallelMinFlops) parallel = false;
+        int threads = parallel ? Workers.Count : 1;
+        int mPanels = (p.M + mr - 1) / mr;
+        int ncMax = Math.Min(NC, RoundUp(p.N, nr));
+        int kcMax = Math.Min(KC, p.K);
+        float* bPack = PackBuffers.B(kcMax * ncMax);
+        // Split rows unless M is too short to give every thread several panels; then split columns.
+        bool splitRows = threads == 1 || mPanels >= 4 * threads || mPanels >= (p.N + nr - 1) / nr;
+        float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
+
+        for (int jc = 0; jc < p.N; jc += NC)
+        {
+            int nc = Math.Min(NC, p.N - jc);
+            int nPanels = (nc + nr - 1) / nr;
+            for (int pc = 0; pc < p.K; pc += KC)
+            {
+                int kc = Math.Min(KC, p.K - pc);
+                var block = new Block(p, jc, nc, pc, kc, bPack, aShared);
+                if (threads > 1) Workers.For(nPanels, new PackBBody(block), minChunk: 4);
+                else PackB(block, 0, nPanels);
+
+                if (splitRows)
+                {
+                    if (threads > 1) Workers.For(mPanels, new RowsBody(block), minChunk: 2);
+                    else new RowsBody(block).Run(0, mPanels);
+                }
+                else
+                {
+                    for (int panel = 0; panel < mPanels; panel++)
+                        PackA(block, panel * mr, Math.Min(mr, p.M - panel * mr), aShared + (long)panel * mr * kc);
+                    Workers.For(nPanels, new ColumnsBody(block), minChunk: 1);
+                }
+            }
+        }
+    }
+
+    static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>One (jc, pc) step of the loop nest: the B block bounds and its packed copy.</summary>
+    unsafe readonly struct Block(Problem p, int jc, int nc, int pc, int kc, float* bPack, float* aShared)
+    {
+        public readonly Problem P = p;
+        public readonly int Jc = jc, Nc = nc, Pc = pc, Kc = kc;
+        public readonly float* BPack = bPack, AShared = aShared;
+    }
+
+    readonly struct PackBBody(Block block) : IRangeBody
+    {
+        public void Run(int begin, int end) => PackB(block, begin, end);
+    }
+
+    /// <summary>Threads own contiguous MR-row panels; each packs its A blocks into its own buffer.</summary>
+    readonly unsafe struct RowsBody(Block block) : IRangeBody
+    {
+        public void Run(int begin, int end)
+        {
+            int mr = MicroKernel.MR;
+            int rowBegin = begin * mr, rowEnd = Math.Min(block.P.M, end * mr);
+            float* aPack = PackBuffers.A(MC * block.Kc);
+            int nPanels = (block.Nc + MicroKernel.NR - 1) / MicroKernel.NR;
+            for (int ic = rowBegin; ic < rowEnd; ic += MC)
+            {
+                int mc = Math.Min(MC, rowEnd - ic);
+                for (int r = 0; r < mc; r += mr)
+                    PackA(block, ic + r, Math.Min(mr, mc - r), aPack + (long)r * block.Kc);
+                MacroKernel(block, aPack, ic, mc, 0, nPanels);
+            }
+        }
+    }
+
+    /// <summary>Threads own contiguous NR-column panels of C; A (short) was packed whole beforehand.</summary>
+    readonly unsafe struct ColumnsBody(Block block) : IRangeBody
+    {
+        public void Run(int begin, int end) => MacroKernel(block, block.AShared, 0, block.P.M, begin, end);
+    }
+
+    /// <summary>C[ic.., jc + panels] += the product of a packed A block (mc rows) and B panels [panelBegin, panelEnd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void MacroKernel(in Block block, float* aPack, int ic, int mc, int panelBegin, int panelEnd)
+    {
+        int mr = MicroKernel.MR, nr = MicroKernel.NR, kc = block.Kc;
+        ref readonly var p = ref block.P;
+        bool first = block.Pc == 0;
+        for (int panel = panelBegin; panel < panelEnd; panel++)
+        {
+            int jr = panel * nr;
+            int nrHere = Math.Min(nr, block.Nc - jr);
+            float* bPanel = block.BPack + (long)panel * nr * kc;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                float* c = p.C + (long)(ic + ir) * p.Ldc + block.Jc + jr;
+                MicroKernel.Run(kc, aPack + (long)ir * kc, bPanel, c, p.Ldc, Math.Min(mr, mc - ir), nrHere, p.Alpha, p.Beta, first);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs rows [row, row + rows) of op(A), columns [pc, pc + kc), as one MR-row panel:
+    /// dst[q·MR + r] = op(A)[row + r, pc + q], rows past the edge zero-filled. dst: (kc, MR)
+    /// </summary>
+    static unsafe void PackA(in Block block, int row, int rows, float* dst)
+    {
+        int mr = MicroKernel.MR, kc = block.Kc;
+        ref readonly var p = ref block.P;
+        if (p.TransA)
+        {
+            // A stored K×M: each q is a contiguous run of MR floats.
+            float* src = p.A + (long)block.Pc * p.Lda + row;
+            for (int q = 0; q < kc; q++, src += p.Lda, dst += mr)
+            {
+                int r = 0;
+                for (; r < rows; r++) dst[r] = src[r];
+                for (; r < mr; r++) dst[r] = 0f;
+            }
+            return;
+        }
+        // A stored M×K: row r is contiguous along q; transpose into the panel.
+        if (rows == mr && GemmPack.TryPackRows6(p.A + (long)row * p.Lda + block.Pc, p.Lda, kc, dst)) return;
+        for (int r = 0; r < mr; r++)
+        {
+            if (r >= rows) { for (int q = 0; q < kc; q++) dst[q * mr + r] = 0f; continue; }
+            float* src = p.A + (long)(row + r) * p.Lda + block.Pc;
+            for (int q = 0; q < kc; q++) dst[q * mr + r] = src[q];
+        }
+    }
+
+    /// <summary>
+    /// Packs B panels [panelBegin, panelEnd) of the block: panel j holds op(B)[pc + q, jc + j·NR + c]
+    /// at dst[j·KC·NR + q·NR + c] (block-local kc), columns past the edge zero-filled. dst: (panels, kc, NR)
+    /// </summary>
+    static unsafe void PackB(in Block block, int panelBegin, int panelEnd)
+    {
+        int nr = MicroKernel.NR, kc = block.Kc;
+        ref readonly var p = ref block.P;
+        for (int panel = panelBegin; panel < panelEnd; panel++)
+        {
+            int col = block.Jc + panel * nr;
+            int cols = Math.Min(nr, block.Jc + block.Nc - col);
+            float* dst = block.BPack + (long)panel * nr * kc;
+            if (!p.TransB)
+            {
+                // B stored K×N: each q is a contiguous run of NR floats.
+                float* src = p.B + (long)block.Pc * p.Ldb + col;
+                if (cols == nr) { GemmPack.CopyRows(src, p.Ldb, kc, nr, dst); continue; }
+                for (int q = 0; q < kc; q++, src += p.Ldb, dst += nr)
+                {
+                    int c = 0;
+                    for (; c < cols; c++) dst[c] = src[c];
+                    for (; c < nr; c++) dst[c] = 0f;
+                }
+                continue;
+            }
+            // B stored N×K (y = x Wᵀ): column c of the panel is row col + c of B, contiguous along q.
+            if (cols == nr && GemmPack.TryTransposeRows(p.B + (long)col * p.Ldb + block.Pc, p.Ldb, kc, nr, dst)) continue;
+            for (int c = 0; c < nr; c++)
+            {
+                if (c >= cols) { for (int q = 0; q < kc; q++) dst[q * nr + c] = 0f; continue; }
+                float* src = p.B + (long)(col + c) * p.Ldb + block.Pc;
+                for (int q = 0; q < kc; q++) dst[q * nr + c] = src[q];
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using Distill.Tensors.Kernels;
+using Distill.Tensors.Threading;
+
+namespace Distill.Tensors.Tests;
+
+/// <summary>
+/// The fast GEMM paths against SgemmNaive (double accumulation) on every transpose combination,
+/// edge/prime/zero sizes, padded strides, alpha/beta variants, beta = 0 over NaN, threads 1 vs 2.
+/// </summary>
+public class GemmTests
+{
+    /// <summary>(m, n, k): zero, one, primes, micro-tile edges (MR = 6, NR = 16), and block edges (KC = 256, MC = 144, NC = 4080).</summary>
+    public static readonly (int M, int N, int K)[] Shapes =
+    [
+        (0, 5, 3), (5, 0, 3), (4, 3, 0), (1, 1, 1), (1, 37, 19), (1, 131, 300), (2, 1, 5), (7, 13, 17),
+        (6, 16, 256), (6, 16, 257), (13, 31, 513), (97, 101, 103), (150, 70, 40), (5, 4100, 3), (20, 500, 300),
+        (64, 64, 64), (37, 17, 1),
+    ];
+
+    public static TheoryData<bool, bool> TransposeCases => new() { { false, false }, { false, true }, { true, false }, { true, true } };
+
+    [Theory, MemberData(nameof(TransposeCases))]
+    public void Sgemm_matches_the_double_precision_reference(bool transA, bool transB)
+    {
+        var rng = new Random(1234 + (transA ? 2 : 0) + (transB ? 1 : 0));
+        foreach (var (m, n, k) in Shapes)
+            foreach (var (alpha, beta, pad) in new[] { (1f, 0f, 0), (-0.5f, 1f, 3), (1.25f, 0.75f, 1) })
+                CheckAgainstNaive(rng, transA, transB, m, n, k, alpha, beta, pad, (a, lda, b, ldb, c, ldc) =>
+                    Gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+    }
+
+    [Theory, MemberData(nameof(TransposeCases))]
+    public void Portable_kernel_matches_the_reference(bool transA, bool transB)
+    {
+        var rng = new Random(99);
+        MicroKernel.ForceScalar = true; // thread-static: affects this thread's single-threaded calls only
+        try
+        {
+            foreach (var (m, n, k) in new[] { (7, 13, 17), (13, 31, 300), (2, 40, 9) })
+                CheckAgainstNaive(rng, transA, transB, m, n, k, 0.5f, 0.25f, 2, (a, lda, b, ldb, c, ldc) =>
+                    Gemm.SgemmManaged(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, c, ldc, parallel: false));
+        }
+        finally { MicroKernel.ForceScalar = false; }
+    }
+
+    [Fact]
+    public void Beta_zero_never_reads_C()
+    {
+        var rng = new Random(5);
+        foreach (var (m, n, k) in new[] { (1, 40, 7), (9, 20, 5), (30, 30, 0) })
+            foreach (bool transB in new[] { false, true })
+            {
+                var a = Random(rng, m * Math.Max(k, 1));
+                var b = Random(rng, Math.Max(k, 1) * n);
+                var c = new float[m * n];
+                Array.Fill(c, float.NaN);
+                Gemm.Sgemm(false, transB, m, n, k, 1f, a, Math.Max(k, 1), b, transB ? Math.Max(k, 1) : n, 0f, c, n);
+                Assert.All(c, v => Assert.True(float.IsFinite(v), $"NaN leaked from C for {m}×{n}×{k} transB={transB}"));
+            }
+    }
+
+    [Fact]
+    public void Results_are_bit_identical_for_one_and_two_threads()
+    {
+        var rng = new Random(7);
+        int saved = Workers.Count;
+        try
+        {
+            foreach (var (m, n, k) in new[] { (150, 70, 300), (20, 500, 300), (1, 3000, 200), (301, 257, 520) })
+                foreach (bool transB in new[] { false, true })
+                {
+                    var a = Random(rng, m * k);
+                    var b = Random(rng, k * n);
+                    var c1 = Random(rng, m * n);
+                    var c2 = (float[])c1.Clone();
+                    Workers.Count = 1;
+                    Gemm.SgemmManaged(false, transB, m, n, k, 1f, a, k, b, transB ? k : n, 0.5f, c1, n, parallel: true);
+                    Workers.Count = 2;
+                    Gemm.SgemmManaged(false, transB, m, n, k, 1f, a, k, b, transB ? k : n, 0.5f, c2, n, parallel: true);
+                    Assert.True(c1.AsSpan().SequenceEqual(c2), $"{m}×{n}×{k} transB={transB}: 1 and 2 threads differ");
+                }
+        }
+        finally { Workers.Count = saved; }
+    }
+
+    [Fact]
+    public void Batched_matches_one_call_per_item()
+    {
+        var rng = new Random(11);
+        foreach (var (m, n, k, batch) in new[] { (17, 9, 33, 5), (1, 20, 16, 3), (64, 64, 32, 1), (6, 7, 8, 0) })
+        {
+            var a = Random(rng, batch * m * k + 3);
+            var b = Random(rng, batch * k * n + 5);
+            var c = Random(rng, batch * m * n);
+            var expected = (float[])c.Clone();
+            for (int i = 0; i < batch; i++)
+                Gemm.SgemmNaive(false, true, m, n, k, 0.7f, a.AsSpan(i * m * k), k, b.AsSpan(i * k * n), k, 0.5f, expected.AsSpan(i * m * n), n);
+            Gemm.SgemmBatched(false, true, m, n, k, 0.7f, a, k, m * k, b, k, k * n, 0.5f, c, n, m * n, batch);
+            for (int i = 0; i < c.Length; i++)
+                Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"batched {m}×{n}×{k}×{batch}: element {i}: {c[i]} vs {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void Bad_operands_are_rejected_with_the_operand_named()
+    {
+        var small = new float[5];
+        var ok = new float[100];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, false, 3, 3, 3, 1f, small, 3, ok, 3, 0f, ok, 3));
+        Assert.Contains("A (3×3", e.Message);
+        var ld = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Sgemm(false, true, 3, 4, 5, 1f, ok, 5, ok, 4, 0f, ok, 4));
+        Assert.Contains("ldb=4", ld.Message);
+    }
+
+    /// <summary>Unit round-off of float32: 2^-24.</summary>
+    const double UnitRoundoff = 1.0 / (1 << 24);
+
+    internal delegate void GemmCall(float[] a, int lda, float[] b, int ldb, float[] c, int ldc);
+
+    /// <summary>
+    /// Runs call on random operands with row strides padded by pad, and compares every C element with
+    /// SgemmNaive. Tolerance: float32 accumulation of k products carries an error bounded by about
+    /// k·eps·Σ|a||b| in the worst case and growing like sqrt(k)·eps·Σ|a||b| for random-signed data
+    /// (Higham, "Accuracy and Stability of Numerical Algorithms", §3.1 and §4.2); we allow
+    /// (2·sqrt(k) + 4)·eps·|alpha|·Σ_p|a_ip||b_pj| plus 2·eps·|beta·c| for the final update. The padding
+    /// between rows is filled with NaN, so any read outside the operand shows up.
+    /// </summary>
+    internal static void CheckAgainstNaive(Random rng, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int pad, GemmCall call)
+    {
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = Math.Max(1, aCols + pad), ldb = Math.Max(1, bCols + pad), ldc = Math.Max(1, n + pad);
+        var a = Strided(rng, aRows, aCols, lda);
+        var b = Strided(rng, bRows, bCols, ldb);
+        var c = Strided(rng, m, n, ldc);
+        if (beta == 0f && n > 0) for (int i = 0; i < m; i++) c.AsSpan(i * ldc, n).Fill(float.NaN);
+        var expected = (float[])c.Clone();
+        Gemm.SgemmNaive(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+        var absA = Array.ConvertAll(a, Math.Abs);
+        var absB = Array.ConvertAll(b, Math.Abs);
+        var magnitude = new float[expected.Length];
+        Gemm.SgemmNaive(transA, transB, m, n, k, 1f, absA, lda, absB, ldb, 0f, magnitude, ldc);
+        var before = (float[])c.Clone();
+        call(a, lda, b, ldb, c, ldc);
+        double slack = (2 * Math.Sqrt(k) + 4) * UnitRoundoff;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                int at = i * ldc + j;
+                double prev = beta == 0f ? 0 : Math.Abs(beta * (double)before[at]);
+                double tol = slack * Math.Abs(alpha) * magnitude[at] + 2 * UnitRoundoff * (Math.Abs(expected[at]) + prev) + 1e-30;
+                Assert.True(Math.Abs(c[at] - (double)expected[at]) <= tol,
+                    $"transA={transA} transB={transB} {m}×{n}×{k} alpha={alpha} beta={beta} pad={pad}: C[{i},{j}] = {c[at]}, expected {expected[at]} (tol {tol:g3})");
+            }
+        // Padding of C between rows must be untouched.
+        for (int i = 0; i < m; i++)
+            for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
+                Assert.True(float.IsNaN(c[i * ldc + j]), $"{m}×{n}×{k}: C padding at row {i} col {j} was written");
+    }
+
+    static float[] Strided(Random rng, int rows, int cols, int ld)
+    {
+        var x = new float[rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols];
+        Array.Fill(x, float.NaN);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++) x[r * ld + j] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+
+    internal static float[] Random(Random rng, int length)
+    {
+        var x = new float[length];
+        for (int i = 0; i < length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+}
