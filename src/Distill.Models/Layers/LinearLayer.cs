@@ -25,7 +25,7 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
     {
         var y = Quantized is not null ? Linear.Forward(tape, x, Quantized, Bias?.Value)
             : Linear.Forward(tape, x, Weight!.Value, Bias?.Value);
-        return Lora is null ? y : Add.Forward(tape, y, Lora.Forward(tape, x));
+        return Lora is not { Enabled: true } ? y : Add.Forward(tape, y, Lora.Forward(tape, x));
     }
 
     /// <summary>

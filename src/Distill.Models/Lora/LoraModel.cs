@@ -32,6 +32,12 @@ public static class LoraModel
 
     public static IEnumerable<LoraBranch> Branches(CausalLM model) => model.Linears.Where(l => l.Lora is not null).Select(l => l.Lora!);
 
+    /// <summary>Switches every adapter on or off (off = the frozen base model, as PEFT's disable_adapter()).</summary>
+    public static void SetEnabled(CausalLM model, bool enabled)
+    {
+        foreach (var b in Branches(model)) b.Enabled = enabled;
+    }
+
     public static void SetTraining(CausalLM model, bool training)
     {
         foreach (var b in Branches(model)) b.Training = training;
