@@ -1,5 +1,5 @@
 using Distill.Tensors.Autograd;
-using Lora = Distill.Models.Lora;
+
 
 namespace Distill.Models.Tests.Architectures;
 
@@ -77,7 +77,7 @@ public class SlidingWindowTests
     public void TrainingPastTheWindowIsAClearError()
     {
         using var model = ModelIO.Load(ReferenceOutput.Dir("mistral"));
-        Lora.LoraModel.Apply(model, new Lora.LoraConfig { R = 2, TargetModules = ["q_proj"] }, 1);
+        global::Distill.Models.Lora.LoraModel.Apply(model, new global::Distill.Models.Lora.LoraConfig { R = 2, TargetModules = ["q_proj"] }, 1);
         using var tape = new Tape();
         Assert.Contains("sliding_window = 4", Assert.Throws<NotSupportedException>(() => model.Forward(tape, [1, 2, 3, 4, 5, 6], 1)).Message);
         tape.Reset();
