@@ -79,6 +79,31 @@ public abstract class CausalLM : IDisposable
     public KvCache[] CreateCaches(int batch, int capacity)
         => Enumerable.Range(0, Config.NumLayers).Select(_ => new KvCache(batch, capacity, Config.NumKvHeads, Config.HeadDim)).ToArray();
 
+    /// <summary>
+    /// Rotary self-attention shared by the RoPE families: q, k rotated at <paramref name="positions"/>, then causal
+    /// GQA attention over the sequence (or over the KV cache from position 0 to pos + len); past a sliding window
+    /// (Mistral) keys older than the window are masked. Returns the heads side by side, (batch·len, heads·hd), for o_proj.
+    /// </summary>
+    protected Tensor RotarySelfAttention(Tape tape, Tensor x, LinearLayer qProj, LinearLayer kProj, LinearLayer vProj,
+        int batch, KvCache? cache, int pos, Tensor? keyMask, RopeTable rope, int[] positions)
+    {
+        var c = Config;
+        var q = Tensors.Autograd.Ops.Rope.Forward(tape, qProj.Forward(tape, x), c.NumHeads, rope, positions);
+        var k = Tensors.Autograd.Ops.Rope.Forward(tape, kProj.Forward(tape, x), c.NumKvHeads, rope, positions);
+        var v = vProj.Forward(tape, x);
+        int len = positions.Length;
+        if (c.SlidingWindow is int window && pos + len > window)
+        {
+            if (keyMask is not null) throw new NotSupportedException("padding masks with sliding-window attention are not implemented");
+            return cache is null
+                ? Llama.SlidingWindowAttention.Forward(tape, q, k.Span, v.Span, len, batch, c.NumHeads, c.NumKvHeads, 0, window)
+                : Llama.SlidingWindowAttention.Decode(tape, q, k, v, cache, batch, c.NumHeads, c.NumKvHeads, pos, window);
+        }
+        return cache is null
+            ? Tensors.Autograd.Ops.CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask)
+            : Tensors.Autograd.Ops.CausalAttention.Decode(tape, q, k, v, cache, pos, c.NumHeads, c.NumKvHeads);
+    }
+
     protected static int[] Positions(int start, int count)
     {
         var p = new int[count];

@@ -49,8 +49,6 @@ public sealed class LlamaForCausalLM : CausalLM
     {
         var c = Config;
         int len = ids.Length / batch;
-        // Mistral: past the window, keys older than sliding_window positions are masked
-        int? window = c.SlidingWindow is int sw && pos + len > sw ? sw : null;
         float eps = (float)c.NormEps;
         var rope = Rope(pos + len);
         var positions = Positions(pos, len);
@@ -59,21 +57,7 @@ public sealed class LlamaForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
-            var q = Tensors.Autograd.Ops.Rope.Forward(tape, L.Q.Forward(tape, x), c.NumHeads, rope, positions);
-            var k = Tensors.Autograd.Ops.Rope.Forward(tape, L.K.Forward(tape, x), c.NumKvHeads, rope, positions);
-            var v = L.V.Forward(tape, x);
-            Tensor a;
-            if (window is int wnd)
-            {
-                if (keyMask is not null) throw new NotSupportedException("padding masks with sliding-window attention are not implemented");
-                a = caches is null
-                    ? SlidingWindowAttention.Forward(tape, q, k.Span, v.Span, len, batch, c.NumHeads, c.NumKvHeads, 0, wnd)
-                    : SlidingWindowAttention.Decode(tape, q, k, v, caches[l], batch, c.NumHeads, c.NumKvHeads, pos, wnd);
-            }
-            else
-                a = caches is null
-                    ? CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask)
-                    : CausalAttention.Decode(tape, q, k, v, caches[l], pos, c.NumHeads, c.NumKvHeads);
+            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, batch, caches?[l], pos, keyMask, rope, positions);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));
