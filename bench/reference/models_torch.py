@@ -112,11 +112,13 @@ def greedy(n):
 
 
 greedy(8)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 ids = greedy(args.new)
-dt = time.perf_counter() - t0
-print(f"greedy decode: {len(ids)} tokens in {dt:.2f} s = {len(ids) / dt:.1f} tok/s; first ids {','.join(map(str, ids[:8]))}")
+dt, dc = time.perf_counter() - t0, time.process_time() - c0
+# CPU seconds (all threads) per token: less distorted than wall time when other processes share the cores
+print(f"greedy decode: {len(ids)} tokens in {dt:.2f} s = {len(ids) / dt:.1f} tok/s, {dc / len(ids) * 1000:.0f} CPU-ms/token; first ids {','.join(map(str, ids[:8]))}")
 res["decode_tok_s"] = len(ids) / dt
+res["decode_cpu_ms_per_token"] = dc / len(ids) * 1000
 res["decode_first_ids"] = ids[:16]
 
 # LoRA DPO step
@@ -141,9 +143,9 @@ def completion_logps(logits):
     return lp.gather(-1, batch[:, P:, None]).squeeze(-1).sum(-1)     # (2,) summed over the 128 completion tokens
 
 
-times = []
+times, cpu = [], []
 for s in range(args.steps + 1):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         lora_on[0] = False
         ref = completion_logps(forward(batch))
@@ -156,8 +158,10 @@ for s in range(args.steps + 1):
     opt.zero_grad(set_to_none=True)
     if s > 0:
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
 times.sort()
-print(f"LoRA DPO step (r 16 q,k,v,o; 2 x {T} tokens): median {times[len(times) // 2]:.2f} s over {len(times)} (min {times[0]:.2f}); loss {float(loss):.4f}")
+print(f"LoRA DPO step (r 16 q,k,v,o; 2 x {T} tokens): median {times[len(times) // 2]:.2f} s over {len(times)} (min {times[0]:.2f}), {min(cpu):.1f} CPU-s; loss {float(loss):.4f}")
 res["dpo_step_s"] = times[len(times) // 2]
 res["dpo_step_min_s"] = times[0]
+res["dpo_step_cpu_s"] = min(cpu)
 print("JSON " + json.dumps(res))
