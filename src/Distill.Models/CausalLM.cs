@@ -44,6 +44,13 @@ public abstract class CausalLM : IDisposable
     protected LinearLayer AddLinear(string path, int inF, int outF, bool bias, bool conv1d = false)
     {
         var l = new LinearLayer(path, inF, outF) { Weight = AddWeight(path + ".weight", [outF, inF], conv1d) };
+        l.Replacement = (name, o, i) =>
+        {
+            int at = _weights.FindIndex(w => w.Name == name);
+            var p = new Parameter(name, o, i) { Trainable = _weights[at].Parameter.Trainable };
+            _weights[at] = _weights[at] with { Parameter = p };
+            return p;
+        };
         if (bias) l.Bias = AddWeight(path + ".bias", [outF]);
         _linears.Add(l);
         return l;
@@ -71,6 +78,31 @@ public abstract class CausalLM : IDisposable
     /// <summary>One KV cache per layer for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens.</summary>
     public KvCache[] CreateCaches(int batch, int capacity)
         => Enumerable.Range(0, Config.NumLayers).Select(_ => new KvCache(batch, capacity, Config.NumKvHeads, Config.HeadDim)).ToArray();
+
+    /// <summary>
+    /// Rotary self-attention shared by the RoPE families: q, k rotated at <paramref name="positions"/>, then causal
+    /// GQA attention over the sequence (or over the KV cache from position 0 to pos + len); past a sliding window
+    /// (Mistral) keys older than the window are masked. Returns the heads side by side, (batch·len, heads·hd), for o_proj.
+    /// </summary>
+    protected Tensor RotarySelfAttention(Tape tape, Tensor x, LinearLayer qProj, LinearLayer kProj, LinearLayer vProj,
+        int batch, KvCache? cache, int pos, Tensor? keyMask, RopeTable rope, int[] positions)
+    {
+        var c = Config;
+        var q = Tensors.Autograd.Ops.Rope.Forward(tape, qProj.Forward(tape, x), c.NumHeads, rope, positions);
+        var k = Tensors.Autograd.Ops.Rope.Forward(tape, kProj.Forward(tape, x), c.NumKvHeads, rope, positions);
+        var v = vProj.Forward(tape, x);
+        int len = positions.Length;
+        if (c.SlidingWindow is int window && pos + len > window)
+        {
+            if (keyMask is not null) throw new NotSupportedException("padding masks with sliding-window attention are not implemented");
+            return cache is null
+                ? Llama.SlidingWindowAttention.Forward(tape, q, k.Span, v.Span, len, batch, c.NumHeads, c.NumKvHeads, 0, window)
+                : Llama.SlidingWindowAttention.Decode(tape, q, k, v, cache, batch, c.NumHeads, c.NumKvHeads, pos, window);
+        }
+        return cache is null
+            ? Tensors.Autograd.Ops.CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask)
+            : Tensors.Autograd.Ops.CausalAttention.Decode(tape, q, k, v, cache, pos, c.NumHeads, c.NumKvHeads);
+    }
 
     protected static int[] Positions(int start, int count)
     {

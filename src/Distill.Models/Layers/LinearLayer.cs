@@ -25,10 +25,13 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
     {
         var y = Quantized is not null ? Linear.Forward(tape, x, Quantized, Bias?.Value)
             : Linear.Forward(tape, x, Weight!.Value, Bias?.Value);
-        return Lora is null ? y : Add.Forward(tape, y, Lora.Forward(tape, x));
+        return Lora is not { Enabled: true } ? y : Add.Forward(tape, y, Lora.Forward(tape, x));
     }
 
-    /// <summary>Replaces the fp32 weight by NF4 with double quantization (the base of QLoRA); the weight becomes frozen.</summary>
+    /// <summary>
+    /// Replaces the fp32 weight by NF4 with double quantization (the base of QLoRA). The fp32 parameter keeps its
+    /// name in the model's weight table but its memory is released (shape (0)); <see cref="SetDenseWeight"/> restores it.
+    /// </summary>
     public void QuantizeNf4()
     {
         if (Quantized is not null) return;
@@ -36,6 +39,21 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
         Weight.Dispose();
         Weight = null;
     }
+
+    /// <summary>Sets an fp32 weight (out, in), dropping any NF4 copy (used by merging).</summary>
+    public void SetDenseWeight(ReadOnlySpan<float> w)
+    {
+        if (w.Length != InFeatures * OutFeatures) throw new ArgumentException($"{Path}: {w.Length} values for a [{OutFeatures}, {InFeatures}] weight");
+        if (Weight is null)
+        {
+            Weight = Replacement!(Path + ".weight", OutFeatures, InFeatures);
+            Quantized = null;
+        }
+        w.CopyTo(Weight.Span);
+    }
+
+    /// <summary>Set by the model: re-creates a released parameter and swaps it into the weight table.</summary>
+    internal Func<string, int, int, Parameter>? Replacement { get; set; }
 
     /// <summary>The effective fp32 weight (dequantized if NF4), (out, in).</summary>
     public float[] DenseWeight()

@@ -49,8 +49,6 @@ public sealed class LlamaForCausalLM : CausalLM
     {
         var c = Config;
         int len = ids.Length / batch;
-        if (c.SlidingWindow is int window && pos + len > window)
-            throw new NotSupportedException($"sliding_window = {window} is shorter than the {pos + len} positions asked for; sliding-window attention is not implemented");
         float eps = (float)c.NormEps;
         var rope = Rope(pos + len);
         var positions = Positions(pos, len);
@@ -59,12 +57,7 @@ public sealed class LlamaForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
-            var q = Tensors.Autograd.Ops.Rope.Forward(tape, L.Q.Forward(tape, x), c.NumHeads, rope, positions);
-            var k = Tensors.Autograd.Ops.Rope.Forward(tape, L.K.Forward(tape, x), c.NumKvHeads, rope, positions);
-            var v = L.V.Forward(tape, x);
-            var a = caches is null
-                ? CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask)
-                : CausalAttention.Decode(tape, q, k, v, caches[l], pos, c.NumHeads, c.NumKvHeads);
+            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, batch, caches?[l], pos, keyMask, rope, positions);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));

@@ -17,6 +17,8 @@ public sealed class LoraBranch : IDisposable
     public float Scaling { get; }
     public float Dropout { get; }
     public bool Training { get; set; }
+    /// <summary>False bypasses the branch (PEFT's disable_adapter): the base model, e.g. DPO's reference forward.</summary>
+    public bool Enabled { get; set; } = true;
     readonly Rng _rng;
 
     public LoraBranch(string path, int inFeatures, int outFeatures, LoraConfig config, Rng rng)

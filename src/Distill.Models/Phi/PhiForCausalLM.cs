@@ -48,12 +48,7 @@ public sealed class PhiForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = LayerNorm.Forward(tape, h, L.LnW.Value, L.LnB.Value, eps);
-            var q = Tensors.Autograd.Ops.Rope.Forward(tape, L.Q.Forward(tape, x), c.NumHeads, rope, positions);
-            var k = Tensors.Autograd.Ops.Rope.Forward(tape, L.K.Forward(tape, x), c.NumKvHeads, rope, positions);
-            var v = L.V.Forward(tape, x);
-            var a = caches is null
-                ? CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask)
-                : CausalAttention.Decode(tape, q, k, v, caches[l], pos, c.NumHeads, c.NumKvHeads);
+            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, batch, caches?[l], pos, keyMask, rope, positions);
             var mlp = L.Fc2.Forward(tape, Gelu.Forward(tape, L.Fc1.Forward(tape, x), tanhApprox: true));
             h = Add.Forward(tape, Add.Forward(tape, L.Dense.Forward(tape, a), mlp), h);
         }

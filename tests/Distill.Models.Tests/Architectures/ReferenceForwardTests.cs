@@ -1,11 +1,12 @@
 using Distill.Tensors.Autograd;
 
+
 namespace Distill.Models.Tests.Architectures;
 
 /// <summary>Each architecture against the plain-torch reference (reference/make_reference.py): logits, greedy tokens, log-probs.</summary>
 public class ReferenceForwardTests
 {
-    public static TheoryData<string> Models => new() { "llama", "qwen2", "gpt2", "phi" };
+    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi" };
 
     static float[] Logits(CausalLM model, int[] ids, int batch)
     {
@@ -67,5 +68,19 @@ public class ReferenceForwardTests
             sum += lp;
         }
         Assert.True(Math.Abs(sum - expected.LogprobSum) < 5e-4, $"{name}: Σ log p = {sum} vs {expected.LogprobSum}");
+    }
+}
+
+public class SlidingWindowTests
+{
+    [Fact]
+    public void TrainingPastTheWindowIsAClearError()
+    {
+        using var model = ModelIO.Load(ReferenceOutput.Dir("mistral"));
+        global::Distill.Models.Lora.LoraModel.Apply(model, new global::Distill.Models.Lora.LoraConfig { R = 2, TargetModules = ["q_proj"] }, 1);
+        using var tape = new Tape();
+        Assert.Contains("sliding_window = 4", Assert.Throws<NotSupportedException>(() => model.Forward(tape, [1, 2, 3, 4, 5, 6], 1)).Message);
+        tape.Reset();
+        Assert.Equal(4 * 64, model.Forward(tape, [1, 2, 3, 4], 1).Length); // within the window: the engine's attention, trainable
     }
 }
