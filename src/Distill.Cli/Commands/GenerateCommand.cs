@@ -25,6 +25,8 @@ sealed class GenerateCommand : IVerb
         command.SetAction(pr => ModelVerbOptions.Run("generate", () =>
         {
             using var m = ModelVerbOptions.LoadModel(pr.GetValue(model)!, pr.GetValue(adapter));
+            var tokenizer = ModelVerbOptions.LazyTokenizer(pr.GetValue(model)!);
+            Func<int[], string>? decode = tokenizer.Value is { } tok ? ids => tok.Decode(ids, skipSpecialTokens: true) : null;
             var options = new SamplingOptions
             {
                 MaxNewTokens = pr.GetValue(maxNew), Temperature = pr.GetValue(temperature), TopP = pr.GetValue(topP), TopK = pr.GetValue(topK),
@@ -37,10 +39,10 @@ sealed class GenerateCommand : IVerb
             int count = 0;
             foreach (var record in JsonlReader.Read(inPath))
             {
-                var prompt = ModelVerbOptions.Ids(record, inPath, "prompt");
+                var prompt = ModelVerbOptions.Ids(record, inPath, "prompt", tokenizer, addSpecialTokens: true);
                 IReadOnlyList<Completion> results;
                 // each record gets its own stream of random numbers, so a record's output does not depend on the ones before it
-                try { results = Generator.Generate(m, prompt, options with { Seed = options.Seed + (ulong)record.Line }); }
+                try { results = Generator.Generate(m, prompt, options with { Seed = options.Seed + (ulong)record.Line }, decode); }
                 catch (ArgumentException e) { throw new JsonlFormatException(inPath, record.Line, e.Message); }
                 for (int s = 0; s < results.Count; s++)
                 {

@@ -22,13 +22,14 @@ sealed class ScoreCommand : IVerb
         command.SetAction(pr => ModelVerbOptions.Run("score", () =>
         {
             using var m = ModelVerbOptions.LoadModel(pr.GetValue(model)!, pr.GetValue(adapter));
+            var tokenizer = ModelVerbOptions.LazyTokenizer(pr.GetValue(model)!);
             string inPath = pr.GetValue(input)!;
             using var writer = new JsonlWriter(pr.GetValue(output)!);
             int count = 0;
             foreach (var record in JsonlReader.Read(inPath))
             {
-                var prompt = ModelVerbOptions.Ids(record, inPath, "prompt");
-                var completion = ModelVerbOptions.Ids(record, inPath, "completion");
+                var prompt = ModelVerbOptions.Ids(record, inPath, "prompt", tokenizer, addSpecialTokens: true);
+                var completion = ModelVerbOptions.Ids(record, inPath, "completion", tokenizer, addSpecialTokens: false);
                 double[] lp;
                 try { lp = Scoring.CompletionLogProbs(m, prompt, completion); }
                 catch (ArgumentException e) { throw new JsonlFormatException(inPath, record.Line, e.Message); }
@@ -47,44 +48,3 @@ sealed class ScoreCommand : IVerb
     }
 }
 
-/// <summary>Options and helpers shared by the model verbs (score, generate).</summary>
-static class ModelVerbOptions
-{
-    public static (Option<string> Model, Option<string?> Adapter, Option<string> Input, Option<string> Output) Create() => (
-        new Option<string>("--model") { Description = "Hugging Face model folder (config.json + *.safetensors)", Required = true },
-        new Option<string?>("--adapter") { Description = "PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors)" },
-        new Option<string>("--input") { Description = "input JSONL", Required = true },
-        new Option<string>("--output") { Description = "output JSONL (- for stdout)", DefaultValueFactory = _ => "-" });
-
-    public static CausalLM LoadModel(string dir, string? adapter)
-    {
-        var model = ModelIO.Load(dir);
-        if (adapter is not null) LoraModel.Load(model, adapter);
-        return model;
-    }
-
-    /// <summary>`{field}_ids` used exactly as given; text `{field}` needs the model's tokenizer.</summary>
-    public static int[] Ids(JsonlReader.Record record, string path, string field)
-    {
-        if (record.Json.ContainsKey(field + "_ids")) return record.RequireIntArray(field + "_ids", path);
-        if (record.Json.ContainsKey(field))
-            throw new JsonlFormatException(path, record.Line,
-                $"field \"{field}\" is text, which needs the model's tokenizer; this build cannot tokenize yet (Distill.Text) — give \"{field}_ids\"");
-        throw new JsonlFormatException(path, record.Line, $"needs \"{field}\" (text) or \"{field}_ids\" (token ids)");
-    }
-
-    /// <summary>Runs a verb body: data to stdout, a one-line reason on stderr and exit 1 on bad input.</summary>
-    public static int Run(string verb, Action body)
-    {
-        try
-        {
-            body();
-            return 0;
-        }
-        catch (Exception e) when (e is ArgumentException or ModelFormatException or FormatException or IOException or NotSupportedException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"distill {verb}: {e.Message}");
-            return 1;
-        }
-    }
-}

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Distill.Data.Jsonl;
+using Distill.Models;
+using Distill.Models.Formats;
+using Distill.Models.Lora;
+using Distill.Text;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>Options and helpers shared by the model verbs (score, generate).</summary>
+static class ModelVerbOptions
+{
+    public static (Option<string> Model, Option<string?> Adapter, Option<string> Input, Option<string> Output) Create() => (
+        new Option<string>("--model") { Description = "Hugging Face model folder (config.json + *.safetensors)", Required = true },
+        new Option<string?>("--adapter") { Description = "PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors)" },
+        new Option<string>("--input") { Description = "input JSONL", Required = true },
+        new Option<string>("--output") { Description = "output JSONL (- for stdout)", DefaultValueFactory = _ => "-" });
+
+    public static CausalLM LoadModel(string dir, string? adapter)
+    {
+        var model = ModelIO.Load(dir);
+        if (adapter is not null) LoraModel.Load(model, adapter);
+        return model;
+    }
+
+    /// <summary>
+    /// The model folder's tokenizer.json, loaded on first use (a folder without one still serves
+    /// token-id records); null when the folder has none.
+    /// </summary>
+    public static Lazy<Tokenizer?> LazyTokenizer(string modelDir) => new(() =>
+        File.Exists(Path.Combine(modelDir, "tokenizer.json")) ? TokenizerLoader.Load(modelDir) : null);
+
+    /// <summary>
+    /// `{field}_ids` used exactly as given; text `{field}` is encoded with the model's tokenizer as
+    /// transformers does by default: the prompt with add_special_tokens (BOS where the tokenizer's
+    /// post-processor adds one), the completion without (it continues the prompt).
+    /// </summary>
+    public static int[] Ids(JsonlReader.Record record, string path, string field, Lazy<Tokenizer?> tokenizer, bool addSpecialTokens)
+    {
+        if (record.Json.ContainsKey(field + "_ids")) return record.RequireIntArray(field + "_ids", path);
+        if (record.Json.ContainsKey(field))
+        {
+            var text = record.RequireString(field, path);
+            var tok = tokenizer.Value ?? throw new JsonlFormatException(path, record.Line,
+                $"field \"{field}\" is text, but the model folder has no tokenizer.json — give \"{field}_ids\"");
+            return [.. tok.EncodeToIds(text, addSpecialTokens)];
+        }
+        throw new JsonlFormatException(path, record.Line, $"needs \"{field}\" (text) or \"{field}_ids\" (token ids)");
+    }
+
+    /// <summary>Runs a verb body: data to stdout, a one-line reason on stderr and exit 1 on bad input.</summary>
+    public static int Run(string verb, Action body)
+    {
+        try
+        {
+            body();
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or ModelFormatException or FormatException or IOException or NotSupportedException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"distill {verb}: {e.Message}");
+            return 1;
+        }
+    }
+}
