@@ -11,7 +11,7 @@ namespace Distill.Chat;
 /// </summary>
 public static class ChatClientFactory
 {
-    public static IChatClient Create(ModelReference reference, string? apiKeyVariable = null, TimeSpan? networkTimeout = null)
+    public static IChatClient Create(ModelReference reference, string? apiKeyVariable = null, TimeSpan? networkTimeout = null, string? adapter = null)
     {
         switch (reference.Provider)
         {
@@ -35,8 +35,9 @@ public static class ChatClientFactory
                 return new AnthropicClient { ApiKey = key }.AsIChatClient(reference.Model);
             }
             default:
-                throw new NotSupportedException(
-                    $"{reference}: local model folders are not served by this build's chat layer yet (the local-model client lands with the models issue)");
+                if (!File.Exists(Path.Combine(reference.Model, "config.json")))
+                    throw new InvalidOperationException($"{reference}: not a model folder (no config.json), and not openai:MODEL or anthropic:MODEL");
+                return LocalModelChatClient.Load(reference.Model, adapter);
         }
     }
 }

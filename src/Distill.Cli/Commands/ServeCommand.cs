@@ -12,13 +12,14 @@ sealed class ServeCommand : IVerb
     public Command Build()
     {
         var model = new Option<string?>("--model") { Description = "Model to serve: openai:MODEL[@URL] or anthropic:MODEL (a proxy), or a local model folder" };
+        var adapter = new Option<string?>("--adapter") { Description = "PEFT LoRA adapter folder for a local model" };
         var fake = new Option<bool>("--fake") { Description = "Serve a deterministic fake model (for tests and load benchmarks)" };
         var host = new Option<string>("--host") { Description = "Address to bind (loopback by default)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port (0 = any free port)", DefaultValueFactory = _ => 8000 };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests run against the model at once; others queue", DefaultValueFactory = _ => 4 };
         var command = new Command("serve", "Serve a model on an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models).\n" +
-            "Example: distill serve --fake --port 8000")
-        { model, fake, host, port, concurrency };
+            "Example: distill serve --model runs/demo/student --port 8000")
+        { model, adapter, fake, host, port, concurrency };
         command.SetAction(async (pr, ct) =>
         {
             IChatClient client;
@@ -26,10 +27,10 @@ sealed class ServeCommand : IVerb
             try
             {
                 if (pr.GetValue(fake)) { client = new FakeChatClient("fake"); name = "fake"; }
-                else if (pr.GetValue(model) is { } m) { client = ChatClientFactory.Create(ModelReference.Parse(m)); name = m; }
+                else if (pr.GetValue(model) is { } m) { client = ChatClientFactory.Create(ModelReference.Parse(m), adapter: pr.GetValue(adapter)); name = Path.GetFileName(m.TrimEnd('/')); }
                 else { Console.Error.WriteLine("distill serve: give --model REF or --fake"); return 2; }
             }
-            catch (Exception e) when (e is FormatException or InvalidOperationException or NotSupportedException)
+            catch (Exception e) when (e is FormatException or InvalidOperationException or NotSupportedException or IOException or ArgumentException or Distill.Models.Formats.ModelFormatException)
             {
                 Console.Error.WriteLine($"distill serve: {e.Message}");
                 return 2;
