@@ -50,8 +50,8 @@ public static partial class BenchmarkLoader
             var id = r.Json["task_id"] is JsonValue v && v.TryGetValue<int>(out var n) ? n
                 : throw new JsonlFormatException(path, r.Line, "field \"task_id\" is missing or not an integer");
             var tests = Strings(r.Json, "test_list", $"{path}:{r.Line}");
-            tasks.Add(MbppTask(id, r.RequireString("text", path), r.RequireString("code", path), tests,
-                r.RequireString("test_setup_code", path), Strings(r.Json, "challenge_test_list", $"{path}:{r.Line}"), $"{path}:{r.Line}"));
+            tasks.Add(MbppTask(id, r.RequireString("text", path), r.RequireString("code", path), tests, "",
+                Strings(r.Json, "challenge_test_list", $"{path}:{r.Line}"), $"{path}:{r.Line}") with { CandidateSetup = Lf(r.RequireString("test_setup_code", path)) });
         }
         return tasks;
     }
