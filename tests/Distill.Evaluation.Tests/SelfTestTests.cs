@@ -56,4 +56,28 @@ public class SelfTestTests
         Assert.StartsWith("AssertionError\nINPUT: ", report.Tasks[0].Samples[1].Result.Error);
         Assert.Equal("ValueError : x", report.Tasks[1].Samples[1].Result.Error);
     }
+
+    [Fact]
+    public void SamplesInBothFormsAndPerTaskResults()
+    {
+        var tasks = BenchmarkLoader.Load("humaneval", TestPaths.Benchmarks).Take(1).ToDictionary(t => t.TaskId);
+        var t0 = tasks["HumanEval/0"];
+        var path = Path.Combine(Path.GetTempPath(), $"samples-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllText(path, "{\"task_id\": \"HumanEval/0\", \"completion\": \"    return False\\n\"}\n{\"task_id\": \"HumanEval/0\", \"solution\": \"def has_close_elements(a, b): return 1\"}\n");
+        try
+        {
+            var s = CodeEvaluator.ReadSamples(path, tasks);
+            Assert.Equal(t0.Prompt + "    return False\n", s[0].Program);
+            Assert.Equal("def has_close_elements(a, b): return 1", s[1].Program);
+            File.WriteAllText(path, "{\"task_id\": \"HumanEval/0\", \"completion\": \"x\"}\n{\"task_id\": \"HumanEval/999\", \"completion\": \"x\"}\n");
+            var e = Assert.Throws<Distill.Data.Jsonl.JsonlFormatException>(() => CodeEvaluator.ReadSamples(path, tasks));
+            Assert.Equal(2, e.Line);
+            var report = new CodeReport([new TaskResult("HumanEval/0", 1, 0, [new SampleResult("HumanEval/0", 0,
+                new SandboxResult(SandboxStatus.Failed, 1, "", "", "AssertionError", 0.25, "x"))])], new Dictionary<int, double> { [1] = 0 },
+                new Dictionary<string, int> { ["failed"] = 1 }, 1, 1, 1);
+            CodeEvaluator.WriteResults(report, path);
+            Assert.Equal("{\"task_id\":\"HumanEval/0\",\"n\":1,\"c\":0,\"passed\":false,\"results\":[{\"status\":\"failed\",\"error\":\"AssertionError\",\"wall_s\":0.25}]}\n", File.ReadAllText(path));
+        }
+        finally { File.Delete(path); }
+    }
 }
