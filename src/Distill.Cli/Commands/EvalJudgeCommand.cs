@@ -66,11 +66,7 @@ sealed class EvalJudgeCommand : IVerb
                 w.Commit();
             }
             var summary = WinRateSummary.From(judgments.Select(j => j.Outcome));
-            var result = EvalTables.Json(summary);
-            result["input"] = path;
-            if (pr.GetValue(output) is { } op) File.WriteAllText(op, result.ToJsonString(new() { WriteIndented = true }));
-            if (pr.GetValue(json)) Console.WriteLine(result.ToJsonString());
-            else EvalTables.Print($"a vs b, judged in both orders ({path})", summary);
+            EvalTables.Emit(summary, path, pr.GetValue(output), pr.GetValue(json), $"a vs b, judged in both orders ({path})");
             return 0;
         });
         return command;

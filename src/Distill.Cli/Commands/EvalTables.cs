@@ -18,6 +18,16 @@ static class EvalTables
         };
     }
 
+    /// <summary>Writes the JSON result to <paramref name="outPath"/> if given, then prints JSON or a table.</summary>
+    public static void Emit(WinRateSummary s, string input, string? outPath, bool json, string title)
+    {
+        var result = Json(s);
+        result["input"] = input;
+        if (outPath is not null) File.WriteAllText(outPath, result.ToJsonString(new() { WriteIndented = true }));
+        if (json) Console.WriteLine(result.ToJsonString());
+        else Print(title, s);
+    }
+
     static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(Math.Round(v, 6));
 
     public static void Print(string title, WinRateSummary s)

@@ -40,11 +40,7 @@ sealed class EvalWinrateCommand : IVerb
             catch (Exception e) when (e is JsonlFormatException or FileNotFoundException or InvalidOperationException or FormatException)
             { Console.Error.WriteLine($"eval winrate: {e.Message}"); return 2; }
             var summary = WinRateSummary.From(outcomes);
-            var result = EvalTables.Json(summary);
-            result["input"] = path;
-            if (pr.GetValue(output) is { } op) File.WriteAllText(op, result.ToJsonString(new() { WriteIndented = true }));
-            if (pr.GetValue(json)) Console.WriteLine(result.ToJsonString());
-            else EvalTables.Print($"A vs B ({path})", summary);
+            EvalTables.Emit(summary, path, pr.GetValue(output), pr.GetValue(json), $"A vs B ({path})");
             return 0;
         });
         return command;
