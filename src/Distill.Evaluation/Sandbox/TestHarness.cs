@@ -62,7 +62,8 @@ public static class TestHarness
             var (status, error) = await run.RunAsync().ConfigureAwait(false);
             cand.Kill(); tests.Kill();
             await Task.WhenAll(cand.DrainAsync(TimeSpan.FromSeconds(1)), tests.DrainAsync(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
-            return new SandboxResult(status, cand.ExitCode, "", cand.Stderr.Text, error, clock.Elapsed.TotalSeconds,
+            // exit_code: only when the candidate ended by itself (not when we ended it after the verdict)
+            return new SandboxResult(status, cand.Killed ? null : cand.ExitCode, "", cand.Stderr.Text, error, clock.Elapsed.TotalSeconds,
                 cand.Isolation + "; tests in a separate sandbox");
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
