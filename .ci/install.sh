@@ -2,11 +2,16 @@
 # Installs the Debian packages the test suite needs on a fresh machine (run as root).
 #   bubblewrap    — the evaluation sandbox (issue: evaluation)
 #   python3-numpy — HumanEval+'s original-format tests import numpy (Debian's /usr/bin/python3)
+#   util-linux    — setpriv, prlimit, unshare: the sandbox's uid drop, rlimits and fallback (Essential
+#                   on Debian; checked so a slimmed image fails here, not in the tests)
+# Not needed by the tests: python3-nltk (only tests/Distill.Evaluation.Tests/Data/rouge/gen_rouge.py,
+# which regenerates the committed ROUGE goldens).
 set -euo pipefail
 need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 [ -x /usr/bin/python3 ] || need+=(python3-minimal)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
+{ [ -x /usr/bin/setpriv ] && [ -x /usr/bin/prlimit ] && [ -x /usr/bin/unshare ]; } || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install.sh: need root to install: ${need[*]}" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive

@@ -180,11 +180,14 @@ public class SandboxAttackTests
     public void AlwaysEqualObjectsAndIntSubclassesDoNotCross()
     {
         var eq = Harness("class E:\n    def __eq__(self, o): return True\n    __hash__ = object.__hash__\ndef f(x): return E()\n");
-        Assert.Equal(SandboxStatus.Failed, eq.Status);
-        Assert.Contains("cannot cross", eq.Error);
+        Assert.Equal(SandboxStatus.Failed, eq.Status); // crossed as an opaque value, equal only to itself
+        Assert.Equal("AssertionError\nINPUT: 2\nOUTPUT: <E <__candidate__.E object at 0x...\nEXPECTED: 4", System.Text.RegularExpressions.Regex.Replace(eq.Error!, "0x[0-9a-f]+.*", "0x..."));
         var sub = Harness("class I(int):\n    def __eq__(self, o): return True\ndef f(x): return I(5)\n");
         Assert.Equal(SandboxStatus.Failed, sub.Status);
-        Assert.Contains("cannot cross", sub.Error);
+        Assert.Contains("OUTPUT: <I 5>", sub.Error);
+        // Truthiness is all an opaque value keeps: `assert f(x)` behaves as in the original harness.
+        Assert.Equal(SandboxStatus.Passed, Harness("import re\ndef f(x): return re.search('a', 'cat')\n", "assert f(1)\n").Status);
+        Assert.Equal(SandboxStatus.Failed, Harness("import re\ndef f(x): return re.search('z', 'cat')\n", "assert f(1)\n").Status);
     }
 
     [Fact]
@@ -200,7 +203,7 @@ public class SandboxAttackTests
         Assert.Equal(SandboxStatus.Failed, r.Status);
         Assert.Equal("AssertionError\nINPUT: 2\nOUTPUT: 5\nEXPECTED: 4", r.Error);
         // The candidate may rewrite its own encoder; all it can send is a plain value or a known tag.
-        var forged = Harness("import wire\nwire.encode = lambda x, depth=0: {'int_subclass': 4}\ndef f(x): return 4\n");
+        var forged = Harness("import wire\nwire.encode = lambda x, depth=0, handles=None: {'int_subclass': 4}\ndef f(x): return 4\n");
         Assert.Equal(SandboxStatus.Failed, forged.Status);
         Assert.Contains("unknown wire tag", forged.Error);
         // Patching isinstance breaks the candidate's own json encoder: its loss, never a pass.

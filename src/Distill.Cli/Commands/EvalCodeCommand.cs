@@ -20,7 +20,7 @@ sealed class EvalCodeCommand : IVerb
         var data = new Option<string?>("--data") { Description = "Benchmarks folder (default: <repo>/../shared/data/benchmarks)" };
         var output = new Option<string?>("--out") { Description = "Write per-task results JSONL here and the summary to OUT.summary.json" };
         var slots = new Option<int>("--slots") { Description = "Samples run at once", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var timeout = new Option<double>("--timeout") { Description = "Wall-clock limit per sample, seconds", DefaultValueFactory = _ => 10 };
+        var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit per sample, seconds (default 20; humanevalplus 60, EvalPlus's per-task limit: up to 1,000 inputs a task)" };
         var memory = new Option<int>("--memory-mb") { Description = "Address-space limit in MiB", DefaultValueFactory = _ => 1024 };
         var limit = new Option<int>("--limit") { Description = "Only the first N tasks (0 = all)" };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON" };
@@ -35,7 +35,7 @@ sealed class EvalCodeCommand : IVerb
             if (dir is null) { Console.Error.WriteLine("eval code: benchmarks folder not found; pass --data DIR"); return 2; }
             IReadOnlyList<CodeTask> tasks;
             List<CodeSample> list;
-            var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout), MemoryMb = pr.GetValue(memory) };
+            var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout) ?? (name == "humanevalplus" ? 60 : 20), MemoryMb = pr.GetValue(memory) };
             try
             {
                 options.Validate();

@@ -50,8 +50,8 @@ public static partial class BenchmarkLoader
             var id = r.Json["task_id"] is JsonValue v && v.TryGetValue<int>(out var n) ? n
                 : throw new JsonlFormatException(path, r.Line, "field \"task_id\" is missing or not an integer");
             var tests = Strings(r.Json, "test_list", $"{path}:{r.Line}");
-            tasks.Add(MbppTask(id, r.RequireString("text", path), r.RequireString("code", path), tests,
-                r.RequireString("test_setup_code", path), Strings(r.Json, "challenge_test_list", $"{path}:{r.Line}"), $"{path}:{r.Line}"));
+            tasks.Add(MbppTask(id, r.RequireString("text", path), r.RequireString("code", path), tests, "",
+                Strings(r.Json, "challenge_test_list", $"{path}:{r.Line}"), $"{path}:{r.Line}") with { CandidateSetup = Lf(r.RequireString("test_setup_code", path)) });
         }
         return tasks;
     }
@@ -79,16 +79,19 @@ public static partial class BenchmarkLoader
     static CodeTask MbppTask(int id, string text, string code, IReadOnlyList<string> tests, string setup, IReadOnlyList<string> challenge, string where)
     {
         if (tests.Count == 0) throw new FormatException($"{where}: test_list is empty");
-        var call = FirstCall().Match(tests[0]);
-        if (!call.Success) throw new FormatException($"{where}: cannot find the tested function in \"{tests[0]}\"");
-        return new CodeTask($"Mbpp/{id}", text, call.Groups[1].Value, string.Join("\n", tests) + "\n", Lf(code), TestStyle.Asserts,
+        // The tested function: the first name called in the first assert that the reference code defines.
+        code = Lf(code);
+        var entry = FirstCall().Matches(tests[0]).Select(m => m.Groups[1].Value)
+            .FirstOrDefault(n => Regex.IsMatch(code, $@"(?m)^\s*def\s+{Regex.Escape(n)}\s*\("))
+            ?? throw new FormatException($"{where}: cannot find the tested function in \"{tests[0]}\"");
+        return new CodeTask($"Mbpp/{id}", text, entry, string.Join("\n", tests) + "\n", Lf(code), TestStyle.Asserts,
             Lf(setup), challenge, CompletionContinuesPrompt: false);
     }
 
     static string Lf(string s) => s.Replace("\r\n", "\n");
 
-    // "assert set(similar_elements((3, 4), ...)) == ..." → similar_elements: the first call that is not a builtin.
-    [GeneratedRegex(@"(?<![\w.])(?!(?:set|sorted|list|tuple|abs|round|math|str|int|float|len|dict|frozenset|isclose|all|any)\()([A-Za-z_]\w*)\s*\(")]
+    // "assert set(similar_elements((3, 4), ...)) == ..." → set, similar_elements: called names (not attributes).
+    [GeneratedRegex(@"(?<![\w.])([A-Za-z_]\w*)\s*\(")]
     private static partial Regex FirstCall();
 
     static IReadOnlyList<string> Strings(JsonObject o, string field, string where)

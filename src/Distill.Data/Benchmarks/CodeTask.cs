@@ -15,7 +15,10 @@ public enum TestStyle
 /// <see cref="Prompt"/>; for MBPP the answer is a whole program and <see cref="Prompt"/> is the
 /// natural-language task.
 /// </summary>
-/// <param name="TestSetup">Trusted code the tests need (MBPP test_setup_code / test_imports); empty otherwise.</param>
+/// <param name="TestSetup">Trusted code the tests need (sanitized MBPP's test_imports); empty otherwise.</param>
+/// <param name="CandidateSetup">Setup that builds inputs with the candidate's own classes (MBPP's
+/// test_setup_code, e.g. trees of the candidate's <c>Node</c>): run after the candidate's program,
+/// in its process, as the original harness does.</param>
 /// <param name="ChallengeTests">MBPP's challenge_test_list asserts (not part of the standard score).</param>
 /// <param name="CompletionContinuesPrompt">True for HumanEval-style tasks (program = prompt + completion).</param>
 public sealed record CodeTask(
@@ -27,7 +30,8 @@ public sealed record CodeTask(
     TestStyle Style,
     string TestSetup = "",
     IReadOnlyList<string>? ChallengeTests = null,
-    bool CompletionContinuesPrompt = true)
+    bool CompletionContinuesPrompt = true,
+    string CandidateSetup = "")
 {
     /// <summary>The whole program of the canonical solution (HumanEval: prompt + canonical_solution).</summary>
     public string CanonicalProgram => CompletionContinuesPrompt ? Prompt + CanonicalSolution : CanonicalSolution;

@@ -39,7 +39,7 @@ public static class CodeEvaluator
     /// <summary>The sandbox job for a program on a task (the same harness `distill sandbox run --tests` uses).</summary>
     public static TestJob Job(CodeTask task, string program) => task.Style == TestStyle.Check
         ? new TestJob(program, task.Prompt, task.Test, task.EntryPoint)
-        : new TestJob(program, task.TestSetup, task.Test, null);
+        : new TestJob(task.CandidateSetup.Length == 0 ? program : program + "\n" + task.CandidateSetup, task.TestSetup, task.Test, task.EntryPoint); // entry point: proxied even if it shadows a builtin
 
     /// <summary>Canonical solutions as samples: `--self-test` must score 100 %.</summary>
     public static List<CodeSample> CanonicalSamples(IEnumerable<CodeTask> tasks) => tasks.Select(t => new CodeSample(t.TaskId, t.CanonicalProgram)).ToList();

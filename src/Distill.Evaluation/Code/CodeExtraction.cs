@@ -102,14 +102,9 @@ public static partial class CodeExtraction
     /// <summary>A function body continuing the prompt, cut at the first non-indented non-blank line.</summary>
     static string CutBody(string completion)
     {
-        var lines = completion.Replace("\r\n", "\n").Split('\n');
-        var sb = new StringBuilder();
-        for (int i = 0; i < lines.Length; i++)
-        {
-            var l = lines[i];
-            if (i > 0 && l.Length > 0 && !char.IsWhiteSpace(l[0])) break;
-            sb.Append(l).Append('\n');
-        }
-        return sb.ToString();
+        var text = completion.Replace("\r\n", "\n");
+        for (int nl = text.IndexOf('\n'); nl >= 0 && nl + 1 < text.Length; nl = text.IndexOf('\n', nl + 1))
+            if (!char.IsWhiteSpace(text[nl + 1])) return text[..(nl + 1)];
+        return text;
     }
 }

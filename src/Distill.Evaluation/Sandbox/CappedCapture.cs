@@ -55,7 +55,7 @@ sealed class CappedCapture
 sealed class LineChannel(Stream stream, int max)
 {
     byte[] _buf = new byte[65536];
-    int _start, _end;
+    int _start, _end, _scanned; // _scanned: bytes after _start already searched for '\n' (keeps long lines linear)
 
     /// <summary>The next line, or null at end of stream. Never blocks past the process's death:
     /// callers race it against a deadline and kill the sandbox, which closes the pipe.</summary>
@@ -63,13 +63,15 @@ sealed class LineChannel(Stream stream, int max)
     {
         while (true)
         {
-            int nl = Array.IndexOf(_buf, (byte)'\n', _start, _end - _start);
+            int nl = Array.IndexOf(_buf, (byte)'\n', _start + _scanned, _end - _start - _scanned);
             if (nl >= 0)
             {
                 var line = Encoding.UTF8.GetString(_buf, _start, nl - _start);
                 _start = nl + 1;
+                _scanned = 0;
                 return line;
             }
+            _scanned = _end - _start;
             if (_end - _start > max) throw new InvalidDataException($"message longer than {max} bytes");
             if (_start > 0) { Buffer.BlockCopy(_buf, _start, _buf, 0, _end - _start); _end -= _start; _start = 0; }
             if (_end == _buf.Length) Array.Resize(ref _buf, Math.Min(_buf.Length * 2, max + 2));

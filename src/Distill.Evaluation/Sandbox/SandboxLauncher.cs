@@ -4,7 +4,7 @@ namespace Distill.Evaluation.Sandbox;
 
 /// <summary>
 /// Builds the command line that starts one sandboxed Python. With bubblewrap (preferred):
-///   setpriv --reuid U --regid U --clear-groups --inh-caps -all --pdeathsig KILL   (root only)
+///   setpriv --reuid U --regid U --clear-groups --inh-caps -all   (root only)
 ///     bwrap --unshare-all --die-with-parent --new-session --uid 1000 --gid 1000
 ///           --ro-bind /usr /usr, /lib /lib64 /bin /sbin as symlinks, ld.so.cache + alternatives (numpy's BLAS)
 ///           --proc /proc --dev /dev --size N --tmpfs /tmp --ro-bind IN /box/in --chdir /tmp --setenv ...
@@ -54,7 +54,11 @@ public static class SandboxLauncher
             if (slot.Dedicated)
             {
                 psi.FileName = "/usr/bin/setpriv";
-                args.AddRange([$"--reuid={slot.Uid}", $"--regid={slot.Uid}", "--clear-groups", "--inh-caps=-all", "--pdeathsig=KILL", Bwrap]);
+                // No --pdeathsig: the parent-death signal follows the THREAD that forked, and .NET forks
+                // from thread-pool threads that retire when idle, which SIGKILLed long runs (seen on
+                // HumanEval+/130 after 22 s). If the host dies, the CPU rlimit ends the run and the
+                // next process to take the uid sweeps it.
+                args.AddRange([$"--reuid={slot.Uid}", $"--regid={slot.Uid}", "--clear-groups", "--inh-caps=-all", Bwrap]);
                 isolation = $"bwrap (user namespace as uid {slot.Uid}, no network)";
             }
             else

@@ -26,7 +26,7 @@ public sealed record SandboxOptions
     /// <summary>Size of the private writable tmpfs (the work dir, /tmp), in MiB.</summary>
     public int WorkDirMb { get; init; } = 32;
     /// <summary>Longest JSON line accepted on the candidate/test channel.</summary>
-    public int MaxMessageBytes { get; init; } = 8 * 1024 * 1024;
+    public int MaxMessageBytes { get; init; } = 64 * 1024 * 1024; // HumanEval+/130 returns lists of over 8 MB
     /// <summary>Interpreter run inside the sandbox (Debian's, so python3-numpy is importable).</summary>
     public string Python { get; init; } = "/usr/bin/python3";
     public IsolationMode Isolation { get; init; } = IsolationMode.Auto;

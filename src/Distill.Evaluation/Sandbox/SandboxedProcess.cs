@@ -92,7 +92,7 @@ sealed class SandboxedProcess : IDisposable
         try { _process.StandardInput.Dispose(); } catch (IOException) { } catch (ObjectDisposedException) { }
         _process.WaitForExit(2000); // bounded: the tree is already dead
         _process.Dispose();
-        _slot.Dispose();
+        _slot.Release(swept: true); // Kill() above swept the uid
         try { Directory.Delete(_hostDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

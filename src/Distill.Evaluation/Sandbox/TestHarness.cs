@@ -10,7 +10,8 @@ namespace Distill.Evaluation.Sandbox;
 /// <param name="Prelude">Trusted definitions the tests use (HumanEval: the prompt, which defines helpers
 /// such as <c>poly</c>; MBPP: test_setup_code and test_imports). Runs in the test process only.</param>
 /// <param name="Tests">MBPP-style top-level asserts, or HumanEval's <c>def check(candidate)</c>.</param>
-/// <param name="EntryPoint">Function passed to <c>check</c>; null for top-level asserts.</param>
+/// <param name="EntryPoint">Function passed to <c>check</c> when the tests define one; always proxied to the candidate
+/// (even when it shadows a builtin, as MBPP's <c>def sum</c>). Optional for top-level asserts.</param>
 public sealed record TestJob(string Solution, string Prelude, string Tests, string? EntryPoint);
 
 /// <summary>
@@ -61,7 +62,8 @@ public static class TestHarness
             var (status, error) = await run.RunAsync().ConfigureAwait(false);
             cand.Kill(); tests.Kill();
             await Task.WhenAll(cand.DrainAsync(TimeSpan.FromSeconds(1)), tests.DrainAsync(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
-            return new SandboxResult(status, cand.ExitCode, "", cand.Stderr.Text, error, clock.Elapsed.TotalSeconds,
+            // exit_code: only when the candidate ended by itself (not when we ended it after the verdict)
+            return new SandboxResult(status, cand.Killed ? null : cand.ExitCode, "", cand.Stderr.Text, error, clock.Elapsed.TotalSeconds,
                 cand.Isolation + "; tests in a separate sandbox");
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)

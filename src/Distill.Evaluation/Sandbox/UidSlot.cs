@@ -13,6 +13,7 @@ public sealed class UidSlot : IDisposable
 {
     const int First = 61000, Count = 1000;
     static int _next;
+    static readonly HashSet<int> Swept = []; // uids this process has already cleared of strangers
     readonly FileStream? _lock;
 
     public int Uid { get; }
@@ -43,7 +44,9 @@ public sealed class UidSlot : IDisposable
             {
                 var fs = new FileStream(Path.Combine(dir, $"uid-{uid}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
                 var slot = new UidSlot(uid, fs);
-                slot.KillLeftovers(); // a crashed earlier run may have left something behind
+                bool first;
+                lock (Swept) first = Swept.Add(uid);
+                if (first) slot.KillLeftovers(); // a crashed earlier process may have left something behind
                 return slot;
             }
             catch (IOException) { } // held by another run: try the next uid
@@ -92,10 +95,13 @@ public sealed class UidSlot : IDisposable
         return killed;
     }
 
-    public void Dispose()
+    public void Dispose() => Release(swept: false);
+
+    /// <summary>Frees the uid; <paramref name="swept"/> = the caller has just run <see cref="KillLeftovers"/>.</summary>
+    public void Release(bool swept)
     {
         if (_lock is null) return;
-        KillLeftovers();
+        if (!swept) KillLeftovers();
         _lock.Dispose();
     }
 }

@@ -5,6 +5,7 @@
 # together with the candidate process's fate.
 import ast
 import builtins
+import importlib
 import json
 import os
 import sys
@@ -21,6 +22,13 @@ _builtin_names = set(dir(builtins))
 CUT = 50  # PERsD cuts INPUT/OUTPUT/EXPECTED values to 50 characters
 
 
+def _repr(x):
+    try:
+        return repr(x)
+    except ValueError:  # ints beyond sys.get_int_max_str_digits()
+        return f"<{type(x).__name__} too large to print>"
+
+
 def _send(obj):
     _chan.write(json.dumps(obj) + "\n")
     _chan.flush()
@@ -31,6 +39,7 @@ class CandidateError(Exception):
 
 
 class Proxy:
+    _wire_reference = True  # passed as an argument, a proxy names the candidate's object
     last_input = None
     last_output = None
 
@@ -38,7 +47,7 @@ class Proxy:
         self.__name__ = name
 
     def __call__(self, *args, **kwargs):
-        Proxy.last_input = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+        Proxy.last_input = ", ".join([_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()])
         Proxy.last_output = None
         _send({"call": self.__name__, "args": wire.encode(list(args)),
                "kwargs": [[k, wire.encode(v)] for k, v in kwargs.items()]})
@@ -51,20 +60,24 @@ class Proxy:
                 raise wire.WireError("reply must be an object with one key")
             if "ok" in reply:
                 value = wire.decode(reply["ok"])
-                Proxy.last_output = repr(value)
+                Proxy.last_output = _repr(value)
                 return value
             err = reply.get("raise")
             if type(err) is not dict or type(err.get("type")) is not str or type(err.get("message")) is not str:
                 raise wire.WireError("malformed reply")
         except (ValueError, wire.WireError) as e:
             raise CandidateError(f"WireError : {e}") from None
+        text = f"{err['type']} : {err['message']}"
         kind = getattr(builtins, err["type"], None)
         if isinstance(kind, type) and issubclass(kind, Exception):
             try:
-                raise kind(err["message"])
+                e = kind(err["message"])
             except TypeError:  # exception types whose constructor wants other arguments
-                pass
-        raise CandidateError(f"{err['type']} : {err['message']}")
+                e = None
+            if e is not None:
+                e.persd_text = text
+                raise e
+        raise CandidateError(text)
 
 
 def _bound_names(tree):
@@ -105,7 +118,7 @@ def _expected(tree, tb):
                 if any(isinstance(scope.get(n), Proxy) for n in names):
                     return None
                 try:
-                    return repr(eval(compile(ast.Expression(right), "<expected>", "eval"), scope))
+                    return _repr(eval(compile(ast.Expression(right), "<expected>", "eval"), scope))
                 except Exception:
                     return None
     return None
@@ -123,6 +136,8 @@ def _describe(e, tree):
         return "\n".join(lines)
     if isinstance(e, CandidateError):
         return str(e)
+    if getattr(e, "persd_text", None):
+        return e.persd_text
     return f"{type(e).__name__} : {e}"
 
 
@@ -137,12 +152,17 @@ def main():
     exec(compile(prelude, "<prelude>", "exec"), g)
     tree = ast.parse(tests, "<tests>")
     loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    proxied = loaded - _bound_names(tree) - set(g) - _builtin_names
+    # Names the tests use but do not define: standard-library modules the original harness got
+    # from the candidate's namespace (MBPP's `sys.getsizeof` in tests) are imported here, trusted;
+    # the rest are the candidate's functions. A builtin is proxied only when it is the entry point
+    # (MBPP's `def sum(a, b)`), so a candidate can never take over the tests' isinstance & co.
+    unbound = loaded - _bound_names(tree) - set(g) - _builtin_names
     entry = meta.get("entry_point")
-    if entry:
-        proxied.add(entry)
-    for name in proxied:
-        g[name] = Proxy(name)
+    for name in sorted(unbound | ({entry} if entry else set())):
+        if name != entry and name in sys.stdlib_module_names:
+            g[name] = importlib.import_module(name)
+        else:
+            g[name] = Proxy(name)
     try:
         for stmt in tree.body:
             exec(compile(ast.Module([stmt], type_ignores=[]), "<tests>", "exec"), g)

@@ -22,6 +22,10 @@ def _error(e):
     return {"type": type(e).__name__, "message": str(e)[:2000]}
 
 
+_objects = []  # objects returned as opaque handles, by number
+wire._handles = _objects
+
+
 def main():
     namespace = {"__name__": "__candidate__", "__builtins__": __builtins__}
     try:
@@ -31,6 +35,7 @@ def main():
     except BaseException as e:  # SyntaxError, ImportError, SystemExit at import...
         _send({"load_error": _error(e)})
         return
+    wire._namespace = namespace
     _send({"ready": True})
     for line in sys.stdin:
         request = wire.loads(line)
@@ -41,7 +46,7 @@ def main():
             args = wire.decode(request["args"])
             kwargs = {k: wire.decode(v) for k, v in request["kwargs"]}
             result = fn(*args, **kwargs)
-            _send({"ok": wire.encode(result)})
+            _send({"ok": wire.encode(result, handles=_objects)})
         except BaseException as e:
             _send({"raise": _error(e)})
 
