@@ -8,13 +8,14 @@ namespace Distill.Cli.Commands;
 /// <summary>
 /// `distill eval judge`: pairwise LLM judge in both orders over {prompt, a, b} lines.
 /// The judge is any IChatClient; model references (openai:MODEL, anthropic:MODEL, a local folder)
-/// are resolved by Distill.Chat's factory once it exists (<see cref="ClientFactory"/>). Until then,
-/// and for audits, `--replay FILE` re-reads recorded judgments ({first, second} raw texts per line).
+/// are resolved by Distill.Chat's factory (<see cref="ClientFactory"/>); `--replay FILE` re-reads
+/// recorded judgments ({first, second} raw texts per line) for audits.
 /// </summary>
 sealed class EvalJudgeCommand : IVerb
 {
-    /// <summary>Set by the composition root when the chat layer provides model resolution.</summary>
-    internal static Func<string, Microsoft.Extensions.AI.IChatClient>? ClientFactory;
+    /// <summary>Resolves a judge model reference; replaceable in tests.</summary>
+    internal static Func<string, Microsoft.Extensions.AI.IChatClient>? ClientFactory =
+        reference => Distill.Chat.ChatClientFactory.Create(Distill.Chat.ModelReference.Parse(reference));
 
     public string? Group => "eval";
 
@@ -54,7 +55,11 @@ sealed class EvalJudgeCommand : IVerb
             else if (pr.GetValue(judge) is { } model)
             {
                 if (ClientFactory is null) { Console.Error.WriteLine("eval judge: resolving judge models needs the chat layer (Distill.Chat); use --replay, or call PairwiseJudge with any IChatClient"); return 2; }
-                var pj = new PairwiseJudge(ClientFactory(model));
+                Microsoft.Extensions.AI.IChatClient client;
+                try { client = ClientFactory(model); }
+                catch (Exception e) when (e is FormatException or InvalidOperationException or IOException or ArgumentException)
+                { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
+                var pj = new PairwiseJudge(client);
                 foreach (var (p, a, b) in pairs) judgments.Add(await pj.JudgeAsync(p, a, b, ct));
             }
             else { Console.Error.WriteLine("eval judge: give --judge MODEL or --replay FILE"); return 2; }

@@ -127,7 +127,7 @@ public class OpGradientTests
     [Fact]
     public void EveryOpHasAGradientCheck()
     {
-        var missing = Op.All.Where(n => !Checks.ContainsKey(n)).ToList();
+        var missing = Op.All.Where(n => !Checks.ContainsKey(n) && !Distill.Tensors.Tests.Losses.LossOpGradientTests.Checks.ContainsKey(n)).ToList();
         Assert.True(missing.Count == 0, "ops without a gradient check: " + string.Join(", ", missing));
         Assert.True(Op.All.Count >= 13, $"registry lists only {Op.All.Count} ops");
     }
