@@ -13,6 +13,7 @@ namespace Distill.Tensors.Kernels;
 ///                                         around a register-blocked FMA micro-kernel (GemmKernels.cs),
 ///                                         split across Workers by C rows (or columns when M is small);
 ///                     DISTILL_BLAS=on   → cblas_sgemm from a system OpenBLAS (NativeBlas.cs), if it loads.
+///   SgemmManaged  — the managed paths only, whatever DISTILL_BLAS says (benchmarks, tests, determinism).
 ///   SgemmBatched  — a strided batch of equal-shape GEMMs (attention: per-head Q·Kᵀ, P·V), split across
 ///                   Workers by batch item when the batch is at least the thread count.
 ///   SgemmNaive    — scalar reference with double accumulation, the oracle of the tests.
@@ -37,10 +38,12 @@ public static partial class Gemm
         SgemmManaged(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel: true);
     }
 
+
     /// <summary>The managed paths only (never the native BLAS); parallel = false keeps it on this thread.</summary>
-    internal static unsafe void SgemmManaged(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, bool parallel)
+    public static unsafe void SgemmManaged(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, bool parallel = true)
     {
+        Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) { ScaleC(m, n, beta, c, ldc); return; }
         fixed (float* pa = a, pb = b, pc = c)

@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Distill.Bench;
+using Distill.Tensors.Kernels;
+using Distill.Tensors.Threading;
+using Spectre.Console;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>
+/// `distill bench engine`: GEMM GFLOPS (managed, and the native BLAS when one loads) on square and
+/// transformer shapes, then one training step per bench config (TrainStepBench), with the machine and
+/// thread count. Figures and how they compare with OpenBLAS and PyTorch: docs/performance.md.
+/// </summary>
+sealed class BenchEngineCommand : IVerb
+{
+    public string? Group => "bench";
+
+    public Command Build()
+    {
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
+        var config = new Option<string?>("--config") { Description = $"Only this training config ({string.Join(", ", TrainStepBench.Configs)})" };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: DISTILL_THREADS or the core count)", DefaultValueFactory = _ => Workers.Count };
+        var gemmOnly = new Option<bool>("--gemm-only") { Description = "Skip the training-step benchmarks" };
+        var trainOnly = new Option<bool>("--train-only") { Description = "Skip the GEMM benchmarks" };
+        var layout = new Option<string>("--layout") { Description = "GEMM layout: NT (C = A·Bᵀ, as y = x Wᵀ), NN, or both", DefaultValueFactory = _ => "NT" };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps per config (after one warm-up step)", DefaultValueFactory = _ => 3 };
+        var command = new Command("engine",
+            "Measure GEMM GFLOPS and training-step time of the tensor engine.\nExample: distill bench engine --threads 2 --json");
+        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, steps }) command.Options.Add(o);
+        command.SetAction(pr =>
+        {
+            var layoutValue = pr.GetValue(layout)!.ToUpperInvariant();
+            string[] layouts = layoutValue switch
+            {
+                "NT" => ["NT"],
+                "NN" => ["NN"],
+                "BOTH" => ["NT", "NN"],
+                _ => [],
+            };
+            if (layouts.Length == 0) return Fail($"--layout must be NT, NN or both, not '{pr.GetValue(layout)}'");
+            int threadCount = pr.GetValue(threads);
+            if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
+            int stepCount = pr.GetValue(steps);
+            if (stepCount < 1) return Fail($"--steps must be at least 1, not {stepCount}");
+            var configName = pr.GetValue(config);
+            if (configName is not null && !TrainStepBench.Configs.Contains(configName))
+                return Fail($"unknown --config '{configName}' (known: {string.Join(", ", TrainStepBench.Configs)})");
+            Workers.Count = threadCount;
+            bool asJson = pr.GetValue(json);
+
+            var gemm = new List<GemmResult>();
+            if (!pr.GetValue(trainOnly))
+                foreach (var (m, k, n) in GemmBench.Shapes)
+                    foreach (var l in layouts)
+                        foreach (var backend in GemmBench.Backends)
+                        {
+                            var r = GemmBench.Measure(m, k, n, backend, l);
+                            Console.Error.WriteLine($"gemm {m}×{k}×{n} {l} {backend}: {r.Gflops:F1} GFLOPS");
+                            gemm.Add(r);
+                        }
+
+            var train = new List<(string Config, TrainResult? Result, string? Reason)>();
+            if (!pr.GetValue(gemmOnly))
+            {
+                var progress = new Progress<string>(s => Console.Error.WriteLine(s));
+                foreach (var name in configName is null ? TrainStepBench.Configs : [configName])
+                {
+                    try { train.Add((name, TrainStepBench.Measure(name, 1, stepCount, progress), null)); }
+                    catch (NotImplementedException e) { train.Add((name, null, "not available: " + e.Message)); }
+                    Console.Error.WriteLine($"train {name}: {(train[^1].Result is { } t ? $"{t.MsPerStep:F0} ms/step" : train[^1].Reason)}");
+                }
+            }
+
+            if (asJson) Console.WriteLine(ToJson(gemm, train, threadCount));
+            else Render(gemm, train, threadCount);
+            return 0;
+        });
+        return command;
+    }
+
+    static int Fail(string reason)
+    {
+        Console.Error.WriteLine($"bench engine: {reason}");
+        return 2;
+    }
+
+    static string ToJson(List<GemmResult> gemm, List<(string Config, TrainResult? Result, string? Reason)> train, int threads)
+    {
+        var root = new JsonObject
+        {
+            ["machine"] = Machine.Describe(),
+            ["threads"] = threads,
+            ["blas"] = NativeBlas.LibraryName,
+            ["gemm"] = new JsonArray(gemm.Select(g => (JsonNode)new JsonObject
+            {
+                ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["layout"] = g.Layout,
+            }).ToArray()),
+            ["train"] = new JsonArray(train.Select(t => (JsonNode)(t.Result is { } r
+                ? new JsonObject
+                {
+                    ["config"] = t.Config, ["ms_per_step"] = Math.Round(r.MsPerStep, 1), ["tokens_per_s"] = Math.Round(r.TokensPerS, 1),
+                    ["peak_rss_mb"] = double.IsFinite(r.PeakRssMb) ? Math.Round(r.PeakRssMb, 1) : null,
+                }
+                : new JsonObject { ["config"] = t.Config, ["available"] = false, ["reason"] = t.Reason })).ToArray()),
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
+
+    static void Render(List<GemmResult> gemm, List<(string Config, TrainResult? Result, string? Reason)> train, int threads)
+    {
+        AnsiConsole.MarkupLine($"[bold]machine[/] {Markup.Escape(Machine.Describe())}");
+        AnsiConsole.MarkupLine($"[bold]threads[/] {threads}   [bold]native BLAS[/] {Markup.Escape(NativeBlas.LibraryName ?? "none")}");
+        if (gemm.Count > 0)
+        {
+            var table = new Table().AddColumns("M×K×N", "layout", "backend", "GFLOPS");
+            foreach (var g in gemm)
+                table.AddRow($"{g.M}×{g.K}×{g.N}", g.Layout, g.Backend, g.Gflops.ToString("F1"));
+            AnsiConsole.Write(table);
+        }
+        if (train.Count > 0)
+        {
+            var table = new Table().AddColumns("config", "ms/step", "tokens/s", "peak RSS MB");
+            foreach (var (config, r, reason) in train)
+                if (r is null) table.AddRow(config, Markup.Escape(reason ?? "not available"), "", "");
+                else table.AddRow(config, r.MsPerStep.ToString("F0"), r.TokensPerS.ToString("F0"), r.PeakRssMb.ToString("F0"));
+            AnsiConsole.Write(table);
+        }
+    }
+}
