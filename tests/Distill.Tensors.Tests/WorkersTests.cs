@@ -102,11 +102,7 @@ public class WorkersTests
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 1000; i++) Workers.For(64, body, 1);
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            // Target: 0. Measured on the 2-core CI machine: 24 bytes per call, from the pool's
-            // wake/wait path (not from the body, not a leak: the memory test over 1,000 training
-            // steps stays flat). Bounded here so a per-call closure or boxing (≥ 32 bytes) still
-            // fails; getting to 0 is left open in the engine issue's note.
-            Assert.True(allocated <= 24 * 1000, $"Workers.For allocated {allocated} bytes over 1,000 calls");
+            Assert.Equal(0, allocated);
             Assert.Equal(1010L * 63, partial[63]);
         }
         finally { Workers.Count = saved; }
