@@ -47,7 +47,7 @@ sealed class SandboxedProcess : IDisposable
                                       UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
             slot = UidSlot.Acquire();
             var (psi, isolation) = SandboxLauncher.Build(o, slot, dir, script);
-            var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {psi.FileName}");
+            var p = ProcessSpawner.Start(psi);
             return new SandboxedProcess(p, slot, dir, isolation, o, channel);
         }
         catch
