@@ -50,7 +50,10 @@ public sealed class LocalModelChatClient : IChatClient
         var tokenizer = TokenizerLoader.Load(dir);
         Template? template = null;
         var config = Path.Combine(dir, "tokenizer_config.json");
-        if (File.Exists(config) && File.ReadAllText(config).Contains("\"chat_template\"", StringComparison.Ordinal))
+        // A folder without a chat_template (or with "chat_template": null) is served by joining the
+        // messages' texts; a template that exists but is malformed is an error, not a silent fallback.
+        if (File.Exists(config) && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config)) is System.Text.Json.Nodes.JsonObject json
+            && json["chat_template"] is not null)
             template = Template.FromConfig(config);
         return new LocalModelChatClient(Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')), model, tokenizer, template);
     }

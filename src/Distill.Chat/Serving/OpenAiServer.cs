@@ -121,12 +121,12 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
         await Results.Json(new JsonObject
         {
-            ["id"] = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"),
+            ["id"] = OpenAiJson.NewId(chat),
             ["object"] = chat ? "chat.completion" : "text_completion",
             ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             ["model"] = request.Model ?? _options.ModelName,
             ["choices"] = choices,
-            ["usage"] = new JsonObject { ["prompt_tokens"] = input, ["completion_tokens"] = output, ["total_tokens"] = input + output },
+            ["usage"] = OpenAiJson.Usage(input, output),
         }).ExecuteAsync(ctx).ConfigureAwait(false);
     }
 

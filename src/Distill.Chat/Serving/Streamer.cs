@@ -15,7 +15,7 @@ static class Streamer
     {
         ctx.Response.ContentType = "text/event-stream";
         ctx.Response.Headers.CacheControl = "no-cache";
-        var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+        var id = OpenAiJson.NewId(chat);
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         long input = 0, output = 0;
         var name = request.Model ?? modelName;
@@ -42,7 +42,7 @@ static class Streamer
             {
                 ["id"] = id, ["object"] = chat ? "chat.completion.chunk" : "text_completion", ["created"] = created, ["model"] = name,
                 ["choices"] = new JsonArray(),
-                ["usage"] = new JsonObject { ["prompt_tokens"] = input, ["completion_tokens"] = output, ["total_tokens"] = input + output },
+                ["usage"] = OpenAiJson.Usage(input, output),
             });
         await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted);
         await ctx.Response.Body.FlushAsync(ctx.RequestAborted);

@@ -27,7 +27,14 @@ sealed class ServeCommand : IVerb
             try
             {
                 if (pr.GetValue(fake)) { client = new FakeChatClient("fake"); name = "fake"; }
-                else if (pr.GetValue(model) is { } m) { client = ChatClientFactory.Create(ModelReference.Parse(m), adapter: pr.GetValue(adapter)); name = Path.GetFileName(m.TrimEnd('/')); }
+                else if (pr.GetValue(model) is { } m)
+                {
+                    var reference = ModelReference.Parse(m);
+                    client = ChatClientFactory.Create(reference, adapter: pr.GetValue(adapter));
+                    // the served model's name: the folder's name for a local model, else the remote model id
+                    // (not the tail of a base URL such as ".../v1")
+                    name = reference.Provider == ModelProvider.Local ? Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')) : reference.Model;
+                }
                 else { Console.Error.WriteLine("distill serve: give --model REF or --fake"); return 2; }
             }
             catch (Exception e) when (e is FormatException or InvalidOperationException or NotSupportedException or IOException or ArgumentException or Distill.Models.Formats.ModelFormatException)
