@@ -7,7 +7,7 @@ namespace Distill.Models.Tests.Generation;
 
 public class GenerationTests
 {
-    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi" };
+    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi", "mistral-window", "qwen2-window", "phi3" };
 
     [Theory]
     [MemberData(nameof(Models))]

@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using Distill.Models.Formats;
+
+namespace Distill.Models.Phi3;
+
+/// <summary>
+/// config.json of Phi3ForCausalLM with transformers' Phi3Config key names and defaults (configuration_phi3.py):
+/// vocab 32064, hidden 3072, intermediate 8192, 32 layers and heads, silu, rms_norm_eps 1e-5, max_position_embeddings
+/// 4096, partial_rotary_factor 1.0, sliding_window null, bos 1, eos and pad 32000. rope_scaling must be null: the
+/// long-context "longrope" scaling (and its old names "su" and "yarn", which Phi3Config renames to it) switches the
+/// frequencies with the sequence length and is not implemented, so it is an error naming the key and the value.
+/// </summary>
+public static class Phi3ConfigJson
+{
+    public static ModelConfig Read(ConfigJsonReader r, string architecture)
+    {
+        int hidden = r.Int("hidden_size", 3072), heads = r.Int("num_attention_heads", 32);
+        string act = r.String("hidden_act", "silu");
+        if (act != "silu")
+            throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: silu)");
+        if (r.Json["rope_scaling"] is JsonObject rs)
+        {
+            var s = new ConfigJsonReader(rs, r.File);
+            string type = s.Has("rope_type") ? s.String("rope_type", "") : s.String("type", "default");
+            if (type != "default")
+                throw new ModelFormatException($"{r.File}: 'rope_scaling' type '{type}' is not supported for {architecture} "
+                    + "(Phi-3's long-context longrope/su/yarn scaling is not implemented; use a 4k-context config with rope_scaling null)");
+        }
+        else if (r.Has("rope_scaling")) throw new ModelFormatException($"{r.File}: 'rope_scaling' must be an object or null");
+        int? window = r.OptionalInt("sliding_window");
+        return new ModelConfig
+        {
+            Architecture = architecture,
+            ModelType = "phi3",
+            Family = ModelFamily.Phi3,
+            VocabSize = r.Int("vocab_size", 32064),
+            HiddenSize = hidden,
+            IntermediateSize = r.Int("intermediate_size", 8192),
+            NumLayers = r.Int("num_hidden_layers", 32),
+            NumHeads = heads,
+            NumKvHeads = r.OptionalInt("num_key_value_heads") ?? heads,
+            // Phi3Attention: getattr(config, "head_dim", hidden_size // num_attention_heads)
+            HeadDim = r.OptionalInt("head_dim") ?? hidden / heads,
+            MaxPositionEmbeddings = r.Int("max_position_embeddings", 4096),
+            NormEps = r.Double("rms_norm_eps", 1e-5),
+            HiddenAct = act,
+            TieWordEmbeddings = r.Bool("tie_word_embeddings", false),
+            InitializerRange = r.Double("initializer_range", 0.02),
+            RopeTheta = r.Double("rope_theta", 10000.0),
+            PartialRotaryFactor = r.Double("partial_rotary_factor", 1.0),
+            SlidingWindow = window,
+            BosTokenId = r.Present("bos_token_id") ? r.OptionalInt("bos_token_id") : 1,
+            EosTokenIds = r.Present("eos_token_id") ? r.IntOrList("eos_token_id") : [32000],
+            PadTokenId = r.Present("pad_token_id") ? r.OptionalInt("pad_token_id") : 32000,
+            ResidDropout = r.Double("resid_pdrop", 0.0),
+            EmbdDropout = r.Double("embd_pdrop", 0.0),
+            AttentionDropout = r.Double("attention_dropout", 0.0),
+            TorchDType = r.String("torch_dtype", "float32"),
+        };
+    }
+
+    public static JsonObject Write(ModelConfig c)
+    {
+        var o = new JsonObject
+        {
+            ["architectures"] = new JsonArray(c.Architecture),
+            ["model_type"] = "phi3",
+            ["vocab_size"] = c.VocabSize,
+            ["hidden_size"] = c.HiddenSize,
+            ["intermediate_size"] = c.IntermediateSize,
+            ["num_hidden_layers"] = c.NumLayers,
+            ["num_attention_heads"] = c.NumHeads,
+            ["num_key_value_heads"] = c.NumKvHeads,
+            ["resid_pdrop"] = c.ResidDropout,
+            ["embd_pdrop"] = c.EmbdDropout,
+            ["attention_dropout"] = c.AttentionDropout,
+            ["hidden_act"] = c.HiddenAct,
+            ["max_position_embeddings"] = c.MaxPositionEmbeddings,
+            ["initializer_range"] = c.InitializerRange,
+            ["rms_norm_eps"] = c.NormEps,
+            ["rope_theta"] = c.RopeTheta,
+            ["rope_scaling"] = null,
+            ["partial_rotary_factor"] = c.PartialRotaryFactor,
+            ["sliding_window"] = c.SlidingWindow,
+            ["tie_word_embeddings"] = c.TieWordEmbeddings,
+        };
+        if (c.HeadDim != c.HiddenSize / c.NumHeads) o["head_dim"] = c.HeadDim;
+        ConfigJson.WriteTokens(o, c);
+        // Phi3Config defaults pad_token_id to 32000: write an explicit null so a reload keeps "no pad token".
+        if (c.PadTokenId is null) o["pad_token_id"] = null;
+        return o;
+    }
+}
