@@ -17,7 +17,7 @@ public abstract class CausalLM : IDisposable
 {
     readonly List<WeightEntry> _weights = [];
     readonly List<LinearLayer> _linears = [];
-    RopeTable? _rope;
+    RopeTable? _rope, _ropeLong;
 
     protected CausalLM(ModelConfig config)
     {
@@ -56,16 +56,31 @@ public abstract class CausalLM : IDisposable
         return l;
     }
 
-    /// <summary>Positions the RoPE table covers (grown on demand up to max_position_embeddings and beyond if asked).</summary>
+    /// <summary>
+    /// The RoPE table for a forward over positions [0, <paramref name="positions"/>) (grown on demand up to
+    /// max_position_embeddings and beyond if asked). With longrope the table depends on where the forward ends: the
+    /// short factors while it fits original_max_position_embeddings, the long ones past it (<see cref="RopeFrequencies.UsesLongFactors"/>).
+    /// </summary>
     protected RopeTable Rope(int positions)
     {
-        if (_rope is null || _rope.MaxPositions < positions)
+        bool longFactors = RopeFrequencies.UsesLongFactors(Config, positions);
+        ref var table = ref longFactors ? ref _ropeLong : ref _rope;
+        if (table is null || table.MaxPositions < positions)
         {
-            _rope?.Dispose();
-            _rope = RopeFrequencies.CreateTable(Config, Math.Max(positions, Math.Min(Config.MaxPositionEmbeddings, 4096)));
+            table?.Dispose();
+            table = RopeFrequencies.CreateTable(Config, Math.Max(positions, Math.Min(Config.MaxPositionEmbeddings, 4096)), longFactors);
         }
-        return _rope;
+        return table;
     }
+
+    /// <summary>
+    /// True when a cached forward of positions [pos, pos + len) would mix rotary tables: the cache holds keys rotated
+    /// with longrope's short factors and this step ends past original_max_position_embeddings. The caller must then
+    /// recompute the whole sequence from position 0 (Phi3ForCausalLM.prepare_inputs_for_generation drops the cache at
+    /// that step for the same reason).
+    /// </summary>
+    public bool CacheInvalidatedAt(int pos, int len)
+        => pos > 0 && !RopeFrequencies.UsesLongFactors(Config, pos) && RopeFrequencies.UsesLongFactors(Config, pos + len);
 
     /// <summary>Logits (batch·T, vocab) for ids (batch·T); keyMask (batch·T): 0 keeps a key, −∞ drops it (padding).</summary>
     public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask = null) => Run(tape, ids, batch, null, 0, keyMask);
@@ -125,6 +140,7 @@ public abstract class CausalLM : IDisposable
         foreach (var w in _weights) w.Parameter.Dispose();
         foreach (var l in _linears) l.Lora?.Dispose();
         _rope?.Dispose();
+        _ropeLong?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

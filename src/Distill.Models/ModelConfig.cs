@@ -3,8 +3,24 @@ namespace Distill.Models;
 /// <summary>The families Distill implements; each maps to one forward in Models/&lt;Family&gt;/.</summary>
 public enum ModelFamily { Llama, Gpt2, Phi, Phi3 }
 
-/// <summary>rope_scaling of config.json: "linear" (positions / factor) or "llama3" (wavelength-banded scaling).</summary>
-public sealed record RopeScaling(string Type, double Factor, double LowFreqFactor = 1, double HighFreqFactor = 4, int OriginalMaxPositionEmbeddings = 8192);
+/// <summary>
+/// rope_scaling of config.json: "linear" (positions / factor), "llama3" (wavelength-banded scaling) or, for Phi-3,
+/// "longrope" (per-frequency short or long factors chosen by the sequence length, cos and sin scaled by an attention factor).
+/// </summary>
+public sealed record RopeScaling(string Type, double Factor, double LowFreqFactor = 1, double HighFreqFactor = 4, int OriginalMaxPositionEmbeddings = 8192)
+{
+    /// <summary>longrope: divisors of the inverse frequencies (rotary_dim / 2 each) up to and past original_max_position_embeddings.</summary>
+    public float[]? ShortFactor { get; init; }
+    public float[]? LongFactor { get; init; }
+    /// <summary>longrope: rope_scaling.attention_factor when the config gives one.</summary>
+    public double? AttentionFactor { get; init; }
+
+    /// <summary>
+    /// The factor cos and sin are multiplied by (longrope; 1 otherwise): attention_factor if given, else
+    /// √(1 + ln factor / ln original_max_position_embeddings) for factor &gt; 1 (modeling_rope_utils.py _compute_longrope_parameters).
+    /// </summary>
+    public double AttentionScaling => Type != "longrope" ? 1 : AttentionFactor ?? (Factor <= 1 ? 1 : Math.Sqrt(1 + Math.Log(Factor) / Math.Log(OriginalMaxPositionEmbeddings)));
+}
 
 /// <summary>
 /// One decoder-only transformer's hyper-parameters, normalised across families. Read from and written to

@@ -6,9 +6,11 @@ namespace Distill.Models.Phi3;
 /// <summary>
 /// config.json of Phi3ForCausalLM with transformers' Phi3Config key names and defaults (configuration_phi3.py):
 /// vocab 32064, hidden 3072, intermediate 8192, 32 layers and heads, silu, rms_norm_eps 1e-5, max_position_embeddings
-/// 4096, partial_rotary_factor 1.0, sliding_window null, bos 1, eos and pad 32000. rope_scaling must be null: the
-/// long-context "longrope" scaling (and its old names "su" and "yarn", which Phi3Config renames to it) switches the
-/// frequencies with the sequence length and is not implemented, so it is an error naming the key and the value.
+/// 4096, original_max_position_embeddings 4096, partial_rotary_factor 1.0, sliding_window null, bos 1, eos and pad 32000.
+/// rope_scaling is null or "longrope" (also under its old names "su" and "yarn", which Phi3Config renames to longrope):
+/// short_factor and long_factor of rotary_dim / 2 numbers each, optional attention_factor; the factor is
+/// max_position_embeddings / original_max_position_embeddings (Phi3Config always has the latter, so transformers'
+/// _compute_longrope_parameters takes that branch). Any other type is an error naming the key and the value.
 /// </summary>
 public static class Phi3ConfigJson
 {
@@ -18,16 +20,11 @@ public static class Phi3ConfigJson
         string act = r.String("hidden_act", "silu");
         if (act != "silu")
             throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: silu)");
-        if (r.Json["rope_scaling"] is JsonObject rs)
-        {
-            var s = new ConfigJsonReader(rs, r.File);
-            string type = s.Has("rope_type") ? s.String("rope_type", "") : s.String("type", "default");
-            if (type != "default")
-                throw new ModelFormatException($"{r.File}: 'rope_scaling' type '{type}' is not supported for {architecture} "
-                    + "(Phi-3's long-context longrope/su/yarn scaling is not implemented; use a 4k-context config with rope_scaling null)");
-        }
-        else if (r.Has("rope_scaling")) throw new ModelFormatException($"{r.File}: 'rope_scaling' must be an object or null");
         int? window = r.OptionalInt("sliding_window");
+        int maxPos = r.Int("max_position_embeddings", 4096);
+        double partial = r.Double("partial_rotary_factor", 1.0);
+        int headDim = r.OptionalInt("head_dim") ?? hidden / heads;
+        var ropeScaling = ReadRopeScaling(r, architecture, maxPos, r.Int("original_max_position_embeddings", 4096), (int)(headDim * partial) / 2);
         return new ModelConfig
         {
             Architecture = architecture,
@@ -40,14 +37,15 @@ public static class Phi3ConfigJson
             NumHeads = heads,
             NumKvHeads = r.OptionalInt("num_key_value_heads") ?? heads,
             // Phi3Attention: getattr(config, "head_dim", hidden_size // num_attention_heads)
-            HeadDim = r.OptionalInt("head_dim") ?? hidden / heads,
-            MaxPositionEmbeddings = r.Int("max_position_embeddings", 4096),
+            HeadDim = headDim,
+            MaxPositionEmbeddings = maxPos,
             NormEps = r.Double("rms_norm_eps", 1e-5),
             HiddenAct = act,
             TieWordEmbeddings = r.Bool("tie_word_embeddings", false),
             InitializerRange = r.Double("initializer_range", 0.02),
             RopeTheta = r.Double("rope_theta", 10000.0),
-            PartialRotaryFactor = r.Double("partial_rotary_factor", 1.0),
+            PartialRotaryFactor = partial,
+            RopeScaling = ropeScaling,
             SlidingWindow = window,
             BosTokenId = r.Present("bos_token_id") ? r.OptionalInt("bos_token_id") : 1,
             EosTokenIds = r.Present("eos_token_id") ? r.IntOrList("eos_token_id") : [32000],
@@ -56,6 +54,33 @@ public static class Phi3ConfigJson
             EmbdDropout = r.Double("embd_pdrop", 0.0),
             AttentionDropout = r.Double("attention_dropout", 0.0),
             TorchDType = r.String("torch_dtype", "float32"),
+        };
+    }
+
+    static RopeScaling? ReadRopeScaling(ConfigJsonReader r, string architecture, int maxPos, int originalMax, int half)
+    {
+        var node = r.Json["rope_scaling"];
+        if (node is null) return null;
+        if (node is not JsonObject rs) throw new ModelFormatException($"{r.File}: 'rope_scaling' must be an object or null");
+        var s = new ConfigJsonReader(rs, r.File);
+        string type = s.Has("rope_type") ? s.String("rope_type", "") : s.String("type", "default");
+        if (type == "default") return null;
+        if (type is not ("longrope" or "su" or "yarn"))
+            throw new ModelFormatException($"{r.File}: 'rope_scaling' type '{type}' is not supported for {architecture} (supported: null, longrope)");
+        float[] Factors(string key)
+        {
+            if (rs[key] is not JsonArray a) throw new ModelFormatException($"{r.File}: 'rope_scaling.{key}' is required for rope_type '{type}' (a list of numbers)");
+            var f = a.Select((n, i) => n is JsonValue v && v.TryGetValue(out double d) ? (float)d
+                : throw new ModelFormatException($"{r.File}: 'rope_scaling.{key}[{i}]' must be a number")).ToArray();
+            if (f.Length != half) throw new ModelFormatException($"{r.File}: 'rope_scaling.{key}' has {f.Length} values, expected rotary_dim / 2 = {half}");
+            return f;
+        }
+        if (originalMax <= 0) throw new ModelFormatException($"{r.File}: 'original_max_position_embeddings' must be positive, got {originalMax}");
+        return new RopeScaling("longrope", maxPos / (double)originalMax, OriginalMaxPositionEmbeddings: originalMax)
+        {
+            ShortFactor = Factors("short_factor"),
+            LongFactor = Factors("long_factor"),
+            AttentionFactor = s.Has("attention_factor") ? s.Double("attention_factor", 1) : null,
         };
     }
 
@@ -79,15 +104,28 @@ public static class Phi3ConfigJson
             ["initializer_range"] = c.InitializerRange,
             ["rms_norm_eps"] = c.NormEps,
             ["rope_theta"] = c.RopeTheta,
-            ["rope_scaling"] = null,
+            ["rope_scaling"] = c.RopeScaling is { } rs ? WriteLongRope(rs) : null,
             ["partial_rotary_factor"] = c.PartialRotaryFactor,
             ["sliding_window"] = c.SlidingWindow,
             ["tie_word_embeddings"] = c.TieWordEmbeddings,
         };
         if (c.HeadDim != c.HiddenSize / c.NumHeads) o["head_dim"] = c.HeadDim;
+        if (c.RopeScaling is { } scaling) o["original_max_position_embeddings"] = scaling.OriginalMaxPositionEmbeddings;
         ConfigJson.WriteTokens(o, c);
         // Phi3Config defaults pad_token_id to 32000: write an explicit null so a reload keeps "no pad token".
         if (c.PadTokenId is null) o["pad_token_id"] = null;
+        return o;
+    }
+
+    static JsonObject WriteLongRope(RopeScaling s)
+    {
+        var o = new JsonObject
+        {
+            ["type"] = "longrope",
+            ["short_factor"] = new JsonArray(s.ShortFactor!.Select(f => (JsonNode?)f).ToArray()),
+            ["long_factor"] = new JsonArray(s.LongFactor!.Select(f => (JsonNode?)f).ToArray()),
+        };
+        if (s.AttentionFactor is double a) o["attention_factor"] = a;
         return o;
     }
 }

@@ -6,7 +6,7 @@ namespace Distill.Models.Tests.Architectures;
 /// <summary>Each architecture against the plain-torch reference (reference/make_reference.py): logits, greedy tokens, log-probs.</summary>
 public class ReferenceForwardTests
 {
-    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi", "mistral-window", "qwen2-window", "phi3" };
+    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi", "mistral-window", "qwen2-window", "phi3", "phi3-longrope" };
 
     static float[] Logits(CausalLM model, int[] ids, int batch)
     {

@@ -11,6 +11,13 @@ public class ConfigJsonTests
 
     static string Canonical(ModelConfig c) => ConfigJson.ToJson(c).ToJsonString();
 
+    static string WriteConfig(ModelConfig c)
+    {
+        var dir = TestPaths.TempDir();
+        ConfigJson.Save(c, dir);
+        return Path.Combine(dir, "config.json");
+    }
+
     [Fact]
     public void SmolLM2ConfigAsPublishedEqualsThePreset()
     {
@@ -72,6 +79,16 @@ public class ConfigJsonTests
         Assert.Equal((2047, ModelFamily.Phi3, "phi3"), (mini.SlidingWindow, mini.Family, mini.ModelType));
         var partial = Parse("""{"architectures":["Phi3ForCausalLM"],"hidden_size":64,"num_attention_heads":4,"partial_rotary_factor":0.75}""");
         Assert.Equal(12, partial.RotaryDim);
+        // Phi-3-mini-128k style: longrope, factor = max / original = 32, attention factor √(1 + ln 32 / ln 4096)
+        var longrope = Parse("""
+        {"architectures":["Phi3ForCausalLM"],"hidden_size":16,"num_attention_heads":2,"max_position_embeddings":131072,
+         "original_max_position_embeddings":4096,"rope_scaling":{"type":"longrope","short_factor":[1,1,1,1],"long_factor":[1,2,4,8.5]}}
+        """);
+        Assert.Equal((32.0, 4096), (longrope.RopeScaling!.Factor, longrope.RopeScaling.OriginalMaxPositionEmbeddings));
+        Assert.Equal(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), longrope.RopeScaling.AttentionScaling, 12);
+        Assert.Equal([1f, 2f, 4f, 8.5f], longrope.RopeScaling.LongFactor!);
+        var reloaded = ConfigJsonReader.Load(WriteConfig(longrope));
+        Assert.Equal(Canonical(longrope), Canonical(ConfigJson.Read(reloaded)));
     }
 
     [Fact]
@@ -113,9 +130,10 @@ public class ConfigJsonTests
     [InlineData("""{"architectures":["GPT2LMHeadModel"],"scale_attn_by_inverse_layer_idx":true}""", "'scale_attn_by_inverse_layer_idx' = true")]
     [InlineData("""{"architectures":["Qwen2ForCausalLM"],"num_hidden_layers":2,"use_sliding_window":true,"max_window_layers":1,"layer_types":["sliding_attention","full_attention"]}""", "'layer_types'")]
     [InlineData("""{"architectures":["MistralForCausalLM"],"sliding_window":0}""", "'sliding_window' must be positive")]
-    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"type":"longrope","short_factor":[1.0],"long_factor":[1.0]}}""", "'rope_scaling' type 'longrope' is not supported for Phi3ForCausalLM")]
-    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"type":"su","short_factor":[1.0]}}""", "'rope_scaling' type 'su'")]
-    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"rope_type":"yarn","factor":2.0}}""", "'rope_scaling' type 'yarn'")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"type":"longrope","short_factor":[1.0],"long_factor":[1.0]}}""", "'rope_scaling.short_factor' has 1 values, expected rotary_dim / 2 = 48")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"type":"su","short_factor":[1.0]}}""", "'rope_scaling.short_factor' has 1 values")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"rope_type":"yarn","factor":2.0}}""", "'rope_scaling.short_factor' is required for rope_type 'yarn'")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"rope_type":"dynamic","factor":2.0}}""", "'rope_scaling' type 'dynamic' is not supported for Phi3ForCausalLM (supported: null, longrope)")]
     [InlineData("""{"architectures":["Phi3ForCausalLM"],"hidden_act":"gelu"}""", "'hidden_act' = 'gelu' is not supported for Phi3ForCausalLM")]
     [InlineData("""{"architectures":["LlamaForCausalLM"],"num_hidden_layers":0}""", "'num_hidden_layers' must be positive")]
     public void UnsupportedOptionsNameTheKey(string json, string expected) => Assert.Contains(expected, Fails(json));

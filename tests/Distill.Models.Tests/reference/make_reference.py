@@ -44,12 +44,31 @@ def inv_freq(cfg, dim):
     return torch.where(is_medium, smoothed, inv_llama)
 
 
+def longrope(cfg, dim, T):
+    """_compute_longrope_parameters with Phi3Config's original_max_position_embeddings (factor = max / original),
+    and longrope_frequency_update: long factors when max(position_ids) + 1 = T exceeds original_max, else short;
+    attention_factor = sqrt(1 + ln(factor) / ln(original_max)) when not given."""
+    rs, base = cfg["rope_scaling"], cfg.get("rope_theta", 10000.0)
+    original = cfg["original_max_position_embeddings"]
+    factor = cfg["max_position_embeddings"] / original
+    att = rs.get("attention_factor")
+    if att is None:
+        att = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
+    ext = torch.tensor(rs["long_factor"] if T > original else rs["short_factor"], dtype=torch.float32)
+    inv_freq_shape = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
+    return 1.0 / (ext * base ** inv_freq_shape), att
+
+
 def cos_sin(cfg, dim, T):
-    inv = inv_freq(cfg, dim)
+    rs = cfg.get("rope_scaling")
+    if rs is not None and rs.get("type", rs.get("rope_type")) in ("longrope", "su", "yarn") and cfg["model_type"] == "phi3":
+        inv, att = longrope(cfg, dim, T)
+    else:
+        inv, att = inv_freq(cfg, dim), 1.0
     pos = torch.arange(T).float()
     freqs = pos[:, None] * inv[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)            # LlamaRotaryEmbedding.forward
-    return emb.cos(), emb.sin()
+    return emb.cos() * att, emb.sin() * att
 
 
 def rotate_half(x):
@@ -318,6 +337,12 @@ MODELS = {
               "embd_pdrop": 0.0, "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0,
               "torch_dtype": "float32"}, phi3_forward, phi3_weights),
 }
+# Phi-3 with longrope (Phi-3-mini-128k's scheme): original_max 8 < the 9-token inputs, max_position_embeddings 32
+# (factor 4, attention factor √(1 + ln 4 / ln 8)); greedy decoding starts short (lengths 5..8) and crosses to long.
+MODELS["phi3-longrope"] = (dict(MODELS["phi3"][0], max_position_embeddings=32, original_max_position_embeddings=8,
+                                partial_rotary_factor=1.0, sliding_window=None,
+                                rope_scaling={"type": "longrope", "short_factor": [1.0, 1.25, 1.5, 2.0],
+                                              "long_factor": [1.5, 3.0, 6.0, 12.0]}), phi3_forward, phi3_weights)
 
 INPUT = torch.tensor([[5, 17, 3, 42, 8, 63, 0, 21, 9], [60, 1, 1, 33, 7, 12, 50, 2, 44]])
 PROMPT = [5, 17, 3, 42]
