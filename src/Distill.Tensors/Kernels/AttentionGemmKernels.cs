@@ -27,48 +27,62 @@ public static unsafe class AttentionGemmKernels
     public static void Forward(in AttentionLayout l)
     {
         Check(l);
-        int qb = QueryBlock(l.Tq, l.Window);
-        if (qb == l.Tq)
+        int T = l.Tq, qb = QueryBlock(T, l.Window);
+        if (qb == T)
         {
+            // Full causal: every head's scores, then all rows' softmax in one parallel pass, then every P v.
             for (int b = 0; b < l.Batch; b++)
-                for (int h = 0; h < l.Heads; h++) ForwardHead(l, b, h, qb, parallel: true);
+                for (int h = 0; h < l.Heads; h++) Scores(l, b, h, 0, T, parallel: true);
+            Workers.For(l.Batch * l.Heads * T, new SoftmaxBody { L = l, Row0 = 0 }, 64);
+            for (int b = 0; b < l.Batch; b++)
+                for (int h = 0; h < l.Heads; h++) Values(l, b, h, 0, T, parallel: true);
             return;
         }
         Workers.For(l.Batch * l.Heads, new ForwardBandBody { L = l, Qb = qb }, 1);
     }
 
+    /// <summary>Band path, one (batch, head) per unit: per query block its scores, its rows' softmax, its P v.</summary>
     struct ForwardBandBody : IRangeBody
     {
         public AttentionLayout L;
         public int Qb;
         public void Run(int begin, int end)
         {
-            for (int u = begin; u < end; u++) ForwardHead(L, u / L.Heads, u % L.Heads, Qb, parallel: false);
+            int T = L.Tq;
+            for (int u = begin; u < end; u++)
+            {
+                int b = u / L.Heads, h = u % L.Heads;
+                for (int i0 = 0; i0 < T; i0 += Qb)
+                {
+                    int i1 = Math.Min(T, i0 + Qb);
+                    Scores(L, b, h, i0, i1, parallel: false);
+                    for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
+                    Values(L, b, h, i0, i1, parallel: false);
+                }
+            }
         }
     }
 
-    /// <summary>One (batch, head): per query block S = scale·q kᵀ on the live keys, softmax of its rows, out = P v.</summary>
-    static void ForwardHead(in AttentionLayout l, int b, int h, int qb, bool parallel)
+    /// <summary>S[i0:i1, lo:i1] (m×nk) = scale · q[i0:i1] (m×hd) · k[lo:i1]ᵀ for one (batch, head); P's row stride stays T.</summary>
+    static void Scores(in AttentionLayout l, int b, int h, int i0, int i1, bool parallel)
     {
-        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd;
+        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
         float* q = l.Q + (long)b * T * l.Ldq + l.QOff + h * hd;
         float* k = l.K + (long)b * T * l.Ldk + l.KOff + g * hd;
+        float* p = l.P + ((long)b * l.Heads + h) * T * T;
+        Mm(parallel, false, true, m, nk, hd, l.Scale, Span(q + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq,
+            Span(k + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 0f, SpanW(p + (long)i0 * T + lo, m, nk, T), T);
+    }
+
+    /// <summary>out[i0:i1] (m×hd) = P[i0:i1, lo:i1] (m×nk) · v[lo:i1] (nk×hd); masked entries of P are exactly 0.</summary>
+    static void Values(in AttentionLayout l, int b, int h, int i0, int i1, bool parallel)
+    {
+        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd, lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
         float* v = l.V + (long)b * T * l.Ldv + l.VOff + g * hd;
         float* p = l.P + ((long)b * l.Heads + h) * T * T;
         float* o = l.Out + (long)b * T * outLd + h * hd;
-        for (int i0 = 0; i0 < T; i0 += qb)
-        {
-            int i1 = Math.Min(T, i0 + qb), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
-            // S[i0:i1, lo:i1] (m×nk) = scale · q[i0:i1] (m×hd) · k[lo:i1]ᵀ; P's row stride stays T
-            Mm(parallel, false, true, m, nk, hd, l.Scale, Span(q + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq,
-                Span(k + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 0f, SpanW(p + (long)i0 * T + lo, m, nk, T), T);
-            long row0 = ((long)b * l.Heads + h) * T;
-            if (parallel) Workers.For(m, new SoftmaxBody { L = l, Row0 = row0 + i0 }, 64);
-            else for (int i = i0; i < i1; i++) SoftmaxRow(l, row0 + i);
-            // out[i0:i1] (m×hd) = P[i0:i1, lo:i1] (m×nk) · v[lo:i1] (nk×hd); masked entries of P are exactly 0
-            Mm(parallel, false, false, m, hd, nk, 1f, Span(p + (long)i0 * T + lo, m, nk, T), T,
-                Span(v + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(o + (long)i0 * outLd, m, hd, outLd), outLd);
-        }
+        Mm(parallel, false, false, m, hd, nk, 1f, Span(p + (long)i0 * T + lo, m, nk, T), T,
+            Span(v + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(o + (long)i0 * outLd, m, hd, outLd), outLd);
     }
 
     struct SoftmaxBody : IRangeBody
