@@ -94,6 +94,10 @@ public class ConfigJsonTests
     [Fact]
     public void ClassDefaultsApplyPerArchitecture()
     {
+        Assert.Null(Parse("""{"architectures":["MistralForCausalLM"],"sliding_window":null}""").SlidingWindow); // Mistral v0.2+: explicit null
+        var qw = Parse("""{"architectures":["Qwen2ForCausalLM"],"num_hidden_layers":4,"use_sliding_window":true,"max_window_layers":3}""");
+        Assert.Equal((4096, 3), (qw.SlidingWindow, qw.SlidingWindowLayers));     // Qwen2Config: sliding_window 4096 by default
+        Assert.Null(Parse("""{"architectures":["Qwen2ForCausalLM"],"use_sliding_window":false,"sliding_window":131072}""").SlidingWindow);
         var m = Parse("""{"architectures":["MistralForCausalLM"]}""");
         Assert.Equal((32000, 4096, 14336, 8, 128, 4096, 131072), (m.VocabSize, m.HiddenSize, m.IntermediateSize, m.NumKvHeads, m.HeadDim, m.SlidingWindow, m.MaxPositionEmbeddings));
         var q = Parse("""{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"num_attention_heads":4}""");
