@@ -76,7 +76,10 @@ public static class Phi3ConfigJson
             return f;
         }
         if (originalMax <= 0) throw new ModelFormatException($"{r.File}: 'original_max_position_embeddings' must be positive, got {originalMax}");
-        return new RopeScaling("longrope", maxPos / (double)originalMax, OriginalMaxPositionEmbeddings: originalMax)
+        // factor: rope_scaling.factor when given (current modeling_rope_utils.py: `if factor is None: factor = max / original`);
+        // transformers 4.4x always took max / original for Phi3Config. Phi-3 and Phi-3.5 configs give no factor, so both agree.
+        double factor = s.Has("factor") ? s.Double("factor", 1) : maxPos / (double)originalMax;
+        return new RopeScaling("longrope", factor, OriginalMaxPositionEmbeddings: originalMax)
         {
             ShortFactor = Factors("short_factor"),
             LongFactor = Factors("long_factor"),
@@ -104,7 +107,7 @@ public static class Phi3ConfigJson
             ["initializer_range"] = c.InitializerRange,
             ["rms_norm_eps"] = c.NormEps,
             ["rope_theta"] = c.RopeTheta,
-            ["rope_scaling"] = c.RopeScaling is { } rs ? WriteLongRope(rs) : null,
+            ["rope_scaling"] = c.RopeScaling is { } rs ? WriteLongRope(c, rs) : null,
             ["partial_rotary_factor"] = c.PartialRotaryFactor,
             ["sliding_window"] = c.SlidingWindow,
             ["tie_word_embeddings"] = c.TieWordEmbeddings,
@@ -117,7 +120,7 @@ public static class Phi3ConfigJson
         return o;
     }
 
-    static JsonObject WriteLongRope(RopeScaling s)
+    static JsonObject WriteLongRope(ModelConfig c, RopeScaling s)
     {
         var o = new JsonObject
         {
@@ -126,6 +129,8 @@ public static class Phi3ConfigJson
             ["long_factor"] = new JsonArray(s.LongFactor!.Select(f => (JsonNode?)f).ToArray()),
         };
         if (s.AttentionFactor is double a) o["attention_factor"] = a;
+        // a factor other than max_position_embeddings / original_max_position_embeddings was given explicitly: keep it
+        if (s.Factor != c.MaxPositionEmbeddings / (double)s.OriginalMaxPositionEmbeddings) o["factor"] = s.Factor;
         return o;
     }
 }

@@ -89,6 +89,13 @@ public class ConfigJsonTests
         Assert.Equal([1f, 2f, 4f, 8.5f], longrope.RopeScaling.LongFactor!);
         var reloaded = ConfigJsonReader.Load(WriteConfig(longrope));
         Assert.Equal(Canonical(longrope), Canonical(ConfigJson.Read(reloaded)));
+        // an explicit rope_scaling.factor wins (current modeling_rope_utils.py) and survives a save
+        var explicitFactor = Parse("""
+        {"architectures":["Phi3ForCausalLM"],"hidden_size":16,"num_attention_heads":2,"max_position_embeddings":131072,
+         "original_max_position_embeddings":4096,"rope_scaling":{"type":"longrope","factor":8.0,"short_factor":[1,1,1,1],"long_factor":[1,2,4,8]}}
+        """);
+        Assert.Equal(8.0, explicitFactor.RopeScaling!.Factor);
+        Assert.Equal(8.0, ConfigJson.Read(ConfigJsonReader.Load(WriteConfig(explicitFactor))).RopeScaling!.Factor);
     }
 
     [Fact]
