@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Distill.Models.Gpt2;
 using Distill.Models.Llama;
 using Distill.Models.Phi;
+using Distill.Models.Phi3;
 
 namespace Distill.Models.Formats;
 
@@ -17,7 +18,7 @@ public static class ConfigJson
     static readonly (string Architecture, string ModelType)[] Supported =
     [
         ("LlamaForCausalLM", "llama"), ("Qwen2ForCausalLM", "qwen2"), ("MistralForCausalLM", "mistral"),
-        ("GPT2LMHeadModel", "gpt2"), ("PhiForCausalLM", "phi"),
+        ("GPT2LMHeadModel", "gpt2"), ("PhiForCausalLM", "phi"), ("Phi3ForCausalLM", "phi3"),
     ];
 
     /// <summary>Loads `config.json` from a model folder, or a config file given directly.</summary>
@@ -48,6 +49,7 @@ public static class ConfigJson
         {
             "gpt2" => Gpt2ConfigJson.Read(r, row.Architecture),
             "phi" => PhiConfigJson.Read(r, row.Architecture),
+            "phi3" => Phi3ConfigJson.Read(r, row.Architecture),
             _ => LlamaConfigJson.Read(r, row.Architecture, row.ModelType),
         };
         config.Validate(r.File);
@@ -58,6 +60,7 @@ public static class ConfigJson
     {
         ModelFamily.Gpt2 => Gpt2ConfigJson.Write(c),
         ModelFamily.Phi => PhiConfigJson.Write(c),
+        ModelFamily.Phi3 => Phi3ConfigJson.Write(c),
         _ => LlamaConfigJson.Write(c),
     };
 

@@ -57,7 +57,7 @@ public sealed class LlamaForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
-            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, batch, caches?[l], pos, keyMask, rope, positions);
+            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));
