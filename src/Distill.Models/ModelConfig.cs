@@ -66,6 +66,13 @@ public sealed record ModelConfig
     public double ResidDropout { get; init; }
     public double EmbdDropout { get; init; }
     public double AttentionDropout { get; init; }
+    /// <summary>
+    /// The classifier head's outputs for *ForSequenceClassification (a `score` Linear on the last non-pad token; a reward
+    /// model has 1); null for a language model. PretrainedConfig's rule: len(id2label) when given, else num_labels, else 2.
+    /// </summary>
+    public int? NumLabels { get; init; }
+    /// <summary>True for a sequence classifier (reward model): its forward yields per-token scores, not vocabulary logits.</summary>
+    public bool IsSequenceClassifier => NumLabels is not null;
     /// <summary>torch_dtype as written in config.json ("float32", "bfloat16", ...); weights are float32 in memory.</summary>
     public string TorchDType { get; init; } = "float32";
 
@@ -86,6 +93,7 @@ public sealed record ModelConfig
         if (RotaryDim % 2 != 0)
             throw new Formats.ModelFormatException($"{where}: rotary dimension {RotaryDim} (head_dim × partial_rotary_factor) must be even");
         if (SlidingWindow is <= 0) throw new Formats.ModelFormatException($"{where}: 'sliding_window' must be positive or null, got {SlidingWindow}");
+        if (NumLabels is <= 0) throw new Formats.ModelFormatException($"{where}: 'num_labels' / 'id2label' must give at least one label, got {NumLabels}");
         if (NormEps <= 0) throw new Formats.ModelFormatException($"{where}: the norm epsilon must be positive");
     }
 }

@@ -18,6 +18,7 @@ public static class ModelIO
         ModelFamily.Gpt2 => new Gpt2LMHeadModel(config),
         ModelFamily.Phi => new PhiForCausalLM(config),
         ModelFamily.Phi3 => new Phi3ForCausalLM(config),
+        ModelFamily.Llama when config.IsSequenceClassifier => new LlamaForSequenceClassification(config),
         _ => new LlamaForCausalLM(config),
     };
 

@@ -17,6 +17,7 @@ public static class Generator
     public static IReadOnlyList<Completion> Generate(CausalLM model, int[] prompt, SamplingOptions o, Func<int[], string>? decode = null)
     {
         o.Validate();
+        SequenceClassification.RequireLanguageModel(model, "generate text");
         if (prompt.Length == 0) throw new ArgumentException("the prompt is empty; give at least one token (e.g. BOS)");
         if (o.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a tokenizer to decode the completion");
         int vocab = model.Config.VocabSize;

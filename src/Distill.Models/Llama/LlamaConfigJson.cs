@@ -4,7 +4,7 @@ using Distill.Models.Formats;
 namespace Distill.Models.Llama;
 
 /// <summary>
-/// config.json of LlamaForCausalLM, Qwen2ForCausalLM and MistralForCausalLM with the key names and
+/// config.json of LlamaForCausalLM, Qwen2ForCausalLM and MistralForCausalLM (and their *ForSequenceClassification) with the key names and
 /// defaults of transformers' LlamaConfig / Qwen2Config / MistralConfig (configuration_*.py).
 /// </summary>
 public static class LlamaConfigJson
@@ -67,6 +67,7 @@ public static class LlamaConfigJson
             PadTokenId = r.OptionalInt("pad_token_id"),
             AttentionDropout = r.Double("attention_dropout", 0),
             TorchDType = r.String("torch_dtype", "float32"),
+            NumLabels = architecture.EndsWith("ForSequenceClassification", StringComparison.Ordinal) ? ConfigJson.ReadNumLabels(r) : null,
         };
     }
 
@@ -101,6 +102,7 @@ public static class LlamaConfigJson
             o["max_window_layers"] = c.SlidingWindow is null ? c.NumLayers : c.SlidingWindowLayers;
         }
         ConfigJson.WriteTokens(o, c);
+        ConfigJson.WriteLabels(o, c);
         return o;
     }
 

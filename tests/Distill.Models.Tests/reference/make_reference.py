@@ -80,7 +80,7 @@ def apply_rope(x, cos, sin):                           # x: (B, heads, T, dim)
     return x * cos + rotate_half(x) * sin
 
 
-def attention(q, k, v, window=None):
+def attention(q, k, v, window=None, key_mask=None):
     """Eager attention: softmax(q kᵀ/√d + causal mask) v in float32; GQA by repeat_kv. A sliding window keeps
     key j for query i iff j > i − window (masking_utils.py sliding_window_overlay: kv_idx > q_idx - sliding_window,
     AND-ed with causal_mask_function: kv_idx <= q_idx), so it masks j <= i − window."""
@@ -94,6 +94,8 @@ def attention(q, k, v, window=None):
     masked = j > i
     if window is not None:
         masked = masked | (j <= i - window)
+    if key_mask is not None:                  # attention_mask (B, T): 0 = padding, never attended to
+        masked = masked | (key_mask[:, None, None, :] == 0)
     w = w.masked_fill(masked, torch.finfo(torch.float32).min)
     w = F.softmax(w, dim=-1, dtype=torch.float32)
     return torch.matmul(w, v)
@@ -118,7 +120,7 @@ def window_of(cfg, layer):
     return cfg.get("sliding_window")
 
 
-def llama_forward(cfg, w, ids):
+def llama_forward(cfg, w, ids, key_mask=None, out="lm_head"):
     B, T = ids.shape
     nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     d = cfg.get("head_dim") or cfg["hidden_size"] // nh
@@ -133,11 +135,13 @@ def llama_forward(cfg, w, ids):
         k = lin("self_attn.k_proj", x).view(B, T, nkv, d).transpose(1, 2)
         v = lin("self_attn.v_proj", x).view(B, T, nkv, d).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        a = attention(q, k, v, window_of(cfg, l)).transpose(1, 2).reshape(B, T, nh * d)
+        a = attention(q, k, v, window_of(cfg, l), key_mask).transpose(1, 2).reshape(B, T, nh * d)
         h = h + lin("self_attn.o_proj", a)
         x = rms_norm(h, w[p + "post_attention_layernorm.weight"], eps)
         h = h + lin("mlp.down_proj", F.silu(lin("mlp.gate_proj", x)) * lin("mlp.up_proj", x))
     h = rms_norm(h, w["model.norm.weight"], eps)
+    if out == "score":                        # LlamaForSequenceClassification: score = Linear(hidden, num_labels, bias=False)
+        return F.linear(h, w["score.weight"])
     head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
     return F.linear(h, head)
 
@@ -380,3 +384,38 @@ for name, (cfg, forward, make) in MODELS.items():
     with open(os.path.join(d, "expected.json"), "w") as f:
         json.dump(exp, f)
     print(name, "params", sum(t.numel() for t in w.values()), "greedy", exp["greedy"]["tokens"], "logprob", round(exp["logprob"]["sum"], 4))
+
+
+# ---------------------------------------------------------------- reward model (LlamaForSequenceClassification)
+# Appended after the language models, so their random draws are unchanged. num_labels = 1 (a reward model, as TRL's
+# RewardTrainer builds it), pad_token_id 0, GQA 4/2. Pooling as LlamaForSequenceClassification.forward (transformers
+# >= 4.48): non_pad_mask = input_ids != pad_token_id; last_non_pad_token = (arange(T) * non_pad_mask).argmax(-1);
+# pooled = logits[arange(B), last_non_pad_token]. position_ids default to arange(T) even with left padding; the
+# attention_mask hides padded keys. Row 3 has the pad id inside its text: the rightmost non-pad token still wins.
+@torch.no_grad()
+def reward_case():
+    cfg = llama_cfg("LlamaForSequenceClassification", "llama", pad_token_id=0,
+                    id2label={"0": "LABEL_0"}, label2id={"LABEL_0": 0})
+    w = llama_weights(dict(cfg, tie_word_embeddings=True))          # no lm_head in a classifier
+    w["score.weight"] = rnd(1, H)
+    ids = torch.tensor([[5, 17, 3, 42, 8, 0, 0, 0],       # right padding
+                        [0, 0, 0, 5, 17, 3, 42, 8],       # left padding, same text
+                        [60, 1, 33, 7, 12, 50, 2, 44],    # no padding
+                        [9, 0, 14, 3, 0, 0, 0, 0]])       # a pad id inside the text, then right padding
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1, 1], [1] * 8, [1, 1, 1, 1, 0, 0, 0, 0]])
+    token_scores = llama_forward(cfg, w, ids, key_mask=mask, out="score")            # (B, T, 1)
+    non_pad = (ids != cfg["pad_token_id"]).int()
+    last = (torch.arange(ids.shape[1]) * non_pad).argmax(-1)
+    pooled = token_scores[torch.arange(ids.shape[0]), last]
+    d = os.path.join(OUT, "llama-reward")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    save(os.path.join(d, "model.safetensors"), w, {"format": "pt"})
+    with open(os.path.join(d, "expected.json"), "w") as f:
+        json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "last_non_pad": last.tolist(),
+                   "scores": pooled.flatten().tolist(), "token_scores": token_scores.flatten().tolist()}, f)
+    print("llama-reward params", sum(t.numel() for t in w.values()), "last", last.tolist(), "scores", [round(x, 4) for x in pooled.flatten().tolist()])
+
+
+reward_case()

@@ -110,6 +110,13 @@ public class OpGradientTests
             GradCheck.Check("SliceColumns", t => Add.Forward(t, SliceColumns.Forward(t, x, 1, 3), SliceColumns.Forward(t, x, 4, 3)), [x]);
             GradCheck.Check("SliceColumns(one part)", t => SliceColumns.Forward(t, x, 0, 2), [x]);
         },
+        ["GatherRows"] = () =>
+        {
+            var rng = new Rng(28);
+            var x = GradCheck.Input(rng, 6, 3);
+            // row 4 chosen twice: its gradient is the sum of both uses; rows never chosen get none
+            GradCheck.Check("GatherRows", t => GatherRows.Forward(t, x, [4, 0, 4, 5]), [x]);
+        },
         ["SwiGlu"] = () =>
         {
             var rng = new Rng(21);
