@@ -6,12 +6,15 @@ namespace Distill.Models;
 /// </summary>
 public static class ModelPresets
 {
-    public static readonly string[] Names = ["tiny", "tiny-phi3", "bench-small", "bench-small-llama", "gpt2-124m", "smollm2-135m"];
+    public static readonly string[] Names = ["tiny", "tiny-reward", "tiny-phi3", "bench-small", "bench-small-llama", "gpt2-124m", "smollm2-135m"];
 
     public static ModelConfig Get(string name) => name switch
     {
         // ≈ 0.4 M parameters with a 1024-token vocabulary: Llama-style (GQA, SwiGLU, RoPE), untied.
         "tiny" => Llama(vocab: 1024, hidden: 96, inter: 256, layers: 2, heads: 4, kvHeads: 2, maxPos: 512, tie: false, theta: 10000),
+        // The tiny decoder as a reward model: LlamaForSequenceClassification, num_labels 1 (a `score` head instead of lm_head).
+        // No pad_token_id (the tokenizer may have none): a reward model then scores one sequence per forward.
+        "tiny-reward" => Get("tiny") with { Architecture = "LlamaForSequenceClassification", NumLabels = 1 },
         // ≈ 0.4 M parameters, Phi-3 style: fused qkv_proj / gate_up_proj, RMSNorm, SwiGLU, untied, Phi-3-mini's sliding
         // window 2047 and eps 1e-5 (Phi-3-mini-4k-instruct's config.json); pad = eos = 32000 fall away with a small vocabulary.
         "tiny-phi3" => new ModelConfig
