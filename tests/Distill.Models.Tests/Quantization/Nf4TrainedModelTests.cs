@@ -1,0 +1,43 @@
+using Distill.Models.Quantization;
+
+namespace Distill.Models.Tests.Quantization;
+
+/// <summary>
+/// The NF4 tolerance (docs/models.md, "NF4"), enforced on a model that has learned something: a byte-level Llama
+/// (hidden 64, 2 layers, ≈ 0.1 M parameters) trained here from scratch on MBPP's training tasks, measured on MBPP's
+/// held-out tasks. Random-init models are no basis for a tolerance (their logits are small and near-uniform; see
+/// docs/models.md), so the bounds below come from this trained model, each with its measured value and margin.
+/// </summary>
+public class Nf4TrainedModelTests
+{
+    static string Mbpp => Path.Combine(TestPaths.RepoRoot, "..", "shared", "data", "benchmarks", "mbpp", "mbpp.jsonl");
+
+    [Fact]
+    public void NF4LogitsOfATrainedModelStayWithinTheStatedTolerance()
+    {
+        var (train, heldOut) = ScratchTraining.MbppBytes(Mbpp);
+        using var model = ModelIO.Create(ScratchTraining.ByteLlama(hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 160));
+        ModelInit.Initialize(model, 1);
+        var losses = ScratchTraining.Train(model, train, steps: 300, batch: 8, seqLen: 64, lr: 3e-3f, seed: 7);
+
+        // The model must have learned: measured final loss ≈ 2.5 nats against a byte unigram entropy of 3.49.
+        double unigram = ScratchTraining.UnigramEntropy(train);
+        double final = losses.TakeLast(50).Average(l => (double)l);
+        Assert.True(final < unigram - 0.5, $"final training loss {final:F3} is not clearly below the unigram entropy {unigram:F3}");
+
+        var f = Nf4Fidelity.Measure(model, heldOut.Select(b => (int)b).ToArray(), windowLength: 128, maxWindows: 16);
+        // ...and generalised: held-out fp32 perplexity measured 13.8 = e^2.62 against e^3.49 = 32.8 for the unigram model.
+        Assert.True(Math.Log(f.PerplexityFp32) < unigram - 0.5, $"held-out fp32 perplexity {f.PerplexityFp32:F2} vs unigram e^{unigram:F3}");
+
+        // Storage: 4 bits + one 8-bit absmax code per 64 + fp32 per 16,384 + the fp32 absmax cache; measured 0.579. Bar: ≤ 0.6.
+        Assert.InRange(f.LinearBytesPerParameter, 0.55, 0.6);
+        // Relative RMS logit error ‖Δz‖/‖z‖: measured 0.026 (0.0xx on the 2.9 M model of `distill bench nf4`); bound 0.06.
+        Assert.True(f.RelativeRms < 0.06, $"relative RMS logit error {f.RelativeRms:F4} ≥ 0.06");
+        // Mean KL(p_fp32 ‖ p_nf4) per position: measured 1.7e-3 nats; bound 5e-3.
+        Assert.True(f.MeanKl < 5e-3, $"mean KL {f.MeanKl:E3} ≥ 5e-3 nats");
+        // Top-1 agreement: measured 97.2 % (disagreements are near-ties); bound 93 %.
+        Assert.True(f.Top1Agreement > 0.93, $"top-1 agreement {f.Top1Agreement:P2} ≤ 93 %");
+        // Held-out perplexity NF4 / fp32: measured 1.0016; bound 1.01.
+        Assert.True(f.PerplexityRatio < 1.01, $"perplexity ratio {f.PerplexityRatio:F4} ≥ 1.01 ({f.PerplexityFp32:F3} → {f.PerplexityNf4:F3})");
+    }
+}
