@@ -46,8 +46,11 @@ public sealed class Nf4Tensor
             float max = 0;
             foreach (float v in block) max = Math.Max(max, Math.Abs(v));
             absmax[b] = max;
-            // The kernel multiplies by the reciprocal; an all-zero block maps to code 7 (0.0).
-            float inv = max > 0 ? 1f / max : 0f;
+            // The kernel multiplies by the reciprocal (kQuantizeBlockwise: `1.0f / local_abs_max`). An all-zero block
+            // gets inf, 0·inf = NaN fails every comparison of the tree, and the block is stored as code 0 (−1.0), so it
+            // dequantizes to −absmax′ (absmax′ ≈ 0 up to the double-quantization error) — bitsandbytes' CUDA and
+            // default (CPU) backends both do this, and so do we, byte for byte.
+            float inv = 1f / max;
             for (int j = 0; j < block.Length; j++)
             {
                 long idx = (long)b * BlockSize + j;
@@ -55,8 +58,8 @@ public sealed class Nf4Tensor
                 packed[idx >> 1] |= (idx & 1) == 0 ? (byte)(code << 4) : code;
             }
         }
-        // Odd n: the missing last element is padded with 0 (code 7), as the kernels load zeros past the end.
-        if ((n & 1) == 1) packed[^1] |= 0b0111;
+        // Odd n: the missing last element is loaded as 0 by the kernel and scaled like its block (code 7, or 0 in an all-zero block).
+        if ((n & 1) == 1) packed[^1] |= Nf4.Quantize(0f * (1f / absmax[^1]));
 
         // Double quantization of the absmax values (bitsandbytes quantize_4bit, compress_statistics=True).
         double sum = 0;
