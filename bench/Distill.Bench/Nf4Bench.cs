@@ -62,6 +62,15 @@ public static class Nf4Bench
         }
     }
 
+    /// <summary>The trained model's shape and held-out windows, before training (init seed 1): separates training from shape.</summary>
+    public static Nf4Fidelity RandomSameShape(string mbppJsonl)
+    {
+        var (_, heldOut) = ScratchTraining.MbppBytes(mbppJsonl);
+        using var model = ModelIO.Create(TrainedShape);
+        ModelInit.Initialize(model, InitSeed);
+        return Nf4Fidelity.Measure(model, heldOut.Select(b => (int)b).ToArray(), Window, Windows);
+    }
+
     /// <summary>SmolLM2-135M's shape, random init (transformers' _init_weights, seed 1), on 2 windows of 64 seeded random token ids.</summary>
     public static Nf4Fidelity RandomSmolLm2(IProgress<string>? log)
     {

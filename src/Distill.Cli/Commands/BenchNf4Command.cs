@@ -24,7 +24,7 @@ sealed class BenchNf4Command : IVerb
         var mbpp = new Option<string?>("--mbpp") { Description = "mbpp.jsonl (default: <repo>/../shared/data/benchmarks/mbpp/mbpp.jsonl)" };
         var cache = new Option<string?>("--cache") { Description = $"Folder for the trained checkpoint (default: {Nf4Bench.DefaultCache()})" };
         var noCache = new Option<bool>("--no-cache") { Description = "Train even if a cached checkpoint exists, and do not write one" };
-        var skipRandom = new Option<bool>("--skip-random") { Description = "Skip the random-init SmolLM2-135M contrast" };
+        var skipRandom = new Option<bool>("--skip-random") { Description = "Skip the random-init contrasts (the same shape untrained, and SmolLM2-135M's shape)" };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: DISTILL_THREADS or the core count)", DefaultValueFactory = _ => Workers.Count };
         var command = new Command("nf4",
             "Measure NF4 (QLoRA) bytes per parameter and logit error against fp32 on a trained and a random-init model.\nExample: distill bench nf4 --train-steps 600 --json");
@@ -41,9 +41,10 @@ sealed class BenchNf4Command : IVerb
             Workers.Count = threadCount;
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
             var (trained, info) = Nf4Bench.Trained(corpus, stepCount, pr.GetValue(noCache) ? null : pr.GetValue(cache) ?? Nf4Bench.DefaultCache(), log);
+            var sameShape = pr.GetValue(skipRandom) ? null : Nf4Bench.RandomSameShape(corpus);
             var random = pr.GetValue(skipRandom) ? null : Nf4Bench.RandomSmolLm2(log);
-            if (pr.GetValue(json)) Console.WriteLine(ToJson(trained, info, random, threadCount).ToJsonString());
-            else Render(trained, info, random, threadCount);
+            if (pr.GetValue(json)) Console.WriteLine(ToJson(trained, info, sameShape, random, threadCount).ToJsonString());
+            else Render(trained, info, sameShape, random, threadCount);
             return 0;
         });
         return command;
@@ -76,7 +77,7 @@ sealed class BenchNf4Command : IVerb
         ["ppl_ratio"] = f.PerplexityRatio,
     };
 
-    static JsonObject ToJson(Nf4Fidelity trained, Nf4TrainInfo info, Nf4Fidelity? random, int threads)
+    static JsonObject ToJson(Nf4Fidelity trained, Nf4TrainInfo info, Nf4Fidelity? sameShape, Nf4Fidelity? random, int threads)
     {
         var t = Figures(trained);
         t["train"] = new JsonObject
@@ -90,17 +91,19 @@ sealed class BenchNf4Command : IVerb
             ["machine"] = Machine.Describe(),
             ["threads"] = threads,
             ["trained_bytellama"] = t,
+            ["random_bytellama"] = sameShape is null ? null : Figures(sameShape),
             ["random_smollm2_135m"] = random is null ? null : Figures(random),
         };
     }
 
-    static void Render(Nf4Fidelity trained, Nf4TrainInfo info, Nf4Fidelity? random, int threads)
+    static void Render(Nf4Fidelity trained, Nf4TrainInfo info, Nf4Fidelity? sameShape, Nf4Fidelity? random, int threads)
     {
         AnsiConsole.MarkupLine($"[bold]machine[/] {Markup.Escape(Machine.Describe())}   [bold]threads[/] {threads}");
         AnsiConsole.MarkupLine($"[bold]trained[/] byte-level Llama, {info.Steps} steps{(info.FromCache ? " (cached)" : $" in {info.TrainSeconds:F0} s")}: " +
             $"final train loss {info.FinalLoss:F3} nats vs unigram entropy {info.UnigramEntropy:F3}");
-        var table = new Table().AddColumns("", "trained byte-Llama (held-out MBPP)", random is null ? "" : "random-init SmolLM2-135M");
-        void Row(string name, Func<Nf4Fidelity, string> f) => table.AddRow(name, f(trained), random is null ? "" : f(random));
+        var table = new Table().AddColumns("", "trained byte-Llama (held-out MBPP)", "same shape, random init", "random-init SmolLM2-135M");
+        void Row(string name, Func<Nf4Fidelity, string> f)
+            => table.AddRow(name, f(trained), sameShape is null ? "skipped" : f(sameShape), random is null ? "skipped" : f(random));
         Row("parameters (NF4 linears)", f => $"{f.ModelParameters:N0} ({f.Nf4Parameters:N0})");
         Row("NF4 linears, bytes/param", f => $"{f.LinearBytesPerParameter:F3} ({f.LinearBytesPerParameterStored:F3} stored)");
         Row("model weights fp32 → NF4", f => $"{f.Fp32ModelBytes / 1e6:F2} MB → {f.Nf4ModelBytes / 1e6:F2} MB ({f.ModelBytesPerParameter:F3} B/param)");

@@ -31,13 +31,15 @@ public class Nf4TrainedModelTests
 
         // Storage: 4 bits + one 8-bit absmax code per 64 + fp32 per 16,384 + the fp32 absmax cache; measured 0.579. Bar: ≤ 0.6.
         Assert.InRange(f.LinearBytesPerParameter, 0.55, 0.6);
-        // Relative RMS logit error ‖Δz‖/‖z‖: measured 0.026 (0.0xx on the 2.9 M model of `distill bench nf4`); bound 0.06.
+        // Measured here / on the 2.9 M model of `distill bench nf4` (600 steps, held-out ppl 3.08): the bounds are the
+        // tolerance stated in docs/models.md, with at least 1.6× margin over both.
+        // Relative RMS logit error ‖Δz‖/‖z‖: measured 0.026 / 0.018; bound 0.06.
         Assert.True(f.RelativeRms < 0.06, $"relative RMS logit error {f.RelativeRms:F4} ≥ 0.06");
-        // Mean KL(p_fp32 ‖ p_nf4) per position: measured 1.7e-3 nats; bound 5e-3.
+        // Mean KL(p_fp32 ‖ p_nf4) per position: measured 1.7e-3 / 2.1e-3 nats; bound 5e-3.
         Assert.True(f.MeanKl < 5e-3, $"mean KL {f.MeanKl:E3} ≥ 5e-3 nats");
-        // Top-1 agreement: measured 97.2 % (disagreements are near-ties); bound 93 %.
+        // Top-1 agreement: measured 97.2 % / 97.6 % (disagreements are near-ties); bound 93 %.
         Assert.True(f.Top1Agreement > 0.93, $"top-1 agreement {f.Top1Agreement:P2} ≤ 93 %");
-        // Held-out perplexity NF4 / fp32: measured 1.0016; bound 1.01.
+        // Held-out perplexity NF4 / fp32: measured 1.0016 / 1.0060; bound 1.01.
         Assert.True(f.PerplexityRatio < 1.01, $"perplexity ratio {f.PerplexityRatio:F4} ≥ 1.01 ({f.PerplexityFp32:F3} → {f.PerplexityNf4:F3})");
     }
 }
