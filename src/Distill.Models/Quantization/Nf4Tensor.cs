@@ -32,6 +32,22 @@ public sealed class Nf4Tensor
     /// <summary>Bytes held per weight: 4 bits + one byte per 64 + fp32 per 64·256 + the offset (≈ 0.516).</summary>
     public double BytesPerParameter => (Packed.Length + QuantizedAbsmax.Length + 4.0 * AbsmaxScales.Length + 4) / Length;
 
+    /// <summary>
+    /// An NF4 tensor from its stored parts (bitsandbytes' QuantState with nested statistics: weight bytes, absmax
+    /// codes, state2.absmax, offset), e.g. to dequantize what another implementation quantized. Lengths are checked.
+    /// </summary>
+    public static Nf4Tensor FromParts(int rows, int cols, byte[] packed, byte[] quantizedAbsmax, float[] absmaxScales, float offset)
+    {
+        long n = (long)rows * cols;
+        long blocks = (n + BlockSize - 1) / BlockSize;
+        if (rows < 1 || cols < 1) throw new ArgumentException($"NF4 shape {rows}×{cols} must be positive");
+        if (packed.Length != (n + 1) / 2) throw new ArgumentException($"NF4 {rows}×{cols}: {packed.Length} packed bytes, expected {(n + 1) / 2}");
+        if (quantizedAbsmax.Length != blocks) throw new ArgumentException($"NF4 {rows}×{cols}: {quantizedAbsmax.Length} absmax codes, expected {blocks}");
+        long scales = (blocks + AbsmaxBlockSize - 1) / AbsmaxBlockSize;
+        if (absmaxScales.Length != scales) throw new ArgumentException($"NF4 {rows}×{cols}: {absmaxScales.Length} absmax scales, expected {scales}");
+        return new Nf4Tensor(rows, cols, packed, quantizedAbsmax, absmaxScales, offset);
+    }
+
     /// <param name="w">(rows, cols) row-major</param>
     public static Nf4Tensor Quantize(ReadOnlySpan<float> w, int rows, int cols)
     {

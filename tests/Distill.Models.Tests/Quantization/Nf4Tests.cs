@@ -67,7 +67,15 @@ public class Nf4Tests
         var q = Nf4Tensor.Quantize(f.ReadFloat32("input"), rows, cols);
         Assert.Equal(f.Bytes("packed").ToArray(), q.Packed);
         float offset = f.ReadFloat32("offset")[0];
-        // mean in double here, float32 cascade sum in torch: equal to a few ulps
+        // Dequantization semantics, bit for bit: the reference's own stored state dequantized by us.
+        var theirs = Nf4Tensor.FromParts(rows, cols, f.Bytes("packed").ToArray(), f.Bytes("qabsmax").ToArray(), f.ReadFloat32("scales"), offset);
+        var theirsDequantized = theirs.Dequantize();
+        var expectedBits = f.ReadFloat32("dequantized");
+        for (int i = 0; i < expectedBits.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expectedBits[i]) == BitConverter.SingleToInt32Bits(theirsDequantized[i]), $"[{i}] {expectedBits[i]:R} vs {theirsDequantized[i]:R}");
+        // Mean in double here (the correctly rounded mean), a float32 sum in torch (CPU cascade) or CUDA (tree): the
+        // offset, and through it the scales and the dequantized values, may differ by an ulp, as they do between
+        // bitsandbytes' own backends; the packed codes and the absmax codes must not.
         Assert.True(Math.Abs(offset - q.Offset) <= 4 * Math.Abs(MathF.BitIncrement(offset) - offset), $"offset {q.Offset:R} vs {offset:R}");
         var qabs = f.Bytes("qabsmax").ToArray();
         int differing = qabs.Zip(q.QuantizedAbsmax).Count(p => p.First != p.Second);
