@@ -48,8 +48,7 @@ public sealed record Nf4Fidelity(
         for (int w = 0; w < windows; w++) reference[w] = Logits(model, tape, ids[w]);
 
         var (bytes, nf4Params) = LoraModel.QuantizeBase(model);
-        long stored = model.Linears.Where(l => l.Quantized is not null)
-            .Sum(l => (long)Math.Round(l.Quantized!.Tensor.BytesPerParameter * l.Quantized.Tensor.Length));
+        long stored = model.Linears.Where(l => l.Quantized is not null).Sum(l => l.Quantized!.Tensor.StoredBytes);
 
         double sqDiff = 0, sqRef = 0, maxAbs = 0, klSum = 0, klMax = 0, nllRef = 0, nllQ = 0;
         long agree = 0;

@@ -29,8 +29,11 @@ public sealed class Nf4Tensor
         Rows = rows; Cols = cols; Packed = packed; QuantizedAbsmax = qAbsmax; AbsmaxScales = scales; Offset = offset;
     }
 
+    /// <summary>Bytes stored: packed codes, 8-bit absmax codes, their fp32 scales and the fp32 offset.</summary>
+    public long StoredBytes => Packed.Length + QuantizedAbsmax.Length + 4L * AbsmaxScales.Length + 4;
+
     /// <summary>Bytes held per weight: 4 bits + one byte per 64 + fp32 per 64·256 + the offset (≈ 0.516).</summary>
-    public double BytesPerParameter => (Packed.Length + QuantizedAbsmax.Length + 4.0 * AbsmaxScales.Length + 4) / Length;
+    public double BytesPerParameter => (double)StoredBytes / Length;
 
     /// <summary>
     /// An NF4 tensor from its stored parts (bitsandbytes' QuantState with nested statistics: weight bytes, absmax
