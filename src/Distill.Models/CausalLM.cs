@@ -17,7 +17,7 @@ public abstract class CausalLM : IDisposable
 {
     readonly List<WeightEntry> _weights = [];
     readonly List<LinearLayer> _linears = [];
-    RopeTable? _rope;
+    RopeTable? _rope, _ropeLong;
 
     protected CausalLM(ModelConfig config)
     {
@@ -56,16 +56,31 @@ public abstract class CausalLM : IDisposable
         return l;
     }
 
-    /// <summary>Positions the RoPE table covers (grown on demand up to max_position_embeddings and beyond if asked).</summary>
+    /// <summary>
+    /// The RoPE table for a forward over positions [0, <paramref name="positions"/>) (grown on demand up to
+    /// max_position_embeddings and beyond if asked). With longrope the table depends on where the forward ends: the
+    /// short factors while it fits original_max_position_embeddings, the long ones past it (<see cref="RopeFrequencies.UsesLongFactors"/>).
+    /// </summary>
     protected RopeTable Rope(int positions)
     {
-        if (_rope is null || _rope.MaxPositions < positions)
+        bool longFactors = RopeFrequencies.UsesLongFactors(Config, positions);
+        ref var table = ref longFactors ? ref _ropeLong : ref _rope;
+        if (table is null || table.MaxPositions < positions)
         {
-            _rope?.Dispose();
-            _rope = RopeFrequencies.CreateTable(Config, Math.Max(positions, Math.Min(Config.MaxPositionEmbeddings, 4096)));
+            table?.Dispose();
+            table = RopeFrequencies.CreateTable(Config, Math.Max(positions, Math.Min(Config.MaxPositionEmbeddings, 4096)), longFactors);
         }
-        return _rope;
+        return table;
     }
+
+    /// <summary>
+    /// True when a cached forward of positions [pos, pos + len) would mix rotary tables: the cache holds keys rotated
+    /// with longrope's short factors and this step ends past original_max_position_embeddings. The caller must then
+    /// recompute the whole sequence from position 0 (Phi3ForCausalLM.prepare_inputs_for_generation drops the cache at
+    /// that step for the same reason).
+    /// </summary>
+    public bool CacheInvalidatedAt(int pos, int len)
+        => pos > 0 && !RopeFrequencies.UsesLongFactors(Config, pos) && RopeFrequencies.UsesLongFactors(Config, pos + len);
 
     /// <summary>Logits (batch·T, vocab) for ids (batch·T); keyMask (batch·T): 0 keeps a key, −∞ drops it (padding).</summary>
     public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask = null) => Run(tape, ids, batch, null, 0, keyMask);
@@ -81,28 +96,29 @@ public abstract class CausalLM : IDisposable
 
     /// <summary>
     /// Rotary self-attention shared by the RoPE families: q, k rotated at <paramref name="positions"/>, then causal
-    /// GQA attention over the sequence (or over the KV cache from position 0 to pos + len); past a sliding window
-    /// (Mistral) keys older than the window are masked. Returns the heads side by side, (batch·len, heads·hd), for o_proj.
+    /// GQA attention over the sequence (or over the KV cache from position 0 to pos + len). In a layer with a sliding
+    /// window (<see cref="WindowOf"/>) query p sees keys p − window &lt; j ≤ p, in training, scoring and decoding alike.
+    /// Returns the heads side by side, (batch·len, heads·hd), for o_proj.
     /// </summary>
     protected Tensor RotarySelfAttention(Tape tape, Tensor x, LinearLayer qProj, LinearLayer kProj, LinearLayer vProj,
-        int batch, KvCache? cache, int pos, Tensor? keyMask, RopeTable rope, int[] positions)
+        int layer, int batch, KvCache? cache, int pos, Tensor? keyMask, RopeTable rope, int[] positions)
+        => RotaryAttention(tape, qProj.Forward(tape, x), kProj.Forward(tape, x), vProj.Forward(tape, x), layer, batch, cache, pos, keyMask, rope, positions);
+
+    /// <summary>The attention of <see cref="RotarySelfAttention"/> on projected q (batch·len, heads·hd), k and v (batch·len, kvHeads·hd).</summary>
+    protected Tensor RotaryAttention(Tape tape, Tensor q, Tensor k, Tensor v, int layer, int batch, KvCache? cache, int pos,
+        Tensor? keyMask, RopeTable rope, int[] positions)
     {
         var c = Config;
-        var q = Tensors.Autograd.Ops.Rope.Forward(tape, qProj.Forward(tape, x), c.NumHeads, rope, positions);
-        var k = Tensors.Autograd.Ops.Rope.Forward(tape, kProj.Forward(tape, x), c.NumKvHeads, rope, positions);
-        var v = vProj.Forward(tape, x);
-        int len = positions.Length;
-        if (c.SlidingWindow is int window && pos + len > window)
-        {
-            if (keyMask is not null) throw new NotSupportedException("padding masks with sliding-window attention are not implemented");
-            return cache is null
-                ? Llama.SlidingWindowAttention.Forward(tape, q, k.Span, v.Span, len, batch, c.NumHeads, c.NumKvHeads, 0, window)
-                : Llama.SlidingWindowAttention.Decode(tape, q, k, v, cache, batch, c.NumHeads, c.NumKvHeads, pos, window);
-        }
+        q = Tensors.Autograd.Ops.Rope.Forward(tape, q, c.NumHeads, rope, positions);
+        k = Tensors.Autograd.Ops.Rope.Forward(tape, k, c.NumKvHeads, rope, positions);
+        int window = WindowOf(layer);
         return cache is null
-            ? Tensors.Autograd.Ops.CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask)
-            : Tensors.Autograd.Ops.CausalAttention.Decode(tape, q, k, v, cache, pos, c.NumHeads, c.NumKvHeads);
+            ? Tensors.Autograd.Ops.CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask, window)
+            : Tensors.Autograd.Ops.CausalAttention.Decode(tape, q, k, v, cache, pos, c.NumHeads, c.NumKvHeads, window);
     }
+
+    /// <summary>The sliding window of layer <paramref name="layer"/> (0: full causal attention); see <see cref="ModelConfig.SlidingWindowLayers"/>.</summary>
+    public int WindowOf(int layer) => Config.SlidingWindow is int w && layer >= Config.SlidingWindowLayers ? w : 0;
 
     protected static int[] Positions(int start, int count)
     {
@@ -124,6 +140,7 @@ public abstract class CausalLM : IDisposable
         foreach (var w in _weights) w.Parameter.Dispose();
         foreach (var l in _linears) l.Lora?.Dispose();
         _rope?.Dispose();
+        _ropeLong?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -2,6 +2,7 @@ using Distill.Models.Formats;
 using Distill.Models.Gpt2;
 using Distill.Models.Llama;
 using Distill.Models.Phi;
+using Distill.Models.Phi3;
 
 namespace Distill.Models;
 
@@ -16,6 +17,8 @@ public static class ModelIO
     {
         ModelFamily.Gpt2 => new Gpt2LMHeadModel(config),
         ModelFamily.Phi => new PhiForCausalLM(config),
+        ModelFamily.Phi3 => new Phi3ForCausalLM(config),
+        ModelFamily.Llama when config.IsSequenceClassifier => new LlamaForSequenceClassification(config),
         _ => new LlamaForCausalLM(config),
     };
 

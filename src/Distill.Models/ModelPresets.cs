@@ -6,12 +6,21 @@ namespace Distill.Models;
 /// </summary>
 public static class ModelPresets
 {
-    public static readonly string[] Names = ["tiny", "bench-small", "bench-small-llama", "gpt2-124m", "smollm2-135m"];
+    public static readonly string[] Names = ["tiny", "tiny-phi3", "bench-small", "bench-small-llama", "gpt2-124m", "smollm2-135m"];
 
     public static ModelConfig Get(string name) => name switch
     {
         // ≈ 0.4 M parameters with a 1024-token vocabulary: Llama-style (GQA, SwiGLU, RoPE), untied.
         "tiny" => Llama(vocab: 1024, hidden: 96, inter: 256, layers: 2, heads: 4, kvHeads: 2, maxPos: 512, tie: false, theta: 10000),
+        // ≈ 0.4 M parameters, Phi-3 style: fused qkv_proj / gate_up_proj, RMSNorm, SwiGLU, untied, Phi-3-mini's sliding
+        // window 2047 and eps 1e-5 (Phi-3-mini-4k-instruct's config.json); pad = eos = 32000 fall away with a small vocabulary.
+        "tiny-phi3" => new ModelConfig
+        {
+            Architecture = "Phi3ForCausalLM", ModelType = "phi3", Family = ModelFamily.Phi3,
+            VocabSize = 1024, HiddenSize = 96, IntermediateSize = 256, NumLayers = 2, NumHeads = 4, NumKvHeads = 4, HeadDim = 24,
+            MaxPositionEmbeddings = 4096, NormEps = 1e-5, HiddenAct = "silu", TieWordEmbeddings = false, InitializerRange = 0.02,
+            SlidingWindow = 2047, BosTokenId = 1, EosTokenIds = [32000], PadTokenId = 32000,
+        },
         // GPT-2 style benchmark shape: vocab 8192, 6 layers, width 384, 6 heads.
         "bench-small" => WithVocab(Gpt2(vocab: 50257, embd: 384, layers: 6, heads: 6, positions: 1024), 8192),
         // The same width and depth, Llama style: SwiGLU hidden 1024, untied.

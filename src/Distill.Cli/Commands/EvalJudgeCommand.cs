@@ -23,13 +23,14 @@ sealed class EvalJudgeCommand : IVerb
     {
         var input = new Option<string>("--input") { Description = "JSONL: {prompt, a, b} (a = the system evaluated, b = the opponent)", Required = true };
         var judge = new Option<string?>("--judge") { Description = "Judge model reference (needs Distill.Chat)" };
+        var promptFile = new Option<string?>("--judge-prompt") { Description = "JSON {system_prompt, prompt_template} with {question}, {answer_a}, {answer_b} (FastChat's keys); default: MT-Bench pair-v2 (docs/judge-prompt.md)" };
         var replay = new Option<string?>("--replay") { Description = "Recorded judgments JSONL: {first, second} per pair (first = a in position A)" };
         var record = new Option<string?>("--judgments-out") { Description = "Write every raw judgment here (JSONL)" };
         var output = new Option<string?>("--out") { Description = "Write the JSON result here" };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var command = new Command("judge", "Pairwise LLM judge ([[A]]/[[B]]/[[C]], both orders) with win/tie/loss rates and 95% CIs.\n" +
             "Example: distill eval judge --input pairs.jsonl --judge openai:gpt-4o   |   distill eval judge --input pairs.jsonl --replay judged.jsonl");
-        foreach (var o in new Option[] { input, judge, replay, record, output, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { input, judge, promptFile, replay, record, output, json }) command.Options.Add(o);
         command.SetAction(async (pr, ct) =>
         {
             var path = pr.GetValue(input)!;
@@ -59,7 +60,11 @@ sealed class EvalJudgeCommand : IVerb
                 try { client = ClientFactory(model); }
                 catch (Exception e) when (e is FormatException or InvalidOperationException or IOException or ArgumentException)
                 { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
-                var pj = new PairwiseJudge(client);
+                JudgePromptTemplate template;
+                try { template = pr.GetValue(promptFile) is { } pf ? JudgePromptTemplate.Load(pf) : JudgePromptTemplate.Default; }
+                catch (Exception e) when (e is FormatException or FileNotFoundException) { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
+                Console.Error.WriteLine($"eval judge: prompt {template.Name}, {pairs.Count} pairs × 2 orders");
+                var pj = new PairwiseJudge(client, prompt: template);
                 foreach (var (p, a, b) in pairs) judgments.Add(await pj.JudgeAsync(p, a, b, ct));
             }
             else { Console.Error.WriteLine("eval judge: give --judge MODEL or --replay FILE"); return 2; }

@@ -18,8 +18,12 @@ public static class JudgePrompt
         "After providing your explanation, output your final verdict by strictly following this format: " +
         "\"[[A]]\" if assistant A is better, \"[[B]]\" if assistant B is better, and \"[[C]]\" for a tie.";
 
+    /// <summary>The user template with FastChat's placeholders (see <see cref="JudgePromptTemplate"/>).</summary>
+    public const string UserTemplate =
+        "[User Question]\n{question}\n\n" +
+        "[The Start of Assistant A's Answer]\n{answer_a}\n[The End of Assistant A's Answer]\n\n" +
+        "[The Start of Assistant B's Answer]\n{answer_b}\n[The End of Assistant B's Answer]";
+
     public static string User(string question, string answerA, string answerB) =>
-        $"[User Question]\n{question}\n\n" +
-        $"[The Start of Assistant A's Answer]\n{answerA}\n[The End of Assistant A's Answer]\n\n" +
-        $"[The Start of Assistant B's Answer]\n{answerB}\n[The End of Assistant B's Answer]";
+        JudgePromptTemplate.Default.User(question, answerA, answerB);
 }

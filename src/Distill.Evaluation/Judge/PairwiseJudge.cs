@@ -7,10 +7,12 @@ public sealed record PairJudgment(string Question, PairOutcome Outcome, Position
 
 /// <summary>
 /// Asks any <see cref="IChatClient"/> to compare two answers, in both orders (position bias
-/// cancels), at temperature 0, with the prompt of <see cref="JudgePrompt"/>.
+/// cancels), at temperature 0, with <see cref="JudgePromptTemplate.Default"/> (MT-Bench pair-v2) or the template given.
 /// </summary>
-public sealed class PairwiseJudge(IChatClient client, int maxOutputTokens = 1024)
+public sealed class PairwiseJudge(IChatClient client, int maxOutputTokens = 1024, JudgePromptTemplate? prompt = null)
 {
+    readonly JudgePromptTemplate _prompt = prompt ?? JudgePromptTemplate.Default;
+
     public async Task<PairJudgment> JudgeAsync(string question, string answer1, string answer2, CancellationToken ct = default)
     {
         var first = await AskAsync(question, answer1, answer2, ct).ConfigureAwait(false);
@@ -24,8 +26,8 @@ public sealed class PairwiseJudge(IChatClient client, int maxOutputTokens = 1024
     {
         var messages = new List<ChatMessage>
         {
-            new(ChatRole.System, JudgePrompt.System),
-            new(ChatRole.User, JudgePrompt.User(question, a, b)),
+            new(ChatRole.System, _prompt.System),
+            new(ChatRole.User, _prompt.User(question, a, b)),
         };
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = maxOutputTokens };
         var response = await client.GetResponseAsync(messages, options, ct).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Distill.Models.Gpt2;
 using Distill.Models.Llama;
 using Distill.Models.Phi;
+using Distill.Models.Phi3;
 
 namespace Distill.Models.Formats;
 
@@ -17,7 +18,9 @@ public static class ConfigJson
     static readonly (string Architecture, string ModelType)[] Supported =
     [
         ("LlamaForCausalLM", "llama"), ("Qwen2ForCausalLM", "qwen2"), ("MistralForCausalLM", "mistral"),
-        ("GPT2LMHeadModel", "gpt2"), ("PhiForCausalLM", "phi"),
+        ("GPT2LMHeadModel", "gpt2"), ("PhiForCausalLM", "phi"), ("Phi3ForCausalLM", "phi3"),
+        // Reward models / classifiers: the same decoder with a `score` head (modeling_llama.py's LlamaForSequenceClassification).
+        ("LlamaForSequenceClassification", "llama"), ("Qwen2ForSequenceClassification", "qwen2"), ("MistralForSequenceClassification", "mistral"),
     ];
 
     /// <summary>Loads `config.json` from a model folder, or a config file given directly.</summary>
@@ -48,6 +51,7 @@ public static class ConfigJson
         {
             "gpt2" => Gpt2ConfigJson.Read(r, row.Architecture),
             "phi" => PhiConfigJson.Read(r, row.Architecture),
+            "phi3" => Phi3ConfigJson.Read(r, row.Architecture),
             _ => LlamaConfigJson.Read(r, row.Architecture, row.ModelType),
         };
         config.Validate(r.File);
@@ -58,6 +62,7 @@ public static class ConfigJson
     {
         ModelFamily.Gpt2 => Gpt2ConfigJson.Write(c),
         ModelFamily.Phi => PhiConfigJson.Write(c),
+        ModelFamily.Phi3 => Phi3ConfigJson.Write(c),
         _ => LlamaConfigJson.Write(c),
     };
 
@@ -82,6 +87,28 @@ public static class ConfigJson
             ["high_freq_factor"] = s.HighFreqFactor, ["original_max_position_embeddings"] = s.OriginalMaxPositionEmbeddings,
         },
     };
+
+    /// <summary>
+    /// num_labels as PretrainedConfig derives it: len(id2label) when config.json has id2label, else num_labels, else 2
+    /// (configuration_utils.py). Only sequence classifiers read it; a language model's id2label is ignored as transformers' is.
+    /// </summary>
+    internal static int ReadNumLabels(ConfigJsonReader r)
+    {
+        if (r.Json["id2label"] is { } node)
+            return node is JsonObject o ? o.Count : throw new ModelFormatException($"{r.File}: 'id2label' must be an object, got {node.ToJsonString()}");
+        return r.Int("num_labels", 2);
+    }
+
+    /// <summary>id2label / label2id as PretrainedConfig writes them for n labels (LABEL_0, LABEL_1, ...).</summary>
+    internal static void WriteLabels(JsonObject o, ModelConfig c)
+    {
+        if (c.NumLabels is not int n) return;
+        var id2label = new JsonObject();
+        var label2id = new JsonObject();
+        for (int i = 0; i < n; i++) { id2label[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = $"LABEL_{i}"; label2id[$"LABEL_{i}"] = i; }
+        o["id2label"] = id2label;
+        o["label2id"] = label2id;
+    }
 
     internal static void WriteTokens(JsonObject o, ModelConfig c)
     {

@@ -17,6 +17,7 @@ public static class Generator
     public static IReadOnlyList<Completion> Generate(CausalLM model, int[] prompt, SamplingOptions o, Func<int[], string>? decode = null)
     {
         o.Validate();
+        SequenceClassification.RequireLanguageModel(model, "generate text");
         if (prompt.Length == 0) throw new ArgumentException("the prompt is empty; give at least one token (e.g. BOS)");
         if (o.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a tokenizer to decode the completion");
         int vocab = model.Config.VocabSize;
@@ -35,9 +36,18 @@ public static class Generator
             for (int s = 0; s < n; s++) prompt.CopyTo(ids, s * prompt.Length);
             int pos = 0, len = prompt.Length;
             var next = new int[n];
+            var fed = Enumerable.Range(0, n).Select(_ => new List<int>(prompt)).ToArray(); // every token run so far, per sequence
             for (int step = 0; step < o.MaxNewTokens; step++)
             {
                 tape.Reset();
+                if (model.CacheInvalidatedAt(pos, len))
+                {
+                    // longrope switched to its long factors: run the whole sequence again (prefill from position 0)
+                    len += pos;
+                    pos = 0;
+                    ids = fed.SelectMany(f => f).ToArray();
+                    foreach (var c in caches) c.Clear();
+                }
                 var logits = model.ForwardCached(tape, ids, n, caches, pos);
                 pos += len;
                 for (int s = 0; s < n; s++)
@@ -52,6 +62,7 @@ public static class Generator
                     else if (o.StopStrings.Count > 0 && o.StopStrings.Any(decode!(generated[s].ToArray()).Contains)) reason[s] = "stop";
                 }
                 if (reason.All(r => r is not null)) break;
+                for (int s = 0; s < n; s++) fed[s].Add(next[s]);
                 ids = (int[])next.Clone();
                 len = 1;
             }

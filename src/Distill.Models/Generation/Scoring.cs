@@ -10,6 +10,7 @@ public static class Scoring
 {
     public static double[] CompletionLogProbs(CausalLM model, int[] prompt, int[] completion)
     {
+        SequenceClassification.RequireLanguageModel(model, "score completions");
         if (prompt.Length == 0) throw new ArgumentException("the prompt is empty: the first completion token needs a context (e.g. BOS)");
         int vocab = model.Config.VocabSize;
         var ids = prompt.Concat(completion).ToArray();

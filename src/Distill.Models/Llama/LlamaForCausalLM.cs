@@ -13,7 +13,7 @@ namespace Distill.Models.Llama;
 ///   logits = lm_head(rmsnorm(h)), lm_head tied to embed_tokens when tie_word_embeddings.
 /// Grouped-query attention: query head h reads key/value head h / (heads / kv_heads) (repeat_kv).
 /// </summary>
-public sealed class LlamaForCausalLM : CausalLM
+public class LlamaForCausalLM : CausalLM
 {
     sealed record Layer(Parameter InputNorm, LinearLayer Q, LinearLayer K, LinearLayer V, LinearLayer O,
         Parameter PostNorm, LinearLayer Gate, LinearLayer Up, LinearLayer Down);
@@ -22,7 +22,10 @@ public sealed class LlamaForCausalLM : CausalLM
     readonly Parameter? _lmHead;
     readonly Layer[] _layers;
 
-    public LlamaForCausalLM(ModelConfig c) : base(c)
+    public LlamaForCausalLM(ModelConfig c) : this(c, lmHead: true) { }
+
+    /// <summary>The decoder, with the language-model head or (<paramref name="lmHead"/> false) none, for a subclass's head.</summary>
+    protected LlamaForCausalLM(ModelConfig c, bool lmHead) : base(c)
     {
         int h = c.HiddenSize, q = c.NumHeads * c.HeadDim, kv = c.NumKvHeads * c.HeadDim, i = c.IntermediateSize;
         _embed = AddWeight(LlamaWeights.EmbedTokens, [c.VocabSize, h]);
@@ -39,11 +42,14 @@ public sealed class LlamaForCausalLM : CausalLM
                 AddLinear(LlamaWeights.UpProj(l), h, i, c.MlpBias),
                 AddLinear(LlamaWeights.DownProj(l), i, h, c.MlpBias));
         _norm = AddWeight(LlamaWeights.Norm, [h]);
-        if (!c.TieWordEmbeddings) _lmHead = AddWeight(LlamaWeights.LmHead, [c.VocabSize, h]);
+        HasLmHead = lmHead;
+        if (lmHead && !c.TieWordEmbeddings) _lmHead = AddWeight(LlamaWeights.LmHead, [c.VocabSize, h]);
     }
 
+    bool HasLmHead { get; }
+
     // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); transformers ties over it.
-    public override IEnumerable<string> OptionalNames => Config.TieWordEmbeddings ? [LlamaWeights.LmHead] : [];
+    public override IEnumerable<string> OptionalNames => HasLmHead && Config.TieWordEmbeddings ? [LlamaWeights.LmHead] : [];
 
     protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
     {
@@ -57,13 +63,16 @@ public sealed class LlamaForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
-            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, batch, caches?[l], pos, keyMask, rope, positions);
+            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));
             h = Add.Forward(tape, h, L.Down.Forward(tape, m));
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);
-        return Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
+        return Head(tape, h);
     }
+
+    /// <summary>The output head on the final normed hidden states (batch·T, hidden): lm_head (or the tied embedding).</summary>
+    protected virtual Tensor Head(Tape tape, Tensor h) => Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
 }

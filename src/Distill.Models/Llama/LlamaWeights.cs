@@ -6,6 +6,8 @@ public static class LlamaWeights
     public const string EmbedTokens = "model.embed_tokens.weight";
     public const string Norm = "model.norm.weight";
     public const string LmHead = "lm_head.weight";
+    /// <summary>The classifier head of *ForSequenceClassification (nn.Linear(hidden, num_labels, bias=False)).</summary>
+    public const string Score = "score.weight";
     public static string InputLayerNorm(int l) => $"model.layers.{l}.input_layernorm.weight";
     public static string PostAttentionLayerNorm(int l) => $"model.layers.{l}.post_attention_layernorm.weight";
     public static string QProj(int l) => $"model.layers.{l}.self_attn.q_proj";

@@ -48,7 +48,7 @@ public sealed class PhiForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = LayerNorm.Forward(tape, h, L.LnW.Value, L.LnB.Value, eps);
-            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, batch, caches?[l], pos, keyMask, rope, positions);
+            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions);
             var mlp = L.Fc2.Forward(tape, Gelu.Forward(tape, L.Fc1.Forward(tape, x), tanhApprox: true));
             h = Add.Forward(tape, Add.Forward(tape, L.Dense.Forward(tape, a), mlp), h);
         }

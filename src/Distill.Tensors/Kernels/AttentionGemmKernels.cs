@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using Distill.Tensors.Threading;
 
@@ -9,93 +10,187 @@ namespace Distill.Tensors.Kernels;
 /// dv = Pᵀ dO go through GEMM, which is ~8× faster than the row kernel's dot products even though
 /// it also computes the masked upper triangle (measured on bench-small, one core: 27 → 6 ms forward
 /// per layer). The row kernel stays as the reference and the decode path; tests hold them equal.
+/// With a sliding window W &lt; T (the band path) the queries go in blocks of <see cref="QueryBlock"/> rows and
+/// each block multiplies only its live keys [i0 − W + 1, i1): blocks left of the band are never computed, so the
+/// cost grows as T·W instead of T². The blocks' GEMMs are small, so the band path runs them on one thread each and
+/// splits the work over (batch, head) units instead (over (batch, kv head) in backward, so dk/dv have one writer).
+/// P keeps its (T, T) layout, zero outside the band.
 /// </summary>
 public static unsafe class AttentionGemmKernels
 {
+    /// <summary>Query rows per block: the whole sequence without a window (one GEMM per head), else the window, at least 16.</summary>
+    public static int QueryBlock(int T, int window) => window <= 0 || window >= T ? T : Math.Min(T, Math.Max(16, window));
+
+    /// <summary>Live keys of query block [i0, i1): [lo, i1) with lo = first key of row i0 (rows are causal, so i1 bounds them).</summary>
+    static int BlockFirstKey(int i0, int window) => window > 0 ? Math.Max(0, i0 - window + 1) : 0;
+
     public static void Forward(in AttentionLayout l)
     {
         Check(l);
-        int T = l.Tq, hd = l.HeadDim, group = l.Heads / l.KvHeads, outLd = l.Heads * hd;
-        long rows = (long)l.Batch * l.Heads * T;
-        for (int b = 0; b < l.Batch; b++)
-            for (int h = 0; h < l.Heads; h++)
-            {
-                int g = h / group;
-                float* q = l.Q + (long)b * T * l.Ldq + l.QOff + h * hd;
-                float* k = l.K + (long)b * T * l.Ldk + l.KOff + g * hd;
-                float* p = l.P + ((long)b * l.Heads + h) * T * T;
-                // S (T×T) = scale · q (T×hd) · kᵀ
-                Gemm.Sgemm(false, true, T, T, hd, l.Scale, Span(q, T, hd, l.Ldq), l.Ldq, Span(k, T, hd, l.Ldk), l.Ldk, 0f, new Span<float>(p, T * T), T);
-            }
-        Workers.For((int)rows, new SoftmaxBody { L = l }, 64);
-        for (int b = 0; b < l.Batch; b++)
-            for (int h = 0; h < l.Heads; h++)
-            {
-                int g = h / group;
-                float* v = l.V + (long)b * T * l.Ldv + l.VOff + g * hd;
-                float* p = l.P + ((long)b * l.Heads + h) * T * T;
-                float* o = l.Out + (long)b * T * outLd + h * hd;
-                // out (T×hd) = P (T×T) · v (T×hd); masked entries of P are exactly 0
-                Gemm.Sgemm(false, false, T, hd, T, 1f, new ReadOnlySpan<float>(p, T * T), T, Span(v, T, hd, l.Ldv), l.Ldv, 0f, SpanW(o, T, hd, outLd), outLd);
-            }
+        int T = l.Tq, qb = QueryBlock(T, l.Window);
+        if (qb == T)
+        {
+            // Full causal: every head's scores, then all rows' softmax in one parallel pass, then every P v.
+            for (int b = 0; b < l.Batch; b++)
+                for (int h = 0; h < l.Heads; h++) Scores(l, b, h, 0, T, parallel: true);
+            Workers.For(l.Batch * l.Heads * T, new SoftmaxBody { L = l, Row0 = 0 }, 64);
+            for (int b = 0; b < l.Batch; b++)
+                for (int h = 0; h < l.Heads; h++) Values(l, b, h, 0, T, parallel: true);
+            return;
+        }
+        Workers.For(l.Batch * l.Heads, new ForwardBandBody { L = l, Qb = qb }, 1);
     }
 
-    /// <summary>Rows of P: causal mask (j &gt; i → 0), optional additive key mask, softmax in place.</summary>
-    struct SoftmaxBody : IRangeBody
+    /// <summary>Band path, one (batch, head) per unit: per query block its scores, its rows' softmax, its P v.</summary>
+    struct ForwardBandBody : IRangeBody
     {
         public AttentionLayout L;
+        public int Qb;
         public void Run(int begin, int end)
         {
             int T = L.Tq;
-            for (int r = begin; r < end; r++)
+            for (int u = begin; u < end; u++)
             {
-                int i = r % T, b = r / (T * L.Heads);
-                var s = new Span<float>(L.P + (long)r * T, T);
-                int n = i + 1;
-                var live = s[..n];
-                if (L.Mask != null) TensorPrimitives.Add(live, new ReadOnlySpan<float>(L.Mask + (long)b * L.KvRowsPerBatch, n), live);
-                float max = TensorPrimitives.Max(live);
-                s[n..].Clear();
-                if (float.IsNegativeInfinity(max)) { live.Clear(); continue; } // every key masked: output 0
-                TensorPrimitives.Subtract(live, max, live);
-                TensorPrimitives.Exp(live, live);
-                TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
+                int b = u / L.Heads, h = u % L.Heads;
+                for (int i0 = 0; i0 < T; i0 += Qb)
+                {
+                    int i1 = Math.Min(T, i0 + Qb);
+                    Scores(L, b, h, i0, i1, parallel: false);
+                    for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
+                    Values(L, b, h, i0, i1, parallel: false);
+                }
             }
         }
     }
 
-    /// <summary>Adds into dQ/dK/dV (any may be null). scratch: (T, T) floats for dP/dS of one (batch, head).</summary>
+    /// <summary>S[i0:i1, lo:i1] (m×nk) = scale · q[i0:i1] (m×hd) · k[lo:i1]ᵀ for one (batch, head); P's row stride stays T.</summary>
+    static void Scores(in AttentionLayout l, int b, int h, int i0, int i1, bool parallel)
+    {
+        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
+        float* q = l.Q + (long)b * T * l.Ldq + l.QOff + h * hd;
+        float* k = l.K + (long)b * T * l.Ldk + l.KOff + g * hd;
+        float* p = l.P + ((long)b * l.Heads + h) * T * T;
+        Mm(parallel, false, true, m, nk, hd, l.Scale, Span(q + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq,
+            Span(k + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 0f, SpanW(p + (long)i0 * T + lo, m, nk, T), T);
+    }
+
+    /// <summary>out[i0:i1] (m×hd) = P[i0:i1, lo:i1] (m×nk) · v[lo:i1] (nk×hd); masked entries of P are exactly 0.</summary>
+    static void Values(in AttentionLayout l, int b, int h, int i0, int i1, bool parallel)
+    {
+        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd, lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
+        float* v = l.V + (long)b * T * l.Ldv + l.VOff + g * hd;
+        float* p = l.P + ((long)b * l.Heads + h) * T * T;
+        float* o = l.Out + (long)b * T * outLd + h * hd;
+        Mm(parallel, false, false, m, hd, nk, 1f, Span(p + (long)i0 * T + lo, m, nk, T), T,
+            Span(v + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(o + (long)i0 * outLd, m, hd, outLd), outLd);
+    }
+
+    struct SoftmaxBody : IRangeBody
+    {
+        public AttentionLayout L;
+        public long Row0;
+        public void Run(int begin, int end)
+        {
+            for (int r = begin; r < end; r++) SoftmaxRow(L, Row0 + r);
+        }
+    }
+
+    /// <summary>Row r = (b·heads + h)·T + i of P: causal and window mask (keys outside [lo, i] → 0), optional additive key mask, softmax in place.</summary>
+    static void SoftmaxRow(in AttentionLayout l, long r)
+    {
+        int T = l.Tq, i = (int)(r % T), b = (int)(r / ((long)T * l.Heads));
+        var s = new Span<float>(l.P + r * T, T);
+        int n = i + 1, lo = AttentionKernels.FirstKey(l, i);
+        var live = s[lo..n];
+        if (l.Mask != null) TensorPrimitives.Add(live, new ReadOnlySpan<float>(l.Mask + (long)b * l.KvRowsPerBatch + lo, n - lo), live);
+        float max = TensorPrimitives.Max(live);
+        s[..lo].Clear();
+        s[n..].Clear();
+        if (float.IsNegativeInfinity(max)) { live.Clear(); return; } // every key masked: output 0
+        TensorPrimitives.Subtract(live, max, live);
+        TensorPrimitives.Exp(live, live);
+        TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
+    }
+
+    /// <summary>Adds into dQ/dK/dV (any may be null). scratch: (T, T) floats for dP/dS of one (batch, head) (full path only).</summary>
     public static void Backward(in AttentionLayout l, float* dOut, float* dQ, float* dK, float* dV, float* scratch)
     {
         Check(l);
-        int T = l.Tq, hd = l.HeadDim, group = l.Heads / l.KvHeads, outLd = l.Heads * hd;
-        var ds = new Span<float>(scratch, T * T);
-        for (int b = 0; b < l.Batch; b++)
-            for (int h = 0; h < l.Heads; h++)
+        int qb = QueryBlock(l.Tq, l.Window);
+        if (qb == l.Tq)
+        {
+            for (int b = 0; b < l.Batch; b++)
+                for (int h = 0; h < l.Heads; h++) BackwardHead(l, b, h, qb, dOut, dQ, dK, dV, scratch, l.Tq, parallel: true);
+            return;
+        }
+        Workers.For(l.Batch * l.KvHeads, new BackwardBandBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV }, 1);
+    }
+
+    struct BackwardBandBody : IRangeBody
+    {
+        public AttentionLayout L;
+        public int Qb;
+        public float* DOut, DQ, DK, DV;
+        public void Run(int begin, int end)
+        {
+            int group = L.Heads / L.KvHeads, ld = Qb + L.Window;   // a block's live keys: at most Qb + Window − 1
+            float[] scratch = ArrayPool<float>.Shared.Rent(Qb * ld);
+            try
             {
-                int g = h / group;
-                long qo = (long)b * T * l.Ldq + l.QOff + h * hd, ko = (long)b * T * l.Ldk + l.KOff + g * hd, vo = (long)b * T * l.Ldv + l.VOff + g * hd;
-                var p = new ReadOnlySpan<float>(l.P + ((long)b * l.Heads + h) * T * T, T * T);
-                var dO = Span(dOut + (long)b * T * outLd + h * hd, T, hd, outLd);
-                // dv += Pᵀ dO
-                if (dV != null) Gemm.Sgemm(true, false, T, hd, T, 1f, p, T, dO, outLd, 1f, SpanW(dV + vo, T, hd, l.Ldv), l.Ldv);
-                if (dQ == null && dK == null) continue;
-                // dP = dO vᵀ ;  dS = P ⊙ (dP − Σ_j P dP) · scale
-                Gemm.Sgemm(false, true, T, T, hd, 1f, dO, outLd, Span(l.V + vo, T, hd, l.Ldv), l.Ldv, 0f, ds, T);
-                for (int i = 0; i < T; i++)
-                {
-                    var pr = p.Slice(i * T, i + 1);
-                    var dr = ds.Slice(i * T, T);
-                    float dot = TensorPrimitives.Dot(pr, dr[..(i + 1)]);
-                    TensorPrimitives.Subtract(dr[..(i + 1)], dot, dr[..(i + 1)]);
-                    TensorPrimitives.Multiply(dr[..(i + 1)], pr, dr[..(i + 1)]);
-                    TensorPrimitives.Multiply(dr[..(i + 1)], l.Scale, dr[..(i + 1)]);
-                    dr[(i + 1)..].Clear();
-                }
-                // dq += dS k ;  dk += dSᵀ q
-                if (dQ != null) Gemm.Sgemm(false, false, T, hd, T, 1f, ds, T, Span(l.K + ko, T, hd, l.Ldk), l.Ldk, 1f, SpanW(dQ + qo, T, hd, l.Ldq), l.Ldq);
-                if (dK != null) Gemm.Sgemm(true, false, T, hd, T, 1f, ds, T, Span(l.Q + qo, T, hd, l.Ldq), l.Ldq, 1f, SpanW(dK + ko, T, hd, l.Ldk), l.Ldk);
+                fixed (float* s = scratch)
+                    for (int u = begin; u < end; u++)
+                    {
+                        int b = u / L.KvHeads, g = u % L.KvHeads;
+                        for (int h = g * group; h < (g + 1) * group; h++) BackwardHead(L, b, h, Qb, DOut, DQ, DK, DV, s, ld, parallel: false);
+                    }
             }
+            finally { ArrayPool<float>.Shared.Return(scratch); }
+        }
+    }
+
+    /// <summary>
+    /// One (batch, head), block by block: dv[lo:i1] += Pᵀ dO; dP = dO vᵀ; dS = P ⊙ (dP − Σ_j P dP)·scale;
+    /// dq[i0:i1] += dS k[lo:i1]; dk[lo:i1] += dSᵀ q[i0:i1]. dS of a block lives in scratch (m × nk, row stride ldS).
+    /// </summary>
+    static void BackwardHead(in AttentionLayout l, int b, int h, int qb, float* dOut, float* dQ, float* dK, float* dV, float* scratch, int ldS, bool parallel)
+    {
+        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd;
+        long qo = (long)b * T * l.Ldq + l.QOff + h * hd, ko = (long)b * T * l.Ldk + l.KOff + g * hd, vo = (long)b * T * l.Ldv + l.VOff + g * hd;
+        float* p = l.P + ((long)b * l.Heads + h) * T * T;
+        float* dO = dOut + (long)b * T * outLd + h * hd;
+        for (int i0 = 0; i0 < T; i0 += qb)
+        {
+            int i1 = Math.Min(T, i0 + qb), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
+            var pBlk = Span(p + (long)i0 * T + lo, m, nk, T);        // P[i0:i1, lo:i1]
+            var dOBlk = Span(dO + (long)i0 * outLd, m, hd, outLd);   // dO[i0:i1]
+            if (dV != null) Mm(parallel, true, false, nk, hd, m, 1f, pBlk, T, dOBlk, outLd, 1f, SpanW(dV + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv);
+            if (dQ == null && dK == null) continue;
+            Mm(parallel, false, true, m, nk, hd, 1f, dOBlk, outLd, Span(l.V + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(scratch, m, nk, ldS), ldS);
+            for (int i = i0; i < i1; i++)
+            {
+                int a = AttentionKernels.FirstKey(l, i), n = i + 1;     // row i's live keys [a, n) within the block's [lo, i1)
+                var pr = new ReadOnlySpan<float>(p + (long)i * T + a, n - a);
+                var dr = new Span<float>(scratch + (long)(i - i0) * ldS, nk);
+                var live = dr[(a - lo)..(n - lo)];
+                float dot = TensorPrimitives.Dot(pr, live);
+                TensorPrimitives.Subtract(live, dot, live);
+                TensorPrimitives.Multiply(live, pr, live);
+                TensorPrimitives.Multiply(live, l.Scale, live);
+                dr[..(a - lo)].Clear();
+                dr[(n - lo)..].Clear();
+            }
+            var ds = Span(scratch, m, nk, ldS);
+            if (dQ != null) Mm(parallel, false, false, m, hd, nk, 1f, ds, ldS, Span(l.K + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 1f, SpanW(dQ + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq);
+            if (dK != null) Mm(parallel, true, false, nk, hd, m, 1f, ds, ldS, Span(l.Q + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq, 1f, SpanW(dK + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk);
+        }
+    }
+
+    /// <summary>The full path keeps <see cref="Gemm.Sgemm"/> (threaded, native BLAS when forced); the band path's small blocks run on this thread.</summary>
+    static void Mm(bool parallel, bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        if (parallel) Gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else Gemm.SgemmManaged(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel: false);
     }
 
     // A (rows × cols) block with row stride ld, as the span GEMM expects: (rows−1)·ld + cols elements.
@@ -104,7 +199,7 @@ public static unsafe class AttentionGemmKernels
 
     static void Check(in AttentionLayout l)
     {
-        if (l.P == null || l.Tq != l.Tk || l.Pos0 != 0 || l.KvRowsPerBatch != l.Tq || l.Heads % l.KvHeads != 0)
-            throw new ArgumentException("AttentionGemmKernels: needs saved P, Tq = Tk = rows per batch, Pos0 = 0, kv heads dividing heads");
+        if (l.P == null || l.Tq != l.Tk || l.Pos0 != 0 || l.KvRowsPerBatch != l.Tq || l.Heads % l.KvHeads != 0 || l.Window < 0)
+            throw new ArgumentException("AttentionGemmKernels: needs saved P, Tq = Tk = rows per batch, Pos0 = 0, kv heads dividing heads, window ≥ 0");
     }
 }

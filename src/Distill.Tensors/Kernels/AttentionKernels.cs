@@ -15,6 +15,7 @@ public unsafe struct AttentionLayout
     public int Ldq, Ldk, Ldv, QOff, KOff, VOff;
     public int Batch, Tq, Tk, KvRowsPerBatch, Heads, KvHeads, HeadDim;
     public int Pos0;      // absolute position of query 0: query i attends keys j ≤ Pos0 + i
+    public int Window;    // sliding window (0: none): query at p = Pos0 + i attends keys p − Window < j ≤ p
     public float* Mask;   // optional additive key mask (batch, KvRowsPerBatch): 0 keeps, −∞ drops (key padding)
     public float* P;      // probabilities (batch, heads, Tq, Tk) saved for backward, or null (inference)
     public float Scale;   // 1/√hd
@@ -25,6 +26,9 @@ public unsafe struct AttentionLayout
 /// with the scores: out = softmax(q kᵀ · scale + mask) v, one query row at a time (T ≤ a few thousand,
 /// so scores fit in L1/L2 and the O(T²) part is small beside the projections). Forward is split over
 /// (batch, head), backward over (batch, kv head), so dk/dv are accumulated by one thread only.
+/// With a sliding window (Mistral, Phi-3, Qwen2's upper layers) only keys p − Window &lt; j ≤ p are visited
+/// (transformers' masking_utils.py: sliding_window_overlay keeps kv_idx &gt; q_idx − sliding_window, and
+/// causal_mask_function kv_idx ≤ q_idx); the probabilities of the other keys are exactly 0.
 /// </summary>
 public static unsafe class AttentionKernels
 {
@@ -52,10 +56,11 @@ public static unsafe class AttentionKernels
             {
                 var q = new ReadOnlySpan<float>(l.Q + (long)(b * l.Tq + i) * l.Ldq + l.QOff + h * hd, hd);
                 var o = new Span<float>(l.Out + (long)(b * l.Tq + i) * l.Heads * hd + h * hd, hd);
-                int n = Math.Min(l.Pos0 + i + 1, l.Tk);
+                int n = Math.Min(l.Pos0 + i + 1, l.Tk), lo = FirstKey(l, i);
                 Span<float> s = l.P != null ? new Span<float>(l.P + (((long)b * l.Heads + h) * l.Tq + i) * l.Tk, l.Tk) : scoresArr.AsSpan(0, l.Tk);
+                s[..lo].Clear();
                 float max = float.NegativeInfinity;
-                for (int j = 0; j < n; j++)
+                for (int j = lo; j < n; j++)
                 {
                     var k = new ReadOnlySpan<float>(l.K + (long)(b * l.KvRowsPerBatch + j) * l.Ldk + l.KOff + g * hd, hd);
                     float v = TensorPrimitives.Dot(q, k) * l.Scale;
@@ -66,9 +71,9 @@ public static unsafe class AttentionKernels
                 o.Clear();
                 if (float.IsNegativeInfinity(max)) { s.Slice(0, n).Clear(); continue; } // every key masked: output 0
                 double sum = 0;
-                for (int j = 0; j < n; j++) { float e = MathF.Exp(s[j] - max); s[j] = e; sum += e; }
+                for (int j = lo; j < n; j++) { float e = MathF.Exp(s[j] - max); s[j] = e; sum += e; }
                 float inv = (float)(1.0 / sum);
-                for (int j = 0; j < n; j++)
+                for (int j = lo; j < n; j++)
                 {
                     float p = s[j] * inv;
                     s[j] = p;
@@ -109,13 +114,13 @@ public static unsafe class AttentionKernels
             for (int h = g * group; h < (g + 1) * group; h++)
                 for (int i = 0; i < l.Tq; i++)
                 {
-                    int n = Math.Min(l.Pos0 + i + 1, l.Tk);
+                    int n = Math.Min(l.Pos0 + i + 1, l.Tk), lo = FirstKey(l, i);
                     var p = new ReadOnlySpan<float>(l.P + (((long)b * l.Heads + h) * l.Tq + i) * l.Tk, n);
                     var dO = new ReadOnlySpan<float>(DOut + (long)(b * l.Tq + i) * l.Heads * hd + h * hd, hd);
                     long qo = (long)(b * l.Tq + i) * l.Ldq + l.QOff + h * hd;
                     var q = new ReadOnlySpan<float>(l.Q + qo, hd);
                     double dot = 0;
-                    for (int j = 0; j < n; j++)
+                    for (int j = lo; j < n; j++)
                     {
                         var v = new ReadOnlySpan<float>(l.V + (long)(b * l.KvRowsPerBatch + j) * l.Ldv + l.VOff + g * hd, hd);
                         dp[j] = TensorPrimitives.Dot(dO, v);
@@ -128,7 +133,7 @@ public static unsafe class AttentionKernels
                     }
                     float fdot = (float)dot;
                     Span<float> dq = DQ != null ? new Span<float>(DQ + qo, hd) : default;
-                    for (int j = 0; j < n; j++)
+                    for (int j = lo; j < n; j++)
                     {
                         float ds = p[j] * (dp[j] - fdot) * l.Scale;
                         if (ds == 0) continue;
@@ -140,8 +145,12 @@ public static unsafe class AttentionKernels
         }
     }
 
+    /// <summary>The first key query row i may see: 0, or p − Window + 1 for its absolute position p = Pos0 + i.</summary>
+    public static int FirstKey(in AttentionLayout l, int i) => l.Window > 0 ? Math.Max(0, l.Pos0 + i - l.Window + 1) : 0;
+
     static void Validate(in AttentionLayout l)
     {
+        if (l.Window < 0) throw new ArgumentException($"attention: sliding window must be positive (or 0 for none), got {l.Window}");
         if (l.Heads <= 0 || l.KvHeads <= 0 || l.Heads % l.KvHeads != 0)
             throw new ArgumentException($"attention: kv heads ({l.KvHeads}) must divide heads ({l.Heads})");
         if (l.HeadDim <= 0 || l.Tq <= 0 || l.Tk > l.KvRowsPerBatch)

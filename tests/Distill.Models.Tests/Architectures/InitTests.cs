@@ -54,6 +54,7 @@ public class InitTests
     [InlineData("tiny", SafetensorsDType.F32)]
     [InlineData("tiny", SafetensorsDType.BF16)]
     [InlineData("bench-small", SafetensorsDType.F32)]
+    [InlineData("tiny-phi3", SafetensorsDType.F32)]
     public void SavedFolderLoadsBackBitIdentically(string preset, SafetensorsDType dtype)
     {
         var config = ModelPresets.Get(preset) with { NumLayers = 2 };

@@ -11,6 +11,13 @@ public class ConfigJsonTests
 
     static string Canonical(ModelConfig c) => ConfigJson.ToJson(c).ToJsonString();
 
+    static string WriteConfig(ModelConfig c)
+    {
+        var dir = TestPaths.TempDir();
+        ConfigJson.Save(c, dir);
+        return Path.Combine(dir, "config.json");
+    }
+
     [Fact]
     public void SmolLM2ConfigAsPublishedEqualsThePreset()
     {
@@ -56,8 +63,48 @@ public class ConfigJsonTests
     }
 
     [Fact]
+    public void Phi3ConfigDefaultsAndMiniConfig()
+    {
+        var d = Parse("""{"architectures":["Phi3ForCausalLM"]}""");
+        Assert.Equal((32064, 3072, 8192, 32, 32, 96, 4096), (d.VocabSize, d.HiddenSize, d.IntermediateSize, d.NumLayers, d.NumKvHeads, d.HeadDim, d.MaxPositionEmbeddings));
+        Assert.Equal((1e-5, (int?)null, 96, (int?)32000, false), (d.NormEps, d.SlidingWindow, d.RotaryDim, d.PadTokenId, d.TieWordEmbeddings));
+        Assert.Equal([32000], d.EosTokenIds);
+        // microsoft/Phi-3-mini-4k-instruct's config.json (the keys that matter)
+        var mini = Parse("""
+        {"architectures":["Phi3ForCausalLM"],"model_type":"phi3","hidden_size":3072,"intermediate_size":8192,"num_hidden_layers":32,
+         "num_attention_heads":32,"num_key_value_heads":32,"max_position_embeddings":4096,"original_max_position_embeddings":4096,
+         "rms_norm_eps":1e-05,"rope_scaling":null,"rope_theta":10000.0,"sliding_window":2047,"tie_word_embeddings":false,
+         "vocab_size":32064,"bos_token_id":1,"eos_token_id":32000,"pad_token_id":32000,"hidden_act":"silu"}
+        """);
+        Assert.Equal((2047, ModelFamily.Phi3, "phi3"), (mini.SlidingWindow, mini.Family, mini.ModelType));
+        var partial = Parse("""{"architectures":["Phi3ForCausalLM"],"hidden_size":64,"num_attention_heads":4,"partial_rotary_factor":0.75}""");
+        Assert.Equal(12, partial.RotaryDim);
+        // Phi-3-mini-128k style: longrope, factor = max / original = 32, attention factor √(1 + ln 32 / ln 4096)
+        var longrope = Parse("""
+        {"architectures":["Phi3ForCausalLM"],"hidden_size":16,"num_attention_heads":2,"max_position_embeddings":131072,
+         "original_max_position_embeddings":4096,"rope_scaling":{"type":"longrope","short_factor":[1,1,1,1],"long_factor":[1,2,4,8.5]}}
+        """);
+        Assert.Equal((32.0, 4096), (longrope.RopeScaling!.Factor, longrope.RopeScaling.OriginalMaxPositionEmbeddings));
+        Assert.Equal(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), longrope.RopeScaling.AttentionScaling, 12);
+        Assert.Equal([1f, 2f, 4f, 8.5f], longrope.RopeScaling.LongFactor!);
+        var reloaded = ConfigJsonReader.Load(WriteConfig(longrope));
+        Assert.Equal(Canonical(longrope), Canonical(ConfigJson.Read(reloaded)));
+        // an explicit rope_scaling.factor wins (current modeling_rope_utils.py) and survives a save
+        var explicitFactor = Parse("""
+        {"architectures":["Phi3ForCausalLM"],"hidden_size":16,"num_attention_heads":2,"max_position_embeddings":131072,
+         "original_max_position_embeddings":4096,"rope_scaling":{"type":"longrope","factor":8.0,"short_factor":[1,1,1,1],"long_factor":[1,2,4,8]}}
+        """);
+        Assert.Equal(8.0, explicitFactor.RopeScaling!.Factor);
+        Assert.Equal(8.0, ConfigJson.Read(ConfigJsonReader.Load(WriteConfig(explicitFactor))).RopeScaling!.Factor);
+    }
+
+    [Fact]
     public void ClassDefaultsApplyPerArchitecture()
     {
+        Assert.Null(Parse("""{"architectures":["MistralForCausalLM"],"sliding_window":null}""").SlidingWindow); // Mistral v0.2+: explicit null
+        var qw = Parse("""{"architectures":["Qwen2ForCausalLM"],"num_hidden_layers":4,"use_sliding_window":true,"max_window_layers":3}""");
+        Assert.Equal((4096, 3), (qw.SlidingWindow, qw.SlidingWindowLayers));     // Qwen2Config: sliding_window 4096 by default
+        Assert.Null(Parse("""{"architectures":["Qwen2ForCausalLM"],"use_sliding_window":false,"sliding_window":131072}""").SlidingWindow);
         var m = Parse("""{"architectures":["MistralForCausalLM"]}""");
         Assert.Equal((32000, 4096, 14336, 8, 128, 4096, 131072), (m.VocabSize, m.HiddenSize, m.IntermediateSize, m.NumKvHeads, m.HeadDim, m.SlidingWindow, m.MaxPositionEmbeddings));
         var q = Parse("""{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"num_attention_heads":4}""");
@@ -92,7 +139,13 @@ public class ConfigJsonTests
     [InlineData("""{"architectures":["PhiForCausalLM"],"qk_layernorm":true}""", "'qk_layernorm' = true is not supported")]
     [InlineData("""{"architectures":["GPT2LMHeadModel"],"activation_function":"swish"}""", "'activation_function' = 'swish'")]
     [InlineData("""{"architectures":["GPT2LMHeadModel"],"scale_attn_by_inverse_layer_idx":true}""", "'scale_attn_by_inverse_layer_idx' = true")]
-    [InlineData("""{"architectures":["Qwen2ForCausalLM"],"use_sliding_window":true}""", "'use_sliding_window' = true")]
+    [InlineData("""{"architectures":["Qwen2ForCausalLM"],"num_hidden_layers":2,"use_sliding_window":true,"max_window_layers":1,"layer_types":["sliding_attention","full_attention"]}""", "'layer_types'")]
+    [InlineData("""{"architectures":["MistralForCausalLM"],"sliding_window":0}""", "'sliding_window' must be positive")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"type":"longrope","short_factor":[1.0],"long_factor":[1.0]}}""", "'rope_scaling.short_factor' has 1 values, expected rotary_dim / 2 = 48")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"type":"su","short_factor":[1.0]}}""", "'rope_scaling.short_factor' has 1 values")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"rope_type":"yarn","factor":2.0}}""", "'rope_scaling.short_factor' is required for rope_type 'yarn'")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"rope_scaling":{"rope_type":"dynamic","factor":2.0}}""", "'rope_scaling' type 'dynamic' is not supported for Phi3ForCausalLM (supported: null, longrope)")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"hidden_act":"gelu"}""", "'hidden_act' = 'gelu' is not supported for Phi3ForCausalLM")]
     [InlineData("""{"architectures":["LlamaForCausalLM"],"num_hidden_layers":0}""", "'num_hidden_layers' must be positive")]
     public void UnsupportedOptionsNameTheKey(string json, string expected) => Assert.Contains(expected, Fails(json));
 
@@ -102,6 +155,7 @@ public class ConfigJsonTests
     [InlineData("bench-small-llama")]
     [InlineData("gpt2-124m")]
     [InlineData("smollm2-135m")]
+    [InlineData("tiny-phi3")]
     public void PresetsRoundTripThroughConfigJson(string name)
     {
         var preset = ModelPresets.Get(name);

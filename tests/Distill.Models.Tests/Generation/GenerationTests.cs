@@ -7,7 +7,7 @@ namespace Distill.Models.Tests.Generation;
 
 public class GenerationTests
 {
-    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi" };
+    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi", "mistral-window", "qwen2-window", "phi3" };
 
     [Theory]
     [MemberData(nameof(Models))]
@@ -35,6 +35,34 @@ public class GenerationTests
         Assert.Equal(full.Length, cached.Count);
         double maxErr = full.Zip(cached).Max(x => Math.Abs(x.First - x.Second));
         Assert.True(maxErr < 1e-4, $"{name}: cached vs full max |Δ| {maxErr:E2}");
+        foreach (var c in caches) c.Dispose();
+    }
+
+    // longrope: the cache holds keys rotated with the short factors until the sequence passes original_max_position_embeddings
+    // (8 here); at that step the generator recomputes the whole sequence with the long factors, as Phi-3's
+    // prepare_inputs_for_generation drops the cache. The reference's greedy tokens come from full recomputes.
+    [Fact]
+    public void LongRopeGenerationRecomputesWhenTheSequencePassesTheOriginalLength()
+    {
+        var expected = ReferenceOutput.Load("phi3-longrope");
+        using var model = ModelIO.Load(ReferenceOutput.Dir("phi3-longrope"));
+        Assert.Equal((false, true, false), (model.CacheInvalidatedAt(7, 1), model.CacheInvalidatedAt(8, 1), model.CacheInvalidatedAt(9, 1)));
+        for (int n = 1; n <= 2; n++)
+        {
+            var result = Generator.Generate(model, expected.GreedyPrompt, new SamplingOptions { Temperature = 0, MaxNewTokens = expected.GreedyTokens.Length, N = n });
+            Assert.All(result, r => Assert.Equal(expected.GreedyTokens, r.Ids));
+        }
+        // the recompute matters: continuing the short-factor cache past position 8 gives other logits than a full forward
+        var seq = expected.GreedyPrompt.Concat(expected.GreedyTokens).ToArray()[..9];
+        int vocab = model.Config.VocabSize;
+        var caches = model.CreateCaches(1, 9);
+        using var tape = new Tape { NoGrad = true };
+        model.ForwardCached(tape, seq[..8], 1, caches, 0);
+        tape.Reset();
+        var stale = model.ForwardCached(tape, [seq[8]], 1, caches, 8).Span.ToArray();
+        tape.Reset();
+        var full = model.Forward(tape, seq, 1).Span[(8 * vocab)..].ToArray();
+        Assert.True(full.Zip(stale).Max(x => Math.Abs(x.First - x.Second)) > 1e-3, "short-factor keys should not match the long-factor recompute");
         foreach (var c in caches) c.Dispose();
     }
 

@@ -32,6 +32,7 @@ public class LoraModelTests
     [InlineData("llama", new[] { "q_proj", "k_proj", "v_proj", "o_proj" })]
     [InlineData("gpt2", new[] { "c_attn", "c_fc" })]
     [InlineData("phi", new[] { "q_proj", "v_proj", "fc1", "fc2" })]
+    [InlineData("phi3", new[] { "qkv_proj", "o_proj", "gate_up_proj", "down_proj" })]
     public void FreshAdapterEqualsBaseAndMergedEqualsUnmerged(string name, string[] targets)
     {
         using var model = Reference(name);
@@ -51,11 +52,15 @@ public class LoraModelTests
     [InlineData("llama", false)]
     [InlineData("phi", false)]
     [InlineData("qwen2", true)]
-    public void GradientOfLoraMatricesMatchesFiniteDifferences(string name, bool qlora)
+    [InlineData("mistral", false)]          // window 4 < T = 8: training past the window
+    [InlineData("qwen2-window", false)]     // layer 1 slides (window 4), layer 0 does not
+    [InlineData("phi3", false, "qkv_proj,gate_up_proj")]  // the fused projections: B spans q, k, v (gate, up) at once
+    [InlineData("phi3", true, "qkv_proj,o_proj,down_proj")]
+    public void GradientOfLoraMatricesMatchesFiniteDifferences(string name, bool qlora, string targets = "q_proj,v_proj,down_proj,fc2")
     {
         using var model = Reference(name);
         if (qlora) LoraModel.QuantizeBase(model);
-        LoraModel.Apply(model, new LoraConfig { R = 2, LoraAlpha = 4, TargetModules = ["q_proj", "v_proj", "down_proj", "fc2"], UseRslora = true }, seed: 3);
+        LoraModel.Apply(model, new LoraConfig { R = 2, LoraAlpha = 4, TargetModules = targets.Split(','), UseRslora = true }, seed: 3);
         RandomizeB(model, 4);
         using var tape = new Tape();
         float Loss()
@@ -114,6 +119,35 @@ public class LoraModelTests
         using (var gpt2 = Reference("gpt2"))
             Assert.Contains("module 'model.layers.0.self_attn.q_proj' does not exist in GPT2LMHeadModel",
                 Assert.Throws<ModelFormatException>(() => LoraModel.Load(gpt2, dir)).Message);
+    }
+
+    // Phi-3's fused modules in PEFT layout: lora_A [r, in], lora_B [(heads + 2·kv_heads)·hd, r] for qkv_proj and
+    // [2·intermediate, r] for gate_up_proj, under PEFT's key names; loading the folder reproduces the logits.
+    [Fact]
+    public void PeftRoundTripOnFusedPhi3Modules()
+    {
+        var config = new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = ["qkv_proj", "gate_up_proj"], BaseModelNameOrPath = "phi3" };
+        var dir = TestPaths.TempDir();
+        float[] expected;
+        using (var model = Reference("phi3"))
+        {
+            LoraModel.Apply(model, config, seed: 5);
+            RandomizeB(model, 6);
+            expected = Logits(model);
+            LoraModel.Save(model, config, dir);
+        }
+        using (var f = SafetensorsFile.Open(Path.Combine(dir, CheckpointNames.AdapterWeights)))
+        {
+            Assert.Equal([4L, 32L], f.Info("base_model.model.model.layers.1.self_attn.qkv_proj.lora_A.weight").Shape);
+            Assert.Equal([64L, 4L], f.Info("base_model.model.model.layers.1.self_attn.qkv_proj.lora_B.weight").Shape);  // (4 + 2·2)·8
+            Assert.Equal([96L, 4L], f.Info("base_model.model.model.layers.0.mlp.gate_up_proj.lora_B.weight").Shape);   // 2·48
+            Assert.Equal(8, f.Tensors.Count);
+        }
+        using (var model = Reference("phi3"))
+        {
+            LoraModel.Load(model, dir);
+            Assert.Equal(expected, Logits(model));
+        }
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 """Tiny random checkpoints in exact Hugging Face layout and their expected outputs, computed by plain-torch
 forwards written to match transformers' modeling_llama.py / modeling_qwen2.py / modeling_mistral.py /
-modeling_gpt2.py / modeling_phi.py (eager attention, float32). transformers itself is not installed here;
+modeling_gpt2.py / modeling_phi.py / modeling_phi3.py (eager attention, float32). transformers itself is not installed here;
 every convention below is cited from those files.
 
 Run: /usr/bin/python3 make_reference.py   (Debian python3-torch 1.13). Writes models/<name>/{config.json,
@@ -44,12 +44,31 @@ def inv_freq(cfg, dim):
     return torch.where(is_medium, smoothed, inv_llama)
 
 
+def longrope(cfg, dim, T):
+    """_compute_longrope_parameters with Phi3Config's original_max_position_embeddings (factor = max / original),
+    and longrope_frequency_update: long factors when max(position_ids) + 1 = T exceeds original_max, else short;
+    attention_factor = sqrt(1 + ln(factor) / ln(original_max)) when not given."""
+    rs, base = cfg["rope_scaling"], cfg.get("rope_theta", 10000.0)
+    original = cfg["original_max_position_embeddings"]
+    factor = cfg["max_position_embeddings"] / original
+    att = rs.get("attention_factor")
+    if att is None:
+        att = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
+    ext = torch.tensor(rs["long_factor"] if T > original else rs["short_factor"], dtype=torch.float32)
+    inv_freq_shape = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
+    return 1.0 / (ext * base ** inv_freq_shape), att
+
+
 def cos_sin(cfg, dim, T):
-    inv = inv_freq(cfg, dim)
+    rs = cfg.get("rope_scaling")
+    if rs is not None and rs.get("type", rs.get("rope_type")) in ("longrope", "su", "yarn") and cfg["model_type"] == "phi3":
+        inv, att = longrope(cfg, dim, T)
+    else:
+        inv, att = inv_freq(cfg, dim), 1.0
     pos = torch.arange(T).float()
     freqs = pos[:, None] * inv[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)            # LlamaRotaryEmbedding.forward
-    return emb.cos(), emb.sin()
+    return emb.cos() * att, emb.sin() * att
 
 
 def rotate_half(x):
@@ -61,9 +80,10 @@ def apply_rope(x, cos, sin):                           # x: (B, heads, T, dim)
     return x * cos + rotate_half(x) * sin
 
 
-def attention(q, k, v, window=None):
-    """Eager attention: softmax(q kᵀ/√d + causal mask) v in float32; GQA by repeat_kv; Mistral's sliding
-    window masks key j when j <= i − window."""
+def attention(q, k, v, window=None, key_mask=None):
+    """Eager attention: softmax(q kᵀ/√d + causal mask) v in float32; GQA by repeat_kv. A sliding window keeps
+    key j for query i iff j > i − window (masking_utils.py sliding_window_overlay: kv_idx > q_idx - sliding_window,
+    AND-ed with causal_mask_function: kv_idx <= q_idx), so it masks j <= i − window."""
     B, nh, T, d = q.shape
     rep = nh // k.shape[1]
     k = k[:, :, None].expand(B, k.shape[1], rep, T, d).reshape(B, nh, T, d)   # repeat_kv
@@ -74,6 +94,8 @@ def attention(q, k, v, window=None):
     masked = j > i
     if window is not None:
         masked = masked | (j <= i - window)
+    if key_mask is not None:                  # attention_mask (B, T): 0 = padding, never attended to
+        masked = masked | (key_mask[:, None, None, :] == 0)
     w = w.masked_fill(masked, torch.finfo(torch.float32).min)
     w = F.softmax(w, dim=-1, dtype=torch.float32)
     return torch.matmul(w, v)
@@ -89,7 +111,16 @@ def gelu_new(x):                                        # activations.NewGELUAct
 
 
 # ---------------------------------------------------------------- forwards
-def llama_forward(cfg, w, ids):
+def window_of(cfg, layer):
+    """Mistral and Phi-3: sliding_window on every layer. Qwen2 (configuration_qwen2.py): sliding_window only when
+    use_sliding_window, and only on layers i >= max_window_layers ("sliding_attention" in layer_types)."""
+    if cfg["model_type"] == "qwen2":
+        if not cfg.get("use_sliding_window", False) or layer < cfg.get("max_window_layers", 28):
+            return None
+    return cfg.get("sliding_window")
+
+
+def llama_forward(cfg, w, ids, key_mask=None, out="lm_head"):
     B, T = ids.shape
     nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     d = cfg.get("head_dim") or cfg["hidden_size"] // nh
@@ -104,11 +135,13 @@ def llama_forward(cfg, w, ids):
         k = lin("self_attn.k_proj", x).view(B, T, nkv, d).transpose(1, 2)
         v = lin("self_attn.v_proj", x).view(B, T, nkv, d).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        a = attention(q, k, v, cfg.get("sliding_window")).transpose(1, 2).reshape(B, T, nh * d)
+        a = attention(q, k, v, window_of(cfg, l), key_mask).transpose(1, 2).reshape(B, T, nh * d)
         h = h + lin("self_attn.o_proj", a)
         x = rms_norm(h, w[p + "post_attention_layernorm.weight"], eps)
         h = h + lin("mlp.down_proj", F.silu(lin("mlp.gate_proj", x)) * lin("mlp.up_proj", x))
     h = rms_norm(h, w["model.norm.weight"], eps)
+    if out == "score":                        # LlamaForSequenceClassification: score = Linear(hidden, num_labels, bias=False)
+        return F.linear(h, w["score.weight"])
     head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
     return F.linear(h, head)
 
@@ -156,6 +189,36 @@ def phi_forward(cfg, w, ids):
         h = attn_out + mlp_out + h                      # parallel attention and MLP on the same normed input
     h = F.layer_norm(h, (Hs,), w["model.final_layernorm.weight"], w["model.final_layernorm.bias"], eps)
     return lin(h, "lm_head")
+
+
+def phi3_forward(cfg, w, ids):
+    """modeling_phi3.py: Llama's block with fused qkv_proj (q, then k, then v columns) and gate_up_proj
+    (chunk(2): gate first, up second; up * silu(gate)); partial rotary; sliding window on every layer; no biases."""
+    B, T = ids.shape
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    d = cfg.get("head_dim") or cfg["hidden_size"] // nh
+    rd = int(d * cfg.get("partial_rotary_factor", 1.0))
+    eps = cfg["rms_norm_eps"]
+    cos, sin = cos_sin(cfg, rd, T)
+    h = w["model.embed_tokens.weight"][ids]
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        x = rms_norm(h, w[p + "input_layernorm.weight"], eps)
+        qkv = F.linear(x, w[p + "self_attn.qkv_proj.weight"])
+        query_pos = nh * d
+        q = qkv[..., :query_pos].view(B, T, nh, d).transpose(1, 2)
+        k = qkv[..., query_pos: query_pos + nkv * d].view(B, T, nkv, d).transpose(1, 2)
+        v = qkv[..., query_pos + nkv * d:].view(B, T, nkv, d).transpose(1, 2)
+        q = torch.cat((apply_rope(q[..., :rd], cos, sin), q[..., rd:]), dim=-1)
+        k = torch.cat((apply_rope(k[..., :rd], cos, sin), k[..., rd:]), dim=-1)
+        a = attention(q, k, v, cfg.get("sliding_window")).transpose(1, 2).reshape(B, T, nh * d)
+        h = h + F.linear(a, w[p + "self_attn.o_proj.weight"])
+        x = rms_norm(h, w[p + "post_attention_layernorm.weight"], eps)
+        gate, up = F.linear(x, w[p + "mlp.gate_up_proj.weight"]).chunk(2, dim=-1)
+        h = h + F.linear(up * F.silu(gate), w[p + "mlp.down_proj.weight"])
+    h = rms_norm(h, w["model.norm.weight"], eps)
+    head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
+    return F.linear(h, head)
 
 
 # ---------------------------------------------------------------- random weights in HF layout
@@ -216,6 +279,24 @@ def phi_weights(cfg):
     return w
 
 
+def phi3_weights(cfg):
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    d = cfg.get("head_dim") or cfg["hidden_size"] // nh
+    w = {"model.embed_tokens.weight": rnd(V, H, std=0.5)}
+    for l in range(L):
+        p = f"model.layers.{l}."
+        w[p + "input_layernorm.weight"] = 1 + rnd(H, std=0.1)
+        w[p + "self_attn.qkv_proj.weight"] = rnd((nh + 2 * nkv) * d, H)
+        w[p + "self_attn.o_proj.weight"] = rnd(H, nh * d)
+        w[p + "post_attention_layernorm.weight"] = 1 + rnd(H, std=0.1)
+        w[p + "mlp.gate_up_proj.weight"] = rnd(2 * I, H)
+        w[p + "mlp.down_proj.weight"] = rnd(H, I)
+    w["model.norm.weight"] = 1 + rnd(H, std=0.1)
+    if not cfg["tie_word_embeddings"]:
+        w["lm_head.weight"] = rnd(V, H)
+    return w
+
+
 def llama_cfg(arch, model_type, **kw):
     c = {"architectures": [arch], "model_type": model_type, "vocab_size": V, "hidden_size": H, "intermediate_size": I,
          "num_hidden_layers": L, "num_attention_heads": NH, "num_key_value_heads": NKV, "hidden_act": "silu",
@@ -245,25 +326,51 @@ MODELS = {
              "hidden_act": "gelu_new", "max_position_embeddings": 64, "layer_norm_eps": 1e-5, "rope_theta": 10000.0,
              "partial_rotary_factor": 0.5, "qk_layernorm": False, "tie_word_embeddings": False, "bos_token_id": 1,
              "eos_token_id": 2, "torch_dtype": "float32"}, phi_forward, phi_weights),
+    # Added later (after the models above, so their random draws are unchanged):
+    # Mistral with window 8 on 24-token inputs (most queries lose keys), greedy decoding well past the window
+    "mistral-window": (llama_cfg("MistralForCausalLM", "mistral", sliding_window=8), llama_forward, lambda c: llama_weights(c)),
+    # Qwen2 with use_sliding_window: layer 0 full attention, layer 1 (>= max_window_layers) window 4
+    "qwen2-window": (llama_cfg("Qwen2ForCausalLM", "qwen2", rope_theta=1000000.0, use_sliding_window=True, sliding_window=4,
+                               max_window_layers=1), llama_forward, lambda c: llama_weights(c, qkv_bias=True)),
+    # Phi-3: fused qkv_proj / gate_up_proj, GQA 4/2, partial rotary 0.5, sliding window 6 (< the 9-token inputs)
+    "phi3": ({"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "vocab_size": V, "hidden_size": H,
+              "intermediate_size": I, "num_hidden_layers": L, "num_attention_heads": NH, "num_key_value_heads": NKV,
+              "hidden_act": "silu", "max_position_embeddings": 64, "original_max_position_embeddings": 64,
+              "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "rope_scaling": None, "partial_rotary_factor": 0.5,
+              "sliding_window": 6, "tie_word_embeddings": False, "initializer_range": 0.02, "resid_pdrop": 0.0,
+              "embd_pdrop": 0.0, "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0,
+              "torch_dtype": "float32"}, phi3_forward, phi3_weights),
 }
+# Phi-3 with longrope (Phi-3-mini-128k's scheme): original_max 8 < the 9-token inputs, max_position_embeddings 32
+# (factor 4, attention factor √(1 + ln 4 / ln 8)); greedy decoding starts short (lengths 5..8) and crosses to long.
+MODELS["phi3-longrope"] = (dict(MODELS["phi3"][0], max_position_embeddings=32, original_max_position_embeddings=8,
+                                partial_rotary_factor=1.0, sliding_window=None,
+                                rope_scaling={"type": "longrope", "short_factor": [1.0, 1.25, 1.5, 2.0],
+                                              "long_factor": [1.5, 3.0, 6.0, 12.0]}), phi3_forward, phi3_weights)
 
 INPUT = torch.tensor([[5, 17, 3, 42, 8, 63, 0, 21, 9], [60, 1, 1, 33, 7, 12, 50, 2, 44]])
 PROMPT = [5, 17, 3, 42]
 COMPLETION = [8, 63, 0, 21, 9]
+# mistral-window: T = 24 (three windows), a 10-token prompt and 14 greedy steps (positions 10..23)
+LONG_INPUT = torch.tensor([[(7 * t + 3) % V for t in range(24)], [(11 * t + 5) % V for t in range(24)]])
+LONG = {"input": LONG_INPUT, "prompt": LONG_INPUT[0, :10].tolist(), "completion": LONG_INPUT[0, 10:].tolist(), "steps": 14}
+CASES = {"mistral-window": LONG}
 
 
 @torch.no_grad()
-def expected_outputs(cfg, forward, w):
-    logits = forward(cfg, w, INPUT)
-    seq = list(PROMPT)
-    for _ in range(8):
+def expected_outputs(cfg, forward, w, case=None):
+    case = case or {"input": INPUT, "prompt": PROMPT, "completion": COMPLETION, "steps": 8}
+    inp, prompt, completion = case["input"], case["prompt"], case["completion"]
+    logits = forward(cfg, w, inp)
+    seq = list(prompt)
+    for _ in range(case["steps"]):
         seq.append(int(forward(cfg, w, torch.tensor([seq]))[0, -1].argmax()))
-    full = torch.tensor([PROMPT + COMPLETION])
+    full = torch.tensor([prompt + completion])
     lp = F.log_softmax(forward(cfg, w, full)[0].double(), dim=-1)
-    per_token = [float(lp[len(PROMPT) - 1 + t, tok]) for t, tok in enumerate(COMPLETION)]
-    return {"input_ids": INPUT.tolist(), "shape": list(logits.shape), "logits": logits.flatten().tolist(),
-            "greedy": {"prompt": PROMPT, "tokens": seq[len(PROMPT):]},
-            "logprob": {"prompt": PROMPT, "completion": COMPLETION, "sum": sum(per_token), "per_token": per_token}}
+    per_token = [float(lp[len(prompt) - 1 + t, tok]) for t, tok in enumerate(completion)]
+    return {"input_ids": inp.tolist(), "shape": list(logits.shape), "logits": logits.flatten().tolist(),
+            "greedy": {"prompt": prompt, "tokens": seq[len(prompt):]},
+            "logprob": {"prompt": prompt, "completion": completion, "sum": sum(per_token), "per_token": per_token}}
 
 
 for name, (cfg, forward, make) in MODELS.items():
@@ -273,7 +380,42 @@ for name, (cfg, forward, make) in MODELS.items():
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     save(os.path.join(d, "model.safetensors"), w, {"format": "pt"})
-    exp = expected_outputs(cfg, forward, w)
+    exp = expected_outputs(cfg, forward, w, CASES.get(name))
     with open(os.path.join(d, "expected.json"), "w") as f:
         json.dump(exp, f)
     print(name, "params", sum(t.numel() for t in w.values()), "greedy", exp["greedy"]["tokens"], "logprob", round(exp["logprob"]["sum"], 4))
+
+
+# ---------------------------------------------------------------- reward model (LlamaForSequenceClassification)
+# Appended after the language models, so their random draws are unchanged. num_labels = 1 (a reward model, as TRL's
+# RewardTrainer builds it), pad_token_id 0, GQA 4/2. Pooling as LlamaForSequenceClassification.forward (transformers
+# >= 4.48): non_pad_mask = input_ids != pad_token_id; last_non_pad_token = (arange(T) * non_pad_mask).argmax(-1);
+# pooled = logits[arange(B), last_non_pad_token]. position_ids default to arange(T) even with left padding; the
+# attention_mask hides padded keys. Row 3 has the pad id inside its text: the rightmost non-pad token still wins.
+@torch.no_grad()
+def reward_case():
+    cfg = llama_cfg("LlamaForSequenceClassification", "llama", pad_token_id=0,
+                    id2label={"0": "LABEL_0"}, label2id={"LABEL_0": 0})
+    w = llama_weights(dict(cfg, tie_word_embeddings=True))          # no lm_head in a classifier
+    w["score.weight"] = rnd(1, H)
+    ids = torch.tensor([[5, 17, 3, 42, 8, 0, 0, 0],       # right padding
+                        [0, 0, 0, 5, 17, 3, 42, 8],       # left padding, same text
+                        [60, 1, 33, 7, 12, 50, 2, 44],    # no padding
+                        [9, 0, 14, 3, 0, 0, 0, 0]])       # a pad id inside the text, then right padding
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1, 1], [1] * 8, [1, 1, 1, 1, 0, 0, 0, 0]])
+    token_scores = llama_forward(cfg, w, ids, key_mask=mask, out="score")            # (B, T, 1)
+    non_pad = (ids != cfg["pad_token_id"]).int()
+    last = (torch.arange(ids.shape[1]) * non_pad).argmax(-1)
+    pooled = token_scores[torch.arange(ids.shape[0]), last]
+    d = os.path.join(OUT, "llama-reward")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    save(os.path.join(d, "model.safetensors"), w, {"format": "pt"})
+    with open(os.path.join(d, "expected.json"), "w") as f:
+        json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "last_non_pad": last.tolist(),
+                   "scores": pooled.flatten().tolist(), "token_scores": token_scores.flatten().tolist()}, f)
+    print("llama-reward params", sum(t.numel() for t in w.values()), "last", last.tolist(), "scores", [round(x, 4) for x in pooled.flatten().tolist()])
+
+
+reward_case()

@@ -14,22 +14,27 @@ public class AttentionTests
         return dst;
     }
 
-    // KV-cache decode (prefill 3, then one token at a time) equals the full causal forward, row for row.
-    [Fact]
-    public void KvCacheDecodeEqualsFullForward()
+    // KV-cache decode (prefill 5, then one token at a time to 14) equals the full causal forward, row for row; with a
+    // window of 4 the decode runs well past the window and still equals the full windowed forward.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public void KvCacheDecodeEqualsFullForward(int window)
     {
-        const int batch = 2, T = 7, heads = 4, kvHeads = 2, hd = 5;
+        const int batch = 2, T = 14, heads = 4, kvHeads = 2, hd = 5;
         var rng = new Rng(31);
         using Tensor q = Tensor.Create(batch * T, heads * hd), k = Tensor.Create(batch * T, kvHeads * hd), v = Tensor.Create(batch * T, kvHeads * hd);
         rng.FillNormal(q.Span, 0, 1); rng.FillNormal(k.Span, 0, 1); rng.FillNormal(v.Span, 0, 1);
         using var tape = new Tape { NoGrad = true };
-        var full = CausalAttention.Forward(tape, q, k, v, batch, heads, kvHeads).Span.ToArray();
+        var full = CausalAttention.Forward(tape, q, k, v, batch, heads, kvHeads, window: window).Span.ToArray();
+        if (window > 0) // the window changes the last row: this test can fail
+            Assert.NotEqual(CausalAttention.Forward(tape, q, k, v, batch, heads, kvHeads).Span[^1], full[^1]);
         using var cache = new KvCache(batch, capacity: 16, kvHeads, hd);
         int pos = 0;
-        foreach (int len in new[] { 3, 1, 1, 1, 1 })
+        foreach (int len in new[] { 5, 1, 1, 1, 1, 1, 1, 1, 1, 1 })
         {
             using Tensor qs = Rows(q, batch, T, pos, len), ks = Rows(k, batch, T, pos, len), vs = Rows(v, batch, T, pos, len);
-            var y = CausalAttention.Decode(tape, qs, ks, vs, cache, pos, heads, kvHeads);
+            var y = CausalAttention.Decode(tape, qs, ks, vs, cache, pos, heads, kvHeads, window);
             for (int b = 0; b < batch; b++)
                 for (int i = 0; i < len; i++)
                     for (int c = 0; c < heads * hd; c++)
@@ -39,7 +44,44 @@ public class AttentionTests
                     }
             pos += len;
         }
-        Assert.Equal(7, cache.Length);
+        Assert.Equal(T, cache.Length);
+    }
+
+    // Sliding window against a double-precision reference written from the mask definition: key j is kept for query i
+    // iff i − window < j ≤ i (masking_utils.py: kv_idx > q_idx − sliding_window and kv_idx <= q_idx).
+    [Theory]
+    [InlineData(1, 20, 5)]
+    [InlineData(8, 24, 8)]
+    public void SlidingWindowEqualsMaskedSoftmax(int window, int T, int seed)
+    {
+        const int heads = 2, kvHeads = 1, hd = 4;
+        var rng = new Rng((ulong)seed);
+        using Tensor q = Tensor.Create(T, heads * hd), k = Tensor.Create(T, kvHeads * hd), v = Tensor.Create(T, kvHeads * hd);
+        rng.FillNormal(q.Span, 0, 1); rng.FillNormal(k.Span, 0, 1); rng.FillNormal(v.Span, 0, 1);
+        using var tape = new Tape { NoGrad = true };
+        var y = CausalAttention.Forward(tape, q, k, v, 1, heads, kvHeads, window: window).Span.ToArray();
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < T; i++)
+            {
+                var s = new double[T];
+                double max = double.NegativeInfinity, z = 0;
+                for (int j = 0; j < T; j++)
+                {
+                    bool keep = j <= i && j > i - window;
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) dot += q[i * heads * hd + h * hd + d] * (double)k[j * hd + d];
+                    s[j] = keep ? dot / Math.Sqrt(hd) : double.NegativeInfinity;
+                    max = Math.Max(max, s[j]);
+                }
+                for (int j = 0; j < T; j++) { s[j] = Math.Exp(s[j] - max); z += s[j]; }
+                for (int d = 0; d < hd; d++)
+                {
+                    double e = 0;
+                    for (int j = 0; j < T; j++) e += s[j] / z * v[j * hd + d];
+                    float a = y[i * heads * hd + h * hd + d];
+                    Assert.True(Math.Abs(a - e) <= 1e-5 * (1 + Math.Abs(e)), $"window {window} h{h} i{i} d{d}: {a} vs {e}");
+                }
+            }
     }
 
     // Grouped-query attention equals multi-head attention with each kv head repeated for its group.
@@ -88,7 +130,10 @@ public unsafe class AttentionKernelEqualityTests
     [InlineData(2, 5, 4, 2, 3, false)]
     [InlineData(3, 9, 2, 2, 8, true)]
     [InlineData(1, 1, 3, 1, 4, false)]
-    public void GemmKernelsEqualRowKernels(int batch, int T, int heads, int kvHeads, int hd, bool maskLast)
+    [InlineData(2, 24, 4, 2, 3, true, 8)]    // window 8: query blocks of 16 rows, the second skips keys 0..8
+    [InlineData(1, 40, 2, 1, 4, false, 3)]   // window 3 < the minimum block: three blocks, band of 3
+    [InlineData(1, 9, 2, 2, 4, false, 20)]   // window ≥ T: plain causal
+    public void GemmKernelsEqualRowKernels(int batch, int T, int heads, int kvHeads, int hd, bool maskLast, int window = 0)
     {
         var rng = new Rng((ulong)(batch * 100 + T));
         int w = (heads + 2 * kvHeads) * hd;
@@ -103,13 +148,14 @@ public unsafe class AttentionKernelEqualityTests
         {
             Q = qkv.Pointer, K = qkv.Pointer, V = qkv.Pointer, Out = o.Pointer, Ldq = w, Ldk = w, Ldv = w,
             QOff = 0, KOff = heads * hd, VOff = (heads + kvHeads) * hd, Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T,
-            Heads = heads, KvHeads = kvHeads, HeadDim = hd, Mask = mask.Pointer, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd),
+            Heads = heads, KvHeads = kvHeads, HeadDim = hd, Mask = mask.Pointer, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd), Window = window,
         };
         var l1 = L(p1, o1);
         var l2 = L(p2, o2);
         AttentionKernels.Forward(l1);
         AttentionGemmKernels.Forward(l2);
         for (int i = 0; i < o1.Length; i++) Assert.True(MathF.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + MathF.Abs(o1[i])), $"out[{i}]: row {o1[i]} vs gemm {o2[i]}");
+        for (int i = 0; i < p1.Length; i++) Assert.True(MathF.Abs(p1[i] - p2[i]) <= 1e-6f, $"P[{i}]: row {p1[i]} vs gemm {p2[i]}");
         AttentionKernels.Backward(l1, dOut.Pointer, d1.Pointer, d1.Pointer, d1.Pointer);
         AttentionGemmKernels.Backward(l2, dOut.Pointer, d2.Pointer, d2.Pointer, d2.Pointer, scratch.Pointer);
         for (int i = 0; i < d1.Length; i++) Assert.True(MathF.Abs(d1[i] - d2[i]) <= 1e-5f * (1 + MathF.Abs(d1[i])), $"d[{i}]: row {d1[i]} vs gemm {d2[i]}");

@@ -96,6 +96,26 @@ public class OpGradientTests
             var qkv = GradCheck.Input(rng, 6, 12);
             var mask = Tensor.FromArray([0, 0, 0, float.NegativeInfinity, 0, 0], 2, 3);
             GradCheck.Check("CausalAttention(fused, mask)", t => CausalAttention.Forward(t, qkv, 2, 2, 2, mask), [qkv], maxCoords: 72);
+            // sliding window 3 over T 20 (query blocks of 16: the second block skips keys 0..13), GQA, key mask
+            Tensor qw = GradCheck.Input(rng, 40, 8), kw = GradCheck.Input(rng, 40, 4), vw = GradCheck.Input(rng, 40, 4);
+            var maskW = Tensor.Create(2, 20);
+            maskW[20 + 17] = float.NegativeInfinity;
+            GradCheck.Check("CausalAttention(window 3)", t => CausalAttention.Forward(t, qw, kw, vw, 2, 2, 1, maskW, window: 3), [qw, kw, vw], maxCoords: 96);
+        },
+        ["SliceColumns"] = () =>
+        {
+            var rng = new Rng(27);
+            var x = GradCheck.Input(rng, 3, 7);
+            // two overlapping-free parts of one fused output, and a loss that uses both: the gradients add in x
+            GradCheck.Check("SliceColumns", t => Add.Forward(t, SliceColumns.Forward(t, x, 1, 3), SliceColumns.Forward(t, x, 4, 3)), [x]);
+            GradCheck.Check("SliceColumns(one part)", t => SliceColumns.Forward(t, x, 0, 2), [x]);
+        },
+        ["GatherRows"] = () =>
+        {
+            var rng = new Rng(28);
+            var x = GradCheck.Input(rng, 6, 3);
+            // row 4 chosen twice: its gradient is the sum of both uses; rows never chosen get none
+            GradCheck.Check("GatherRows", t => GatherRows.Forward(t, x, [4, 0, 4, 5]), [x]);
         },
         ["SwiGlu"] = () =>
         {

@@ -7,47 +7,50 @@ namespace Distill.Tensors.Autograd.Ops;
 /// query head h reading kv head h / (heads/kvHeads). q: (batch·T, heads·hd); k, v: (batch·T, kvHeads·hd),
 /// or one fused qkv tensor (batch·T, (heads + 2·kvHeads)·hd) as GPT-2's c_attn produces.
 /// Output: (batch·T, heads·hd), heads side by side as the o_proj expects. keyMask (batch, T), optional:
-/// additive, 0 keeps a key and −∞ drops it (padding). Saved for backward: P (batch, heads, T, T).
-/// Slots: A = q, B = k, C = v (all the same tensor when fused), D = mask, S0 = P, I0..I4 = batch, T, heads, kvHeads, hd.
+/// additive, 0 keeps a key and −∞ drops it (padding). window &gt; 0: sliding-window attention, query i sees keys
+/// i − window &lt; j ≤ i (transformers' masking_utils.py sliding_window_overlay AND causal_mask_function), blocks left of
+/// the band skipped. Saved for backward: P (batch, heads, T, T).
+/// Slots: A = q, B = k, C = v (all the same tensor when fused), D = mask, S0 = P, I0..I5 = batch, T, heads, kvHeads, hd, window.
 /// </summary>
 public sealed unsafe class CausalAttention : Op
 {
     static readonly CausalAttention Instance = new();
     public override string Name => nameof(CausalAttention);
 
-    public static Tensor Forward(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int heads, int kvHeads, Tensor? keyMask = null)
+    public static Tensor Forward(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int heads, int kvHeads, Tensor? keyMask = null, int window = 0)
     {
         int T = q.Rows / batch, hd = q.Cols / heads;
         if (q.Rows != batch * T || k.Rows != q.Rows || v.Rows != q.Rows || k.Cols != kvHeads * hd || v.Cols != kvHeads * hd || q.Cols != heads * hd)
             throw new ArgumentException($"CausalAttention: q {Tensor.ShapeString(q.Shape)}, k {Tensor.ShapeString(k.Shape)}, v {Tensor.ShapeString(v.Shape)} do not fit batch {batch}, heads {heads}/{kvHeads}");
-        return Run(tape, q, k, v, batch, T, heads, kvHeads, hd, keyMask);
+        return Run(tape, q, k, v, batch, T, heads, kvHeads, hd, keyMask, window);
     }
 
     /// <summary>Fused qkv: columns [0, H·hd) are q, then kvHeads·hd of k, then of v.</summary>
-    public static Tensor Forward(Tape tape, Tensor qkv, int batch, int heads, int kvHeads, Tensor? keyMask = null)
+    public static Tensor Forward(Tape tape, Tensor qkv, int batch, int heads, int kvHeads, Tensor? keyMask = null, int window = 0)
     {
         int T = qkv.Rows / batch, hd = qkv.Cols / (heads + 2 * kvHeads);
         if (qkv.Rows != batch * T || qkv.Cols != (heads + 2 * kvHeads) * hd)
             throw new ArgumentException($"CausalAttention: qkv {Tensor.ShapeString(qkv.Shape)} does not split into {heads}+2×{kvHeads} heads");
-        return Run(tape, qkv, qkv, qkv, batch, T, heads, kvHeads, hd, keyMask);
+        return Run(tape, qkv, qkv, qkv, batch, T, heads, kvHeads, hd, keyMask, window);
     }
 
-    static Tensor Run(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask)
+    static Tensor Run(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask, int window)
     {
+        if (window < 0) throw new ArgumentException($"CausalAttention: sliding window must be positive (0 for none), got {window}");
         if (mask is not null && mask.Length != batch * T) throw new ArgumentException($"CausalAttention: key mask has {mask.Length} values, expected batch×T = {batch * T}");
         var y = tape.New(batch * T, heads * hd);
         bool grad = tape.NeedsGrad(q, k, v);
         Span<int> pShape = stackalloc int[4];
         pShape[0] = batch; pShape[1] = heads; pShape[2] = T; pShape[3] = T;
         var p = tape.New(pShape); // the GEMM path needs the full score matrix even without a tape
-        var l = Layout(q, k, v, batch, T, heads, kvHeads, hd, mask, p);
+        var l = Layout(q, k, v, batch, T, heads, kvHeads, hd, mask, p, window);
         l.Out = y.Pointer;
         AttentionGemmKernels.Forward(l); // the row kernel (AttentionKernels) serves decoding; tests hold them equal
-        if (grad) tape.Record(new TapeEntry { Op = Instance, Out = y, A = q, B = k, C = v, D = mask, S0 = p, I0 = batch, I1 = T, I2 = heads, I3 = kvHeads, I4 = hd });
+        if (grad) tape.Record(new TapeEntry { Op = Instance, Out = y, A = q, B = k, C = v, D = mask, S0 = p, I0 = batch, I1 = T, I2 = heads, I3 = kvHeads, I4 = hd, I5 = window });
         return y;
     }
 
-    static AttentionLayout Layout(Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask, Tensor? p)
+    static AttentionLayout Layout(Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask, Tensor? p, int window)
     {
         bool fused = ReferenceEquals(q, k);
         return new AttentionLayout
@@ -55,14 +58,14 @@ public sealed unsafe class CausalAttention : Op
             Q = q.Pointer, K = k.Pointer, V = v.Pointer, Ldq = q.Cols, Ldk = k.Cols, Ldv = v.Cols,
             QOff = 0, KOff = fused ? heads * hd : 0, VOff = fused ? (heads + kvHeads) * hd : 0,
             Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T, Heads = heads, KvHeads = kvHeads, HeadDim = hd,
-            Pos0 = 0, Mask = mask is null ? null : mask.Pointer, P = p is null ? null : p.Pointer, Scale = 1f / MathF.Sqrt(hd),
+            Pos0 = 0, Window = window, Mask = mask is null ? null : mask.Pointer, P = p is null ? null : p.Pointer, Scale = 1f / MathF.Sqrt(hd),
         };
     }
 
     public override void Backward(Tape tape, in TapeEntry e)
     {
         Tensor q = e.A!, k = e.B!, v = e.C!;
-        var l = Layout(q, k, v, e.I0, e.I1, e.I2, e.I3, e.I4, e.D, e.S0);
+        var l = Layout(q, k, v, e.I0, e.I1, e.I2, e.I3, e.I4, e.D, e.S0, e.I5);
         var dq = tape.GradOf(q);
         bool fused = ReferenceEquals(q, k);
         var dk = fused ? dq : tape.GradOf(k);
@@ -74,10 +77,12 @@ public sealed unsafe class CausalAttention : Op
     /// <summary>
     /// Inference with a KV cache: writes k, v (batch·len rows) at positions [pos, pos+len) of the cache,
     /// then attends q (batch·len, heads·hd) over cache positions [0, pos+len), query i sitting at pos+i.
-    /// Records nothing (generation runs without a tape). Equals Forward over the whole prefix.
+    /// Records nothing (generation runs without a tape). Equals Forward over the whole prefix. With a sliding window
+    /// the cache keeps every position and each query reads only its last <paramref name="window"/> keys.
     /// </summary>
-    public static Tensor Decode(Tape tape, Tensor q, Tensor k, Tensor v, KvCache cache, int pos, int heads, int kvHeads)
+    public static Tensor Decode(Tape tape, Tensor q, Tensor k, Tensor v, KvCache cache, int pos, int heads, int kvHeads, int window = 0)
     {
+        if (window < 0) throw new ArgumentException($"CausalAttention.Decode: sliding window must be positive (0 for none), got {window}");
         int batch = cache.Batch, len = q.Rows / batch, hd = cache.Width / kvHeads;
         if (q.Rows != batch * len || k.Rows != q.Rows || v.Rows != q.Rows || k.Cols != cache.Width || v.Cols != cache.Width || q.Cols != heads * hd)
             throw new ArgumentException($"CausalAttention.Decode: q {Tensor.ShapeString(q.Shape)}, k {Tensor.ShapeString(k.Shape)} do not fit the cache (batch {batch}, width {cache.Width})");
@@ -94,7 +99,7 @@ public sealed unsafe class CausalAttention : Op
         {
             Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, Ldq = q.Cols, Ldk = w, Ldv = w,
             Batch = batch, Tq = len, Tk = pos + len, KvRowsPerBatch = cache.Capacity, Heads = heads, KvHeads = kvHeads, HeadDim = hd,
-            Pos0 = pos, Scale = 1f / MathF.Sqrt(hd),
+            Pos0 = pos, Window = window, Scale = 1f / MathF.Sqrt(hd),
         };
         AttentionKernels.Forward(l);
         return y;
