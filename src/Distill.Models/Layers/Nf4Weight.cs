@@ -15,5 +15,5 @@ public sealed class Nf4Weight(Nf4Tensor tensor) : IWeightProvider
     public void ReadRows(int row0, int count, Span<float> dst) => Tensor.DequantizeRows(row0, dst[..(count * InFeatures)], _absmax);
 
     /// <summary>Bytes held: packed codes, 8-bit absmax codes, their fp32 scales and offset, plus the cached fp32 block absmax.</summary>
-    public long Bytes => Tensor.Packed.Length + Tensor.QuantizedAbsmax.Length + 4L * Tensor.AbsmaxScales.Length + 4 + 4L * _absmax.Length;
+    public long Bytes => Tensor.StoredBytes + 4L * _absmax.Length;
 }

@@ -29,8 +29,27 @@ public sealed class Nf4Tensor
         Rows = rows; Cols = cols; Packed = packed; QuantizedAbsmax = qAbsmax; AbsmaxScales = scales; Offset = offset;
     }
 
+    /// <summary>Bytes stored: packed codes, 8-bit absmax codes, their fp32 scales and the fp32 offset.</summary>
+    public long StoredBytes => Packed.Length + QuantizedAbsmax.Length + 4L * AbsmaxScales.Length + 4;
+
     /// <summary>Bytes held per weight: 4 bits + one byte per 64 + fp32 per 64·256 + the offset (≈ 0.516).</summary>
-    public double BytesPerParameter => (Packed.Length + QuantizedAbsmax.Length + 4.0 * AbsmaxScales.Length + 4) / Length;
+    public double BytesPerParameter => (double)StoredBytes / Length;
+
+    /// <summary>
+    /// An NF4 tensor from its stored parts (bitsandbytes' QuantState with nested statistics: weight bytes, absmax
+    /// codes, state2.absmax, offset), e.g. to dequantize what another implementation quantized. Lengths are checked.
+    /// </summary>
+    public static Nf4Tensor FromParts(int rows, int cols, byte[] packed, byte[] quantizedAbsmax, float[] absmaxScales, float offset)
+    {
+        long n = (long)rows * cols;
+        long blocks = (n + BlockSize - 1) / BlockSize;
+        if (rows < 1 || cols < 1) throw new ArgumentException($"NF4 shape {rows}×{cols} must be positive");
+        if (packed.Length != (n + 1) / 2) throw new ArgumentException($"NF4 {rows}×{cols}: {packed.Length} packed bytes, expected {(n + 1) / 2}");
+        if (quantizedAbsmax.Length != blocks) throw new ArgumentException($"NF4 {rows}×{cols}: {quantizedAbsmax.Length} absmax codes, expected {blocks}");
+        long scales = (blocks + AbsmaxBlockSize - 1) / AbsmaxBlockSize;
+        if (absmaxScales.Length != scales) throw new ArgumentException($"NF4 {rows}×{cols}: {absmaxScales.Length} absmax scales, expected {scales}");
+        return new Nf4Tensor(rows, cols, packed, quantizedAbsmax, absmaxScales, offset);
+    }
 
     /// <param name="w">(rows, cols) row-major</param>
     public static Nf4Tensor Quantize(ReadOnlySpan<float> w, int rows, int cols)
@@ -46,8 +65,11 @@ public sealed class Nf4Tensor
             float max = 0;
             foreach (float v in block) max = Math.Max(max, Math.Abs(v));
             absmax[b] = max;
-            // The kernel multiplies by the reciprocal; an all-zero block maps to code 7 (0.0).
-            float inv = max > 0 ? 1f / max : 0f;
+            // The kernel multiplies by the reciprocal (kQuantizeBlockwise: `1.0f / local_abs_max`). An all-zero block
+            // gets inf, 0·inf = NaN fails every comparison of the tree, and the block is stored as code 0 (−1.0), so it
+            // dequantizes to −absmax′ (absmax′ ≈ 0 up to the double-quantization error) — bitsandbytes' CUDA and
+            // default (CPU) backends both do this, and so do we, byte for byte.
+            float inv = 1f / max;
             for (int j = 0; j < block.Length; j++)
             {
                 long idx = (long)b * BlockSize + j;
@@ -55,8 +77,8 @@ public sealed class Nf4Tensor
                 packed[idx >> 1] |= (idx & 1) == 0 ? (byte)(code << 4) : code;
             }
         }
-        // Odd n: the missing last element is padded with 0 (code 7), as the kernels load zeros past the end.
-        if ((n & 1) == 1) packed[^1] |= 0b0111;
+        // Odd n: the missing last element is loaded as 0 by the kernel and scaled like its block (code 7, or 0 in an all-zero block).
+        if ((n & 1) == 1) packed[^1] |= Nf4.Quantize(0f * (1f / absmax[^1]));
 
         // Double quantization of the absmax values (bitsandbytes quantize_4bit, compress_statistics=True).
         double sum = 0;

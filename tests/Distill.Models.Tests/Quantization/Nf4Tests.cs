@@ -58,6 +58,7 @@ public class Nf4Tests
     [InlineData("small")]
     [InlineData("multi")]
     [InlineData("ties")]
+    [InlineData("mlp")]
     public void QuantizeAndDequantizeMatchTheReference(string name)
     {
         using var f = SafetensorsFile.Open(TestPaths.Reference("nf4", $"case_{name}.safetensors"));
@@ -66,7 +67,15 @@ public class Nf4Tests
         var q = Nf4Tensor.Quantize(f.ReadFloat32("input"), rows, cols);
         Assert.Equal(f.Bytes("packed").ToArray(), q.Packed);
         float offset = f.ReadFloat32("offset")[0];
-        // mean in double here, float32 cascade sum in torch: equal to a few ulps
+        // Dequantization semantics, bit for bit: the reference's own stored state dequantized by us.
+        var theirs = Nf4Tensor.FromParts(rows, cols, f.Bytes("packed").ToArray(), f.Bytes("qabsmax").ToArray(), f.ReadFloat32("scales"), offset);
+        var theirsDequantized = theirs.Dequantize();
+        var expectedBits = f.ReadFloat32("dequantized");
+        for (int i = 0; i < expectedBits.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expectedBits[i]) == BitConverter.SingleToInt32Bits(theirsDequantized[i]), $"[{i}] {expectedBits[i]:R} vs {theirsDequantized[i]:R}");
+        // Mean in double here (the correctly rounded mean), a float32 sum in torch (CPU cascade) or CUDA (tree): the
+        // offset, and through it the scales and the dequantized values, may differ by an ulp, as they do between
+        // bitsandbytes' own backends; the packed codes and the absmax codes must not.
         Assert.True(Math.Abs(offset - q.Offset) <= 4 * Math.Abs(MathF.BitIncrement(offset) - offset), $"offset {q.Offset:R} vs {offset:R}");
         var qabs = f.Bytes("qabsmax").ToArray();
         int differing = qabs.Zip(q.QuantizedAbsmax).Count(p => p.First != p.Second);
@@ -77,6 +86,24 @@ public class Nf4Tests
         var actual = q.Dequantize();
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6 * Math.Max(1, Math.Abs(expected[i])), $"[{i}] {expected[i]:R} vs {actual[i]:R}");
+    }
+
+    [Fact]
+    public void AnAllZeroBlockIsStoredAsCodeZeroAsBitsandbytesDoes()
+    {
+        // kQuantizeBlockwise: 1/0 = inf, 0·inf = NaN, the tree sends NaN to 0b0000; the default backend's argmin
+        // over NaN distances also returns index 0. Elements 64…127 are zero, the rest are not.
+        var w = new float[192];
+        for (int i = 0; i < w.Length; i++) w[i] = i is >= 64 and < 128 ? 0f : 0.01f * (i % 7 - 3);
+        var q = Nf4Tensor.Quantize(w, 3, 64);
+        Assert.All(q.Packed[32..64], b => Assert.Equal(0x00, b));
+        Assert.Contains(q.Packed[..32], b => b != 0x00);
+        var absmax = q.BlockAbsmax();
+        var d = q.Dequantize();
+        for (int i = 64; i < 128; i++) Assert.Equal(-absmax[1], d[i]); // −1.0 · absmax′
+        // absmax = (0.03, 0, 0.03), mean 0.02: the zero block's −0.02 is −1 in its 256-block, whose nearest signed-map
+        // code is −0.99296875, so absmax′ = 0.02 · (1 − 0.99296875) ≈ 1.4e-4, not 0
+        Assert.Equal(0.02f * (1 - 0.99296875f), absmax[1], 1e-6f);
     }
 
     [Fact]

@@ -109,11 +109,37 @@ def quantize_4bit(a, blocksize=64):
         blk = flat[b * blocksize:(b + 1) * blocksize]
         m = F(np.abs(blk).max())
         absmax[b] = m
-        inv = F(1.0) / m if m > 0 else F(0.0)
-        for j, v in enumerate(blk):
-            codes[b * blocksize + j] = dquantize_nf4(F(v * inv))
+        # the kernel's `1.0f / local_abs_max`: an all-zero block gives inf, 0 * inf = NaN, and NaN fails every
+        # comparison of the tree, so the whole block gets code 0 (-1.0), not code 7 (0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = F(1.0) / m
+            for j, v in enumerate(blk):
+                codes[b * blocksize + j] = dquantize_nf4(F(v * inv))
+            if n % 2 and b == blocks - 1:
+                codes[n] = dquantize_nf4(F(F(0.0) * inv))  # the padding element is loaded as 0.0
     packed = (codes[0::2] << 4) | codes[1::2]
     return torch.from_numpy(packed.astype(np.uint8)), torch.from_numpy(absmax)
+
+
+def quantize_4bit_default_backend(A, blocksize=64):
+    """A second, vectorised transcription: bitsandbytes/backends/default/ops.py `quantize_4bit` (the CPU path):
+    scaled = clamp(A * (1 / absmax), -1, 1), code = argmin |scaled - NF4| (first index on ties), padded to even
+    length with 0.0, packed high nibble first. It agrees with the CUDA tree except at exact float ties of a threshold."""
+    n = A.numel()
+    rem = n % blocksize
+    full = n // blocksize
+    flat = A.reshape(n).float()
+    absmax = torch.zeros(full + (1 if rem else 0), dtype=torch.float32)
+    blocks = flat[:n - rem].reshape(full, blocksize)
+    absmax[:full] = blocks.abs().max(dim=-1)[0]
+    scaled = torch.clamp(blocks * (1 / absmax[:full].view(-1, 1)), -1, 1).reshape(-1)
+    if rem:
+        absmax[-1] = flat[-rem:].abs().max()
+        scaled = torch.cat([scaled, torch.clamp(flat[-rem:] * (1 / absmax[-1]), -1, 1)])
+    if scaled.numel() % 2:
+        scaled = torch.nn.functional.pad(scaled, (0, 1), value=0.0)
+    q = torch.argmin(torch.abs(scaled.view(-1, 1) - NF4), dim=-1).to(torch.uint8)
+    return q[::2] << 4 | q[1::2], absmax
 
 
 def quantize_blockwise(A, code, blocksize=256):
@@ -161,8 +187,20 @@ ties[16:32] = NF4
 ties[128:] = torch.randn(65, generator=g)
 cases["ties"] = ties.reshape(1, -1)
 
+# a weight-like matrix: heavy-tailed (Student t, 3 dof) like trained weights, one all-zero 64-block, 8 double-quant blocks
+t = torch.randn(96, 384, generator=g) / torch.sqrt(torch.randn(96, 384, 3, generator=g).pow(2).mean(dim=-1))
+mlp = t * 0.02
+mlp[5, 64:128] = 0.0
+cases["mlp"] = mlp
+
 for name, w in cases.items():
     packed, absmax = quantize_4bit(w)
+    packed2, absmax2 = quantize_4bit_default_backend(w)
+    assert torch.equal(absmax, absmax2), name
+    differing = int((packed != packed2).sum())
+    # only the ties case puts values exactly on thresholds, where argmin over float32 distances may pick either side
+    assert differing == 0 or name == "ties", f"{name}: {differing} packed bytes differ between the CUDA tree and the default backend"
+    print(name, "packed bytes differing between the CUDA tree port and the default-backend transcription:", differing)
     offset = absmax.mean()
     qabsmax, scales = quantize_blockwise(absmax - offset, code)
     deq = dequantize(packed, qabsmax, scales, offset, code, w.numel())
