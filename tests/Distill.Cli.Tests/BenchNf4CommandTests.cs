@@ -4,6 +4,7 @@ using Distill.Cli.Commands;
 namespace Distill.Cli.Tests;
 
 /// <summary>`distill bench nf4`: bad input exits 2 with a reason; a short run prints the JSON figures.</summary>
+[Collection("console")]
 public class BenchNf4CommandTests
 {
     static string Root()
