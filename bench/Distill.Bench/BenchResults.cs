@@ -1,10 +1,11 @@
 namespace Distill.Bench;
 
 /// <summary>
-/// One GEMM measurement: C(m×n) = A(m×k)·op(B). backend: "managed" or "blas";
-/// layout: "NT" (C = A·Bᵀ, the y = x Wᵀ of a Linear forward) or "NN" (C = A·B).
+/// One GEMM measurement: C(m×n) = op(A)·op(B), op(A) m×k. backend: "managed" or "blas"; isa: the managed
+/// micro-kernel (avx512, avx2, scalar), null for blas; layout: "NT" (C = A·Bᵀ, the y = x Wᵀ of a Linear
+/// forward), "NN" (C = A·B, dX = dY·W) or "TN" (C = Aᵀ·B, dW = dYᵀ·X).
 /// </summary>
-public sealed record GemmResult(int M, int K, int N, string Backend, double Gflops, string Layout = "NT");
+public sealed record GemmResult(int M, int K, int N, string Backend, double Gflops, string Layout = "NT", string? Isa = null);
 
 /// <summary>One training-step measurement (forward + cross-entropy + backward + AdamW).</summary>
 public sealed record TrainResult(string Config, double MsPerStep, double TokensPerS, double PeakRssMb);

@@ -4,10 +4,14 @@ using Distill.Tensors.Kernels;
 namespace Distill.Bench;
 
 /// <summary>
-/// GEMM throughput, GFLOPS = 2·M·N·K / seconds: median of several samples, each sample repeating the
-/// call for at least a minimum time after warm-up (as ../shared/bench/sgemm_bench.c measures OpenBLAS).
-/// Layouts: "NT" is C = A·Bᵀ with B stored N×K (y = x Wᵀ, W stored [out, in]: every Linear forward),
-/// "NN" is C = A·B. alpha = 1, beta = 0.
+/// GEMM throughput, GFLOPS = 2·M·N·K / seconds. The backends of one shape are measured interleaved:
+/// sample s of every backend runs before sample s + 1 of any, each sample repeating the call for at
+/// least a minimum time after a warm-up, and the median sample is reported — so a burst of load from
+/// other processes hits all backends alike and the ratios stay meaningful on a shared machine.
+/// Layouts (alpha = 1, beta = 0), as a Linear layer of a training step uses them:
+///   "NT": C = A·Bᵀ, B stored N×K  (y = x Wᵀ, W stored [out, in]: the forward);
+///   "NN": C = A·B,  B stored K×N  (dX = dY·W: the input gradient);
+///   "TN": C = Aᵀ·B, A stored K×M  (dW = dYᵀ·X: the weight gradient).
 /// </summary>
 public static class GemmBench
 {
@@ -18,44 +22,72 @@ public static class GemmBench
         (512, 384, 1152), (512, 384, 384), (512, 1536, 384), (1024, 768, 3072),
     ];
 
+    public static IReadOnlyList<string> Layouts { get; } = ["NT", "NN", "TN"];
+
     /// <summary>Backends that can run here: "managed" always, "blas" when a native BLAS loaded.</summary>
     public static IReadOnlyList<string> Backends => NativeBlas.IsAvailable ? ["managed", "blas"] : ["managed"];
 
+    /// <summary>One backend alone (see <see cref="MeasureInterleaved"/>).</summary>
     public static GemmResult Measure(int m, int k, int n, string backend, string layout = "NT", int samples = 5, double minSampleSeconds = 0.25)
+        => MeasureInterleaved(m, k, n, layout, [(backend, null)], samples, minSampleSeconds)[0];
+
+    /// <summary>
+    /// Every (backend, isa) pair on one shape, samples interleaved; isa null = the process default
+    /// (GemmIsaSelect.Default) for "managed", ignored for "blas".
+    /// </summary>
+    public static IReadOnlyList<GemmResult> MeasureInterleaved(int m, int k, int n, string layout,
+        IReadOnlyList<(string Backend, GemmIsa? Isa)> runs, int samples = 5, double minSampleSeconds = 0.25)
     {
-        bool transB = layout switch
+        var (transA, transB) = layout switch
         {
-            "NT" => true,
-            "NN" => false,
-            _ => throw new ArgumentException($"GemmBench: layout must be NT or NN, not '{layout}'", nameof(layout)),
+            "NT" => (false, true),
+            "NN" => (false, false),
+            "TN" => (true, false),
+            _ => throw new ArgumentException($"GemmBench: layout must be NT, NN or TN, not '{layout}'", nameof(layout)),
         };
-        if (backend is not ("managed" or "blas")) throw new ArgumentException($"GemmBench: backend must be managed or blas, not '{backend}'", nameof(backend));
-        if (backend == "blas" && !NativeBlas.IsAvailable) throw new InvalidOperationException("GemmBench: no native BLAS loaded");
+        foreach (var (backend, isa) in runs)
+        {
+            if (backend is not ("managed" or "blas")) throw new ArgumentException($"GemmBench: backend must be managed or blas, not '{backend}'", nameof(runs));
+            if (backend == "blas" && !NativeBlas.IsAvailable) throw new InvalidOperationException("GemmBench: no native BLAS loaded");
+            if (isa is { } i && !GemmIsaSelect.IsSupported(i)) throw new PlatformNotSupportedException($"GemmBench: this CPU cannot run the {i} kernel");
+        }
         var rng = new Random(42);
         var a = new float[m * k];
         var b = new float[k * n];
         var c = new float[m * n];
         for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
         for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() - 0.5);
-        int ldb = transB ? k : n;
-        void Call()
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        void Call(string backend, GemmIsa? isa)
         {
-            if (backend == "blas") NativeBlas.Sgemm(false, transB, m, n, k, 1f, a, k, b, ldb, 0f, c, n);
-            else Gemm.SgemmManaged(false, transB, m, n, k, 1f, a, k, b, ldb, 0f, c, n);
+            if (backend == "blas") { NativeBlas.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n); return; }
+            GemmIsaSelect.Override = isa;
+            try { Gemm.SgemmManaged(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n); }
+            finally { GemmIsaSelect.Override = null; }
         }
         // Warm-up: JIT tiers, packing buffers, worker threads, caches.
-        var warm = Stopwatch.StartNew();
-        do Call(); while (warm.Elapsed.TotalSeconds < 0.3);
-        var gflops = new double[samples];
+        foreach (var (backend, isa) in runs)
+        {
+            var warm = Stopwatch.StartNew();
+            do Call(backend, isa); while (warm.Elapsed.TotalSeconds < 0.3);
+        }
+        var gflops = new double[runs.Count, samples];
         double flop = 2.0 * m * n * k;
         for (int s = 0; s < samples; s++)
+            for (int r = 0; r < runs.Count; r++)
+            {
+                int calls = 0;
+                var watch = Stopwatch.StartNew();
+                do { Call(runs[r].Backend, runs[r].Isa); calls++; } while (watch.Elapsed.TotalSeconds < minSampleSeconds);
+                gflops[r, s] = flop * calls / watch.Elapsed.TotalSeconds / 1e9;
+            }
+        var results = new GemmResult[runs.Count];
+        for (int r = 0; r < runs.Count; r++)
         {
-            int calls = 0;
-            var watch = Stopwatch.StartNew();
-            do { Call(); calls++; } while (watch.Elapsed.TotalSeconds < minSampleSeconds);
-            gflops[s] = flop * calls / watch.Elapsed.TotalSeconds / 1e9;
+            var row = Enumerable.Range(0, samples).Select(s => gflops[r, s]).Order().ToArray();
+            string? isaName = runs[r].Backend == "managed" ? (runs[r].Isa ?? GemmIsaSelect.Default).ToString().ToLowerInvariant() : null;
+            results[r] = new GemmResult(m, k, n, runs[r].Backend, row[samples / 2], layout, isaName);
         }
-        Array.Sort(gflops);
-        return new GemmResult(m, k, n, backend, gflops[samples / 2], layout);
+        return results;
     }
 }

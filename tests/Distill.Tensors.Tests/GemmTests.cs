@@ -33,14 +33,14 @@ public class GemmTests
     public void Portable_kernel_matches_the_reference(bool transA, bool transB)
     {
         var rng = new Random(99);
-        MicroKernel.ForceScalar = true; // thread-static: affects this thread's single-threaded calls only
+        GemmIsaSelect.Override = GemmIsa.Scalar; // thread-static: this thread's calls
         try
         {
             foreach (var (m, n, k) in new[] { (7, 13, 17), (13, 31, 300), (2, 40, 9) })
                 CheckAgainstNaive(rng, transA, transB, m, n, k, 0.5f, 0.25f, 2, (a, lda, b, ldb, c, ldc) =>
                     Gemm.SgemmManaged(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, c, ldc, parallel: false));
         }
-        finally { MicroKernel.ForceScalar = false; }
+        finally { GemmIsaSelect.Override = null; }
     }
 
     [Fact]

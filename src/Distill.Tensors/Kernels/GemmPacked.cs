@@ -39,11 +39,13 @@ public static partial class Gemm
         public float Alpha = alpha, Beta = beta;
         public float* A = a, B = b, C = c;
         public int Lda = lda, Ldb = ldb, Ldc = ldc;
+        /// <summary>The micro-kernel of this call, chosen once on the calling thread; workers use the same.</summary>
+        public GemmIsa Isa = GemmIsaSelect.Current;
     }
 
     static unsafe void Packed(in Problem p, bool parallel)
     {
-        int mr = MicroKernel.MR, nr = MicroKernel.NR;
+        var (mr, nr) = MicroKernel.Tile(p.Isa);
         if (parallel && (long)p.M * p.N * p.K < ParallelMinFlops) parallel = false;
         int threads = parallel ? Workers.Count : 1;
         int mPanels = (p.M + mr - 1) / mr;
@@ -100,10 +102,10 @@ public static partial class Gemm
     {
         public void Run(int begin, int end)
         {
-            int mr = MicroKernel.MR;
+            var (mr, nr) = MicroKernel.Tile(block.P.Isa);
             int rowBegin = begin * mr, rowEnd = Math.Min(block.P.M, end * mr);
             float* aPack = PackBuffers.A(MC * block.Kc);
-            int nPanels = (block.Nc + MicroKernel.NR - 1) / MicroKernel.NR;
+            int nPanels = (block.Nc + nr - 1) / nr;
             for (int ic = rowBegin; ic < rowEnd; ic += MC)
             {
                 int mc = Math.Min(MC, rowEnd - ic);
@@ -124,8 +126,9 @@ public static partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void MacroKernel(in Block block, float* aPack, int ic, int mc, int panelBegin, int panelEnd)
     {
-        int mr = MicroKernel.MR, nr = MicroKernel.NR, kc = block.Kc;
+        int kc = block.Kc;
         ref readonly var p = ref block.P;
+        var (mr, nr) = MicroKernel.Tile(p.Isa);
         bool first = block.Pc == 0;
         for (int panel = panelBegin; panel < panelEnd; panel++)
         {
@@ -135,7 +138,7 @@ public static partial class Gemm
             for (int ir = 0; ir < mc; ir += mr)
             {
                 float* c = p.C + (long)(ic + ir) * p.Ldc + block.Jc + jr;
-                MicroKernel.Run(kc, aPack + (long)ir * kc, bPanel, c, p.Ldc, Math.Min(mr, mc - ir), nrHere, p.Alpha, p.Beta, first);
+                MicroKernel.Run(p.Isa, kc, aPack + (long)ir * kc, bPanel, c, p.Ldc, Math.Min(mr, mc - ir), nrHere, p.Alpha, p.Beta, first);
             }
         }
     }
@@ -146,12 +149,14 @@ public static partial class Gemm
     /// </summary>
     static unsafe void PackA(in Block block, int row, int rows, float* dst)
     {
-        int mr = MicroKernel.MR, kc = block.Kc;
+        int kc = block.Kc;
         ref readonly var p = ref block.P;
+        int mr = MicroKernel.Tile(p.Isa).Mr;
         if (p.TransA)
         {
             // A stored K×M: each q is a contiguous run of MR floats.
             float* src = p.A + (long)block.Pc * p.Lda + row;
+            if (rows == mr && GemmPack.TryCopyPanelRows(src, p.Lda, kc, mr, dst)) return;
             for (int q = 0; q < kc; q++, src += p.Lda, dst += mr)
             {
                 int r = 0;
@@ -161,7 +166,7 @@ public static partial class Gemm
             return;
         }
         // A stored M×K: row r is contiguous along q; transpose into the panel.
-        if (rows == mr && GemmPack.TryPackRows6(p.A + (long)row * p.Lda + block.Pc, p.Lda, kc, dst)) return;
+        if (GemmPack.TryPackRows(p.A + (long)row * p.Lda + block.Pc, p.Lda, kc, rows, mr, dst)) return;
         for (int r = 0; r < mr; r++)
         {
             if (r >= rows) { for (int q = 0; q < kc; q++) dst[q * mr + r] = 0f; continue; }
@@ -176,8 +181,9 @@ public static partial class Gemm
     /// </summary>
     static unsafe void PackB(in Block block, int panelBegin, int panelEnd)
     {
-        int nr = MicroKernel.NR, kc = block.Kc;
+        int kc = block.Kc;
         ref readonly var p = ref block.P;
+        int nr = MicroKernel.Tile(p.Isa).Nr;
         for (int panel = panelBegin; panel < panelEnd; panel++)
         {
             int col = block.Jc + panel * nr;
@@ -197,7 +203,7 @@ public static partial class Gemm
                 continue;
             }
             // B stored N×K (y = x Wᵀ): column c of the panel is row col + c of B, contiguous along q.
-            if (cols == nr && GemmPack.TryTransposeRows(p.B + (long)col * p.Ldb + block.Pc, p.Ldb, kc, nr, dst)) continue;
+            if (GemmPack.TryTransposeRows(p.B + (long)col * p.Ldb + block.Pc, p.Ldb, kc, cols, nr, dst)) continue;
             for (int c = 0; c < nr; c++)
             {
                 if (c >= cols) { for (int q = 0; q < kc; q++) dst[q * nr + c] = 0f; continue; }
