@@ -86,7 +86,7 @@ public static class GemmBench
         {
             var row = Enumerable.Range(0, samples).Select(s => gflops[r, s]).Order().ToArray();
             string? isaName = runs[r].Backend == "managed" ? (runs[r].Isa ?? GemmIsaSelect.Default).ToString().ToLowerInvariant() : null;
-            results[r] = new GemmResult(m, k, n, runs[r].Backend, row[samples / 2], layout, isaName);
+            results[r] = new GemmResult(m, k, n, runs[r].Backend, row[samples / 2], layout, isaName, row[^1]);
         }
         return results;
     }

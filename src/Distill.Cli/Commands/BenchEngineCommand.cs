@@ -27,10 +27,11 @@ sealed class BenchEngineCommand : IVerb
         var layout = new Option<string>("--layout") { Description = "GEMM layout: NT (C = A·Bᵀ, as y = x Wᵀ), NN (dX = dY·W), TN (dW = dYᵀ·X), both (NT, NN) or all", DefaultValueFactory = _ => "NT" };
         var shape = new Option<string?>("--shape") { Description = "Only this GEMM shape, M×K×N (e.g. 512x384x1152)" };
         var isa = new Option<string?>("--isa") { Description = "Managed GEMM kernels to measure, comma-separated (avx512, avx2, scalar; default: the best this CPU runs)" };
+        var samples = new Option<int>("--samples") { Description = "GEMM samples per backend (interleaved; the median is reported)", DefaultValueFactory = _ => 5 };
         var steps = new Option<int>("--steps") { Description = "Timed training steps per config (after one warm-up step)", DefaultValueFactory = _ => 3 };
         var command = new Command("engine",
             "Measure GEMM GFLOPS and training-step time of the tensor engine.\nExample: distill bench engine --threads 2 --json");
-        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, shape, isa, steps }) command.Options.Add(o);
+        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, shape, isa, samples, steps }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             var layoutValue = pr.GetValue(layout)!.ToUpperInvariant();
@@ -64,6 +65,8 @@ sealed class BenchEngineCommand : IVerb
             if (NativeBlas.IsAvailable) runs.Add(("blas", null));
             int threadCount = pr.GetValue(threads);
             if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
+            int sampleCount = pr.GetValue(samples);
+            if (sampleCount < 1) return Fail($"--samples must be at least 1, not {sampleCount}");
             int stepCount = pr.GetValue(steps);
             if (stepCount < 1) return Fail($"--steps must be at least 1, not {stepCount}");
             var configName = pr.GetValue(config);
@@ -76,9 +79,9 @@ sealed class BenchEngineCommand : IVerb
             if (!pr.GetValue(trainOnly))
                 foreach (var (m, k, n) in shapes)
                     foreach (var l in layouts)
-                        foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs))
+                        foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount))
                         {
-                            Console.Error.WriteLine($"gemm {m}×{k}×{n} {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS");
+                            Console.Error.WriteLine($"gemm {m}×{k}×{n} {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS (best {r.BestGflops:F1})");
                             gemm.Add(r);
                         }
 
@@ -116,7 +119,7 @@ sealed class BenchEngineCommand : IVerb
             ["blas"] = NativeBlas.LibraryName,
             ["gemm"] = new JsonArray(gemm.Select(g => (JsonNode)new JsonObject
             {
-                ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["layout"] = g.Layout, ["isa"] = g.Isa,
+                ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["gflops_best"] = Math.Round(g.BestGflops, 2), ["layout"] = g.Layout, ["isa"] = g.Isa,
             }).ToArray()),
             ["train"] = new JsonArray(train.Select(t => (JsonNode)(t.Result is { } r
                 ? new JsonObject

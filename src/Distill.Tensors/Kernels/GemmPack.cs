@@ -20,6 +20,24 @@ static class GemmPack
                 Vector256.Store(Vector256.Load(src + c), dst + c);
     }
 
+    internal static bool CanCopyPanelRows(int mr) => Avx.IsSupported && (mr == 6 || mr == 12);
+
+    /// <summary>dst[r] = src[r] for r &lt; mr (6 or 12; see <see cref="CanCopyPanelRows"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void CopyPanelRow(float* src, float* dst, int mr)
+    {
+        if (mr == 12)
+        {
+            Avx.Store(dst, Avx.LoadVector256(src));
+            Sse.Store(dst + 8, Sse.LoadVector128(src + 8));
+        }
+        else
+        {
+            Sse.Store(dst, Sse.LoadVector128(src));
+            *(double*)(dst + 4) = *(double*)(src + 4);
+        }
+    }
+
     /// <summary>dst[q·mr + r] = src[q·ld + r] for r &lt; mr (6 or 12), q &lt; kc: op(A) = Aᵀ rows are already contiguous.</summary>
     internal static unsafe bool TryCopyPanelRows(float* src, int ld, int kc, int mr, float* dst)
     {

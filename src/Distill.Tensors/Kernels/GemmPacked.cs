@@ -23,9 +23,10 @@ public static partial class Gemm
 {
     // Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core, L3 32 MiB), after BLIS's Zen values:
     // B micro-panel KC·NR·4 = 16 KiB stays in L1, A block MC·KC·4 = 144 KiB in L2, B block in L3.
-    internal const int KC = 256;
-    internal const int MC = 144;   // multiple of MR
-    internal const int NC = 4080;  // multiple of NR
+    internal static readonly int KC = Env(0, 256);
+    internal static readonly int MC = Env(1, 144);   // multiple of MR
+    internal static readonly int NC = Env(2, 4064);  // multiple of NR
+    static int Env(int i, int d) { var t = Environment.GetEnvironmentVariable("DISTILL_GEMM_BLOCKS"); return t is null ? d : int.Parse(t.Split(',')[i]); }
 
     /// <summary>Below this many multiply-adds a call stays on the calling thread (forking costs a few µs).</summary>
     internal const long ParallelMinFlops = 64L * 64 * 64;
@@ -50,32 +51,35 @@ public static partial class Gemm
         int threads = parallel ? Workers.Count : 1;
         int mPanels = (p.M + mr - 1) / mr;
         int ncMax = Math.Min(NC, RoundUp(p.N, nr));
-        int kcMax = Math.Min(KC, p.K);
-        float* bPack = PackBuffers.B(kcMax * ncMax);
-        // Split rows unless M is too short to give every thread several panels; then split columns.
-        bool splitRows = threads == 1 || mPanels >= 4 * threads || mPanels >= (p.N + nr - 1) / nr;
+        // K blocks of equal size (a multiple of 8 for the packers' transposes): 384 → 192 + 192, not 256 + 128.
+        int kBlocks = (p.K + KC - 1) / KC;
+        int kcMax = Math.Min(p.K, RoundUp((p.K + kBlocks - 1) / kBlocks, 8));
+        // Split C by the dimension whose panels share out more evenly among the threads (rows: A
+        // private, B packed together; columns: A packed together, B private to each thread's L2).
+        // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).
+        int nPanelsAll = (Math.Min(NC, p.N) + nr - 1) / nr;
+        bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
+        float* bPack = splitRows ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
 
         for (int jc = 0; jc < p.N; jc += NC)
         {
             int nc = Math.Min(NC, p.N - jc);
             int nPanels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < p.K; pc += KC)
+            for (int pc = 0; pc < p.K; pc += kcMax)
             {
-                int kc = Math.Min(KC, p.K - pc);
+                int kc = Math.Min(kcMax, p.K - pc);
                 var block = new Block(p, jc, nc, pc, kc, bPack, aShared);
-                if (threads > 1) Workers.For(nPanels, new PackBBody(block), minChunk: 4);
-                else PackB(block, 0, nPanels);
-
                 if (splitRows)
                 {
+                    if (threads > 1) Workers.For(nPanels, new PackBBody(block), minChunk: 4);
+                    else PackB(block, block.BPack, 0, nPanels);
                     if (threads > 1) Workers.For(mPanels, new RowsBody(block), minChunk: 2);
                     else new RowsBody(block).Run(0, mPanels);
                 }
                 else
                 {
-                    for (int panel = 0; panel < mPanels; panel++)
-                        PackA(block, panel * mr, Math.Min(mr, p.M - panel * mr), aShared + (long)panel * mr * kc);
+                    Workers.For(mPanels, new PackABody(block), minChunk: 4);
                     Workers.For(nPanels, new ColumnsBody(block), minChunk: 1);
                 }
             }
@@ -83,6 +87,9 @@ public static partial class Gemm
     }
 
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>The largest thread's share of panels over the average share (1 = perfectly even).</summary>
+    static double Imbalance(int panels, int threads) => (double)((panels + threads - 1) / threads) * threads / panels;
 
     /// <summary>One (jc, pc) step of the loop nest: the B block bounds and its packed copy.</summary>
     unsafe readonly struct Block(Problem p, int jc, int nc, int pc, int kc, float* bPack, float* aShared)
@@ -92,9 +99,19 @@ public static partial class Gemm
         public readonly float* BPack = bPack, AShared = aShared;
     }
 
-    readonly struct PackBBody(Block block) : IRangeBody
+    readonly unsafe struct PackBBody(Block block) : IRangeBody
     {
-        public void Run(int begin, int end) => PackB(block, begin, end);
+        public void Run(int begin, int end) => PackB(block, block.BPack, begin, end);
+    }
+
+    readonly unsafe struct PackABody(Block block) : IRangeBody
+    {
+        public void Run(int begin, int end)
+        {
+            int mr = MicroKernel.Tile(block.P.Isa).Mr;
+            int row = begin * mr;
+            PackABlock(block, row, Math.Min(block.P.M, end * mr) - row, block.AShared + (long)row * block.Kc);
+        }
     }
 
     /// <summary>Threads own contiguous MR-row panels; each packs its A blocks into its own buffer.</summary>
@@ -109,22 +126,32 @@ public static partial class Gemm
             for (int ic = rowBegin; ic < rowEnd; ic += MC)
             {
                 int mc = Math.Min(MC, rowEnd - ic);
-                for (int r = 0; r < mc; r += mr)
-                    PackA(block, ic + r, Math.Min(mr, mc - r), aPack + (long)r * block.Kc);
-                MacroKernel(block, aPack, ic, mc, 0, nPanels);
+                PackABlock(block, ic, mc, aPack);
+                MacroKernel(block, aPack, block.BPack, ic, mc, 0, nPanels);
             }
         }
     }
 
-    /// <summary>Threads own contiguous NR-column panels of C; A (short) was packed whole beforehand.</summary>
+    /// <summary>
+    /// Threads own contiguous NR-column panels of C: each packs its own B panels (its L2) and runs
+    /// them against the shared packed A, MC rows at a time.
+    /// </summary>
     readonly unsafe struct ColumnsBody(Block block) : IRangeBody
     {
-        public void Run(int begin, int end) => MacroKernel(block, block.AShared, 0, block.P.M, begin, end);
+        public void Run(int begin, int end)
+        {
+            int nr = MicroKernel.Tile(block.P.Isa).Nr;
+            float* own = PackBuffers.B((end - begin) * nr * block.Kc);
+            float* bPack = own - (long)begin * nr * block.Kc; // so that panel j sits at bPack + j·NR·KC
+            PackB(block, bPack, begin, end);
+            for (int ic = 0; ic < block.P.M; ic += MC)
+                MacroKernel(block, block.AShared + (long)ic * block.Kc, bPack, ic, Math.Min(MC, block.P.M - ic), begin, end);
+        }
     }
 
     /// <summary>C[ic.., jc + panels] += the product of a packed A block (mc rows) and B panels [panelBegin, panelEnd).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void MacroKernel(in Block block, float* aPack, int ic, int mc, int panelBegin, int panelEnd)
+    static unsafe void MacroKernel(in Block block, float* aPack, float* bPack, int ic, int mc, int panelBegin, int panelEnd)
     {
         int kc = block.Kc;
         ref readonly var p = ref block.P;
@@ -134,13 +161,36 @@ public static partial class Gemm
         {
             int jr = panel * nr;
             int nrHere = Math.Min(nr, block.Nc - jr);
-            float* bPanel = block.BPack + (long)panel * nr * kc;
+            float* bPanel = bPack + (long)panel * nr * kc;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 float* c = p.C + (long)(ic + ir) * p.Ldc + block.Jc + jr;
                 MicroKernel.Run(p.Isa, kc, aPack + (long)ir * kc, bPanel, c, p.Ldc, Math.Min(mr, mc - ir), nrHere, p.Alpha, p.Beta, first);
             }
         }
+    }
+
+    /// <summary>
+    /// Packs rows [row, row + rows) of op(A) (row a multiple of MR) as consecutive MR-row panels at dst.
+    /// op(A) = Aᵀ (A stored K×M, the dW = dYᵀ·X layout): one pass along each stored row, which holds
+    /// every panel's run of MR floats for that q — reading panel by panel instead revisits each cache
+    /// line from several panels after a stride of lda (a power of two here: the lines alias in L1).
+    /// </summary>
+    static unsafe void PackABlock(in Block block, int row, int rows, float* dst)
+    {
+        ref readonly var p = ref block.P;
+        int mr = MicroKernel.Tile(p.Isa).Mr, kc = block.Kc;
+        int full = rows / mr; // whole panels
+        if (p.TransA && full > 1 && GemmPack.CanCopyPanelRows(mr))
+        {
+            float* src = p.A + (long)block.Pc * p.Lda + row;
+            for (int q = 0; q < kc; q++, src += p.Lda)
+                for (int j = 0; j < full; j++) GemmPack.CopyPanelRow(src + j * mr, dst + ((long)j * kc + q) * mr, mr);
+            if (full * mr < rows) PackA(block, row + full * mr, rows - full * mr, dst + (long)full * mr * kc);
+            return;
+        }
+        for (int r = 0; r < rows; r += mr)
+            PackA(block, row + r, Math.Min(mr, rows - r), dst + (long)r * kc);
     }
 
     /// <summary>
@@ -179,7 +229,7 @@ public static partial class Gemm
     /// Packs B panels [panelBegin, panelEnd) of the block: panel j holds op(B)[pc + q, jc + j·NR + c]
     /// at dst[j·KC·NR + q·NR + c] (block-local kc), columns past the edge zero-filled. dst: (panels, kc, NR)
     /// </summary>
-    static unsafe void PackB(in Block block, int panelBegin, int panelEnd)
+    static unsafe void PackB(in Block block, float* bPack, int panelBegin, int panelEnd)
     {
         int kc = block.Kc;
         ref readonly var p = ref block.P;
@@ -188,7 +238,7 @@ public static partial class Gemm
         {
             int col = block.Jc + panel * nr;
             int cols = Math.Min(nr, block.Jc + block.Nc - col);
-            float* dst = block.BPack + (long)panel * nr * kc;
+            float* dst = bPack + (long)panel * nr * kc;
             if (!p.TransB)
             {
                 // B stored K×N: each q is a contiguous run of NR floats.
