@@ -88,6 +88,7 @@ public unsafe class AttentionKernelEqualityTests
     [InlineData(2, 5, 4, 2, 3, false)]
     [InlineData(3, 9, 2, 2, 8, true)]
     [InlineData(1, 1, 3, 1, 4, false)]
+    [InlineData(3, 45, 6, 3, 40, true)] // T, hd across the 12×32 and 6×16 tiles; 18 items over 2 threads
     public void GemmKernelsEqualRowKernels(int batch, int T, int heads, int kvHeads, int hd, bool maskLast)
     {
         var rng = new Rng((ulong)(batch * 100 + T));
