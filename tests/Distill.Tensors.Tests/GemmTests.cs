@@ -69,6 +69,18 @@ public class GemmTests
     }
 
     [Fact]
+    public void Narrow_outputs_take_the_smaller_tile_unless_a_kernel_is_forced()
+    {
+        if (GemmIsaSelect.Default != GemmIsa.Avx512) return; // the rule only concerns the 12×32 kernel
+        Assert.Equal(GemmIsa.Avx512, GemmIsaSelect.For(512, 384));
+        Assert.Equal(GemmIsa.Avx2, GemmIsaSelect.For(1024, 8));  // LoRA x·Aᵀ, rank 8
+        Assert.Equal(GemmIsa.Avx2, GemmIsaSelect.For(4, 384));
+        GemmIsaSelect.Override = GemmIsa.Avx512;
+        try { Assert.Equal(GemmIsa.Avx512, GemmIsaSelect.For(1024, 8)); }
+        finally { GemmIsaSelect.Override = null; }
+    }
+
+    [Fact]
     public void Beta_zero_never_reads_C()
     {
         var rng = new Random(5);

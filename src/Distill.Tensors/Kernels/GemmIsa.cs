@@ -17,8 +17,8 @@ public enum GemmIsa
 /// Which micro-kernel a GEMM call uses. Default: the best the CPU supports, or DISTILL_GEMM_ISA
 /// (scalar | avx2 | avx512) when set — an ISA the CPU lacks falls back to the best it has, with a
 /// warning on stderr. Tests set <see cref="Override"/> (this thread only) to run every path on one machine.
-/// The choice is read once at the start of a call and carried in the call's Problem, so the worker
-/// threads of that call use the same kernel and packing geometry.
+/// The choice is made once at the start of a call (<see cref="For"/>) and carried in the call's Problem,
+/// so the worker threads of that call use the same kernel and packing geometry.
 /// </summary>
 public static class GemmIsaSelect
 {
@@ -38,7 +38,17 @@ public static class GemmIsaSelect
     /// <summary>Per-thread override (tests): applies to calls started on this thread, including their worker chunks.</summary>
     [ThreadStatic] public static GemmIsa? Override;
 
-    internal static GemmIsa Current => Override ?? _default;
+    /// <summary>
+    /// The kernel for an m×n output. A 12×32 tile over an output at most 16 wide (LoRA's rank-8
+    /// projections: n = 8) or 6 tall does at least twice the useful flops; the 6×16 tile wastes half
+    /// as much, so such shapes take the AVX2 kernel unless an override forces one.
+    /// </summary>
+    internal static GemmIsa For(int m, int n)
+    {
+        if (Override is { } forced) return forced;
+        if (_default == GemmIsa.Avx512 && (n <= 16 || m <= 6) && IsSupported(GemmIsa.Avx2)) return GemmIsa.Avx2;
+        return _default;
+    }
 
     public static bool IsSupported(GemmIsa isa) => isa switch
     {

@@ -41,7 +41,7 @@ public static partial class Gemm
         public float* A = a, B = b, C = c;
         public int Lda = lda, Ldb = ldb, Ldc = ldc;
         /// <summary>The micro-kernel of this call, chosen once on the calling thread; workers use the same.</summary>
-        public GemmIsa Isa = GemmIsaSelect.Current;
+        public GemmIsa Isa = GemmIsaSelect.For(m, n);
     }
 
     static unsafe void Packed(in Problem p, bool parallel)
