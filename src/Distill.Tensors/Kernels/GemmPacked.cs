@@ -13,9 +13,9 @@ namespace Distill.Tensors.Kernels;
 ///         for jr in NC step NR:           B micro-panel (KC×NR, ~L1)
 ///           for ir in MC step MR:         micro-kernel: an MR×NR tile of C in registers, KC rank-1 updates
 ///
-/// Threads split the ic loop by MR-row panels (or, when M is too short to feed every thread, the jr
-/// loop by NR-column panels). K is never split, and every tile's arithmetic is the same whichever
-/// thread runs it, so the result does not depend on the thread count.
+/// Threads split the ic loop by MR-row panels or the jr loop by NR-column panels, whichever shares out
+/// more evenly, claiming the work as they arrive (GemmSchedule.cs). K is never split, and every tile's
+/// arithmetic is the same whichever thread runs it, so the result does not depend on the thread count.
 /// The first KC block writes C = alpha·acc + beta·C (beta = 0: C is not read); later blocks add alpha·acc.
 /// Packing buffers are per thread, pinned, 64-byte aligned and grown once: no allocation per call.
 /// </summary>
@@ -61,6 +61,7 @@ public static partial class Gemm
         bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
         float* bPack = splitRows ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
+        int* counters = stackalloc int[CounterInts]; // the block's work counters (GemmSchedule.cs)
 
         for (int jc = 0; jc < p.N; jc += NC)
         {
@@ -70,18 +71,9 @@ public static partial class Gemm
             {
                 int kc = Math.Min(kcMax, p.K - pc);
                 var block = new Block(p, jc, nc, pc, kc, bPack, aShared);
-                if (splitRows)
-                {
-                    if (threads > 1) Workers.For(nPanels, new PackBBody(block), minChunk: 4);
-                    else PackB(block, block.BPack, 0, nPanels);
-                    if (threads > 1) Workers.For(mPanels, new RowsBody(block), minChunk: 2);
-                    else new RowsBody(block).Run(0, mPanels);
-                }
-                else
-                {
-                    Workers.For(mPanels, new PackABody(block), minChunk: 4);
-                    Workers.For(nPanels, new ColumnsBody(block), minChunk: 1);
-                }
+                new Span<int>(counters, CounterInts).Clear();
+                if (splitRows) RunShared(new RowsBody(block, counters, threads), threads);
+                else RunShared(new ColumnsBody(block, counters, threads), threads);
             }
         }
     }
@@ -97,56 +89,6 @@ public static partial class Gemm
         public readonly Problem P = p;
         public readonly int Jc = jc, Nc = nc, Pc = pc, Kc = kc;
         public readonly float* BPack = bPack, AShared = aShared;
-    }
-
-    readonly unsafe struct PackBBody(Block block) : IRangeBody
-    {
-        public void Run(int begin, int end) => PackB(block, block.BPack, begin, end);
-    }
-
-    readonly unsafe struct PackABody(Block block) : IRangeBody
-    {
-        public void Run(int begin, int end)
-        {
-            int mr = MicroKernel.Tile(block.P.Isa).Mr;
-            int row = begin * mr;
-            PackABlock(block, row, Math.Min(block.P.M, end * mr) - row, block.AShared + (long)row * block.Kc);
-        }
-    }
-
-    /// <summary>Threads own contiguous MR-row panels; each packs its A blocks into its own buffer.</summary>
-    readonly unsafe struct RowsBody(Block block) : IRangeBody
-    {
-        public void Run(int begin, int end)
-        {
-            var (mr, nr) = MicroKernel.Tile(block.P.Isa);
-            int rowBegin = begin * mr, rowEnd = Math.Min(block.P.M, end * mr);
-            float* aPack = PackBuffers.A(MC * block.Kc);
-            int nPanels = (block.Nc + nr - 1) / nr;
-            for (int ic = rowBegin; ic < rowEnd; ic += MC)
-            {
-                int mc = Math.Min(MC, rowEnd - ic);
-                PackABlock(block, ic, mc, aPack);
-                MacroKernel(block, aPack, block.BPack, ic, mc, 0, nPanels);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Threads own contiguous NR-column panels of C: each packs its own B panels (its L2) and runs
-    /// them against the shared packed A, MC rows at a time.
-    /// </summary>
-    readonly unsafe struct ColumnsBody(Block block) : IRangeBody
-    {
-        public void Run(int begin, int end)
-        {
-            int nr = MicroKernel.Tile(block.P.Isa).Nr;
-            float* own = PackBuffers.B((end - begin) * nr * block.Kc);
-            float* bPack = own - (long)begin * nr * block.Kc; // so that panel j sits at bPack + j·NR·KC
-            PackB(block, bPack, begin, end);
-            for (int ic = 0; ic < block.P.M; ic += MC)
-                MacroKernel(block, block.AShared + (long)ic * block.Kc, bPack, ic, Math.Min(MC, block.P.M - ic), begin, end);
-        }
     }
 
     /// <summary>C[ic.., jc + panels] += the product of a packed A block (mc rows) and B panels [panelBegin, panelEnd).</summary>
