@@ -50,22 +50,24 @@ public static partial class Gemm
         if (parallel && (long)p.M * p.N * p.K < ParallelMinFlops) parallel = false;
         int threads = parallel ? Workers.Count : 1;
         int mPanels = (p.M + mr - 1) / mr;
-        int ncMax = Math.Min(NC, RoundUp(p.N, nr));
+        // N blocks of about equal size too, in whole panels: 8192 → 2752 + 2752 + 2688, not 4064 + 4064 + 64.
+        int nBlocks = (p.N + NC - 1) / NC;
+        int ncMax = RoundUp((p.N + nBlocks - 1) / nBlocks, nr);
         // K blocks of equal size (a multiple of 8 for the packers' transposes): 384 → 192 + 192, not 256 + 128.
         int kBlocks = (p.K + KC - 1) / KC;
         int kcMax = Math.Min(p.K, RoundUp((p.K + kBlocks - 1) / kBlocks, 8));
         // Split C by the dimension whose panels share out more evenly among the threads (rows: A
         // private, B packed together; columns: A packed together, B private to each thread's L2).
         // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).
-        int nPanelsAll = (Math.Min(NC, p.N) + nr - 1) / nr;
+        int nPanelsAll = (Math.Min(ncMax, p.N) + nr - 1) / nr;
         bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
         float* bPack = splitRows ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
         int* counters = stackalloc int[CounterInts]; // the block's work counters (GemmSchedule.cs)
 
-        for (int jc = 0; jc < p.N; jc += NC)
+        for (int jc = 0; jc < p.N; jc += ncMax)
         {
-            int nc = Math.Min(NC, p.N - jc);
+            int nc = Math.Min(ncMax, p.N - jc);
             int nPanels = (nc + nr - 1) / nr;
             for (int pc = 0; pc < p.K; pc += kcMax)
             {
