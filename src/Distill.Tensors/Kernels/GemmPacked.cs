@@ -26,6 +26,7 @@ public static partial class Gemm
     internal static readonly int KC = Env(0, 256);
     internal static readonly int MC = Env(1, 144);   // multiple of MR
     internal static readonly int NC = Env(2, 4064);  // multiple of NR
+    static readonly int ForceSplit = Environment.GetEnvironmentVariable("DISTILL_GEMM_SPLIT") switch { "rows" => 1, "cols" => 2, _ => 0 };
     static int Env(int i, int d) { var t = Environment.GetEnvironmentVariable("DISTILL_GEMM_BLOCKS"); return t is null ? d : int.Parse(t.Split(',')[i]); }
 
     /// <summary>Below this many multiply-adds a call stays on the calling thread (forking costs a few µs).</summary>
@@ -61,6 +62,7 @@ public static partial class Gemm
         // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).
         int nPanelsAll = (Math.Min(ncMax, p.N) + nr - 1) / nr;
         bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
+        if (threads > 1 && ForceSplit != 0) splitRows = ForceSplit == 1;
         float* bPack = splitRows ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
         int* counters = stackalloc int[CounterInts]; // the block's work counters (GemmSchedule.cs)
