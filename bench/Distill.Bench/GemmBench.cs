@@ -24,6 +24,17 @@ public static class GemmBench
 
     public static IReadOnlyList<string> Layouts { get; } = ["NT", "NN", "TN"];
 
+    /// <summary>
+    /// The training-path attention GEMMs of bench-small (T = 128, head dim 64, B·H = 8·6 = 48 items):
+    /// S = q·kᵀ and dP = dO·vᵀ (NT, 128×64×128), out = P·v and dq = dS·k (NN, 128×128×64), dv = Pᵀ·dO
+    /// and dk = dSᵀ·q (TN, 128×128×64). Managed runs them as one SgemmBatched (items split across
+    /// threads); BLAS as one cblas_sgemm per item, as a caller without a batched BLAS would.
+    /// </summary>
+    public static IReadOnlyList<(int Batch, int M, int K, int N, string Layout)> AttentionShapes { get; } =
+    [
+        (48, 128, 64, 128, "NT"), (48, 128, 128, 64, "NN"), (48, 128, 128, 64, "TN"),
+    ];
+
     /// <summary>Backends that can run here: "managed" always, "blas" when a native BLAS loaded.</summary>
     public static IReadOnlyList<string> Backends => NativeBlas.IsAvailable ? ["managed", "blas"] : ["managed"];
 
@@ -36,8 +47,9 @@ public static class GemmBench
     /// (GemmIsaSelect.Default) for "managed", ignored for "blas".
     /// </summary>
     public static IReadOnlyList<GemmResult> MeasureInterleaved(int m, int k, int n, string layout,
-        IReadOnlyList<(string Backend, GemmIsa? Isa)> runs, int samples = 5, double minSampleSeconds = 0.25)
+        IReadOnlyList<(string Backend, GemmIsa? Isa)> runs, int samples = 5, double minSampleSeconds = 0.25, int batch = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         var (transA, transB) = layout switch
         {
             "NT" => (false, true),
@@ -52,17 +64,26 @@ public static class GemmBench
             if (isa is { } i && !GemmIsaSelect.IsSupported(i)) throw new PlatformNotSupportedException($"GemmBench: this CPU cannot run the {i} kernel");
         }
         var rng = new Random(42);
-        var a = new float[m * k];
-        var b = new float[k * n];
-        var c = new float[m * n];
+        var a = new float[batch * m * k];
+        var b = new float[batch * k * n];
+        var c = new float[batch * m * n];
         for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
         for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() - 0.5);
         int lda = transA ? m : k, ldb = transB ? k : n;
         void Call(string backend, GemmIsa? isa)
         {
-            if (backend == "blas") { NativeBlas.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n); return; }
+            if (backend == "blas")
+            {
+                for (int i = 0; i < batch; i++)
+                    NativeBlas.Sgemm(transA, transB, m, n, k, 1f, a.AsSpan(i * m * k), lda, b.AsSpan(i * k * n), ldb, 0f, c.AsSpan(i * m * n), n);
+                return;
+            }
             GemmIsaSelect.Override = isa;
-            try { Gemm.SgemmManaged(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n); }
+            try
+            {
+                if (batch == 1) Gemm.SgemmManaged(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
+                else Gemm.SgemmBatched(transA, transB, m, n, k, 1f, a, lda, m * k, b, ldb, k * n, 0f, c, n, m * n, batch);
+            }
             finally { GemmIsaSelect.Override = null; }
         }
         // Warm-up: JIT tiers, packing buffers, worker threads, caches.
@@ -72,7 +93,7 @@ public static class GemmBench
             do Call(backend, isa); while (warm.Elapsed.TotalSeconds < 0.3);
         }
         var gflops = new double[runs.Count, samples];
-        double flop = 2.0 * m * n * k;
+        double flop = 2.0 * m * n * k * batch;
         for (int s = 0; s < samples; s++)
             for (int r = 0; r < runs.Count; r++)
             {
@@ -86,7 +107,7 @@ public static class GemmBench
         {
             var row = Enumerable.Range(0, samples).Select(s => gflops[r, s]).Order().ToArray();
             string? isaName = runs[r].Backend == "managed" ? (runs[r].Isa ?? GemmIsaSelect.Default).ToString().ToLowerInvariant() : null;
-            results[r] = new GemmResult(m, k, n, runs[r].Backend, row[samples / 2], layout, isaName, row[^1]);
+            results[r] = new GemmResult(m, k, n, runs[r].Backend, row[samples / 2], layout, isaName, row[^1], batch);
         }
         return results;
     }

@@ -27,11 +27,12 @@ sealed class BenchEngineCommand : IVerb
         var layout = new Option<string>("--layout") { Description = "GEMM layout: NT (C = A·Bᵀ, as y = x Wᵀ), NN (dX = dY·W), TN (dW = dYᵀ·X), both (NT, NN) or all", DefaultValueFactory = _ => "NT" };
         var shape = new Option<string?>("--shape") { Description = "Only this GEMM shape, M×K×N (e.g. 512x384x1152)" };
         var isa = new Option<string?>("--isa") { Description = "Managed GEMM kernels to measure, comma-separated (avx512, avx2, scalar; default: the best this CPU runs)" };
+        var attention = new Option<bool>("--attention") { Description = "Also measure the batched attention GEMMs (48 heads of T = 128, head dim 64)" };
         var samples = new Option<int>("--samples") { Description = "GEMM samples per backend (interleaved; the median is reported)", DefaultValueFactory = _ => 5 };
         var steps = new Option<int>("--steps") { Description = "Timed training steps per config (after one warm-up step)", DefaultValueFactory = _ => 3 };
         var command = new Command("engine",
             "Measure GEMM GFLOPS and training-step time of the tensor engine.\nExample: distill bench engine --threads 2 --json");
-        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, shape, isa, samples, steps }) command.Options.Add(o);
+        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, shape, isa, samples, attention, steps }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             var layoutValue = pr.GetValue(layout)!.ToUpperInvariant();
@@ -84,6 +85,13 @@ sealed class BenchEngineCommand : IVerb
                             Console.Error.WriteLine($"gemm {m}×{k}×{n} {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS (best {r.BestGflops:F1})");
                             gemm.Add(r);
                         }
+            if (!pr.GetValue(trainOnly) && pr.GetValue(attention))
+                foreach (var (batch, m, k, n, l) in GemmBench.AttentionShapes)
+                    foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount, batch: batch))
+                    {
+                        Console.Error.WriteLine($"gemm {batch}×[{m}×{k}×{n}] {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS (best {r.BestGflops:F1})");
+                        gemm.Add(r);
+                    }
 
             var train = new List<(string Config, TrainResult? Result, string? Reason)>();
             if (!pr.GetValue(gemmOnly))
@@ -119,7 +127,7 @@ sealed class BenchEngineCommand : IVerb
             ["blas"] = NativeBlas.LibraryName,
             ["gemm"] = new JsonArray(gemm.Select(g => (JsonNode)new JsonObject
             {
-                ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["gflops_best"] = Math.Round(g.BestGflops, 2), ["layout"] = g.Layout, ["isa"] = g.Isa,
+                ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["gflops_best"] = Math.Round(g.BestGflops, 2), ["layout"] = g.Layout, ["isa"] = g.Isa, ["batch"] = g.Batch,
             }).ToArray()),
             ["train"] = new JsonArray(train.Select(t => (JsonNode)(t.Result is { } r
                 ? new JsonObject
@@ -140,7 +148,7 @@ sealed class BenchEngineCommand : IVerb
         {
             var table = new Table().AddColumns("M×K×N", "layout", "backend", "GFLOPS");
             foreach (var g in gemm)
-                table.AddRow($"{g.M}×{g.K}×{g.N}", g.Layout, g.Isa is null ? g.Backend : $"{g.Backend} ({g.Isa})", g.Gflops.ToString("F1"));
+                table.AddRow(Markup.Escape(g.Batch > 1 ? $"{g.Batch}×[{g.M}×{g.K}×{g.N}]" : $"{g.M}×{g.K}×{g.N}"), g.Layout, g.Isa is null ? g.Backend : $"{g.Backend} ({g.Isa})", g.Gflops.ToString("F1"));
             AnsiConsole.Write(table);
         }
         if (train.Count > 0)
