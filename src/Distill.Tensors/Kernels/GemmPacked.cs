@@ -10,7 +10,7 @@ namespace Distill.Tensors.Kernels;
 ///   for jc in N step NC:                  B block  (KC×NC, packed, ~L3)   shared by all threads
 ///     for pc in K step KC:                pack B into NR-wide column panels (threads split the panels)
 ///       for ic in M step MC:              A block  (MC×KC, packed, ~L2)   one per thread
-///         for jr in NC step NR:           B micro-panel (KC×NR, ~L1)
+///         for jr in NC step NR:           B micro-panel (KC×NR, L1/L2)
 ///           for ir in MC step MR:         micro-kernel: an MR×NR tile of C in registers, KC rank-1 updates
 ///
 /// Threads split the ic loop by MR-row panels or the jr loop by NR-column panels, whichever shares out
@@ -21,16 +21,21 @@ namespace Distill.Tensors.Kernels;
 /// </summary>
 public static partial class Gemm
 {
-    // Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core, L3 32 MiB), after BLIS's Zen values:
-    // B micro-panel KC·NR·4 = 16 KiB stays in L1, A block MC·KC·4 = 144 KiB in L2, B block in L3.
-    internal static readonly int KC = Env(0, 256);
-    internal static readonly int MC = Env(1, 144);   // multiple of MR
-    internal static readonly int NC = Env(2, 4064);  // multiple of NR
-    static readonly int ForceSplit = Environment.GetEnvironmentVariable("DISTILL_GEMM_SPLIT") switch { "rows" => 1, "cols" => 2, _ => 0 };
-    static int Env(int i, int d) { var t = Environment.GetEnvironmentVariable("DISTILL_GEMM_BLOCKS"); return t is null ? d : int.Parse(t.Split(',')[i]); }
+    // Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared), after BLIS's SkylakeX
+    // sgemm values (KC = 384 for its 32×12 kernel, our 12×32 seen from Cᵀ): the A block MC·KC·4 =
+    // 144 KiB and a thread's B panels stay in L2; a B micro-panel (KC·32·4 = 48 KiB) streams from L2
+    // at 128 bytes per 24 FMAs. KC = 384 holds K = 384 in one block (C written once); 256 measured a
+    // few % slower single-threaded on the transformer shapes, MC = 96..144 within noise.
+    internal const int KC = 384;
+    internal const int MC = 96;    // multiple of both MRs (6, 12)
+    internal const int NC = 4064;  // multiple of both NRs (16, 32)
 
-    /// <summary>Below this many multiply-adds a call stays on the calling thread (forking costs a few µs).</summary>
-    internal const long ParallelMinFlops = 64L * 64 * 64;
+    /// <summary>
+    /// Below this many multiply-adds (about 10 µs on one core) a call stays on the calling thread: a
+    /// second thread would save less than a fork/join costs, and on a loaded machine waking a worker
+    /// can take milliseconds (64³ measured at 0.8 GFLOPS on 2 threads against 80 on one, under load).
+    /// </summary>
+    internal const long ParallelMinFlops = 128L * 128 * 32;
 
     /// <summary>One validated call: sizes, scalars and raw operand pointers (spans pinned by the caller).</summary>
     internal unsafe struct Problem(bool transA, bool transB, int m, int n, int k, float alpha,
@@ -62,7 +67,6 @@ public static partial class Gemm
         // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).
         int nPanelsAll = (Math.Min(ncMax, p.N) + nr - 1) / nr;
         bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
-        if (threads > 1 && ForceSplit != 0) splitRows = ForceSplit == 1;
         float* bPack = splitRows ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
         int* counters = stackalloc int[CounterInts]; // the block's work counters (GemmSchedule.cs)
