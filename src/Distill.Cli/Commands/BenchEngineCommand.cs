@@ -29,10 +29,11 @@ sealed class BenchEngineCommand : IVerb
         var isa = new Option<string?>("--isa") { Description = "Managed GEMM kernels to measure, comma-separated (avx512, avx2, scalar; default: the best this CPU runs)" };
         var attention = new Option<bool>("--attention") { Description = "Also measure the batched attention GEMMs (48 heads of T = 128, head dim 64)" };
         var samples = new Option<int>("--samples") { Description = "GEMM samples per backend (interleaved; the median is reported)", DefaultValueFactory = _ => 5 };
+        var sampleMs = new Option<int>("--sample-ms") { Description = "Minimum length of one GEMM sample, ms (many short samples: more chances of a quiet moment on a shared machine)", DefaultValueFactory = _ => 250 };
         var steps = new Option<int>("--steps") { Description = "Timed training steps per config (after one warm-up step)", DefaultValueFactory = _ => 3 };
         var command = new Command("engine",
             "Measure GEMM GFLOPS and training-step time of the tensor engine.\nExample: distill bench engine --threads 2 --json");
-        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, shape, isa, samples, attention, steps }) command.Options.Add(o);
+        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, shape, isa, samples, sampleMs, attention, steps }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             var layoutValue = pr.GetValue(layout)!.ToUpperInvariant();
@@ -68,6 +69,8 @@ sealed class BenchEngineCommand : IVerb
             if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
             int sampleCount = pr.GetValue(samples);
             if (sampleCount < 1) return Fail($"--samples must be at least 1, not {sampleCount}");
+            double sampleSeconds = pr.GetValue(sampleMs) / 1000.0;
+            if (sampleSeconds < 0.01) return Fail($"--sample-ms must be at least 10, not {pr.GetValue(sampleMs)}");
             int stepCount = pr.GetValue(steps);
             if (stepCount < 1) return Fail($"--steps must be at least 1, not {stepCount}");
             var configName = pr.GetValue(config);
@@ -80,14 +83,14 @@ sealed class BenchEngineCommand : IVerb
             if (!pr.GetValue(trainOnly))
                 foreach (var (m, k, n) in shapes)
                     foreach (var l in layouts)
-                        foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount))
+                        foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount, sampleSeconds))
                         {
                             Console.Error.WriteLine($"gemm {m}×{k}×{n} {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS (best {r.BestGflops:F1})");
                             gemm.Add(r);
                         }
             if (!pr.GetValue(trainOnly) && pr.GetValue(attention))
                 foreach (var (batch, m, k, n, l) in GemmBench.AttentionShapes)
-                    foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount, batch: batch))
+                    foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount, sampleSeconds, batch))
                     {
                         Console.Error.WriteLine($"gemm {batch}×[{m}×{k}×{n}] {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS (best {r.BestGflops:F1})");
                         gemm.Add(r);
