@@ -7,13 +7,14 @@ namespace Distill.Tensors.Tests;
 /// The fast GEMM paths against SgemmNaive (double accumulation) on every transpose combination,
 /// edge/prime/zero sizes, padded strides, alpha/beta variants, beta = 0 over NaN, threads 1 vs 2.
 /// </summary>
+[Collection("Workers.Count")]
 public class GemmTests
 {
-    /// <summary>(m, n, k): zero, one, primes, micro-tile edges (MR = 6, NR = 16), and block edges (KC = 256, MC = 144, NC = 4080).</summary>
+    /// <summary>(m, n, k): zero, one, primes, micro-tile edges (6×16 and 12×32 tiles), and block edges (KC = 384 in equal K blocks, MC = 96, NC = 4064).</summary>
     public static readonly (int M, int N, int K)[] Shapes =
     [
         (0, 5, 3), (5, 0, 3), (4, 3, 0), (1, 1, 1), (1, 37, 19), (1, 131, 300), (2, 1, 5), (7, 13, 17),
-        (6, 16, 256), (6, 16, 257), (13, 31, 513), (97, 101, 103), (150, 70, 40), (5, 4100, 3), (20, 500, 300),
+        (6, 16, 256), (6, 16, 257), (13, 31, 513), (97, 101, 103), (150, 70, 40), (5, 4100, 3), (13, 8200, 5), (20, 500, 300),
         (64, 64, 64), (37, 17, 1),
     ];
 
@@ -29,18 +30,55 @@ public class GemmTests
                     Gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
     }
 
-    [Theory, MemberData(nameof(TransposeCases))]
-    public void Portable_kernel_matches_the_reference(bool transA, bool transB)
+    /// <summary>Every micro-kernel (scalar, AVX2 6×16, AVX-512 12×32) on every transpose combination.</summary>
+    public static TheoryData<GemmIsa, bool, bool> KernelCases
     {
-        var rng = new Random(99);
-        MicroKernel.ForceScalar = true; // thread-static: affects this thread's single-threaded calls only
+        get
+        {
+            var data = new TheoryData<GemmIsa, bool, bool>();
+            foreach (var isa in Enum.GetValues<GemmIsa>())
+                foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) }) data.Add(isa, ta, tb);
+            return data;
+        }
+    }
+
+    /// <summary>
+    /// Shapes around both register tiles (6×16 and 12×32: one less, equal, one more, and a partial
+    /// last tile), K = 1, K in 2 and 3 blocks (KC = 384), and rows past MC = 96 (and past 2 threads' shares).
+    /// </summary>
+    static readonly (int M, int N, int K)[] KernelShapes =
+    [
+        (2, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (11, 31, 1), (12, 32, 33), (13, 33, 257), (25, 65, 40),
+        (24, 64, 300), (150, 97, 19), (37, 40, 512), (7, 17, 769), (100, 130, 385),
+    ];
+
+    [Theory, MemberData(nameof(KernelCases))]
+    public void Every_kernel_matches_the_reference(GemmIsa isa, bool transA, bool transB)
+    {
+        // A CPU without this kernel's instructions cannot run it; CI and the dev machine (Zen 4) run all three.
+        if (!GemmIsaSelect.IsSupported(isa)) return;
+        var rng = new Random(99 + (int)isa);
+        GemmIsaSelect.Override = isa; // this thread's calls, carried to their worker chunks
         try
         {
-            foreach (var (m, n, k) in new[] { (7, 13, 17), (13, 31, 300), (2, 40, 9) })
-                CheckAgainstNaive(rng, transA, transB, m, n, k, 0.5f, 0.25f, 2, (a, lda, b, ldb, c, ldc) =>
-                    Gemm.SgemmManaged(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, c, ldc, parallel: false));
+            foreach (var (m, n, k) in KernelShapes)
+                foreach (var (alpha, beta, pad) in new[] { (1f, 0f, 0), (0.5f, 0.25f, 2) })
+                    CheckAgainstNaive(rng, transA, transB, m, n, k, alpha, beta, pad, (a, lda, b, ldb, c, ldc) =>
+                        Gemm.SgemmManaged(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel: true));
         }
-        finally { MicroKernel.ForceScalar = false; }
+        finally { GemmIsaSelect.Override = null; }
+    }
+
+    [Fact]
+    public void Narrow_outputs_take_the_smaller_tile_unless_a_kernel_is_forced()
+    {
+        if (GemmIsaSelect.Default != GemmIsa.Avx512) return; // the rule only concerns the 12×32 kernel
+        Assert.Equal(GemmIsa.Avx512, GemmIsaSelect.For(512, 384));
+        Assert.Equal(GemmIsa.Avx2, GemmIsaSelect.For(1024, 8));  // LoRA x·Aᵀ, rank 8
+        Assert.Equal(GemmIsa.Avx2, GemmIsaSelect.For(4, 384));
+        GemmIsaSelect.Override = GemmIsa.Avx512;
+        try { Assert.Equal(GemmIsa.Avx512, GemmIsaSelect.For(1024, 8)); }
+        finally { GemmIsaSelect.Override = null; }
     }
 
     [Fact]
@@ -59,11 +97,16 @@ public class GemmTests
             }
     }
 
-    [Fact]
-    public void Results_are_bit_identical_for_one_and_two_threads()
+    [Theory]
+    [InlineData(GemmIsa.Scalar)]
+    [InlineData(GemmIsa.Avx2)]
+    [InlineData(GemmIsa.Avx512)]
+    public void Results_are_bit_identical_for_one_and_two_threads(GemmIsa isa)
     {
+        if (!GemmIsaSelect.IsSupported(isa)) return;
         var rng = new Random(7);
         int saved = Workers.Count;
+        GemmIsaSelect.Override = isa;
         try
         {
             foreach (var (m, n, k) in new[] { (150, 70, 300), (20, 500, 300), (1, 3000, 200), (301, 257, 520) })
@@ -77,28 +120,39 @@ public class GemmTests
                     Gemm.SgemmManaged(false, transB, m, n, k, 1f, a, k, b, transB ? k : n, 0.5f, c1, n, parallel: true);
                     Workers.Count = 2;
                     Gemm.SgemmManaged(false, transB, m, n, k, 1f, a, k, b, transB ? k : n, 0.5f, c2, n, parallel: true);
-                    Assert.True(c1.AsSpan().SequenceEqual(c2), $"{m}×{n}×{k} transB={transB}: 1 and 2 threads differ");
+                    Assert.True(c1.AsSpan().SequenceEqual(c2), $"{isa} {m}×{n}×{k} transB={transB}: 1 and 2 threads differ");
                 }
         }
-        finally { Workers.Count = saved; }
+        finally { Workers.Count = saved; GemmIsaSelect.Override = null; }
     }
 
-    [Fact]
-    public void Batched_matches_one_call_per_item()
+    [Theory, MemberData(nameof(KernelCases))]
+    public void Batched_matches_one_call_per_item(GemmIsa isa, bool transA, bool transB)
     {
+        if (!GemmIsaSelect.IsSupported(isa)) return;
         var rng = new Random(11);
-        foreach (var (m, n, k, batch) in new[] { (17, 9, 33, 5), (1, 20, 16, 3), (64, 64, 32, 1), (6, 7, 8, 0) })
+        GemmIsaSelect.Override = isa;
+        try
         {
-            var a = Random(rng, batch * m * k + 3);
-            var b = Random(rng, batch * k * n + 5);
-            var c = Random(rng, batch * m * n);
-            var expected = (float[])c.Clone();
-            for (int i = 0; i < batch; i++)
-                Gemm.SgemmNaive(false, true, m, n, k, 0.7f, a.AsSpan(i * m * k), k, b.AsSpan(i * k * n), k, 0.5f, expected.AsSpan(i * m * n), n);
-            Gemm.SgemmBatched(false, true, m, n, k, 0.7f, a, k, m * k, b, k, k * n, 0.5f, c, n, m * n, batch);
-            for (int i = 0; i < c.Length; i++)
-                Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"batched {m}×{n}×{k}×{batch}: element {i}: {c[i]} vs {expected[i]}");
+            // batch ≥ threads (split by item), batch 1 (split inside), batch 0, and odd edges / K = 1.
+            foreach (var (m, n, k, batch) in new[] { (17, 9, 33, 5), (1, 20, 16, 3), (64, 64, 32, 1), (6, 7, 8, 0), (13, 33, 1, 4), (25, 40, 70, 3) })
+            {
+                // Items are padded apart (strides larger than one item) so a read past an item shows up.
+                int strideA = m * k + 3, strideB = k * n + 5, strideC = m * n + 2;
+                var a = Random(rng, batch * strideA + 1);
+                var b = Random(rng, batch * strideB + 1);
+                var c = Random(rng, batch * strideC + 1);
+                var expected = (float[])c.Clone();
+                int lda = transA ? m : k, ldb = transB ? k : n;
+                for (int i = 0; i < batch; i++)
+                    Gemm.SgemmNaive(transA, transB, m, n, k, 0.7f, a.AsSpan(i * strideA), lda, b.AsSpan(i * strideB), ldb, 0.5f, expected.AsSpan(i * strideC), n);
+                Gemm.SgemmBatched(transA, transB, m, n, k, 0.7f, a, lda, strideA, b, ldb, strideB, 0.5f, c, n, strideC, batch);
+                // |error| ≤ (2·sqrt(k) + 4)·eps·Σ|a||b| (see CheckAgainstNaive) with |a|,|b| ≤ 1 and k ≤ 70: under 1e-4·k.
+                for (int i = 0; i < c.Length; i++)
+                    Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4f * k * (1 + Math.Abs(expected[i])), $"{isa} batched {m}×{n}×{k}×{batch}: element {i}: {c[i]} vs {expected[i]}");
+            }
         }
+        finally { GemmIsaSelect.Override = null; }
     }
 
     [Fact]

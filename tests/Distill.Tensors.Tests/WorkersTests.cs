@@ -3,6 +3,7 @@ using Distill.Tensors.Threading;
 namespace Distill.Tensors.Tests;
 
 /// <summary>The persistent pool: every index exactly once, contiguous chunks, nesting, errors, no allocation.</summary>
+[Collection("Workers.Count")]
 public class WorkersTests
 {
     struct MarkBody(int[] hits, int[] owner) : IRangeBody

@@ -24,11 +24,16 @@ sealed class BenchEngineCommand : IVerb
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: DISTILL_THREADS or the core count)", DefaultValueFactory = _ => Workers.Count };
         var gemmOnly = new Option<bool>("--gemm-only") { Description = "Skip the training-step benchmarks" };
         var trainOnly = new Option<bool>("--train-only") { Description = "Skip the GEMM benchmarks" };
-        var layout = new Option<string>("--layout") { Description = "GEMM layout: NT (C = A·Bᵀ, as y = x Wᵀ), NN, or both", DefaultValueFactory = _ => "NT" };
+        var layout = new Option<string>("--layout") { Description = "GEMM layout: NT (C = A·Bᵀ, as y = x Wᵀ), NN (dX = dY·W), TN (dW = dYᵀ·X), both (NT, NN) or all", DefaultValueFactory = _ => "NT" };
+        var shape = new Option<string?>("--shape") { Description = "Only this GEMM shape, M×K×N (e.g. 512x384x1152)" };
+        var isa = new Option<string?>("--isa") { Description = "Managed GEMM kernels to measure, comma-separated (avx512, avx2, scalar; default: the best this CPU runs)" };
+        var attention = new Option<bool>("--attention") { Description = "Also measure the batched attention GEMMs (48 heads of T = 128, head dim 64)" };
+        var samples = new Option<int>("--samples") { Description = "GEMM samples per backend (interleaved; the median is reported)", DefaultValueFactory = _ => 5 };
+        var sampleMs = new Option<int>("--sample-ms") { Description = "Minimum length of one GEMM sample, ms (many short samples: more chances of a quiet moment on a shared machine)", DefaultValueFactory = _ => 250 };
         var steps = new Option<int>("--steps") { Description = "Timed training steps per config (after one warm-up step)", DefaultValueFactory = _ => 3 };
         var command = new Command("engine",
             "Measure GEMM GFLOPS and training-step time of the tensor engine.\nExample: distill bench engine --threads 2 --json");
-        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, steps }) command.Options.Add(o);
+        foreach (var o in new Option[] { json, config, threads, gemmOnly, trainOnly, layout, shape, isa, samples, sampleMs, attention, steps }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             var layoutValue = pr.GetValue(layout)!.ToUpperInvariant();
@@ -36,12 +41,36 @@ sealed class BenchEngineCommand : IVerb
             {
                 "NT" => ["NT"],
                 "NN" => ["NN"],
+                "TN" => ["TN"],
                 "BOTH" => ["NT", "NN"],
+                "ALL" => ["NT", "NN", "TN"],
                 _ => [],
             };
-            if (layouts.Length == 0) return Fail($"--layout must be NT, NN or both, not '{pr.GetValue(layout)}'");
+            if (layouts.Length == 0) return Fail($"--layout must be NT, NN, TN, both or all, not '{pr.GetValue(layout)}'");
+            var shapes = GemmBench.Shapes;
+            if (pr.GetValue(shape) is { } shapeText)
+            {
+                var parts = shapeText.Split('x', '×');
+                if (parts.Length != 3 || !int.TryParse(parts[0], out int sm) || !int.TryParse(parts[1], out int sk) || !int.TryParse(parts[2], out int sn) || sm < 1 || sk < 1 || sn < 1)
+                    return Fail($"--shape must be M×K×N with positive integers (e.g. 512x384x1152), not '{shapeText}'");
+                shapes = [(sm, sk, sn)];
+            }
+            var runs = new List<(string Backend, GemmIsa? Isa)>();
+            foreach (var name in (pr.GetValue(isa) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                GemmIsa? kernel = name.ToLowerInvariant() switch { "avx512" => GemmIsa.Avx512, "avx2" => GemmIsa.Avx2, "scalar" => GemmIsa.Scalar, _ => null };
+                if (kernel is null) return Fail($"--isa: '{name}' is not avx512, avx2 or scalar");
+                if (!GemmIsaSelect.IsSupported(kernel.Value)) return Fail($"--isa: this CPU cannot run the {name} kernel (best here: {GemmIsaSelect.Best})");
+                runs.Add(("managed", kernel));
+            }
+            if (runs.Count == 0) runs.Add(("managed", null));
+            if (NativeBlas.IsAvailable) runs.Add(("blas", null));
             int threadCount = pr.GetValue(threads);
             if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
+            int sampleCount = pr.GetValue(samples);
+            if (sampleCount < 1) return Fail($"--samples must be at least 1, not {sampleCount}");
+            double sampleSeconds = pr.GetValue(sampleMs) / 1000.0;
+            if (sampleSeconds < 0.01) return Fail($"--sample-ms must be at least 10, not {pr.GetValue(sampleMs)}");
             int stepCount = pr.GetValue(steps);
             if (stepCount < 1) return Fail($"--steps must be at least 1, not {stepCount}");
             var configName = pr.GetValue(config);
@@ -52,14 +81,20 @@ sealed class BenchEngineCommand : IVerb
 
             var gemm = new List<GemmResult>();
             if (!pr.GetValue(trainOnly))
-                foreach (var (m, k, n) in GemmBench.Shapes)
+                foreach (var (m, k, n) in shapes)
                     foreach (var l in layouts)
-                        foreach (var backend in GemmBench.Backends)
+                        foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount, sampleSeconds))
                         {
-                            var r = GemmBench.Measure(m, k, n, backend, l);
-                            Console.Error.WriteLine($"gemm {m}×{k}×{n} {l} {backend}: {r.Gflops:F1} GFLOPS");
+                            Console.Error.WriteLine($"gemm {m}×{k}×{n} {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS (best {r.BestGflops:F1})");
                             gemm.Add(r);
                         }
+            if (!pr.GetValue(trainOnly) && pr.GetValue(attention))
+                foreach (var (batch, m, k, n, l) in GemmBench.AttentionShapes)
+                    foreach (var r in GemmBench.MeasureInterleaved(m, k, n, l, runs, sampleCount, sampleSeconds, batch))
+                    {
+                        Console.Error.WriteLine($"gemm {batch}×[{m}×{k}×{n}] {l} {r.Backend}{(r.Isa is null ? "" : "/" + r.Isa)}: {r.Gflops:F1} GFLOPS (best {r.BestGflops:F1})");
+                        gemm.Add(r);
+                    }
 
             var train = new List<(string Config, TrainResult? Result, string? Reason)>();
             if (!pr.GetValue(gemmOnly))
@@ -95,7 +130,7 @@ sealed class BenchEngineCommand : IVerb
             ["blas"] = NativeBlas.LibraryName,
             ["gemm"] = new JsonArray(gemm.Select(g => (JsonNode)new JsonObject
             {
-                ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["layout"] = g.Layout,
+                ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["gflops_best"] = Math.Round(g.BestGflops, 2), ["layout"] = g.Layout, ["isa"] = g.Isa, ["batch"] = g.Batch,
             }).ToArray()),
             ["train"] = new JsonArray(train.Select(t => (JsonNode)(t.Result is { } r
                 ? new JsonObject
@@ -116,7 +151,7 @@ sealed class BenchEngineCommand : IVerb
         {
             var table = new Table().AddColumns("M×K×N", "layout", "backend", "GFLOPS");
             foreach (var g in gemm)
-                table.AddRow($"{g.M}×{g.K}×{g.N}", g.Layout, g.Backend, g.Gflops.ToString("F1"));
+                table.AddRow(Markup.Escape(g.Batch > 1 ? $"{g.Batch}×[{g.M}×{g.K}×{g.N}]" : $"{g.M}×{g.K}×{g.N}"), g.Layout, g.Isa is null ? g.Backend : $"{g.Backend} ({g.Isa})", g.Gflops.ToString("F1"));
             AnsiConsole.Write(table);
         }
         if (train.Count > 0)

@@ -14,7 +14,7 @@ namespace Distill.Tensors.Kernels;
 /// each block multiplies only its live keys [i0 − W + 1, i1): blocks left of the band are never computed, so the
 /// cost grows as T·W instead of T². The blocks' GEMMs are small, so the band path runs them on one thread each and
 /// splits the work over (batch, head) units instead (over (batch, kv head) in backward, so dk/dv have one writer).
-/// P keeps its (T, T) layout, zero outside the band.
+/// Without a window the same units run with one block of T rows. P keeps its (T, T) layout, zero outside the band.
 /// </summary>
 public static unsafe class AttentionGemmKernels
 {
@@ -28,16 +28,8 @@ public static unsafe class AttentionGemmKernels
     {
         Check(l);
         int T = l.Tq, qb = QueryBlock(T, l.Window);
-        if (qb == T)
-        {
-            // Full causal: every head's scores, then all rows' softmax in one parallel pass, then every P v.
-            for (int b = 0; b < l.Batch; b++)
-                for (int h = 0; h < l.Heads; h++) Scores(l, b, h, 0, T, parallel: true);
-            Workers.For(l.Batch * l.Heads * T, new SoftmaxBody { L = l, Row0 = 0 }, 64);
-            for (int b = 0; b < l.Batch; b++)
-                for (int h = 0; h < l.Heads; h++) Values(l, b, h, 0, T, parallel: true);
-            return;
-        }
+        // One unit per (batch, head), its GEMMs on one thread: a 128×128×64 GEMM is ~20 µs on one core, too small to
+        // split across cores without paying a fork/join twice per call (perf-gemm measured the per-head split faster).
         Workers.For(l.Batch * l.Heads, new ForwardBandBody { L = l, Qb = qb }, 1);
     }
 
@@ -85,16 +77,6 @@ public static unsafe class AttentionGemmKernels
             Span(v + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(o + (long)i0 * outLd, m, hd, outLd), outLd);
     }
 
-    struct SoftmaxBody : IRangeBody
-    {
-        public AttentionLayout L;
-        public long Row0;
-        public void Run(int begin, int end)
-        {
-            for (int r = begin; r < end; r++) SoftmaxRow(L, Row0 + r);
-        }
-    }
-
     /// <summary>Row r = (b·heads + h)·T + i of P: causal and window mask (keys outside [lo, i] → 0), optional additive key mask, softmax in place.</summary>
     static void SoftmaxRow(in AttentionLayout l, long r)
     {
@@ -112,17 +94,13 @@ public static unsafe class AttentionGemmKernels
         TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
     }
 
-    /// <summary>Adds into dQ/dK/dV (any may be null). scratch: (T, T) floats for dP/dS of one (batch, head) (full path only).</summary>
+    /// <summary>Adds into dQ/dK/dV (any may be null). <paramref name="scratch"/> is unused (each unit rents its own dS block); kept for the callers.</summary>
     public static void Backward(in AttentionLayout l, float* dOut, float* dQ, float* dK, float* dV, float* scratch)
     {
         Check(l);
         int qb = QueryBlock(l.Tq, l.Window);
-        if (qb == l.Tq)
-        {
-            for (int b = 0; b < l.Batch; b++)
-                for (int h = 0; h < l.Heads; h++) BackwardHead(l, b, h, qb, dOut, dQ, dK, dV, scratch, l.Tq, parallel: true);
-            return;
-        }
+        // Units of (batch, kv head): the heads of one group add into the same dK/dV rows, so they run in order on one
+        // thread, and the sums do not depend on the thread count.
         Workers.For(l.Batch * l.KvHeads, new BackwardBandBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV }, 1);
     }
 
@@ -185,7 +163,7 @@ public static unsafe class AttentionGemmKernels
         }
     }
 
-    /// <summary>The full path keeps <see cref="Gemm.Sgemm"/> (threaded, native BLAS when forced); the band path's small blocks run on this thread.</summary>
+    /// <summary>Threaded <see cref="Gemm.Sgemm"/> (native BLAS when forced) or, as the units use it, the managed GEMM on this thread.</summary>
     static void Mm(bool parallel, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
     {

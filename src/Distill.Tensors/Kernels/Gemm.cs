@@ -10,8 +10,9 @@ namespace Distill.Tensors.Kernels;
 ///   Sgemm         — the general call. Paths, chosen by shape:
 ///                     m == 1            → GEMV (GemmGemv.cs): no packing, decode-time matrix-vector;
 ///                     otherwise         → packed, cache-blocked GotoBLAS/BLIS loop nest (GemmPacked.cs)
-///                                         around a register-blocked FMA micro-kernel (GemmKernels.cs),
-///                                         split across Workers by C rows (or columns when M is small);
+///                                         around a register-blocked FMA micro-kernel (AVX-512 12×32,
+///                                         AVX2 6×16 or portable: GemmKernels.cs, GemmIsa.cs), split
+///                                         across Workers by C rows or columns (GemmSchedule.cs);
 ///                     DISTILL_BLAS=on   → cblas_sgemm from a system OpenBLAS (NativeBlas.cs), if it loads.
 ///   SgemmManaged  — the managed paths only, whatever DISTILL_BLAS says (benchmarks, tests, determinism).
 ///   SgemmBatched  — a strided batch of equal-shape GEMMs (attention: per-head Q·Kᵀ, P·V), split across

@@ -5,27 +5,29 @@ using System.Runtime.Intrinsics.X86;
 namespace Distill.Tensors.Kernels;
 
 /// <summary>
-/// The GEMM micro-kernel: an MR×NR tile of C held in registers while KC rank-1 updates stream
+/// The GEMM micro-kernels: an MR×NR tile of C held in registers while KC rank-1 updates stream
 /// through a packed A micro-panel (KC×MR) and a packed B micro-panel (KC×NR).
-///   Fma6x16 — AVX2 + FMA3 through Vector256: 12 accumulators (6 rows × 2 vectors), 2 B loads and
-///             6 broadcasts per k, so 12 FMAs per 8 loads (BLIS's Haswell/Zen shape).
-///   Scalar  — the portable fallback (no FMA/AVX2: ARM, old x86), same packing, same tile.
+///   Fma6x16    — AVX2 + FMA3 through Vector256: 12 accumulators (6 rows × 2 vectors), 2 B loads and
+///                6 broadcasts per k, so 12 FMAs per 8 loads (BLIS's Haswell/Zen shape).
+///   Avx512x12x32 (GemmKernelAvx512.cs) — 24 zmm accumulators, 24 FMAs per 2 B loads + 12 broadcasts.
+///   Scalar     — the portable fallback (no FMA/AVX2: ARM, old x86), 6×16 tile.
 /// Edge tiles (mr &lt; MR or nr &lt; NR) are computed whole (the panels are zero-padded) into a stack tile
 /// and only the valid part is written.
 /// </summary>
-static class MicroKernel
+static partial class MicroKernel
 {
     internal const int MR = 6;
     internal const int NR = 16;
+    /// <summary>The largest tile of any kernel (stack tiles for edges).</summary>
+    internal const int MaxTile = 12 * 32;
 
-    /// <summary>Tests switch this on (per thread, single-threaded calls) to exercise the portable kernel on an FMA machine.</summary>
-    [ThreadStatic] internal static bool ForceScalar;
+    /// <summary>Register tile of each kernel: rows of A (broadcast) × columns of B (vector lanes).</summary>
+    internal static (int Mr, int Nr) Tile(GemmIsa isa) => isa == GemmIsa.Avx512 ? (Avx512Mr, Avx512Nr) : (MR, NR);
 
-    internal static bool UsesFma => Fma.IsSupported && Avx2.IsSupported && !ForceScalar;
-
-    internal static unsafe void Run(int kc, float* a, float* b, float* c, int ldc, int mr, int nr, float alpha, float beta, bool first)
+    internal static unsafe void Run(GemmIsa isa, int kc, float* a, float* b, float* c, int ldc, int mr, int nr, float alpha, float beta, bool first)
     {
-        if (UsesFma) Fma6x16(kc, a, b, c, ldc, mr, nr, alpha, beta, first);
+        if (isa == GemmIsa.Avx512) Avx512x12x32(kc, a, b, c, ldc, mr, nr, alpha, beta, first);
+        else if (isa == GemmIsa.Avx2) Fma6x16(kc, a, b, c, ldc, mr, nr, alpha, beta, first);
         else Scalar(kc, a, b, c, ldc, mr, nr, alpha, beta, first);
     }
 
@@ -66,7 +68,7 @@ static class MicroKernel
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
         c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
         c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
-        StoreEdge(tile, c, ldc, mr, nr, alpha, beta, first);
+        StoreEdge(tile, NR, c, ldc, mr, nr, alpha, beta, first);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -92,9 +94,9 @@ static class MicroKernel
     }
 
     /// <summary>Writes the valid mr×nr corner of a full MR×NR tile into C, with the same update rule.</summary>
-    static unsafe void StoreEdge(float* tile, float* c, int ldc, int mr, int nr, float alpha, float beta, bool first)
+    static unsafe void StoreEdge(float* tile, int ldt, float* c, int ldc, int mr, int nr, float alpha, float beta, bool first)
     {
-        for (int r = 0; r < mr; r++, c += ldc, tile += NR)
+        for (int r = 0; r < mr; r++, c += ldc, tile += ldt)
             for (int j = 0; j < nr; j++)
             {
                 float acc = tile[j];
@@ -116,6 +118,6 @@ static class MicroKernel
                 float* t = tile + r * NR;
                 for (int j = 0; j < NR; j++) t[j] += ar * b[j];
             }
-        StoreEdge(tile, c, ldc, mr, nr, alpha, beta, first);
+        StoreEdge(tile, NR, c, ldc, mr, nr, alpha, beta, first);
     }
 }

@@ -20,51 +20,108 @@ static class GemmPack
                 Vector256.Store(Vector256.Load(src + c), dst + c);
     }
 
-    /// <summary>
-    /// dst[q·16 + c] = src[c·ld + q] for c &lt; 16, q &lt; kc: 16 rows of B become a 16-wide panel.
-    /// Returns false (caller falls back to scalar) when AVX is absent.
-    /// </summary>
-    internal static unsafe bool TryTransposeRows(float* src, int ld, int kc, int nr, float* dst)
+    internal static bool CanCopyPanelRows(int mr) => Avx.IsSupported && (mr == 6 || mr == 12);
+
+    /// <summary>dst[r] = src[r] for r &lt; mr (6 or 12; see <see cref="CanCopyPanelRows"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void CopyPanelRow(float* src, float* dst, int mr)
     {
-        if (!Avx.IsSupported || nr != 16) return false;
-        int q0 = 0;
-        for (; q0 + 8 <= kc; q0 += 8)
-            for (int half = 0; half < 16; half += 8)
+        if (mr == 12)
+        {
+            Avx.Store(dst, Avx.LoadVector256(src));
+            Sse.Store(dst + 8, Sse.LoadVector128(src + 8));
+        }
+        else
+        {
+            Sse.Store(dst, Sse.LoadVector128(src));
+            *(double*)(dst + 4) = *(double*)(src + 4);
+        }
+    }
+
+    /// <summary>dst[q·mr + r] = src[q·ld + r] for r &lt; mr (6 or 12), q &lt; kc: op(A) = Aᵀ rows are already contiguous.</summary>
+    internal static unsafe bool TryCopyPanelRows(float* src, int ld, int kc, int mr, float* dst)
+    {
+        if (!Avx.IsSupported) return false;
+        if (mr == 12)
+            for (int q = 0; q < kc; q++, src += ld, dst += 12)
             {
-                float* s = src + (long)half * ld + q0;
-                Transpose8x8(
-                    Avx.LoadVector256(s), Avx.LoadVector256(s + ld), Avx.LoadVector256(s + 2L * ld), Avx.LoadVector256(s + 3L * ld),
-                    Avx.LoadVector256(s + 4L * ld), Avx.LoadVector256(s + 5L * ld), Avx.LoadVector256(s + 6L * ld), Avx.LoadVector256(s + 7L * ld),
-                    out var t0, out var t1, out var t2, out var t3, out var t4, out var t5, out var t6, out var t7);
-                float* d = dst + q0 * 16 + half;
-                Avx.Store(d, t0); Avx.Store(d + 16, t1); Avx.Store(d + 32, t2); Avx.Store(d + 48, t3);
-                Avx.Store(d + 64, t4); Avx.Store(d + 80, t5); Avx.Store(d + 96, t6); Avx.Store(d + 112, t7);
+                Avx.Store(dst, Avx.LoadVector256(src));
+                Sse.Store(dst + 8, Sse.LoadVector128(src + 8));
             }
-        for (; q0 < kc; q0++)
-            for (int c = 0; c < 16; c++) dst[q0 * 16 + c] = src[(long)c * ld + q0];
+        else if (mr == 6)
+            for (int q = 0; q < kc; q++, src += ld, dst += 6)
+            {
+                Sse.Store(dst, Sse.LoadVector128(src));
+                *(double*)(dst + 4) = *(double*)(src + 4);
+            }
+        else return false;
         return true;
     }
 
-    /// <summary>dst[q·6 + r] = src[r·ld + q] for r &lt; 6, q &lt; kc: six rows of A become one 6-row panel.</summary>
-    internal static unsafe bool TryPackRows6(float* src, int ld, int kc, float* dst)
+    /// <summary>
+    /// dst[q·nr + c] = src[c·ld + q] for c &lt; cols, 0 for cols ≤ c &lt; nr, q &lt; kc: up to nr rows of B
+    /// (stored N×K) become one nr-wide panel. 8×8 register transposes; rows past cols are never read.
+    /// Returns false (caller falls back to scalar) when AVX is absent or nr is not a multiple of 8.
+    /// </summary>
+    internal static unsafe bool TryTransposeRows(float* src, int ld, int kc, int cols, int nr, float* dst)
     {
-        if (!Avx.IsSupported) return false;
+        if (!Avx.IsSupported || nr % 8 != 0) return false;
         int q0 = 0;
-        var zero = Vector256<float>.Zero;
         for (; q0 + 8 <= kc; q0 += 8)
-        {
-            float* s = src + q0;
-            Transpose8x8(
-                Avx.LoadVector256(s), Avx.LoadVector256(s + ld), Avx.LoadVector256(s + 2L * ld), Avx.LoadVector256(s + 3L * ld),
-                Avx.LoadVector256(s + 4L * ld), Avx.LoadVector256(s + 5L * ld), zero, zero,
-                out var t0, out var t1, out var t2, out var t3, out var t4, out var t5, out var t6, out var t7);
-            float* d = dst + q0 * 6;
-            Store6(d, t0); Store6(d + 6, t1); Store6(d + 12, t2); Store6(d + 18, t3);
-            Store6(d + 24, t4); Store6(d + 30, t5); Store6(d + 36, t6); Store6(d + 42, t7);
-        }
+            for (int g = 0; g < nr; g += 8)
+            {
+                float* s = src + (long)g * ld + q0;
+                int valid = cols - g;
+                Transpose8x8(
+                    Row(s, ld, 0, valid), Row(s, ld, 1, valid), Row(s, ld, 2, valid), Row(s, ld, 3, valid),
+                    Row(s, ld, 4, valid), Row(s, ld, 5, valid), Row(s, ld, 6, valid), Row(s, ld, 7, valid),
+                    out var t0, out var t1, out var t2, out var t3, out var t4, out var t5, out var t6, out var t7);
+                float* d = dst + q0 * nr + g;
+                Avx.Store(d, t0); Avx.Store(d + nr, t1); Avx.Store(d + 2 * nr, t2); Avx.Store(d + 3 * nr, t3);
+                Avx.Store(d + 4 * nr, t4); Avx.Store(d + 5 * nr, t5); Avx.Store(d + 6 * nr, t6); Avx.Store(d + 7 * nr, t7);
+            }
         for (; q0 < kc; q0++)
-            for (int r = 0; r < 6; r++) dst[q0 * 6 + r] = src[(long)r * ld + q0];
+            for (int c = 0; c < nr; c++) dst[q0 * nr + c] = c < cols ? src[(long)c * ld + q0] : 0f;
         return true;
+    }
+
+    /// <summary>
+    /// dst[q·mr + r] = src[r·ld + q] for r &lt; rows, 0 for rows ≤ r &lt; mr, q &lt; kc: up to mr rows of A
+    /// (stored M×K) become one mr-row panel (mr = 6 or 12). Rows past rows are never read.
+    /// </summary>
+    internal static unsafe bool TryPackRows(float* src, int ld, int kc, int rows, int mr, float* dst)
+    {
+        if (!Avx.IsSupported || (mr != 6 && mr != 12)) return false;
+        int q0 = 0;
+        for (; q0 + 8 <= kc; q0 += 8)
+            for (int g = 0; g < mr; g += 8)
+            {
+                float* s = src + (long)g * ld + q0;
+                int valid = rows - g, w = Math.Min(8, mr - g);
+                Transpose8x8(
+                    Row(s, ld, 0, valid), Row(s, ld, 1, valid), Row(s, ld, 2, valid), Row(s, ld, 3, valid),
+                    Row(s, ld, 4, valid), Row(s, ld, 5, valid), Row(s, ld, 6, valid), Row(s, ld, 7, valid),
+                    out var t0, out var t1, out var t2, out var t3, out var t4, out var t5, out var t6, out var t7);
+                float* d = dst + q0 * mr + g;
+                StoreN(d, t0, w); StoreN(d + mr, t1, w); StoreN(d + 2 * mr, t2, w); StoreN(d + 3 * mr, t3, w);
+                StoreN(d + 4 * mr, t4, w); StoreN(d + 5 * mr, t5, w); StoreN(d + 6 * mr, t6, w); StoreN(d + 7 * mr, t7, w);
+            }
+        for (; q0 < kc; q0++)
+            for (int r = 0; r < mr; r++) dst[q0 * mr + r] = r < rows ? src[(long)r * ld + q0] : 0f;
+        return true;
+    }
+
+    /// <summary>Row r of an 8-row group (zero when the operand has only valid rows there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe Vector256<float> Row(float* s, int ld, int r, int valid) => r < valid ? Avx.LoadVector256(s + (long)r * ld) : Vector256<float>.Zero;
+
+    /// <summary>Stores the first w lanes (8, 6 or 4) exactly, never touching the neighbours.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void StoreN(float* d, Vector256<float> v, int w)
+    {
+        if (w == 8) Avx.Store(d, v);
+        else if (w == 6) Store6(d, v);
+        else Sse.Store(d, v.GetLower());
     }
 
     /// <summary>Stores the first six lanes exactly (4 + 2), never touching the neighbours.</summary>

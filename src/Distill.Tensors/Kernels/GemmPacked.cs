@@ -10,25 +10,32 @@ namespace Distill.Tensors.Kernels;
 ///   for jc in N step NC:                  B block  (KC×NC, packed, ~L3)   shared by all threads
 ///     for pc in K step KC:                pack B into NR-wide column panels (threads split the panels)
 ///       for ic in M step MC:              A block  (MC×KC, packed, ~L2)   one per thread
-///         for jr in NC step NR:           B micro-panel (KC×NR, ~L1)
+///         for jr in NC step NR:           B micro-panel (KC×NR, L1/L2)
 ///           for ir in MC step MR:         micro-kernel: an MR×NR tile of C in registers, KC rank-1 updates
 ///
-/// Threads split the ic loop by MR-row panels (or, when M is too short to feed every thread, the jr
-/// loop by NR-column panels). K is never split, and every tile's arithmetic is the same whichever
-/// thread runs it, so the result does not depend on the thread count.
+/// Threads split the ic loop by MR-row panels or the jr loop by NR-column panels, whichever shares out
+/// more evenly, claiming the work as they arrive (GemmSchedule.cs). K is never split, and every tile's
+/// arithmetic is the same whichever thread runs it, so the result does not depend on the thread count.
 /// The first KC block writes C = alpha·acc + beta·C (beta = 0: C is not read); later blocks add alpha·acc.
 /// Packing buffers are per thread, pinned, 64-byte aligned and grown once: no allocation per call.
 /// </summary>
 public static partial class Gemm
 {
-    // Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core, L3 32 MiB), after BLIS's Zen values:
-    // B micro-panel KC·NR·4 = 16 KiB stays in L1, A block MC·KC·4 = 144 KiB in L2, B block in L3.
-    internal const int KC = 256;
-    internal const int MC = 144;   // multiple of MR
-    internal const int NC = 4080;  // multiple of NR
+    // Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared), after BLIS's SkylakeX
+    // sgemm values (KC = 384 for its 32×12 kernel, our 12×32 seen from Cᵀ): the A block MC·KC·4 =
+    // 144 KiB and a thread's B panels stay in L2; a B micro-panel (KC·32·4 = 48 KiB) streams from L2
+    // at 128 bytes per 24 FMAs. KC = 384 holds K = 384 in one block (C written once); 256 measured a
+    // few % slower single-threaded on the transformer shapes, MC = 96..144 within noise.
+    internal const int KC = 384;
+    internal const int MC = 96;    // multiple of both MRs (6, 12)
+    internal const int NC = 4064;  // multiple of both NRs (16, 32)
 
-    /// <summary>Below this many multiply-adds a call stays on the calling thread (forking costs a few µs).</summary>
-    internal const long ParallelMinFlops = 64L * 64 * 64;
+    /// <summary>
+    /// Below this many multiply-adds (about 10 µs on one core) a call stays on the calling thread: a
+    /// second thread would save less than a fork/join costs, and on a loaded machine waking a worker
+    /// can take milliseconds (64³ measured at 0.8 GFLOPS on 2 threads against 80 on one, under load).
+    /// </summary>
+    internal const long ParallelMinFlops = 128L * 128 * 32;
 
     /// <summary>One validated call: sizes, scalars and raw operand pointers (spans pinned by the caller).</summary>
     internal unsafe struct Problem(bool transA, bool transB, int m, int n, int k, float alpha,
@@ -39,48 +46,50 @@ public static partial class Gemm
         public float Alpha = alpha, Beta = beta;
         public float* A = a, B = b, C = c;
         public int Lda = lda, Ldb = ldb, Ldc = ldc;
+        /// <summary>The micro-kernel of this call, chosen once on the calling thread; workers use the same.</summary>
+        public GemmIsa Isa = GemmIsaSelect.For(m, n);
     }
 
     static unsafe void Packed(in Problem p, bool parallel)
     {
-        int mr = MicroKernel.MR, nr = MicroKernel.NR;
+        var (mr, nr) = MicroKernel.Tile(p.Isa);
         if (parallel && (long)p.M * p.N * p.K < ParallelMinFlops) parallel = false;
         int threads = parallel ? Workers.Count : 1;
         int mPanels = (p.M + mr - 1) / mr;
-        int ncMax = Math.Min(NC, RoundUp(p.N, nr));
-        int kcMax = Math.Min(KC, p.K);
-        float* bPack = PackBuffers.B(kcMax * ncMax);
-        // Split rows unless M is too short to give every thread several panels; then split columns.
-        bool splitRows = threads == 1 || mPanels >= 4 * threads || mPanels >= (p.N + nr - 1) / nr;
+        // N blocks of about equal size too, in whole panels: 8192 → 2752 + 2752 + 2688, not 4064 + 4064 + 64.
+        int nBlocks = (p.N + NC - 1) / NC;
+        int ncMax = RoundUp((p.N + nBlocks - 1) / nBlocks, nr);
+        // K blocks of equal size (a multiple of 8 for the packers' transposes): 384 → 192 + 192, not 256 + 128.
+        int kBlocks = (p.K + KC - 1) / KC;
+        int kcMax = Math.Min(p.K, RoundUp((p.K + kBlocks - 1) / kBlocks, 8));
+        // Split C by the dimension whose panels share out more evenly among the threads (rows: A
+        // private, B packed together; columns: A packed together, B private to each thread's L2).
+        // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).
+        int nPanelsAll = (Math.Min(ncMax, p.N) + nr - 1) / nr;
+        bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
+        float* bPack = splitRows ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
+        int* counters = stackalloc int[CounterInts]; // the block's work counters (GemmSchedule.cs)
 
-        for (int jc = 0; jc < p.N; jc += NC)
+        for (int jc = 0; jc < p.N; jc += ncMax)
         {
-            int nc = Math.Min(NC, p.N - jc);
+            int nc = Math.Min(ncMax, p.N - jc);
             int nPanels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < p.K; pc += KC)
+            for (int pc = 0; pc < p.K; pc += kcMax)
             {
-                int kc = Math.Min(KC, p.K - pc);
+                int kc = Math.Min(kcMax, p.K - pc);
                 var block = new Block(p, jc, nc, pc, kc, bPack, aShared);
-                if (threads > 1) Workers.For(nPanels, new PackBBody(block), minChunk: 4);
-                else PackB(block, 0, nPanels);
-
-                if (splitRows)
-                {
-                    if (threads > 1) Workers.For(mPanels, new RowsBody(block), minChunk: 2);
-                    else new RowsBody(block).Run(0, mPanels);
-                }
-                else
-                {
-                    for (int panel = 0; panel < mPanels; panel++)
-                        PackA(block, panel * mr, Math.Min(mr, p.M - panel * mr), aShared + (long)panel * mr * kc);
-                    Workers.For(nPanels, new ColumnsBody(block), minChunk: 1);
-                }
+                new Span<int>(counters, CounterInts).Clear();
+                if (splitRows) RunShared(new RowsBody(block, counters, threads), threads);
+                else RunShared(new ColumnsBody(block, counters, threads), threads);
             }
         }
     }
 
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>The largest thread's share of panels over the average share (1 = perfectly even).</summary>
+    static double Imbalance(int panels, int threads) => (double)((panels + threads - 1) / threads) * threads / panels;
 
     /// <summary>One (jc, pc) step of the loop nest: the B block bounds and its packed copy.</summary>
     unsafe readonly struct Block(Problem p, int jc, int nc, int pc, int kc, float* bPack, float* aShared)
@@ -90,54 +99,48 @@ public static partial class Gemm
         public readonly float* BPack = bPack, AShared = aShared;
     }
 
-    readonly struct PackBBody(Block block) : IRangeBody
-    {
-        public void Run(int begin, int end) => PackB(block, begin, end);
-    }
-
-    /// <summary>Threads own contiguous MR-row panels; each packs its A blocks into its own buffer.</summary>
-    readonly unsafe struct RowsBody(Block block) : IRangeBody
-    {
-        public void Run(int begin, int end)
-        {
-            int mr = MicroKernel.MR;
-            int rowBegin = begin * mr, rowEnd = Math.Min(block.P.M, end * mr);
-            float* aPack = PackBuffers.A(MC * block.Kc);
-            int nPanels = (block.Nc + MicroKernel.NR - 1) / MicroKernel.NR;
-            for (int ic = rowBegin; ic < rowEnd; ic += MC)
-            {
-                int mc = Math.Min(MC, rowEnd - ic);
-                for (int r = 0; r < mc; r += mr)
-                    PackA(block, ic + r, Math.Min(mr, mc - r), aPack + (long)r * block.Kc);
-                MacroKernel(block, aPack, ic, mc, 0, nPanels);
-            }
-        }
-    }
-
-    /// <summary>Threads own contiguous NR-column panels of C; A (short) was packed whole beforehand.</summary>
-    readonly unsafe struct ColumnsBody(Block block) : IRangeBody
-    {
-        public void Run(int begin, int end) => MacroKernel(block, block.AShared, 0, block.P.M, begin, end);
-    }
-
     /// <summary>C[ic.., jc + panels] += the product of a packed A block (mc rows) and B panels [panelBegin, panelEnd).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void MacroKernel(in Block block, float* aPack, int ic, int mc, int panelBegin, int panelEnd)
+    static unsafe void MacroKernel(in Block block, float* aPack, float* bPack, int ic, int mc, int panelBegin, int panelEnd)
     {
-        int mr = MicroKernel.MR, nr = MicroKernel.NR, kc = block.Kc;
+        int kc = block.Kc;
         ref readonly var p = ref block.P;
+        var (mr, nr) = MicroKernel.Tile(p.Isa);
         bool first = block.Pc == 0;
         for (int panel = panelBegin; panel < panelEnd; panel++)
         {
             int jr = panel * nr;
             int nrHere = Math.Min(nr, block.Nc - jr);
-            float* bPanel = block.BPack + (long)panel * nr * kc;
+            float* bPanel = bPack + (long)panel * nr * kc;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 float* c = p.C + (long)(ic + ir) * p.Ldc + block.Jc + jr;
-                MicroKernel.Run(kc, aPack + (long)ir * kc, bPanel, c, p.Ldc, Math.Min(mr, mc - ir), nrHere, p.Alpha, p.Beta, first);
+                MicroKernel.Run(p.Isa, kc, aPack + (long)ir * kc, bPanel, c, p.Ldc, Math.Min(mr, mc - ir), nrHere, p.Alpha, p.Beta, first);
             }
         }
+    }
+
+    /// <summary>
+    /// Packs rows [row, row + rows) of op(A) (row a multiple of MR) as consecutive MR-row panels at dst.
+    /// op(A) = Aᵀ (A stored K×M, the dW = dYᵀ·X layout): one pass along each stored row, which holds
+    /// every panel's run of MR floats for that q — reading panel by panel instead revisits each cache
+    /// line from several panels after a stride of lda (a power of two here: the lines alias in L1).
+    /// </summary>
+    static unsafe void PackABlock(in Block block, int row, int rows, float* dst)
+    {
+        ref readonly var p = ref block.P;
+        int mr = MicroKernel.Tile(p.Isa).Mr, kc = block.Kc;
+        int full = rows / mr; // whole panels
+        if (p.TransA && full > 1 && GemmPack.CanCopyPanelRows(mr))
+        {
+            float* src = p.A + (long)block.Pc * p.Lda + row;
+            for (int q = 0; q < kc; q++, src += p.Lda)
+                for (int j = 0; j < full; j++) GemmPack.CopyPanelRow(src + j * mr, dst + ((long)j * kc + q) * mr, mr);
+            if (full * mr < rows) PackA(block, row + full * mr, rows - full * mr, dst + (long)full * mr * kc);
+            return;
+        }
+        for (int r = 0; r < rows; r += mr)
+            PackA(block, row + r, Math.Min(mr, rows - r), dst + (long)r * kc);
     }
 
     /// <summary>
@@ -146,12 +149,14 @@ public static partial class Gemm
     /// </summary>
     static unsafe void PackA(in Block block, int row, int rows, float* dst)
     {
-        int mr = MicroKernel.MR, kc = block.Kc;
+        int kc = block.Kc;
         ref readonly var p = ref block.P;
+        int mr = MicroKernel.Tile(p.Isa).Mr;
         if (p.TransA)
         {
             // A stored K×M: each q is a contiguous run of MR floats.
             float* src = p.A + (long)block.Pc * p.Lda + row;
+            if (rows == mr && GemmPack.TryCopyPanelRows(src, p.Lda, kc, mr, dst)) return;
             for (int q = 0; q < kc; q++, src += p.Lda, dst += mr)
             {
                 int r = 0;
@@ -161,7 +166,7 @@ public static partial class Gemm
             return;
         }
         // A stored M×K: row r is contiguous along q; transpose into the panel.
-        if (rows == mr && GemmPack.TryPackRows6(p.A + (long)row * p.Lda + block.Pc, p.Lda, kc, dst)) return;
+        if (GemmPack.TryPackRows(p.A + (long)row * p.Lda + block.Pc, p.Lda, kc, rows, mr, dst)) return;
         for (int r = 0; r < mr; r++)
         {
             if (r >= rows) { for (int q = 0; q < kc; q++) dst[q * mr + r] = 0f; continue; }
@@ -174,15 +179,16 @@ public static partial class Gemm
     /// Packs B panels [panelBegin, panelEnd) of the block: panel j holds op(B)[pc + q, jc + j·NR + c]
     /// at dst[j·KC·NR + q·NR + c] (block-local kc), columns past the edge zero-filled. dst: (panels, kc, NR)
     /// </summary>
-    static unsafe void PackB(in Block block, int panelBegin, int panelEnd)
+    static unsafe void PackB(in Block block, float* bPack, int panelBegin, int panelEnd)
     {
-        int nr = MicroKernel.NR, kc = block.Kc;
+        int kc = block.Kc;
         ref readonly var p = ref block.P;
+        int nr = MicroKernel.Tile(p.Isa).Nr;
         for (int panel = panelBegin; panel < panelEnd; panel++)
         {
             int col = block.Jc + panel * nr;
             int cols = Math.Min(nr, block.Jc + block.Nc - col);
-            float* dst = block.BPack + (long)panel * nr * kc;
+            float* dst = bPack + (long)panel * nr * kc;
             if (!p.TransB)
             {
                 // B stored K×N: each q is a contiguous run of NR floats.
@@ -197,7 +203,7 @@ public static partial class Gemm
                 continue;
             }
             // B stored N×K (y = x Wᵀ): column c of the panel is row col + c of B, contiguous along q.
-            if (cols == nr && GemmPack.TryTransposeRows(p.B + (long)col * p.Ldb + block.Pc, p.Ldb, kc, nr, dst)) continue;
+            if (GemmPack.TryTransposeRows(p.B + (long)col * p.Ldb + block.Pc, p.Ldb, kc, cols, nr, dst)) continue;
             for (int c = 0; c < nr; c++)
             {
                 if (c >= cols) { for (int q = 0; q < kc; q++) dst[q * nr + c] = 0f; continue; }
