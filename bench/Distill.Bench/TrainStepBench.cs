@@ -27,6 +27,7 @@ public static class TrainStepBench
             float loss = trainer.Step(i);
             log?.Report($"{config} warm-up step {i}: loss {loss:F4}");
         }
+        if (OpProfile.Enabled) OpProfile.Clear();
         var times = new double[timedSteps];
         for (int i = 0; i < timedSteps; i++)
         {
@@ -35,12 +36,24 @@ public static class TrainStepBench
             times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             log?.Report($"{config} step {i}: {times[i]:F1} ms, loss {loss:F4}");
         }
+        if (OpProfile.Enabled) PrintProfile(config, timedSteps);
         Array.Sort(times);
         double median = timedSteps % 2 == 1 ? times[timedSteps / 2] : 0.5 * (times[timedSteps / 2 - 1] + times[timedSteps / 2]);
         return new TrainResult(config, median, cfg.Batch * cfg.SeqLen / (median / 1000.0), PeakRssMb());
     }
 
     /// <summary>VmHWM from /proc/self/status (peak resident set), in MiB; NaN where /proc is absent.</summary>
+    /// <summary>DISTILL_PROFILE=1: per-op forward/backward ms per step on stderr (the optimizer and loss seed are the rest).</summary>
+    static void PrintProfile(string config, int steps)
+    {
+        var rows = OpProfile.Snapshot();
+        Console.Error.WriteLine($"profile {config}, ms per step (forward = time since the previous recorded op):");
+        Console.Error.WriteLine($"  {"op",-22} {"forward",9} {"backward",9} {"calls",6}");
+        foreach (var (op, f, b, calls) in rows)
+            Console.Error.WriteLine($"  {op,-22} {f / steps,9:F1} {b / steps,9:F1} {calls / steps,6}");
+        Console.Error.WriteLine($"  {"total",-22} {rows.Sum(r => r.ForwardMs) / steps,9:F1} {rows.Sum(r => r.BackwardMs) / steps,9:F1}");
+    }
+
     public static double PeakRssMb()
     {
         const string path = "/proc/self/status";
@@ -96,8 +109,10 @@ public static class TrainStepBench
             var loss = CrossEntropy.Forward(Tape, logits, _targets[i % 4], overwriteLogits: true);
             float value = loss[0];
             Tape.Backward(loss);
+            long t0 = OpProfile.Enabled ? Stopwatch.GetTimestamp() : 0;
             Optimizer.Step();
             Optimizer.ZeroGrad();
+            if (OpProfile.Enabled) OpProfile.AddTime("AdamW+ZeroGrad", Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
             return value;
         }
 

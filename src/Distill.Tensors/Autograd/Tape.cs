@@ -27,6 +27,7 @@ public sealed class Tape : IDisposable
         Array.Clear(_entries, 0, _count); // drop references so nothing is kept alive by stale entries
         _count = 0;
         Arena.Reset();
+        if (OpProfile.Enabled) OpProfile.Mark();
     }
 
     /// <summary>A fresh output tensor from the arena (contents undefined unless zero).</summary>
@@ -56,6 +57,7 @@ public sealed class Tape : IDisposable
         if (_count == _entries.Length) Array.Resize(ref _entries, _entries.Length * 2);
         e.Out.RequiresGrad = true;
         _entries[_count++] = e;
+        if (OpProfile.Enabled) OpProfile.Forward(e.Op);
     }
 
     /// <summary>The gradient buffer of t (zero-filled from the arena on first use), or null if t needs none.</summary>
@@ -95,7 +97,13 @@ public sealed class Tape : IDisposable
         {
             ref readonly var e = ref _entries[i];
             if (e.Out.Grad is null) continue; // nothing downstream used this output
-            e.Op.Backward(this, in e);
+            if (OpProfile.Enabled)
+            {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                e.Op.Backward(this, in e);
+                OpProfile.Backward(e.Op, t0);
+            }
+            else e.Op.Backward(this, in e);
             // Every consumer of e.Out was recorded later and has run: its gradient is dead. Reuse it.
             if (!e.Out.Grad.IsOwned && !ReferenceEquals(e.Out.Grad, output) && !ReferenceEquals(e.Out, output))
             {

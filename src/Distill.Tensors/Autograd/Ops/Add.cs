@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Distill.Tensors.Kernels;
 
 namespace Distill.Tensors.Autograd.Ops;
@@ -13,7 +12,7 @@ public sealed class Add : Op
     {
         if (a.Length != b.Length) throw new ArgumentException($"Add: {Tensor.ShapeString(a.Shape)} + {Tensor.ShapeString(b.Shape)}");
         var y = tape.New(a.Shape);
-        TensorPrimitives.Add(a.Span, b.Span, y.Span);
+        ActivationKernels.Add(a.Span, b.Span, y.Span);
         if (tape.NeedsGrad(a, b)) tape.Record(new TapeEntry { Op = Instance, Out = y, A = a, B = b });
         return y;
     }

@@ -27,8 +27,7 @@ public sealed class Rope : Op
         var dx = tape.GradOf(e.A);
         if (dx is null) return;
         var table = (RopeTable)e.X!;
-        var scratch = tape.New(e.A!.Shape);
         RopeKernels.RopeBackward(e.Out.Grad!.Span, e.I0, table.HeadDim, table.RotaryDim, table.Cos.Span, table.Sin.Span,
-            (int[])e.Y!, dx.Span, scratch.Span);
+            (int[])e.Y!, dx.Span, default);
     }
 }
