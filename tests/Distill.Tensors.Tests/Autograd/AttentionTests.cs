@@ -134,6 +134,8 @@ public unsafe class AttentionKernelEqualityTests
     [InlineData(1, 40, 2, 1, 4, false, 3)]   // window 3 < the minimum block: three blocks, band of 3
     [InlineData(1, 9, 2, 2, 4, false, 20)]   // window ≥ T: plain causal
     [InlineData(3, 45, 6, 3, 40, true)] // T, hd across the 12×32 and 6×16 tiles; 18 items over 2 threads
+    [InlineData(1, 100, 2, 1, 8, true)]    // T > 64 without a window: causal blocks of 32 rows (the last one partial)
+    [InlineData(2, 70, 4, 2, 4, false)]    // two full blocks and a 6-row tail
     public void GemmKernelsEqualRowKernels(int batch, int T, int heads, int kvHeads, int hd, bool maskLast, int window = 0)
     {
         var rng = new Rng((ulong)(batch * 100 + T));
