@@ -72,6 +72,24 @@ public sealed class Tape : IDisposable
         return t.Grad;
     }
 
+    /// <summary>
+    /// The gradient buffer of t for an op that will write all of it: when the buffer does not exist yet it comes
+    /// from the arena uncleared and <paramref name="fresh"/> is true, and the caller must OVERWRITE it (copy, or a GEMM
+    /// with β = 0) instead of adding — which saves a memset and a read of every activation gradient's first writer.
+    /// Otherwise it is <see cref="GradOf"/>'s buffer, to be added into.
+    /// </summary>
+    public Tensor? GradForWrite(Tensor? t, out bool fresh)
+    {
+        fresh = false;
+        if (t is null || !t.RequiresGrad) return null;
+        if (t.Grad is null)
+        {
+            t.Grad = Arena.Alloc(t.Shape);
+            fresh = true;
+        }
+        return t.Grad;
+    }
+
     /// <summary>Backward from a scalar loss: dL/dloss = seed (e.g. 1/accumulationSteps).</summary>
     public void Backward(Tensor loss, float seed = 1f)
     {

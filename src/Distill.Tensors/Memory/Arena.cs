@@ -23,6 +23,13 @@ public sealed unsafe class Arena : IDisposable
     public long ReservedBytes { get; private set; }
 
     /// <summary>A tensor valid until the next <see cref="Reset"/>; zero-filled only if asked (forward kernels overwrite).</summary>
+    /// <summary>
+    /// Debug aid: fill every uncleared allocation with NaN, so code that reads memory it never wrote (e.g. a GEMM with
+    /// β = 1 into a buffer handed out for overwriting) turns the result into NaN instead of passing by luck. The test
+    /// assemblies switch it on; DISTILL_ARENA_POISON=1 does it for any run.
+    /// </summary>
+    public static bool Poison { get; set; } = Environment.GetEnvironmentVariable("DISTILL_ARENA_POISON") == "1";
+
     public Tensor Alloc(scoped ReadOnlySpan<int> shape, bool zero = false)
     {
         long n = 1;
@@ -37,6 +44,7 @@ public sealed unsafe class Arena : IDisposable
             _free.RemoveAt(best);
             r.Rebind(r.Pointer, shape, r.Capacity);
             if (zero) r.Span.Clear();
+            else if (Poison) r.Span.Fill(float.NaN);
             return r;
         }
         float* p = Bump(need);
@@ -46,6 +54,7 @@ public sealed unsafe class Arena : IDisposable
         _nextTensor++;
         t.Rebind(p, shape, need);
         if (zero) t.Span.Clear();
+        else if (Poison) t.Span.Fill(float.NaN);
         return t;
     }
 

@@ -58,7 +58,7 @@ public sealed class Linear : Op
         var x = e.A!;
         var dy = e.Out.Grad!;
         int rows = x.Rows, inF = x.Cols, outF = e.Out.Cols;
-        var dx = tape.GradOf(x);
+        var dx = tape.GradForWrite(x, out bool fresh);
         if (e.X is IWeightProvider p)
         {
             var tile = e.S0!;
@@ -67,14 +67,14 @@ public sealed class Linear : Op
                 {
                     int n = Math.Min(ProviderTileRows, outF - r0);
                     p.ReadRows(r0, n, tile.Span[..(n * inF)]);
-                    // dx += dy[:, r0:r0+n] · tile   (dy column block read with ld = outF)
-                    Gemm.Sgemm(false, false, rows, inF, n, 1f, dy.Span[r0..], outF, tile.Span, inF, 1f, dx.Span, inF);
+                    // dx += dy[:, r0:r0+n] · tile   (dy column block read with ld = outF); a fresh dx is overwritten by the first tile
+                    Gemm.Sgemm(false, false, rows, inF, n, 1f, dy.Span[r0..], outF, tile.Span, inF, fresh && r0 == 0 ? 0f : 1f, dx.Span, inF);
                 }
         }
         else
         {
             var w = e.B!;
-            if (dx is not null) Gemm.Sgemm(false, false, rows, inF, outF, 1f, dy.Span, outF, w.Span, inF, 1f, dx.Span, inF);
+            if (dx is not null) Gemm.Sgemm(false, false, rows, inF, outF, 1f, dy.Span, outF, w.Span, inF, fresh ? 0f : 1f, dx.Span, inF);
             var dw = tape.GradOf(w);
             if (dw is not null) Gemm.Sgemm(true, false, outF, inF, rows, 1f, dy.Span, outF, x.Span, inF, 1f, dw.Span, inF);
         }
