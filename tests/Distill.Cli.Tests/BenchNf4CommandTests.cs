@@ -7,22 +7,8 @@ namespace Distill.Cli.Tests;
 [Collection("console")]
 public class BenchNf4CommandTests
 {
-    static string Root()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Distill.slnx"))) return d.FullName;
-        throw new InvalidOperationException("repo root not found");
-    }
 
-    static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        var (o, e) = (new StringWriter(), new StringWriter());
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (new BenchNf4Command().Build().Parse(args).Invoke(), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(stdout); Console.SetError(stderr); }
-    }
+    static (int Exit, string Out, string Err) Run(params string[] args) => CliHarness.Run(new BenchNf4Command().Build(), args);
 
     [Theory]
     [InlineData("--train-steps", "0", "--train-steps must be at least 1")]
@@ -37,7 +23,7 @@ public class BenchNf4CommandTests
     [Fact]
     public void ShortRunPrintsTheFigures()
     {
-        string mbpp = Path.Combine(Root(), "..", "shared", "data", "benchmarks", "mbpp", "mbpp.jsonl");
+        string mbpp = CliHarness.Shared("data", "benchmarks", "mbpp", "mbpp.jsonl");
         var (exit, output, _) = Run("--train-steps", "2", "--no-cache", "--skip-random", "--json", "--mbpp", mbpp);
         Assert.Equal(0, exit);
         var trained = JsonNode.Parse(output)!["trained_bytellama"]!;

@@ -10,30 +10,16 @@ namespace Distill.Cli.Tests;
 [Collection("console")]
 public class EvalRewardCommandTests
 {
-    static string Root()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Distill.slnx"))) return d.FullName;
-        throw new InvalidOperationException("repo root not found");
-    }
 
     static readonly Lazy<string> Model = new(() =>
     {
-        string gpt2 = Path.Combine(Root(), "..", "shared", "data", "tokenizers", "gpt2");
+        string gpt2 = CliHarness.Shared("data", "tokenizers", "gpt2");
         var dir = Directory.CreateTempSubdirectory("rm-cli").FullName;
         ModelFolder.Init(ModelFolder.ResolveConfig("tiny-reward", gpt2), gpt2, dir, seed: 3, SafetensorsDType.F32);
         return dir;
     });
 
-    static (int Exit, string Out, string Err) Run(System.CommandLine.Command command, params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        var (o, e) = (new StringWriter(), new StringWriter());
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (command.Parse(args).Invoke(), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(stdout); Console.SetError(stderr); }
-    }
+    static (int Exit, string Out, string Err) Run(System.CommandLine.Command command, params string[] args) => CliHarness.Run(command, args);
 
     static string Jsonl(params JsonObject[] records)
     {

@@ -21,13 +21,6 @@ public class LayeringTests
         ["Distill.Bench"] = ["Distill.Tensors", "Distill.Models"],
     };
 
-    static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Distill.slnx"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Distill.slnx not found above " + AppContext.BaseDirectory);
-    }
-
     static IEnumerable<string> References(string csproj)
         => XDocument.Load(csproj).Descendants("ProjectReference")
             .Select(e => Path.GetFileNameWithoutExtension(e.Attribute("Include")!.Value));
@@ -35,7 +28,7 @@ public class LayeringTests
     [Fact]
     public void EveryLibraryReferencesOnlyTheLayersBelowIt()
     {
-        var root = RepoRoot();
+        var root = CliHarness.Root();
         var projects = Directory.GetFiles(Path.Combine(root, "src"), "*.csproj", SearchOption.AllDirectories)
             .Concat(Directory.GetFiles(Path.Combine(root, "bench"), "*.csproj", SearchOption.AllDirectories))
             .ToList();

@@ -7,14 +7,8 @@ namespace Distill.Cli.Tests;
 /// <summary>`distill tokenize` on the real GPT-2 tokenizer: ids agree with HF tokenizers, decode round-trips, bad lines name file:line.</summary>
 public class TokenizeCommandTests
 {
-    static string Root()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Distill.slnx"))) return d.FullName;
-        throw new InvalidOperationException("repo root not found");
-    }
 
-    static string Gpt2 => Path.Combine(Root(), "..", "shared", "data", "tokenizers", "gpt2");
+    static string Gpt2 => CliHarness.Shared("data", "tokenizers", "gpt2");
 
     [Fact]
     public void EncodesThenDecodesJsonl()

@@ -1,0 +1,27 @@
+using System.CommandLine;
+
+namespace Distill.Cli.Tests;
+
+/// <summary>What the CLI tests share: the repo root, and running a verb with stdout and stderr captured.</summary>
+static class CliHarness
+{
+    public static string Root()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Distill.slnx"))) return d.FullName;
+        throw new InvalidOperationException("repo root not found");
+    }
+
+    public static string Shared(params string[] parts) => Path.Combine([Root(), "..", "shared", .. parts]);
+
+    /// <summary>Invokes the command with the console redirected; callers sit in the "console" collection (Console is process-wide).</summary>
+    public static (int Exit, string Out, string Err) Run(Command command, params string[] args)
+    {
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        var (o, e) = (new StringWriter(), new StringWriter());
+        Console.SetOut(o);
+        Console.SetError(e);
+        try { return (command.Parse(args).Invoke(), o.ToString(), e.ToString()); }
+        finally { Console.SetOut(stdout); Console.SetError(stderr); }
+    }
+}
