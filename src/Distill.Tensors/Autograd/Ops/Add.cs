@@ -20,10 +20,9 @@ public sealed class Add : Op
     public override void Backward(Tape tape, in TapeEntry e)
     {
         var dy = e.Out.Grad!.Span;
-        // A first writer copies dy (no memset, no read of zeros); a later one adds.
-        var da = tape.GradForWrite(e.A, out bool freshA);
-        if (da is not null) { if (freshA) dy.CopyTo(da.Span); else ActivationKernels.AddInto(dy, da.Span); }
-        var db = tape.GradForWrite(e.B, out bool freshB);
-        if (db is not null) { if (freshB) dy.CopyTo(db.Span); else ActivationKernels.AddInto(dy, db.Span); }
+        var da = tape.GradOf(e.A);
+        if (da is not null) ActivationKernels.AddInto(dy, da.Span);
+        var db = tape.GradOf(e.B);
+        if (db is not null) ActivationKernels.AddInto(dy, db.Span);
     }
 }
