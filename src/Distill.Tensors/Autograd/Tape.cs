@@ -90,6 +90,23 @@ public sealed class Tape : IDisposable
         return t.Grad;
     }
 
+    /// <summary>
+    /// For an op whose input gradient equals its output gradient (y = a + b: da = dy): when <paramref name="input"/> has
+    /// no gradient yet, hand it the output's gradient buffer itself instead of zero-filling a new one and adding into it
+    /// — every consumer of the output has already run, so nobody reads that buffer again. Returns false (nothing done)
+    /// when the input already has a gradient, needs none, differs in shape, or the output is where backward started.
+    /// </summary>
+    public bool TakeOutputGrad(Tensor output, Tensor? input)
+    {
+        if (input is null || !input.RequiresGrad || input.Grad is not null || output.Grad is not { IsOwned: false } g) return false;
+        if (!input.SameShape(output) || ReferenceEquals(output, _backwardFrom)) return false;
+        input.Grad = g;
+        output.Grad = null;
+        return true;
+    }
+
+    Tensor? _backwardFrom;
+
     /// <summary>Backward from a scalar loss: dL/dloss = seed (e.g. 1/accumulationSteps).</summary>
     public void Backward(Tensor loss, float seed = 1f)
     {
@@ -111,6 +128,7 @@ public sealed class Tape : IDisposable
         if (seedGrad.Length != output.Length) throw new ArgumentException($"Backward: seed has {seedGrad.Length} values, output {output.Length}");
         var g = GradOf(output)!;
         for (int i = 0; i < seedGrad.Length; i++) g.Span[i] += seedGrad[i];
+        _backwardFrom = output;
         for (int i = _count - 1; i >= 0; i--)
         {
             ref readonly var e = ref _entries[i];
@@ -122,10 +140,11 @@ public sealed class Tape : IDisposable
                 OpProfile.Backward(e.Op, t0);
             }
             else e.Op.Backward(this, in e);
-            // Every consumer of e.Out was recorded later and has run: its gradient is dead. Reuse it.
-            if (!e.Out.Grad.IsOwned && !ReferenceEquals(e.Out.Grad, output) && !ReferenceEquals(e.Out, output))
+            // Every consumer of e.Out was recorded later and has run: its gradient is dead. Reuse it — unless the op
+            // handed the buffer on to an input (TakeOutputGrad), which leaves e.Out.Grad null.
+            if (e.Out.Grad is { IsOwned: false } dead && !ReferenceEquals(dead, output) && !ReferenceEquals(e.Out, output))
             {
-                Arena.Release(e.Out.Grad);
+                Arena.Release(dead);
                 e.Out.Grad = null;
             }
         }

@@ -19,10 +19,12 @@ public sealed class Add : Op
 
     public override void Backward(Tape tape, in TapeEntry e)
     {
-        var dy = e.Out.Grad!.Span;
-        var da = tape.GradOf(e.A);
-        if (da is not null) ActivationKernels.AddInto(dy, da.Span);
+        // db first (it needs dy), then da: a fresh da takes dy's buffer itself (no memset, no add).
+        var dy = e.Out.Grad!;
         var db = tape.GradOf(e.B);
-        if (db is not null) ActivationKernels.AddInto(dy, db.Span);
+        if (db is not null) ActivationKernels.AddInto(dy.Span, db.Span);
+        if (tape.TakeOutputGrad(e.Out, e.A)) return;
+        var da = tape.GradOf(e.A);
+        if (da is not null) ActivationKernels.AddInto(dy.Span, da.Span);
     }
 }
