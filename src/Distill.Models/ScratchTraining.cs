@@ -99,7 +99,6 @@ public static class ScratchTraining
                 }
             }
             tape.Reset();
-            tape.NoGrad = false;
             var logits = model.Forward(tape, ids, batch);
             var loss = CrossEntropy.Forward(tape, logits, targets, overwriteLogits: true);
             losses[step] = loss[0];

@@ -48,13 +48,8 @@ public sealed class LocalModelChatClient : IChatClient
         var model = ModelIO.Load(dir);
         if (adapter is not null) LoraModel.Load(model, adapter);
         var tokenizer = TokenizerLoader.Load(dir);
-        Template? template = null;
-        var config = Path.Combine(dir, "tokenizer_config.json");
-        // A folder without a chat_template (or with "chat_template": null) is served by joining the
-        // messages' texts; a template that exists but is malformed is an error, not a silent fallback.
-        if (File.Exists(config) && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config)) is System.Text.Json.Nodes.JsonObject json
-            && json["chat_template"] is not null)
-            template = Template.FromConfig(config);
+        // A folder without a chat_template is served by joining the messages' texts.
+        var template = Template.FromModelFolder(dir);
         return new LocalModelChatClient(Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')), model, tokenizer, template);
     }
 

@@ -19,7 +19,7 @@ sealed class BenchAttentionCommand : IVerb
     {
         var t = new Option<int>("--t") { Description = "Sequence length", DefaultValueFactory = _ => 2048 };
         var windows = new Option<int[]>("--window") { Description = "Sliding windows to compare with full attention (repeatable)", DefaultValueFactory = _ => [512, 128], AllowMultipleArgumentsPerToken = true };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: DISTILL_THREADS or the core count)", DefaultValueFactory = _ => Workers.Count };
+        var threads = BenchOptions.Threads();
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of lines" };
         var command = new Command("attention",
             "Measure causal attention with and without a sliding window.\nExample: distill bench attention --t 2048 --window 512 128 --json");

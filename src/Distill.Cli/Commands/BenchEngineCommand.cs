@@ -21,7 +21,7 @@ sealed class BenchEngineCommand : IVerb
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
         var config = new Option<string?>("--config") { Description = $"Only this training config ({string.Join(", ", TrainStepBench.Configs)})" };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: DISTILL_THREADS or the core count)", DefaultValueFactory = _ => Workers.Count };
+        var threads = BenchOptions.Threads();
         var gemmOnly = new Option<bool>("--gemm-only") { Description = "Skip the training-step benchmarks" };
         var trainOnly = new Option<bool>("--train-only") { Description = "Skip the GEMM benchmarks" };
         var layout = new Option<string>("--layout") { Description = "GEMM layout: NT (C = A·Bᵀ, as y = x Wᵀ), NN (dX = dY·W), TN (dW = dYᵀ·X), both (NT, NN) or all", DefaultValueFactory = _ => "NT" };
@@ -58,7 +58,7 @@ sealed class BenchEngineCommand : IVerb
             var runs = new List<(string Backend, GemmIsa? Isa)>();
             foreach (var name in (pr.GetValue(isa) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                GemmIsa? kernel = name.ToLowerInvariant() switch { "avx512" => GemmIsa.Avx512, "avx2" => GemmIsa.Avx2, "scalar" => GemmIsa.Scalar, _ => null };
+                GemmIsa? kernel = GemmIsaSelect.Parse(name);
                 if (kernel is null) return Fail($"--isa: '{name}' is not avx512, avx2 or scalar");
                 if (!GemmIsaSelect.IsSupported(kernel.Value)) return Fail($"--isa: this CPU cannot run the {name} kernel (best here: {GemmIsaSelect.Best})");
                 runs.Add(("managed", kernel));

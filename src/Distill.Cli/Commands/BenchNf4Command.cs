@@ -25,7 +25,7 @@ sealed class BenchNf4Command : IVerb
         var cache = new Option<string?>("--cache") { Description = $"Folder for the trained checkpoint (default: {Nf4Bench.DefaultCache()})" };
         var noCache = new Option<bool>("--no-cache") { Description = "Train even if a cached checkpoint exists, and do not write one" };
         var skipRandom = new Option<bool>("--skip-random") { Description = "Skip the random-init contrasts (the same shape untrained, and SmolLM2-135M's shape)" };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: DISTILL_THREADS or the core count)", DefaultValueFactory = _ => Workers.Count };
+        var threads = BenchOptions.Threads();
         var command = new Command("nf4",
             "Measure NF4 (QLoRA) bytes per parameter and logit error against fp32 on a trained and a random-init model.\nExample: distill bench nf4 --train-steps 600 --json");
         foreach (var o in new Option[] { json, steps, mbpp, cache, noCache, skipRandom, threads }) command.Options.Add(o);

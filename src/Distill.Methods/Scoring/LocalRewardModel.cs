@@ -55,9 +55,7 @@ public sealed class LocalRewardModel : IRewardModel, IDisposable
                 throw new InvalidOperationException($"{dir}: the classifier has {labels} labels; a reward model has exactly one (num_labels = 1)");
             if (adapter is not null) LoraModel.Load(model, adapter);
             var tokenizer = TokenizerLoader.Load(dir);
-            var config = Path.Combine(dir, "tokenizer_config.json");
-            Template? template = File.Exists(config) && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config)) is System.Text.Json.Nodes.JsonObject json
-                && json["chat_template"] is not null ? Template.FromConfig(config) : null;
+            var template = Template.FromModelFolder(dir);
             return new LocalRewardModel(model, tokenizer, template, maxLength, batchSize);
         }
         catch

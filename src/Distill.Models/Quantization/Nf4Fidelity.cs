@@ -1,5 +1,7 @@
+using Distill.Models.Generation;
 using Distill.Models.Lora;
 using Distill.Tensors.Autograd;
+using Distill.Tensors.Kernels.Losses;
 
 namespace Distill.Models.Quantization;
 
@@ -52,8 +54,6 @@ public sealed record Nf4Fidelity(
 
         double sqDiff = 0, sqRef = 0, maxAbs = 0, klSum = 0, klMax = 0, nllRef = 0, nllQ = 0;
         long agree = 0;
-        var lp = new double[vocab];
-        var lq = new double[vocab];
         for (int w = 0; w < windows; w++)
         {
             var quantized = Logits(model, tape, ids[w]);
@@ -68,13 +68,13 @@ public sealed record Nf4Fidelity(
                     sqRef += (double)z[v] * z[v];
                     maxAbs = Math.Max(maxAbs, Math.Abs(d));
                 }
-                LogSoftmax(z, lp);
-                LogSoftmax(zq, lq);
+                var lp = LossReference.LogSoftmax(z, 1.0);
+                var lq = LossReference.LogSoftmax(zq, 1.0);
                 double kl = 0;
                 for (int v = 0; v < vocab; v++) kl += Math.Exp(lp[v]) * (lp[v] - lq[v]);
                 klSum += kl;
                 klMax = Math.Max(klMax, kl);
-                if (ArgMax(z) == ArgMax(zq)) agree++;
+                if (Sampler.ArgMax(z) == Sampler.ArgMax(zq)) agree++;
                 nllRef -= lp[targets[w][t]];
                 nllQ -= lq[targets[w][t]];
             }
@@ -88,24 +88,5 @@ public sealed record Nf4Fidelity(
     {
         tape.Reset();
         return model.Forward(tape, ids, 1).Span.ToArray();
-    }
-
-    /// <summary>log softmax in double: l_v = z_v − max − log Σ exp(z − max).</summary>
-    static void LogSoftmax(ReadOnlySpan<float> z, double[] dst)
-    {
-        double max = double.NegativeInfinity;
-        foreach (float v in z) max = Math.Max(max, v);
-        double sum = 0;
-        foreach (float v in z) sum += Math.Exp(v - max);
-        double lse = max + Math.Log(sum);
-        for (int i = 0; i < z.Length; i++) dst[i] = z[i] - lse;
-    }
-
-    /// <summary>Index of the largest logit, the first on ties.</summary>
-    static int ArgMax(ReadOnlySpan<float> z)
-    {
-        int best = 0;
-        for (int i = 1; i < z.Length; i++) if (z[i] > z[best]) best = i;
-        return best;
     }
 }

@@ -51,33 +51,33 @@ public static unsafe class AttentionGemmKernels
                 for (int i0 = 0; i0 < T; i0 += Qb)
                 {
                     int i1 = Math.Min(T, i0 + Qb);
-                    Scores(L, b, h, i0, i1, parallel: false);
+                    Scores(L, b, h, i0, i1);
                     for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
-                    Values(L, b, h, i0, i1, parallel: false);
+                    Values(L, b, h, i0, i1);
                 }
             }
         }
     }
 
     /// <summary>S[i0:i1, lo:i1] (m×nk) = scale · q[i0:i1] (m×hd) · k[lo:i1]ᵀ for one (batch, head); P's row stride stays T.</summary>
-    static void Scores(in AttentionLayout l, int b, int h, int i0, int i1, bool parallel)
+    static void Scores(in AttentionLayout l, int b, int h, int i0, int i1)
     {
         int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
         float* q = l.Q + (long)b * T * l.Ldq + l.QOff + h * hd;
         float* k = l.K + (long)b * T * l.Ldk + l.KOff + g * hd;
         float* p = l.P + ((long)b * l.Heads + h) * T * T;
-        Mm(parallel, false, true, m, nk, hd, l.Scale, Span(q + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq,
+        Mm(false, true, m, nk, hd, l.Scale, Span(q + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq,
             Span(k + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 0f, SpanW(p + (long)i0 * T + lo, m, nk, T), T);
     }
 
     /// <summary>out[i0:i1] (m×hd) = P[i0:i1, lo:i1] (m×nk) · v[lo:i1] (nk×hd); masked entries of P are exactly 0.</summary>
-    static void Values(in AttentionLayout l, int b, int h, int i0, int i1, bool parallel)
+    static void Values(in AttentionLayout l, int b, int h, int i0, int i1)
     {
         int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd, lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
         float* v = l.V + (long)b * T * l.Ldv + l.VOff + g * hd;
         float* p = l.P + ((long)b * l.Heads + h) * T * T;
         float* o = l.Out + (long)b * T * outLd + h * hd;
-        Mm(parallel, false, false, m, hd, nk, 1f, Span(p + (long)i0 * T + lo, m, nk, T), T,
+        Mm(false, false, m, hd, nk, 1f, Span(p + (long)i0 * T + lo, m, nk, T), T,
             Span(v + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(o + (long)i0 * outLd, m, hd, outLd), outLd);
     }
 
@@ -98,8 +98,8 @@ public static unsafe class AttentionGemmKernels
         TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
     }
 
-    /// <summary>Adds into dQ/dK/dV (any may be null). <paramref name="scratch"/> is unused (each unit rents its own dS block); kept for the callers.</summary>
-    public static void Backward(in AttentionLayout l, float* dOut, float* dQ, float* dK, float* dV, float* scratch)
+    /// <summary>Adds into dQ/dK/dV (any may be null). Each unit rents its own dS block.</summary>
+    public static void Backward(in AttentionLayout l, float* dOut, float* dQ, float* dK, float* dV)
     {
         Check(l);
         int qb = QueryBlock(l.Tq, l.Window);
@@ -123,7 +123,7 @@ public static unsafe class AttentionGemmKernels
                     for (int u = begin; u < end; u++)
                     {
                         int b = u / L.KvHeads, g = u % L.KvHeads;
-                        for (int h = g * group; h < (g + 1) * group; h++) BackwardHead(L, b, h, Qb, DOut, DQ, DK, DV, s, ld, parallel: false);
+                        for (int h = g * group; h < (g + 1) * group; h++) BackwardHead(L, b, h, Qb, DOut, DQ, DK, DV, s, ld);
                     }
             }
             finally { ArrayPool<float>.Shared.Return(scratch); }
@@ -134,7 +134,7 @@ public static unsafe class AttentionGemmKernels
     /// One (batch, head), block by block: dv[lo:i1] += Pᵀ dO; dP = dO vᵀ; dS = P ⊙ (dP − Σ_j P dP)·scale;
     /// dq[i0:i1] += dS k[lo:i1]; dk[lo:i1] += dSᵀ q[i0:i1]. dS of a block lives in scratch (m × nk, row stride ldS).
     /// </summary>
-    static void BackwardHead(in AttentionLayout l, int b, int h, int qb, float* dOut, float* dQ, float* dK, float* dV, float* scratch, int ldS, bool parallel)
+    static void BackwardHead(in AttentionLayout l, int b, int h, int qb, float* dOut, float* dQ, float* dK, float* dV, float* scratch, int ldS)
     {
         int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd;
         long qo = (long)b * T * l.Ldq + l.QOff + h * hd, ko = (long)b * T * l.Ldk + l.KOff + g * hd, vo = (long)b * T * l.Ldv + l.VOff + g * hd;
@@ -145,9 +145,9 @@ public static unsafe class AttentionGemmKernels
             int i1 = Math.Min(T, i0 + qb), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
             var pBlk = Span(p + (long)i0 * T + lo, m, nk, T);        // P[i0:i1, lo:i1]
             var dOBlk = Span(dO + (long)i0 * outLd, m, hd, outLd);   // dO[i0:i1]
-            if (dV != null) Mm(parallel, true, false, nk, hd, m, 1f, pBlk, T, dOBlk, outLd, 1f, SpanW(dV + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv);
+            if (dV != null) Mm(true, false, nk, hd, m, 1f, pBlk, T, dOBlk, outLd, 1f, SpanW(dV + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv);
             if (dQ == null && dK == null) continue;
-            Mm(parallel, false, true, m, nk, hd, 1f, dOBlk, outLd, Span(l.V + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(scratch, m, nk, ldS), ldS);
+            Mm(false, true, m, nk, hd, 1f, dOBlk, outLd, Span(l.V + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(scratch, m, nk, ldS), ldS);
             for (int i = i0; i < i1; i++)
             {
                 int a = AttentionKernels.FirstKey(l, i), n = i + 1;     // row i's live keys [a, n) within the block's [lo, i1)
@@ -162,18 +162,15 @@ public static unsafe class AttentionGemmKernels
                 dr[(n - lo)..].Clear();
             }
             var ds = Span(scratch, m, nk, ldS);
-            if (dQ != null) Mm(parallel, false, false, m, hd, nk, 1f, ds, ldS, Span(l.K + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 1f, SpanW(dQ + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq);
-            if (dK != null) Mm(parallel, true, false, nk, hd, m, 1f, ds, ldS, Span(l.Q + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq, 1f, SpanW(dK + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk);
+            if (dQ != null) Mm(false, false, m, hd, nk, 1f, ds, ldS, Span(l.K + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 1f, SpanW(dQ + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq);
+            if (dK != null) Mm(true, false, nk, hd, m, 1f, ds, ldS, Span(l.Q + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq, 1f, SpanW(dK + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk);
         }
     }
 
-    /// <summary>Threaded <see cref="Gemm.Sgemm"/> (native BLAS when forced) or, as the units use it, the managed GEMM on this thread.</summary>
-    static void Mm(bool parallel, bool transA, bool transB, int m, int n, int k, float alpha,
+    /// <summary>A unit's GEMM: the managed kernel on this thread (the units themselves are what runs in parallel).</summary>
+    static void Mm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-    {
-        if (parallel) Gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else Gemm.SgemmManaged(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel: false);
-    }
+        => Gemm.SgemmManaged(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel: false);
 
     // A (rows × cols) block with row stride ld, as the span GEMM expects: (rows−1)·ld + cols elements.
     static ReadOnlySpan<float> Span(float* p, int rows, int cols, int ld) => new(p, (rows - 1) * ld + cols);

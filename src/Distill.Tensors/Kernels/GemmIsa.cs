@@ -57,17 +57,20 @@ public static class GemmIsaSelect
         _ => true,
     };
 
+    /// <summary>"scalar", "avx2" or "avx512" (any case, trimmed); null for anything else.</summary>
+    public static GemmIsa? Parse(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "scalar" => GemmIsa.Scalar,
+        "avx2" => GemmIsa.Avx2,
+        "avx512" => GemmIsa.Avx512,
+        _ => null,
+    };
+
     static GemmIsa FromEnvironment()
     {
         var text = Environment.GetEnvironmentVariable("DISTILL_GEMM_ISA");
         if (string.IsNullOrWhiteSpace(text)) return Best;
-        GemmIsa? wanted = text.Trim().ToLowerInvariant() switch
-        {
-            "scalar" => GemmIsa.Scalar,
-            "avx2" => GemmIsa.Avx2,
-            "avx512" => GemmIsa.Avx512,
-            _ => null,
-        };
+        GemmIsa? wanted = Parse(text);
         if (wanted is null)
         {
             Console.Error.WriteLine($"DISTILL_GEMM_ISA='{text}' is not scalar, avx2 or avx512; using {Best}");

@@ -15,9 +15,9 @@ public static unsafe class RopeKernels
         ReadOnlySpan<int> positions, Span<float> y, bool inverse = false)
         => Run(x, heads, headDim, rotaryDim, cos, sin, positions, y, inverse, accumulate: false);
 
-    // The rotation is orthogonal, so dx = Rᵀ dy = rotation by −θ; added into dx (scratch is no longer needed; kept for callers).
+    // The rotation is orthogonal, so dx = Rᵀ dy = rotation by −θ; added into dx.
     public static void RopeBackward(ReadOnlySpan<float> dy, int heads, int headDim, int rotaryDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
-        ReadOnlySpan<int> positions, Span<float> dx, Span<float> scratch)
+        ReadOnlySpan<int> positions, Span<float> dx)
         => Run(dy, heads, headDim, rotaryDim, cos, sin, positions, dx, inverse: true, accumulate: true);
 
     static void Run(ReadOnlySpan<float> x, int heads, int headDim, int rotaryDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,

@@ -38,6 +38,18 @@ public sealed class ChatTemplate
         return new ChatTemplate(template, TokenText(config["bos_token"]), TokenText(config["eos_token"]));
     }
 
+    /// <summary>
+    /// The chat template of a model folder, or null when it has none: no tokenizer_config.json, or no
+    /// "chat_template" key, or "chat_template": null. A template that exists but is malformed is an error,
+    /// never a silent fallback.
+    /// </summary>
+    public static ChatTemplate? FromModelFolder(string dir)
+    {
+        string file = Path.Combine(dir, "tokenizer_config.json");
+        if (!File.Exists(file)) return null;
+        return JsonNode.Parse(File.ReadAllText(file)) is JsonObject json && json["chat_template"] is not null ? FromConfig(file) : null;
+    }
+
     static string? TokenText(JsonNode? n) => n switch
     {
         JsonValue v when v.TryGetValue<string>(out var s) => s,

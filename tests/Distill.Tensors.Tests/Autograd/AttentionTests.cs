@@ -146,7 +146,7 @@ public unsafe class AttentionKernelEqualityTests
         if (maskLast) mask[T - 1] = float.NegativeInfinity; // sequence 0's last key is padding
         using Tensor p1 = Tensor.Create(batch, heads, T, T), p2 = Tensor.Create(batch, heads, T, T);
         using Tensor o1 = Tensor.Create(batch * T, heads * hd), o2 = Tensor.Create(batch * T, heads * hd);
-        using Tensor d1 = Tensor.Create(batch * T, w), d2 = Tensor.Create(batch * T, w), scratch = Tensor.Create(T, T);
+        using Tensor d1 = Tensor.Create(batch * T, w), d2 = Tensor.Create(batch * T, w);
         AttentionLayout L(Tensor p, Tensor o) => new()
         {
             Q = qkv.Pointer, K = qkv.Pointer, V = qkv.Pointer, Out = o.Pointer, Ldq = w, Ldk = w, Ldv = w,
@@ -160,7 +160,7 @@ public unsafe class AttentionKernelEqualityTests
         for (int i = 0; i < o1.Length; i++) Assert.True(MathF.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + MathF.Abs(o1[i])), $"out[{i}]: row {o1[i]} vs gemm {o2[i]}");
         for (int i = 0; i < p1.Length; i++) Assert.True(MathF.Abs(p1[i] - p2[i]) <= 1e-6f, $"P[{i}]: row {p1[i]} vs gemm {p2[i]}");
         AttentionKernels.Backward(l1, dOut.Pointer, d1.Pointer, d1.Pointer, d1.Pointer);
-        AttentionGemmKernels.Backward(l2, dOut.Pointer, d2.Pointer, d2.Pointer, d2.Pointer, scratch.Pointer);
+        AttentionGemmKernels.Backward(l2, dOut.Pointer, d2.Pointer, d2.Pointer, d2.Pointer);
         for (int i = 0; i < d1.Length; i++) Assert.True(MathF.Abs(d1[i] - d2[i]) <= 1e-5f * (1 + MathF.Abs(d1[i])), $"d[{i}]: row {d1[i]} vs gemm {d2[i]}");
     }
 }

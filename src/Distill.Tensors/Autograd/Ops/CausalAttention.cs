@@ -71,7 +71,7 @@ public sealed unsafe class CausalAttention : Op
         var dk = fused ? dq : tape.GradOf(k);
         var dv = fused ? dq : tape.GradOf(v);
         float* dqp = dq is null ? null : dq.Pointer, dkp = dk is null ? null : dk.Pointer, dvp = dv is null ? null : dv.Pointer;
-        AttentionGemmKernels.Backward(l, e.Out.Grad!.Pointer, dqp, dkp, dvp, tape.New(e.I1, e.I1).Pointer);
+        AttentionGemmKernels.Backward(l, e.Out.Grad!.Pointer, dqp, dkp, dvp);
     }
 
     /// <summary>

@@ -28,6 +28,6 @@ public sealed class Rope : Op
         if (dx is null) return;
         var table = (RopeTable)e.X!;
         RopeKernels.RopeBackward(e.Out.Grad!.Span, e.I0, table.HeadDim, table.RotaryDim, table.Cos.Span, table.Sin.Span,
-            (int[])e.Y!, dx.Span, default);
+            (int[])e.Y!, dx.Span);
     }
 }
