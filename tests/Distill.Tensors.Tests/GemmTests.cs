@@ -16,6 +16,8 @@ public class GemmTests
         (0, 5, 3), (5, 0, 3), (4, 3, 0), (1, 1, 1), (1, 37, 19), (1, 131, 300), (2, 1, 5), (7, 13, 17),
         (6, 16, 256), (6, 16, 257), (13, 31, 513), (97, 101, 103), (150, 70, 40), (5, 4100, 3), (13, 8200, 5), (20, 500, 300),
         (64, 64, 64), (37, 17, 1),
+        // LoRA's adapter gradients (AᵀB with r = 8 or a ragged r over a long reduction): the skinny path (GemmSkinny.cs)
+        (384, 8, 1024), (8, 384, 1024), (3, 37, 600), (100, 7, 500), (16, 40, 256), (1024, 8, 384), (33, 5, 71), (40, 16, 64),
     ];
 
     public static TheoryData<bool, bool> TransposeCases => new() { { false, false }, { false, true }, { true, false }, { true, true } };
@@ -95,6 +97,30 @@ public class GemmTests
                 Gemm.Sgemm(false, transB, m, n, k, 1f, a, Math.Max(k, 1), b, transB ? Math.Max(k, 1) : n, 0f, c, n);
                 Assert.All(c, v => Assert.True(float.IsFinite(v), $"NaN leaked from C for {m}×{n}×{k} transB={transB}"));
             }
+    }
+
+    [Fact]
+    public void Skinny_paths_are_bit_identical_for_one_and_two_threads()
+    {
+        var rng = new Random(8);
+        int saved = Workers.Count;
+        try
+        {
+            foreach (var (m, n, k) in new[] { (384, 8, 1024), (8, 384, 1024), (3, 1000, 700), (250, 13, 900), (1024, 8, 384) })
+                foreach (var (ta, tb) in new[] { (true, false), (false, true), (false, false) })
+                {
+                    var a = Random(rng, k * m);
+                    var b = Random(rng, k * n);
+                    var c1 = Random(rng, m * n);
+                    var c2 = (float[])c1.Clone();
+                    Workers.Count = 1;
+                    Gemm.Sgemm(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 1f, c1, n);
+                    Workers.Count = 2;
+                    Gemm.Sgemm(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 1f, c2, n);
+                    Assert.True(c1.AsSpan().SequenceEqual(c2), $"skinny {m}×{n}×{k} tA={ta} tB={tb}: 1 and 2 threads differ");
+                }
+        }
+        finally { Workers.Count = saved; }
     }
 
     [Theory]

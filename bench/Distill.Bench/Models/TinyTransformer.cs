@@ -132,12 +132,8 @@ public sealed class TinyTransformer : IDisposable
 
     /// <summary>base(x) + B(A(x)) · alpha/r with alpha = r, so the scale is 1 (peft LoRA, torch_baseline.py).</summary>
     Tensor Proj(Tape tape, Tensor x, int l, string baseW, string loraA, string loraB)
-    {
-        var y = Linear.Forward(tape, x, L(l, baseW));
-        if (Config.LoraRank == 0) return y;
-        var lora = Linear.Forward(tape, Linear.Forward(tape, x, L(l, loraA)), L(l, loraB));
-        return AddOp.Forward(tape, y, lora);
-    }
+        => Config.LoraRank == 0 ? Linear.Forward(tape, x, L(l, baseW))
+            : LoraLinear.Forward(tape, x, L(l, baseW), null, L(l, loraA), L(l, loraB), 1f); // the branch fused into the base GEMM's output
 
     void EnsurePositions(int batch, int T)
     {

@@ -127,7 +127,7 @@ sealed class BenchEngineCommand : IVerb
         {
             ["machine"] = Machine.Describe(),
             ["threads"] = threads,
-            ["blas"] = NativeBlas.LibraryName,
+            ["blas"] = NativeBlas.Description,
             ["gemm"] = new JsonArray(gemm.Select(g => (JsonNode)new JsonObject
             {
                 ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["backend"] = g.Backend, ["gflops"] = Math.Round(g.Gflops, 2), ["gflops_best"] = Math.Round(g.BestGflops, 2), ["layout"] = g.Layout, ["isa"] = g.Isa, ["batch"] = g.Batch,
@@ -146,7 +146,7 @@ sealed class BenchEngineCommand : IVerb
     static void Render(List<GemmResult> gemm, List<(string Config, TrainResult? Result, string? Reason)> train, int threads)
     {
         AnsiConsole.MarkupLine($"[bold]machine[/] {Markup.Escape(Machine.Describe())}");
-        AnsiConsole.MarkupLine($"[bold]threads[/] {threads}   [bold]native BLAS[/] {Markup.Escape(NativeBlas.LibraryName ?? "none")}");
+        AnsiConsole.MarkupLine($"[bold]threads[/] {threads}   [bold]native BLAS[/] {Markup.Escape(NativeBlas.Description ?? "none")}");
         if (gemm.Count > 0)
         {
             var table = new Table().AddColumns("M×K×N", "layout", "backend", "GFLOPS");

@@ -23,6 +23,10 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
 
     public Tensor Forward(Tape tape, Tensor x)
     {
+        if (Lora is { Enabled: true, DropoutActive: false } lora)
+            // The branch fused into the base GEMM's output (no dropout mask to apply to its input).
+            return Quantized is not null ? LoraLinear.Forward(tape, x, Quantized, Bias?.Value, lora.A.Value, lora.B.Value, lora.Scaling)
+                : LoraLinear.Forward(tape, x, Weight!.Value, Bias?.Value, lora.A.Value, lora.B.Value, lora.Scaling);
         var y = Quantized is not null ? Linear.Forward(tape, x, Quantized, Bias?.Value)
             : Linear.Forward(tape, x, Weight!.Value, Bias?.Value);
         return Lora is not { Enabled: true } ? y : Add.Forward(tape, y, Lora.Forward(tape, x));

@@ -34,10 +34,14 @@ public sealed class LoraBranch : IDisposable
         rng.FillUniform(A.Span, -bound, bound);
     }
 
+    /// <summary>Whether dropout applies to the branch's input now (training with p &gt; 0); without it the layer fuses the branch (<see cref="Distill.Tensors.Autograd.Ops.LoraLinear"/>).</summary>
+    public bool DropoutActive => Training && Dropout > 0;
+
+    /// <summary>s · B(A(dropout(x))) on its own; the layer adds it to the base output (used when dropout is active).</summary>
     public Tensor Forward(Tape tape, Tensor x)
     {
         var input = x;
-        if (Training && Dropout > 0)
+        if (DropoutActive)
         {
             var mask = tape.New(x.Shape);
             float keep = 1f / (1f - Dropout);

@@ -9,6 +9,8 @@ namespace Distill.Tensors.Kernels;
 /// Entry points
 ///   Sgemm         — the general call. Paths, chosen by shape:
 ///                     m == 1            → GEMV (GemmGemv.cs): no packing, decode-time matrix-vector;
+///                     a side of C ≤ 16  → skinny paths (GemmSkinny.cs), LoRA's rank-r products: AᵀB reductions
+///                                         (dA, dB) as streamed outer products, A·op(B) as dot products (x Aᵀ, dy B);
 ///                     otherwise         → packed, cache-blocked GotoBLAS/BLIS loop nest (GemmPacked.cs)
 ///                                         around a register-blocked FMA micro-kernel (AVX-512 12×32,
 ///                                         AVX2 6×16 or portable: GemmKernels.cs, GemmIsa.cs), split
@@ -51,6 +53,8 @@ public static partial class Gemm
         {
             var problem = new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             if (m == 1) Gemv(problem, parallel);
+            else if (SkinnyApplies(problem)) Skinny(problem, parallel);
+            else if (DotsApplies(problem)) Dots(problem, parallel);
             else Packed(problem, parallel);
         }
     }
@@ -94,6 +98,8 @@ public static partial class Gemm
             q.A += i * strideA; q.B += i * strideB; q.C += i * strideC;
             if (q.K == 0 || q.Alpha == 0f) { ScaleC(q.M, q.N, q.Beta, new Span<float>(q.C, (q.M - 1) * q.Ldc + q.N), q.Ldc); return; }
             if (q.M == 1) Gemv(q, parallel);
+            else if (SkinnyApplies(q)) Skinny(q, parallel);
+            else if (DotsApplies(q)) Dots(q, parallel);
             else Packed(q, parallel);
         }
     }

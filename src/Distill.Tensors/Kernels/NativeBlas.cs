@@ -14,6 +14,9 @@ namespace Distill.Tensors.Kernels;
 ///          machine (docs/performance.md, "GEMM"); see <see cref="PreferNative"/>.
 /// The native path does not promise bit-identical results across thread counts (OpenBLAS chooses
 /// its own split); its thread count is set to Workers.Count when it loads.
+/// OPENBLAS_CORETYPE in the environment overrides OpenBLAS's own choice of kernels (seen on these machines:
+/// OPENBLAS_CORETYPE=Haswell, AVX2 kernels at half the FMA rate of a Zen 5 core, where OpenBLAS left to itself picks
+/// its AVX-512 "Cooperlake" kernels); <see cref="Description"/> names it so that benchmark reports show it.
 /// </summary>
 public static unsafe class NativeBlas
 {
@@ -26,6 +29,11 @@ public static unsafe class NativeBlas
     public static string? LibraryName { get; }
 
     public static bool IsAvailable => Cblas != null;
+
+    /// <summary>The library, and OPENBLAS_CORETYPE when the environment forces one, for benchmark reports; null when none loaded.</summary>
+    public static string? Description => LibraryName is null ? null
+        : Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { Length: > 0 } forced ? $"{LibraryName} (OPENBLAS_CORETYPE={forced} from the environment)"
+        : LibraryName;
 
     /// <summary>off | on | auto, from DISTILL_BLAS (auto when unset or unrecognised). Settable for tests and benchmarks.</summary>
     public static string Mode { get; set; } = (Environment.GetEnvironmentVariable("DISTILL_BLAS") ?? "auto").Trim().ToLowerInvariant() switch

@@ -28,6 +28,17 @@ public class OpGradientTests
             var prov = new DenseProvider(w2);
             GradCheck.Check("Linear(provider)", t => Linear.Forward(t, x2, prov, b2), [x2, b2]);
         },
+        ["LoraLinear"] = () =>
+        {
+            var rng = new Rng(19);
+            // rank 3 over in 5 → out 4, every input trainable (a fresh adapter has B = 0; random B exercises dA too)
+            Tensor x = GradCheck.Input(rng, 2, 3, 5), w = GradCheck.Input(rng, 4, 5), b = GradCheck.Input(rng, 4);
+            Tensor la = GradCheck.Input(rng, 3, 5), lb = GradCheck.Input(rng, 4, 3);
+            GradCheck.Check("LoraLinear", t => LoraLinear.Forward(t, x, w, b, la, lb, 0.75f), [x, w, b, la, lb]);
+            // frozen provider base (QLoRA's path): 130 rows cross the 64-row tile boundary twice
+            Tensor x2 = GradCheck.Input(rng, 3, 6), w2 = GradCheck.Input(rng, 130, 6), la2 = GradCheck.Input(rng, 2, 6), lb2 = GradCheck.Input(rng, 130, 2);
+            GradCheck.Check("LoraLinear(provider)", t => LoraLinear.Forward(t, x2, new DenseProvider(w2), null, la2, lb2, 2f), [x2, la2, lb2]);
+        },
         ["MatMul"] = () =>
         {
             var rng = new Rng(12);
