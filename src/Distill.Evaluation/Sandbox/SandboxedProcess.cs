@@ -5,8 +5,8 @@ namespace Distill.Evaluation.Sandbox;
 /// <summary>
 /// One running sandboxed interpreter: its own uid slot, a read-only input dir on the host, capped
 /// stderr, and either capped stdout or a line channel on stdout. Disposing kills the whole tree
-/// (bwrap's pid namespace dies with its init; --die-with-parent; then every process left under the
-/// dedicated uid) and deletes the input dir. Nothing here waits without a deadline
+/// (SIGKILL to bwrap, whose --die-with-parent takes its pid namespace down; then every process left
+/// under the dedicated uid) and deletes the input dir. Nothing here waits without a deadline
 /// (dotnet/runtime #29232: a grandchild holding a pipe can block WaitForExit forever).
 /// </summary>
 sealed class SandboxedProcess : IDisposable
