@@ -20,6 +20,7 @@ sealed class SandboxedProcess : IDisposable
     public LineChannel? Channel { get; }
     public Stream Stdin => _process.StandardInput.BaseStream;
     public bool Killed { get; private set; }
+    bool _swept; // Kill() swept the uid after the child had exited: nothing of this sandbox can be left
 
     SandboxedProcess(Process p, UidSlot slot, string hostDir, string isolation, SandboxOptions o, bool channel)
     {
@@ -85,7 +86,7 @@ sealed class SandboxedProcess : IDisposable
     /// </summary>
     public void Kill()
     {
-        if (_swept) return; // a sweep found the uid empty after the child had exited: nothing can be left
+        if (_swept) return;
         if (!_process.HasExited)
         {
             Killed = true;
@@ -97,8 +98,6 @@ sealed class SandboxedProcess : IDisposable
         _slot.KillLeftovers();
         _swept = _process.HasExited;
     }
-
-    bool _swept;
 
     public void Dispose()
     {

@@ -107,17 +107,30 @@ public static partial class Gemm
         for (; j + 4 <= j1; j += 4)
         {
             float* b0 = p.B + j * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+            // Two accumulators per output (16 floats a step): one chain of dependent FMAs per output would make
+            // the loop wait on FMA latency rather than on loads.
             Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            Vector256<float> t0 = default, t1 = default, t2 = default, t3 = default;
             int q = 0;
-            for (; q + 8 <= k; q += 8)
+            for (; q + 16 <= k; q += 16)
+            {
+                var xv = Vector256.Load(x + q);
+                var xw = Vector256.Load(x + q + 8);
+                s0 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b0 + q), s0); t0 = Vector256.FusedMultiplyAdd(xw, Vector256.Load(b0 + q + 8), t0);
+                s1 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b1 + q), s1); t1 = Vector256.FusedMultiplyAdd(xw, Vector256.Load(b1 + q + 8), t1);
+                s2 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b2 + q), s2); t2 = Vector256.FusedMultiplyAdd(xw, Vector256.Load(b2 + q + 8), t2);
+                s3 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b3 + q), s3); t3 = Vector256.FusedMultiplyAdd(xw, Vector256.Load(b3 + q + 8), t3);
+            }
+            if (q + 8 <= k)
             {
                 var xv = Vector256.Load(x + q);
                 s0 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b0 + q), s0);
                 s1 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b1 + q), s1);
                 s2 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b2 + q), s2);
                 s3 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(b3 + q), s3);
+                q += 8;
             }
-            float d0 = Vector256.Sum(s0), d1 = Vector256.Sum(s1), d2 = Vector256.Sum(s2), d3 = Vector256.Sum(s3);
+            float d0 = Vector256.Sum(s0 + t0), d1 = Vector256.Sum(s1 + t1), d2 = Vector256.Sum(s2 + t2), d3 = Vector256.Sum(s3 + t3);
             for (; q < k; q++)
             {
                 d0 = MathF.FusedMultiplyAdd(x[q], b0[q], d0); d1 = MathF.FusedMultiplyAdd(x[q], b1[q], d1);

@@ -22,10 +22,12 @@ public static partial class Gemm
     const int SkinnyBlock = 16; // wide-side columns per unit: two Vector256
     const int SkinnyGroup = 4;  // narrow-side columns per pass: 4 × 2 accumulators
 
+    /// <summary>The skinny paths need vector hardware, and stand aside when a test forces a micro-kernel.</summary>
+    static bool SkinnyAllowed => Vector256.IsHardwareAccelerated && GemmIsaSelect.Override is null;
+
     /// <summary>Whether the skinny reduction takes this call: AᵀB, a narrow side of C, a reduction at least 16× longer.</summary>
     static bool SkinnyApplies(in Problem p)
-        => p.TransA && !p.TransB && Math.Min(p.M, p.N) <= SkinnyMaxNarrow && p.K >= 16 * Math.Min(p.M, p.N) && p.K >= 128
-           && Vector256.IsHardwareAccelerated && GemmIsaSelect.Override is null;
+        => p.TransA && !p.TransB && Math.Min(p.M, p.N) <= SkinnyMaxNarrow && p.K >= 16 * Math.Min(p.M, p.N) && p.K >= 128 && SkinnyAllowed;
 
     static unsafe void Skinny(in Problem p, bool parallel)
     {
@@ -67,8 +69,7 @@ public static partial class Gemm
                 {
                     // C[i, j]: i on the M side, j on the N side.
                     long at = narrowIsB ? (long)(v0 + c) * p.Ldc + u0 + g : (long)(u0 + g) * p.Ldc + v0 + c;
-                    float s = p.Alpha * acc[g * SkinnyBlock + c];
-                    p.C[at] = p.Beta == 0f ? s : MathF.FusedMultiplyAdd(p.Beta, p.C[at], s);
+                    p.C[at] = Update(acc[g * SkinnyBlock + c], p.Alpha, p.Beta, p.C[at]);
                 }
         }
     }
@@ -77,25 +78,7 @@ public static partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void OuterSums(int k, float* n, long ldn, int group, float* w, long ldw, float* acc)
     {
-        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
-        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
-        if (group == SkinnyGroup)
-        {
-            for (int q = 0; q < k; q++, n += ldn, w += ldw)
-            {
-                var w0 = Vector256.Load(w);
-                var w1 = Vector256.Load(w + 8);
-                var b0 = Vector256.Create(n[0]);
-                a00 = Vector256.FusedMultiplyAdd(b0, w0, a00); a01 = Vector256.FusedMultiplyAdd(b0, w1, a01);
-                var b1 = Vector256.Create(n[1]);
-                a10 = Vector256.FusedMultiplyAdd(b1, w0, a10); a11 = Vector256.FusedMultiplyAdd(b1, w1, a11);
-                var b2 = Vector256.Create(n[2]);
-                a20 = Vector256.FusedMultiplyAdd(b2, w0, a20); a21 = Vector256.FusedMultiplyAdd(b2, w1, a21);
-                var b3 = Vector256.Create(n[3]);
-                a30 = Vector256.FusedMultiplyAdd(b3, w0, a30); a31 = Vector256.FusedMultiplyAdd(b3, w1, a31);
-            }
-        }
-        else
+        if (group < SkinnyGroup)
         {
             // 1–3 narrow columns left: the same sums, one column at a time.
             for (int g = 0; g < group; g++)
@@ -111,6 +94,21 @@ public static partial class Gemm
                 s0.Store(acc + g * SkinnyBlock); s1.Store(acc + g * SkinnyBlock + 8);
             }
             return;
+        }
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        for (int q = 0; q < k; q++, n += ldn, w += ldw)
+        {
+            var w0 = Vector256.Load(w);
+            var w1 = Vector256.Load(w + 8);
+            var b0 = Vector256.Create(n[0]);
+            a00 = Vector256.FusedMultiplyAdd(b0, w0, a00); a01 = Vector256.FusedMultiplyAdd(b0, w1, a01);
+            var b1 = Vector256.Create(n[1]);
+            a10 = Vector256.FusedMultiplyAdd(b1, w0, a10); a11 = Vector256.FusedMultiplyAdd(b1, w1, a11);
+            var b2 = Vector256.Create(n[2]);
+            a20 = Vector256.FusedMultiplyAdd(b2, w0, a20); a21 = Vector256.FusedMultiplyAdd(b2, w1, a21);
+            var b3 = Vector256.Create(n[3]);
+            a30 = Vector256.FusedMultiplyAdd(b3, w0, a30); a31 = Vector256.FusedMultiplyAdd(b3, w1, a31);
         }
         a00.Store(acc); a01.Store(acc + 8); a10.Store(acc + 16); a11.Store(acc + 24);
         a20.Store(acc + 32); a21.Store(acc + 40); a30.Store(acc + 48); a31.Store(acc + 56);
@@ -136,85 +134,39 @@ public static partial class Gemm
     /// row j of the N×K operand, which stays in L1 while A streams through once. Threads split the rows of C.
     /// </summary>
     static bool DotsApplies(in Problem p)
-        => !p.TransA && p.N <= SkinnyMaxNarrow && p.M >= 2 * SkinnyRows && p.K >= 64
-           && Vector256.IsHardwareAccelerated && GemmIsaSelect.Override is null;
+        => !p.TransA && p.N <= SkinnyMaxNarrow && p.M >= 2 * SkinnyRows && p.K >= 64 && SkinnyAllowed;
 
     const int SkinnyRows = 16; // rows of C per unit of work
 
     static unsafe void Dots(in Problem p, bool parallel)
     {
-        float* rowsOfB = p.B;
-        long ldr = p.Ldb;
+        var rows = p; // the same product with op(B) = Bᵀ, B stored N×K
         if (!p.TransB)
         {
             // B stored K×N: transpose once into N×K (the caller's pack buffer, which the workers read).
-            rowsOfB = PackBuffers.B(p.N * p.K);
+            float* t = PackBuffers.B(p.N * p.K);
             for (int q = 0; q < p.K; q++)
-                for (int j = 0; j < p.N; j++) rowsOfB[(long)j * p.K + q] = p.B[(long)q * p.Ldb + j];
-            ldr = p.K;
+                for (int j = 0; j < p.N; j++) t[(long)j * p.K + q] = p.B[(long)q * p.Ldb + j];
+            rows.TransB = true; rows.B = t; rows.Ldb = p.K;
         }
         int units = (p.M + SkinnyRows - 1) / SkinnyRows;
-        var body = new DotsBody(p, rowsOfB, ldr);
+        var body = new DotsBody(rows);
         if (parallel && (long)p.M * p.N * p.K >= ParallelMinFlops) Workers.For(units, body, minChunk: 1);
         else body.Run(0, units);
     }
 
-    readonly unsafe struct DotsBody(Problem p, float* r, long ldr) : IRangeBody
+    /// <summary>Each row of C is one m = 1 product against the N×K rows: the GEMV's row kernel (GemmGemv.cs, GemvRows).</summary>
+    readonly unsafe struct DotsBody(Problem p) : IRangeBody
     {
         public void Run(int begin, int end)
         {
+            var row = p;
             int rowEnd = Math.Min(p.M, end * SkinnyRows);
             for (int i = begin * SkinnyRows; i < rowEnd; i++)
             {
-                float* a = p.A + (long)i * p.Lda, c = p.C + (long)i * p.Ldc;
-                int j = 0;
-                for (; j + 4 <= p.N; j += 4)
-                {
-                    Dot4(p.K, a, r + j * ldr, ldr, out float d0, out float d1, out float d2, out float d3);
-                    c[j] = Update(d0, p.Alpha, p.Beta, c[j]); c[j + 1] = Update(d1, p.Alpha, p.Beta, c[j + 1]);
-                    c[j + 2] = Update(d2, p.Alpha, p.Beta, c[j + 2]); c[j + 3] = Update(d3, p.Alpha, p.Beta, c[j + 3]);
-                }
-                for (; j < p.N; j++) c[j] = Update(Dot1(p.K, a, r + j * ldr), p.Alpha, p.Beta, c[j]);
+                row.C = p.C + (long)i * p.Ldc;
+                GemvRows(row, p.A + (long)i * p.Lda, 0, p.N);
             }
         }
-    }
-
-    /// <summary>Four dot products of a with rows r0..r3 (stride ldr), sharing each load of a; 16 floats per step in two accumulators each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void Dot4(int k, float* a, float* r0, long ldr, out float d0, out float d1, out float d2, out float d3)
-    {
-        float* r1 = r0 + ldr, r2 = r1 + ldr, r3 = r2 + ldr;
-        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        Vector256<float> t0 = default, t1 = default, t2 = default, t3 = default;
-        int q = 0;
-        for (; q + 16 <= k; q += 16)
-        {
-            var x0 = Vector256.Load(a + q);
-            var x1 = Vector256.Load(a + q + 8);
-            s0 = Vector256.FusedMultiplyAdd(x0, Vector256.Load(r0 + q), s0); t0 = Vector256.FusedMultiplyAdd(x1, Vector256.Load(r0 + q + 8), t0);
-            s1 = Vector256.FusedMultiplyAdd(x0, Vector256.Load(r1 + q), s1); t1 = Vector256.FusedMultiplyAdd(x1, Vector256.Load(r1 + q + 8), t1);
-            s2 = Vector256.FusedMultiplyAdd(x0, Vector256.Load(r2 + q), s2); t2 = Vector256.FusedMultiplyAdd(x1, Vector256.Load(r2 + q + 8), t2);
-            s3 = Vector256.FusedMultiplyAdd(x0, Vector256.Load(r3 + q), s3); t3 = Vector256.FusedMultiplyAdd(x1, Vector256.Load(r3 + q + 8), t3);
-        }
-        d0 = Vector256.Sum(s0 + t0); d1 = Vector256.Sum(s1 + t1); d2 = Vector256.Sum(s2 + t2); d3 = Vector256.Sum(s3 + t3);
-        for (; q < k; q++)
-        {
-            d0 = MathF.FusedMultiplyAdd(a[q], r0[q], d0); d1 = MathF.FusedMultiplyAdd(a[q], r1[q], d1);
-            d2 = MathF.FusedMultiplyAdd(a[q], r2[q], d2); d3 = MathF.FusedMultiplyAdd(a[q], r3[q], d3);
-        }
-    }
-
-    static unsafe float Dot1(int k, float* a, float* r)
-    {
-        Vector256<float> s = default, t = default;
-        int q = 0;
-        for (; q + 16 <= k; q += 16)
-        {
-            s = Vector256.FusedMultiplyAdd(Vector256.Load(a + q), Vector256.Load(r + q), s);
-            t = Vector256.FusedMultiplyAdd(Vector256.Load(a + q + 8), Vector256.Load(r + q + 8), t);
-        }
-        float d = Vector256.Sum(s + t);
-        for (; q < k; q++) d = MathF.FusedMultiplyAdd(a[q], r[q], d);
-        return d;
     }
 }
