@@ -29,6 +29,18 @@ public abstract class CausalLM : IDisposable
     public IReadOnlyList<WeightEntry> Weights => _weights;
     public IReadOnlyList<LinearLayer> Linears => _linears;
 
+    /// <summary>transformers' base_model_prefix: the module holding the base model ("transformer" for GPT-2, "model" otherwise).</summary>
+    public string BaseModelPrefix => Formats.CheckpointLayouts.PrefixOf(Config.Family);
+
+    /// <summary>How the checkpoint this model was loaded from named its tensors; null for a model not loaded from a checkpoint.</summary>
+    public Formats.CheckpointLayout? LoadedLayout { get; internal set; }
+
+    /// <summary>
+    /// The output head tied to the input embedding (tie_word_embeddings): (head name, embedding name), or null when untied.
+    /// A checkpoint may still store the head; it must then equal the embedding (ModelIO.LoadWeights).
+    /// </summary>
+    public virtual (string Head, string Embedding)? TiedHead => null;
+
     /// <summary>Checkpoint names that may be absent (e.g. a tied lm_head) or present and ignored (rotary buffers).</summary>
     public virtual IEnumerable<string> OptionalNames => [];
     public virtual bool IgnoredName(string name) => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);

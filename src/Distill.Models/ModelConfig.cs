@@ -76,6 +76,12 @@ public sealed record ModelConfig
     /// <summary>torch_dtype as written in config.json ("float32", "bfloat16", ...); weights are float32 in memory.</summary>
     public string TorchDType { get; init; } = "float32";
 
+    /// <summary>
+    /// Which generation of transformers' config.json this was read from: 5 when it carries `rope_parameters` or `dtype`,
+    /// else 4. Both are read alike; Distill writes the 4 form, which both generations read.
+    /// </summary>
+    public int ConfigGeneration { get; init; } = 4;
+
     /// <summary>Dimensions rotated by RoPE in each head: int(head_dim × partial_rotary_factor), as transformers computes it.</summary>
     public int RotaryDim => (int)(HeadDim * PartialRotaryFactor);
 

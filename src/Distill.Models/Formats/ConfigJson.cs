@@ -54,6 +54,9 @@ public static class ConfigJson
             "phi3" => Phi3ConfigJson.Read(r, row.Architecture),
             _ => LlamaConfigJson.Read(r, row.Architecture, row.ModelType),
         };
+        ConfigKeys.CheckAllRead(r, row.Architecture);
+        // transformers 5 writes rope_parameters (not rope_theta / rope_scaling) and dtype (not torch_dtype).
+        config = config with { ConfigGeneration = r.Json.ContainsKey("rope_parameters") || r.Json.ContainsKey("dtype") ? 5 : 4 };
         config.Validate(r.File);
         return config;
     }

@@ -9,8 +9,29 @@ namespace Distill.Models.Formats;
 /// </summary>
 public sealed class ConfigJsonReader(JsonObject json, string file)
 {
+    readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
     public string File { get; } = file;
     public JsonObject Json { get; } = json;
+
+    /// <summary>
+    /// The keys a family reader looked at (through any accessor) or declared inert with <see cref="Accept"/>;
+    /// <see cref="ConfigKeys.CheckAllRead"/> refuses any other key that is not known to leave the numerics alone.
+    /// </summary>
+    public IReadOnlyCollection<string> ReadKeys => _read;
+
+    /// <summary>Marks keys as handled: read elsewhere, or inert given the values of the keys that were read.</summary>
+    public void Accept(params string[] keys)
+    {
+        foreach (var k in keys) _read.Add(k);
+    }
+
+    /// <summary>The raw value of a key (marking it read); null when absent or JSON null.</summary>
+    public JsonNode? Node(string key)
+    {
+        _read.Add(key);
+        return Json[key];
+    }
 
     public static ConfigJsonReader Load(string path)
     {
@@ -20,14 +41,18 @@ public sealed class ConfigJsonReader(JsonObject json, string file)
         return node is JsonObject obj ? new ConfigJsonReader(obj, path) : throw new ModelFormatException($"{path}: not a JSON object");
     }
 
-    public bool Has(string key) => Json[key] is not null;
+    public bool Has(string key) => Node(key) is not null;
 
     /// <summary>The key is written, possibly as null (an explicit null overrides a class default, as in Python).</summary>
-    public bool Present(string key) => Json.ContainsKey(key);
+    public bool Present(string key)
+    {
+        _read.Add(key);
+        return Json.ContainsKey(key);
+    }
 
     JsonValue? Value(string key, string expected)
     {
-        var node = Json[key];
+        var node = Node(key);
         if (node is null) return null;
         return node as JsonValue ?? throw new ModelFormatException($"{File}: '{key}' must be {expected}, got {node.ToJsonString()}");
     }
@@ -44,10 +69,12 @@ public sealed class ConfigJsonReader(JsonObject json, string file)
         throw new ModelFormatException($"{File}: '{key}' must be an integer, got {v.ToJsonString()}");
     }
 
-    public double Double(string key, double fallback)
+    public double Double(string key, double fallback) => OptionalDouble(key) ?? fallback;
+
+    public double? OptionalDouble(string key)
     {
         var v = Value(key, "a number");
-        if (v is null) return fallback;
+        if (v is null) return null;
         return v.TryGetValue(out double d) ? d : throw new ModelFormatException($"{File}: '{key}' must be a number, got {v.ToJsonString()}");
     }
 
@@ -68,39 +95,12 @@ public sealed class ConfigJsonReader(JsonObject json, string file)
     /// <summary>eos_token_id may be an integer or a list of integers (Llama 3).</summary>
     public int[] IntOrList(string key)
     {
-        var node = Json[key];
+        var node = Node(key);
         if (node is null) return [];
         if (node is JsonArray arr)
             return arr.Select((e, i) => e is JsonValue v && v.TryGetValue(out int x) ? x
                 : throw new ModelFormatException($"{File}: '{key}[{i}]' must be an integer")).ToArray();
         return [OptionalInt(key)!.Value];
-    }
-
-    /// <summary>rope_scaling: null, or {"rope_type"|"type": "linear"|"llama3", ...}; any other type names the key.</summary>
-    public RopeScaling? ReadRopeScaling()
-    {
-        var node = Json["rope_scaling"];
-        if (node is null) return null;
-        if (node is not JsonObject obj) throw new ModelFormatException($"{File}: 'rope_scaling' must be an object or null");
-        var r = new ConfigJsonReader(obj, File);
-        // BC in transformers: "rope_type" was originally "type".
-        string type = r.Has("rope_type") ? r.String("rope_type", "") : r.String("type", "default");
-        double Required(string k) => r.Has(k) ? r.Double(k, 0) : throw new ModelFormatException($"{File}: 'rope_scaling.{k}' is required for rope_type '{type}'");
-        switch (type)
-        {
-            case "default":
-                return null;
-            case "linear":
-                return new RopeScaling("linear", Required("factor"));
-            case "llama3":
-                var s = new RopeScaling("llama3", Required("factor"), Required("low_freq_factor"), Required("high_freq_factor"),
-                    (int)Required("original_max_position_embeddings"));
-                if (s.HighFreqFactor <= s.LowFreqFactor)
-                    throw new ModelFormatException($"{File}: 'rope_scaling.high_freq_factor' must exceed 'low_freq_factor'");
-                return s;
-            default:
-                throw new ModelFormatException($"{File}: 'rope_scaling' type '{type}' is not supported (supported: linear, llama3)");
-        }
     }
 
     /// <summary>Fails when an option this implementation does not model is set to a non-default value.</summary>

@@ -19,6 +19,10 @@ public static class Gpt2ConfigJson
         r.RequireDefault("scale_attn_weights", true);
         r.RequireDefault("scale_attn_by_inverse_layer_idx", false);
         r.RequireDefault("add_cross_attention", false);
+        // n_ctx is the old name of n_positions that GPT2Config no longer reads; summary_* configure GPT2DoubleHeadsModel's
+        // classifier; reorder_and_upcast_attn only upcasts half-precision scores (a no-op on Distill's float32 weights).
+        r.Accept("n_ctx", "summary_type", "summary_use_proj", "summary_activation", "summary_proj_to_labels", "summary_first_dropout",
+            "reorder_and_upcast_attn");
         var eos = r.IntOrList("eos_token_id");
         return new ModelConfig
         {
@@ -46,7 +50,7 @@ public static class Gpt2ConfigJson
             ResidDropout = r.Double("resid_pdrop", 0.1),
             EmbdDropout = r.Double("embd_pdrop", 0.1),
             AttentionDropout = r.Double("attn_pdrop", 0.1),
-            TorchDType = r.String("torch_dtype", "float32"),
+            TorchDType = ConfigKeys.ReadDType(r),
         };
     }
 

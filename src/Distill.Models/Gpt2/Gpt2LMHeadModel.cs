@@ -39,6 +39,7 @@ public sealed class Gpt2LMHeadModel : CausalLM
     }
 
     public override IEnumerable<string> OptionalNames => Config.TieWordEmbeddings ? [Gpt2Weights.LmHead] : [];
+    public override (string Head, string Embedding)? TiedHead => Config.TieWordEmbeddings ? (Gpt2Weights.LmHead, Gpt2Weights.Wte) : null;
     public override bool IgnoredName(string name) => Gpt2Weights.IsMaskBuffer(name);
 
     protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)

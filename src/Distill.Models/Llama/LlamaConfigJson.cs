@@ -24,18 +24,15 @@ public static class LlamaConfigJson
         string act = r.String("hidden_act", "silu");
         if (act != "silu")
             throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: silu)");
-        bool attentionBias = modelType == "llama" && r.Bool("attention_bias", false);
-        int? window = null;
-        int windowLayers = 0, layers = r.Int("num_hidden_layers", 32);
-        if (modelType == "qwen2" && r.Bool("use_sliding_window", false))
-        {
-            // Qwen2Config: sliding_window (default 4096) applies to layers i >= max_window_layers (default 28).
-            window = r.Has("sliding_window") ? r.OptionalInt("sliding_window") : r.Present("sliding_window") ? null : 4096;
-            windowLayers = window is null ? 0 : r.Int("max_window_layers", 28);
-        }
-        if (modelType == "mistral")
-            window = r.Has("sliding_window") ? r.OptionalInt("sliding_window") : r.Present("sliding_window") ? null : 4096;
-        if (modelType == "qwen2") CheckLayerTypes(r, layers, window is null ? layers : windowLayers);
+        // attention_bias / mlp_bias are LlamaConfig's; Qwen2's q/k/v biases and Mistral's none are fixed in their modeling files.
+        bool attentionBias = modelType == "llama" ? r.Bool("attention_bias", false) : RefuseBias(r, architecture, "attention_bias", modelType == "mistral");
+        bool mlpBias = modelType == "llama" ? r.Bool("mlp_bias", false) : RefuseBias(r, architecture, "mlp_bias", allowFalse: true);
+        int layers = r.Int("num_hidden_layers", 32);
+        var (window, windowLayers) = ReadWindow(r, architecture, modelType, layers);
+        var rope = RopeConfigJson.Read(r);
+        // transformers' Llama/Qwen2/Mistral apply_rotary_pos_emb rotates whole heads; a partial rotary factor has no meaning there.
+        if (rope.PartialRotaryFactor is double partial && partial != 1)
+            throw new ModelFormatException($"{r.File}: 'partial_rotary_factor' = {partial} is not implemented for {architecture} (its attention rotates whole heads)");
         var eos = r.IntOrList("eos_token_id");
         return new ModelConfig
         {
@@ -48,27 +45,76 @@ public static class LlamaConfigJson
             NumLayers = layers,
             NumHeads = heads,
             NumKvHeads = kvHeads,
-            // Qwen2Config has no head_dim key; Llama and Mistral accept one.
-            HeadDim = modelType == "qwen2" ? hiddenSize / heads : r.OptionalInt("head_dim") ?? hiddenSize / heads,
+            // LlamaConfig and MistralConfig have head_dim; Qwen2Attention reads getattr(config, "head_dim", hidden // heads).
+            HeadDim = r.OptionalInt("head_dim") ?? hiddenSize / heads,
             MaxPositionEmbeddings = r.Int("max_position_embeddings", maxPos),
             NormEps = r.Double("rms_norm_eps", 1e-6),
             HiddenAct = act,
             TieWordEmbeddings = r.Bool("tie_word_embeddings", tie),
             InitializerRange = r.Double("initializer_range", 0.02),
-            RopeTheta = r.Double("rope_theta", 10000.0),
-            RopeScaling = r.ReadRopeScaling(),
+            RopeTheta = rope.Theta,
+            RopeScaling = RopeConfigJson.ReadScaling(rope, r.File, r.OptionalInt("original_max_position_embeddings")),
             QkvBias = modelType == "qwen2" || attentionBias,
             OProjBias = attentionBias,
-            MlpBias = modelType == "llama" && r.Bool("mlp_bias", false),
+            MlpBias = mlpBias,
             SlidingWindow = window,
             SlidingWindowLayers = Math.Min(windowLayers, layers),
             BosTokenId = r.Present("bos_token_id") ? r.OptionalInt("bos_token_id") : modelType == "qwen2" ? null : 1,
             EosTokenIds = eos.Length > 0 || r.Present("eos_token_id") ? eos : modelType == "qwen2" ? [] : [2],
             PadTokenId = r.OptionalInt("pad_token_id"),
             AttentionDropout = r.Double("attention_dropout", 0),
-            TorchDType = r.String("torch_dtype", "float32"),
+            TorchDType = ConfigKeys.ReadDType(r),
             NumLabels = architecture.EndsWith("ForSequenceClassification", StringComparison.Ordinal) ? ConfigJson.ReadNumLabels(r) : null,
         };
+    }
+
+    /// <summary>A bias switch the family's modeling file does not read: absent (or, where <paramref name="allowFalse"/>, false) or refused.</summary>
+    static bool RefuseBias(ConfigJsonReader r, string architecture, string key, bool allowFalse)
+    {
+        if (!r.Has(key) || allowFalse && !r.Bool(key, false)) return false;
+        throw new ModelFormatException($"{r.File}: '{key}' = {r.Json[key]!.ToJsonString()} is not implemented for {architecture} "
+            + "(its modeling file fixes the biases; a checkpoint with other biases would load wrongly)");
+    }
+
+    /// <summary>
+    /// Sliding window per model_type: Qwen2 (configuration_qwen2.py) slides only with use_sliding_window, with sliding_window
+    /// (default 4096) on layers i &gt;= max_window_layers (default 28); Mistral slides on every layer whenever sliding_window is
+    /// set (default 4096; MistralConfig has no use_sliding_window); Llama never slides. Keys another family would read are
+    /// refused when they ask for something else.
+    /// </summary>
+    static (int? Window, int FirstLayer) ReadWindow(ConfigJsonReader r, string architecture, string modelType, int layers)
+    {
+        int? window = null;
+        int first = 0;
+        switch (modelType)
+        {
+            case "qwen2":
+                r.Accept("sliding_window", "max_window_layers");
+                if (r.Bool("use_sliding_window", false))
+                {
+                    window = r.Has("sliding_window") ? r.OptionalInt("sliding_window") : r.Present("sliding_window") ? null : 4096;
+                    first = window is null ? 0 : r.Int("max_window_layers", 28);
+                }
+                int firstSliding = window is null ? layers : first;
+                ConfigKeys.CheckLayerTypes(r, layers, i => i >= firstSliding ? "sliding_attention" : "full_attention", "'use_sliding_window' and 'max_window_layers'");
+                break;
+            case "mistral":
+                window = r.Has("sliding_window") ? r.OptionalInt("sliding_window") : r.Present("sliding_window") ? null : 4096;
+                if (window is not null && r.Has("use_sliding_window") && !r.Bool("use_sliding_window", true))
+                    throw new ModelFormatException($"{r.File}: 'use_sliding_window' = false is not read by {architecture} (transformers slides whenever "
+                        + "'sliding_window' is set); set 'sliding_window' to null for full attention");
+                r.Accept("use_sliding_window");
+                ConfigKeys.CheckLayerTypes(r, layers, _ => window is null ? "full_attention" : "sliding_attention", "'sliding_window'");
+                break;
+            default:
+                if (r.OptionalInt("sliding_window") is int w)
+                    throw new ModelFormatException($"{r.File}: 'sliding_window' = {w} is not implemented for {architecture} (transformers' Llama attends to every key)");
+                if (r.Bool("use_sliding_window", false))
+                    throw new ModelFormatException($"{r.File}: 'use_sliding_window' = true is not implemented for {architecture}");
+                ConfigKeys.CheckLayerTypes(r, layers, _ => "full_attention", "the architecture (full attention on every layer)");
+                break;
+        }
+        return (window, first);
     }
 
     public static JsonObject Write(ModelConfig c)
@@ -92,7 +138,7 @@ public static class LlamaConfigJson
             ["tie_word_embeddings"] = c.TieWordEmbeddings,
             ["attention_dropout"] = c.AttentionDropout,
         };
-        if (c.ModelType != "qwen2") o["head_dim"] = c.HeadDim;
+        if (c.ModelType != "qwen2" || c.HeadDim != c.HiddenSize / c.NumHeads) o["head_dim"] = c.HeadDim;
         if (c.ModelType == "llama") { o["attention_bias"] = c.QkvBias; o["mlp_bias"] = c.MlpBias; }
         if (c.ModelType == "mistral") o["sliding_window"] = c.SlidingWindow;
         if (c.ModelType == "qwen2")
@@ -104,20 +150,5 @@ public static class LlamaConfigJson
         ConfigJson.WriteTokens(o, c);
         ConfigJson.WriteLabels(o, c);
         return o;
-    }
-
-    /// <summary>
-    /// Qwen2's `layer_types` (written by newer transformers), when present, must be what use_sliding_window and
-    /// max_window_layers imply: "full_attention" below the first sliding layer, "sliding_attention" from it on.
-    /// Another pattern is an error naming the key.
-    /// </summary>
-    static void CheckLayerTypes(ConfigJsonReader r, int layers, int firstSliding)
-    {
-        if (r.Json["layer_types"] is not { } node) return;
-        var expected = Enumerable.Range(0, layers).Select(i => i >= firstSliding ? "sliding_attention" : "full_attention").ToArray();
-        var got = node is JsonArray a ? a.Select(n => n is JsonValue v && v.TryGetValue(out string? s) ? s : "?").ToArray() : [];
-        if (!got.SequenceEqual(expected))
-            throw new ModelFormatException($"{r.File}: 'layer_types' {node.ToJsonString()} is not supported; Distill reads the per-layer pattern "
-                + $"from 'use_sliding_window' and 'max_window_layers' (expected [{string.Join(", ", expected.Select(e => $"\"{e}\""))}])");
     }
 }

@@ -50,6 +50,7 @@ public class LlamaForCausalLM : CausalLM
 
     // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); transformers ties over it.
     public override IEnumerable<string> OptionalNames => HasLmHead && Config.TieWordEmbeddings ? [LlamaWeights.LmHead] : [];
+    public override (string Head, string Embedding)? TiedHead => HasLmHead && Config.TieWordEmbeddings ? (LlamaWeights.LmHead, LlamaWeights.EmbedTokens) : null;
 
     protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
     {

@@ -14,6 +14,11 @@ public static class PhiConfigJson
             throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: gelu_new)");
         // qk_layernorm adds per-head LayerNorms on q and k that Phi-2 does not use.
         r.RequireDefault("qk_layernorm", false);
+        // PhiAttention: head_dim = getattr(config, "head_dim", hidden_size // num_attention_heads); Distill's Phi has hidden = heads · head_dim.
+        if (r.OptionalInt("head_dim") is int hd && hd != hidden / heads)
+            throw new ModelFormatException($"{r.File}: 'head_dim' = {hd} is not implemented for {architecture} (hidden_size / num_attention_heads = {hidden / heads})");
+        // PhiConfig: partial_rotary_factor 0.5 unless given (transformers 5 keeps it in rope_parameters).
+        var rope = RopeConfigJson.Read(r);
         return new ModelConfig
         {
             Architecture = architecture,
@@ -31,9 +36,9 @@ public static class PhiConfigJson
             HiddenAct = act,
             TieWordEmbeddings = r.Bool("tie_word_embeddings", false),
             InitializerRange = r.Double("initializer_range", 0.02),
-            RopeTheta = r.Double("rope_theta", 10000.0),
-            RopeScaling = r.ReadRopeScaling(),
-            PartialRotaryFactor = r.Double("partial_rotary_factor", 0.5),
+            RopeTheta = rope.Theta,
+            RopeScaling = RopeConfigJson.ReadScaling(rope, r.File, r.OptionalInt("original_max_position_embeddings")),
+            PartialRotaryFactor = rope.PartialRotaryFactor ?? 0.5,
             QkvBias = true,
             OProjBias = true,
             MlpBias = true,
@@ -43,7 +48,7 @@ public static class PhiConfigJson
             ResidDropout = r.Double("resid_pdrop", 0.0),
             EmbdDropout = r.Double("embd_pdrop", 0.0),
             AttentionDropout = r.Double("attention_dropout", 0.0),
-            TorchDType = r.String("torch_dtype", "float32"),
+            TorchDType = ConfigKeys.ReadDType(r),
         };
     }
 

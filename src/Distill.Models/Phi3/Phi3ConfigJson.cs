@@ -21,10 +21,13 @@ public static class Phi3ConfigJson
         if (act != "silu")
             throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: silu)");
         int? window = r.OptionalInt("sliding_window");
+        int layers = r.Int("num_hidden_layers", 32);
+        ConfigKeys.CheckLayerTypes(r, layers, _ => window is null ? "full_attention" : "sliding_attention", "'sliding_window'");
         int maxPos = r.Int("max_position_embeddings", 4096);
-        double partial = r.Double("partial_rotary_factor", 1.0);
+        var rope = RopeConfigJson.Read(r);
+        double partial = rope.PartialRotaryFactor ?? 1.0;
         int headDim = r.OptionalInt("head_dim") ?? hidden / heads;
-        var ropeScaling = ReadRopeScaling(r, architecture, maxPos, r.Int("original_max_position_embeddings", 4096), (int)(headDim * partial) / 2);
+        var ropeScaling = ReadRopeScaling(r, rope, architecture, maxPos, r.Int("original_max_position_embeddings", 4096), (int)(headDim * partial) / 2);
         return new ModelConfig
         {
             Architecture = architecture,
@@ -33,7 +36,7 @@ public static class Phi3ConfigJson
             VocabSize = r.Int("vocab_size", 32064),
             HiddenSize = hidden,
             IntermediateSize = r.Int("intermediate_size", 8192),
-            NumLayers = r.Int("num_hidden_layers", 32),
+            NumLayers = layers,
             NumHeads = heads,
             NumKvHeads = r.OptionalInt("num_key_value_heads") ?? heads,
             // Phi3Attention: getattr(config, "head_dim", hidden_size // num_attention_heads)
@@ -43,7 +46,7 @@ public static class Phi3ConfigJson
             HiddenAct = act,
             TieWordEmbeddings = r.Bool("tie_word_embeddings", false),
             InitializerRange = r.Double("initializer_range", 0.02),
-            RopeTheta = r.Double("rope_theta", 10000.0),
+            RopeTheta = rope.Theta,
             PartialRotaryFactor = partial,
             RopeScaling = ropeScaling,
             SlidingWindow = window,
@@ -53,26 +56,37 @@ public static class Phi3ConfigJson
             ResidDropout = r.Double("resid_pdrop", 0.0),
             EmbdDropout = r.Double("embd_pdrop", 0.0),
             AttentionDropout = r.Double("attention_dropout", 0.0),
-            TorchDType = r.String("torch_dtype", "float32"),
+            TorchDType = ConfigKeys.ReadDType(r),
         };
     }
 
-    static RopeScaling? ReadRopeScaling(ConfigJsonReader r, string architecture, int maxPos, int originalMax, int half)
+    /// <summary>
+    /// rope_scaling (transformers 4) or rope_parameters (5): null / "default", or "longrope" (also "su", "yarn"). original_max_position_embeddings
+    /// is Phi3Config's top-level field (default 4096), which both generations use (transformers 5's standardize_rope_params copies it into
+    /// rope_parameters over any value there), so a different value inside the dict is refused.
+    /// </summary>
+    static RopeScaling? ReadRopeScaling(ConfigJsonReader r, RopeConfigJson.Rope rope, string architecture, int maxPos, int originalMax, int half)
     {
-        var node = r.Json["rope_scaling"];
-        if (node is null) return null;
-        if (node is not JsonObject rs) throw new ModelFormatException($"{r.File}: 'rope_scaling' must be an object or null");
+        if (rope.Scaling is not { } rs) return null;
+        string key = rope.ScalingKey, type = RopeConfigJson.ScalingType(rs, key, r.File);
         var s = new ConfigJsonReader(rs, r.File);
-        string type = s.Has("rope_type") ? s.String("rope_type", "") : s.String("type", "default");
-        if (type == "default") return null;
-        if (type is not ("longrope" or "su" or "yarn"))
-            throw new ModelFormatException($"{r.File}: 'rope_scaling' type '{type}' is not supported for {architecture} (supported: null, longrope)");
-        float[] Factors(string key)
+        if (type == "default")
         {
-            if (rs[key] is not JsonArray a) throw new ModelFormatException($"{r.File}: 'rope_scaling.{key}' is required for rope_type '{type}' (a list of numbers)");
+            RopeConfigJson.RequireOnly(rs, key, r.File, type, "factor");
+            return null;
+        }
+        if (type is not ("longrope" or "su" or "yarn"))
+            throw new ModelFormatException($"{r.File}: '{key}' type '{type}' is not supported for {architecture} (supported: null, longrope)");
+        RopeConfigJson.RequireOnly(rs, key, r.File, type, "short_factor", "long_factor", "factor", "attention_factor", "original_max_position_embeddings");
+        if (s.OptionalInt("original_max_position_embeddings") is int inner && inner != originalMax)
+            throw new ModelFormatException($"{r.File}: '{key}.original_max_position_embeddings' ({inner}) differs from 'original_max_position_embeddings' "
+                + $"({originalMax}), which transformers uses for Phi-3; keep one");
+        float[] Factors(string name)
+        {
+            if (rs[name] is not JsonArray a) throw new ModelFormatException($"{r.File}: '{key}.{name}' is required for rope_type '{type}' (a list of numbers)");
             var f = a.Select((n, i) => n is JsonValue v && v.TryGetValue(out double d) ? (float)d
-                : throw new ModelFormatException($"{r.File}: 'rope_scaling.{key}[{i}]' must be a number")).ToArray();
-            if (f.Length != half) throw new ModelFormatException($"{r.File}: 'rope_scaling.{key}' has {f.Length} values, expected rotary_dim / 2 = {half}");
+                : throw new ModelFormatException($"{r.File}: '{key}.{name}[{i}]' must be a number")).ToArray();
+            if (f.Length != half) throw new ModelFormatException($"{r.File}: '{key}.{name}' has {f.Length} values, expected rotary_dim / 2 = {half}");
             return f;
         }
         if (originalMax <= 0) throw new ModelFormatException($"{r.File}: 'original_max_position_embeddings' must be positive, got {originalMax}");

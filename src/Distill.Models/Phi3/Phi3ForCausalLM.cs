@@ -41,6 +41,7 @@ public sealed class Phi3ForCausalLM : CausalLM
 
     // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); transformers ties over it.
     public override IEnumerable<string> OptionalNames => Config.TieWordEmbeddings ? [Phi3Weights.LmHead] : [];
+    public override (string Head, string Embedding)? TiedHead => Config.TieWordEmbeddings ? (Phi3Weights.LmHead, Phi3Weights.EmbedTokens) : null;
 
     protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
     {

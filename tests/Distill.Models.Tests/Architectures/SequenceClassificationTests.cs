@@ -29,11 +29,15 @@ public class SequenceClassificationTests
         return m;
     }
 
-    [Fact]
-    public void PooledScoresMatchTorchWithLeftAndRightPadding()
+    // llama-reward-noprefix: the same tensors stored without the "model." prefix (score.weight as is), the base-model layout.
+    [Theory]
+    [InlineData("llama-reward")]
+    [InlineData("llama-reward-noprefix")]
+    public void PooledScoresMatchTorchWithLeftAndRightPadding(string folder)
     {
         var e = Load();
-        using var model = ModelIO.Load(ReferenceOutput.Dir("llama-reward"));
+        using var model = ModelIO.Load(ReferenceOutput.Dir(folder));
+        Assert.Equal(folder.EndsWith("noprefix") ? CheckpointLayout.Unprefixed : CheckpointLayout.Prefixed, model.LoadedLayout);
         Assert.IsType<LlamaForSequenceClassification>(model);
         Assert.Equal(1, model.Config.NumLabels);
         int t = e.Ids.Length / e.Batch;

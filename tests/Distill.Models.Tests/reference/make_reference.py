@@ -163,7 +163,8 @@ def gpt2_forward(cfg, w, ids):
         x = ln(h, p + "ln_2")
         h = h + conv1d(gelu_new(conv1d(x, p + "mlp.c_fc")), p + "mlp.c_proj")
     h = ln(h, "transformer.ln_f")
-    return F.linear(h, w["transformer.wte.weight"])      # lm_head tied to wte
+    tied = cfg.get("tie_word_embeddings", True)          # PretrainedConfig's default
+    return F.linear(h, w["transformer.wte.weight"] if tied else w["lm_head.weight"])
 
 
 def phi_forward(cfg, w, ids):
@@ -419,3 +420,120 @@ def reward_case():
 
 
 reward_case()
+
+
+# ---------------------------------------------------------------- checkpoints as they exist in the wild (issue 11)
+# Appended after everything above, so the draws of the checkpoints above are unchanged.
+#
+# Tensor-name layouts. transformers' task classes hold the base model under base_model_prefix ("transformer" for GPT-2,
+# "model" for the others) and save its tensors with that prefix; a base model saved alone has none. GPT-2's original
+# release is stored that way: wte.weight, h.0.attn.c_attn.weight, ..., h.0.attn.bias (the causal-mask buffer) and no
+# lm_head.weight (tied to wte). transformers 5 maps each stored key onto the model's names by adding or removing the
+# prefix (core_model_loading.py rename_source_key), so head tensors (lm_head.weight, score.weight) keep their names.
+def without_prefix(w, prefix):
+    return {(k[len(prefix) + 1:] if k.startswith(prefix + ".") else k): v for k, v in w.items()}
+
+
+# transformers 5 configs. `rope_parameters` holds rope_theta, rope_type, partial_rotary_factor and the scaling fields
+# (modeling_rope_utils.py RopeParameters), or one such dict per layer type when its keys are the model's layer_types;
+# `dtype` replaces `torch_dtype`. convert_rope_params_to_dict / standardize_rope_params move a top-level rope_theta /
+# partial_rotary_factor into the dict with setdefault (the dict's value wins). v4_view turns such a config into the keys
+# the forwards above read (rope_theta, rope_scaling, partial_rotary_factor), independently of Distill's reader.
+def v4_view(cfg):
+    c = dict(cfg)
+    rp = c.pop("rope_parameters", None)
+    if rp is None:
+        return c
+    if c.get("layer_types") and set(rp) <= set(c["layer_types"]):
+        per_type = [rp[t] for t in sorted(set(c["layer_types"]))]
+        assert all(d == per_type[0] for d in per_type), "one rotary table per model here"
+        rp = per_type[0]
+    rp = dict(rp)
+    c["rope_theta"] = rp.pop("rope_theta", c.get("rope_theta", 10000.0))
+    if "partial_rotary_factor" in rp:
+        c["partial_rotary_factor"] = rp.pop("partial_rotary_factor")
+    rope_type = rp.get("rope_type", rp.get("type", "default"))
+    c["rope_scaling"] = None if rope_type == "default" else rp
+    return c
+
+
+def v5(cfg, rope_parameters, **kw):
+    """A transformers 5 config.json: no rope_theta / rope_scaling / torch_dtype, rope_parameters and dtype instead."""
+    c = {k: v for k, v in cfg.items() if k not in ("rope_theta", "rope_scaling", "torch_dtype", "partial_rotary_factor")}
+    c.update(rope_parameters=rope_parameters, dtype="float32", transformers_version="5.0.0")
+    c.update(kw)
+    return c
+
+
+GPT2_CFG = MODELS["gpt2"][0]
+PHI3_CFG = MODELS["phi3"][0]
+WILD = {
+    # openai-community/gpt2's layout and config keys (n_ctx, summary_*, task_specific_params; no tie_word_embeddings,
+    # torch_dtype or lm_head.weight), transformers 4
+    "gpt2-original": (dict({k: v for k, v in GPT2_CFG.items() if k not in ("torch_dtype", "n_inner")}, n_ctx=32, resid_pdrop=0.1,
+                           embd_pdrop=0.1, attn_pdrop=0.1, summary_activation=None, summary_first_dropout=0.1,
+                           summary_proj_to_labels=True, summary_type="cls_index", summary_use_proj=True,
+                           task_specific_params={"text-generation": {"do_sample": True, "max_length": 50}}),
+                      gpt2_forward, gpt2_weights, "transformer", True),
+    # GPT-2, transformers 5 config, untied head stored as lm_head.weight beside unprefixed base-model tensors
+    "gpt2-v5-untied": (dict({k: v for k, v in GPT2_CFG.items() if k != "torch_dtype"}, tie_word_embeddings=False, dtype="float32",
+                            transformers_version="5.0.0"),
+                       gpt2_forward, lambda c: dict(gpt2_weights(c), **{"lm_head.weight": rnd(V, H)}), "transformer", False),
+    # a Llama checkpoint without the "model." prefix, untied lm_head, transformers 4 config
+    "llama-noprefix": (llama_cfg("LlamaForCausalLM", "llama"), llama_forward, lambda c: llama_weights(c), "model", False),
+    # transformers 5: llama3 scaling and rope_theta 20000 inside rope_parameters (read as 10000 they would give other logits)
+    "llama-v5": (v5(llama_cfg("LlamaForCausalLM", "llama", tie_word_embeddings=True),
+                    {"rope_type": "llama3", "rope_theta": 20000.0, "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                     "original_max_position_embeddings": 16}),
+                 llama_forward, lambda c: llama_weights(c), None, False),
+    # transformers 5: linear scaling, explicit head_dim, sliding window 4, unprefixed
+    "mistral-v5": (v5(llama_cfg("MistralForCausalLM", "mistral", sliding_window=4, head_dim=8),
+                      {"rope_type": "linear", "factor": 2.0, "rope_theta": 20000.0}),
+                   llama_forward, lambda c: llama_weights(c), "model", False),
+    # transformers 5: layer_types and one rope_parameters dict per layer type (equal), window on layer 1, unprefixed
+    "qwen2-v5": (v5(llama_cfg("Qwen2ForCausalLM", "qwen2", use_sliding_window=True, sliding_window=4, max_window_layers=1),
+                    {"full_attention": {"rope_type": "default", "rope_theta": 20000.0},
+                     "sliding_attention": {"rope_type": "default", "rope_theta": 20000.0}},
+                    layer_types=["full_attention", "sliding_attention"]),
+                 llama_forward, lambda c: llama_weights(c, qkv_bias=True), "model", False),
+    # transformers 5 Phi: partial_rotary_factor 0.25 inside rope_parameters (PhiConfig's default would be 0.5)
+    "phi-v5": (v5(MODELS["phi"][0], {"rope_type": "default", "rope_theta": 20000.0, "partial_rotary_factor": 0.25}),
+               phi_forward, phi_weights, None, False),
+    # transformers 5 Phi-3 with longrope in rope_parameters (original_max_position_embeddings inside and at the top level), unprefixed
+    "phi3-v5": (v5(dict(PHI3_CFG, max_position_embeddings=32, original_max_position_embeddings=8, sliding_window=None),
+                   {"rope_type": "longrope", "rope_theta": 20000.0, "partial_rotary_factor": 1.0, "original_max_position_embeddings": 8,
+                    "short_factor": [1.0, 1.25, 1.5, 2.0], "long_factor": [1.5, 3.0, 6.0, 12.0]}),
+                phi3_forward, phi3_weights, "model", False),
+}
+
+for name, (cfg, forward, make, strip, mask_buffers) in WILD.items():
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    view = v4_view(cfg)
+    w = make(view)
+    exp = expected_outputs(view, forward, w)
+    stored = without_prefix(w, strip) if strip else dict(w)
+    if mask_buffers:                          # GPT-2's original files carry the causal-mask buffer of every block
+        P = cfg["n_positions"]
+        for l in range(cfg["n_layer"]):
+            stored[f"h.{l}.attn.bias"] = torch.tril(torch.ones(P, P)).view(1, 1, P, P)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    save(os.path.join(d, "model.safetensors"), stored, {"format": "pt"})
+    with open(os.path.join(d, "expected.json"), "w") as f:
+        json.dump(exp, f)
+    print(name, "tensors", len(stored), "e.g.", sorted(stored)[0], "greedy", exp["greedy"]["tokens"], "logprob", round(exp["logprob"]["sum"], 4))
+
+
+# The reward model of reward_case() without the "model." prefix (score.weight keeps its name): same config, same expected scores.
+def reward_without_prefix():
+    src, d = os.path.join(OUT, "llama-reward"), os.path.join(OUT, "llama-reward-noprefix")
+    os.makedirs(d, exist_ok=True)
+    from safetensors_spec import load
+    w = load(os.path.join(src, "model.safetensors"))
+    save(os.path.join(d, "model.safetensors"), without_prefix(w, "model"), {"format": "pt"})
+    with open(os.path.join(src, "config.json")) as f, open(os.path.join(d, "config.json"), "w") as g:
+        g.write(f.read())
+
+
+reward_without_prefix()
