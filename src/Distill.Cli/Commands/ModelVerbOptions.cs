@@ -16,9 +16,10 @@ static class ModelVerbOptions
         new Option<string>("--input") { Description = "input JSONL", Required = true },
         new Option<string>("--output") { Description = "output JSONL (- for stdout)", DefaultValueFactory = _ => "-" });
 
+    /// <summary>Loads the model (and adapter), logging to stderr what was found: class, config.json generation, tensor-name layout.</summary>
     public static CausalLM LoadModel(string dir, string? adapter)
     {
-        var model = ModelIO.Load(dir);
+        var model = ModelIO.Load(dir, line => Console.Error.WriteLine("distill: loaded " + line));
         if (adapter is not null) LoraModel.Load(model, adapter);
         return model;
     }

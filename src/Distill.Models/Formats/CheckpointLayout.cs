@@ -58,5 +58,5 @@ public static class CheckpointLayouts
     /// <summary>A short description for logs and `distill info`.</summary>
     public static string Describe(CheckpointLayout layout, string prefix) => layout == CheckpointLayout.Prefixed
         ? $"'{prefix}.'-prefixed tensor names (transformers' task-class layout)"
-        : $"tensor names without the '{prefix}.' prefix (base-model layout, as GPT-2's original release)";
+        : $"tensor names without the '{prefix}.' prefix (a base model's layout, e.g. GPT-2's original release)";
 }
