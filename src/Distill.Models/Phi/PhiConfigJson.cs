@@ -17,6 +17,9 @@ public static class PhiConfigJson
         // PhiAttention: head_dim = getattr(config, "head_dim", hidden_size // num_attention_heads); Distill's Phi has hidden = heads · head_dim.
         if (r.OptionalInt("head_dim") is int hd && hd != hidden / heads)
             throw new ModelFormatException($"{r.File}: 'head_dim' = {hd} is not implemented for {architecture} (hidden_size / num_attention_heads = {hidden / heads})");
+        // PhiForCausalLM's lm_head has a bias and Phi-2 is untied; a tied Phi is not implemented.
+        if (r.Bool("tie_word_embeddings", false))
+            throw new ModelFormatException($"{r.File}: 'tie_word_embeddings' = true is not implemented for {architecture} (Phi-2 is untied)");
         // PhiConfig: partial_rotary_factor 0.5 unless given (transformers 5 keeps it in rope_parameters).
         var rope = RopeConfigJson.Read(r);
         return new ModelConfig
@@ -34,7 +37,7 @@ public static class PhiConfigJson
             MaxPositionEmbeddings = r.Int("max_position_embeddings", 2048),
             NormEps = r.Double("layer_norm_eps", 1e-5),
             HiddenAct = act,
-            TieWordEmbeddings = r.Bool("tie_word_embeddings", false),
+            TieWordEmbeddings = false,
             InitializerRange = r.Double("initializer_range", 0.02),
             RopeTheta = rope.Theta,
             RopeScaling = RopeConfigJson.ReadScaling(rope, r.File, r.OptionalInt("original_max_position_embeddings")),

@@ -173,4 +173,35 @@ public class CheckpointsInTheWildTests
         var e = Assert.Throws<ModelFormatException>(() => ModelIO.Load(other));
         Assert.Contains("'lm_head.weight' differs from 'transformer.wte.weight'", e.Message);
     }
+
+    // Every family, in the base-model layout: the reference checkpoint's tensors renamed without the prefix (heads kept)
+    // give the reference logits, and exactly the logits of the prefixed load.
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    [InlineData("mistral")]
+    [InlineData("phi")]
+    [InlineData("phi3")]
+    [InlineData("phi3-longrope")]
+    [InlineData("gpt2")]
+    public void EveryFamilyLoadsWithoutThePrefix(string name)
+    {
+        var dir = TestPaths.TempDir();
+        var tensors = new List<NamedTensor>();
+        using (var ckpt = Checkpoint.Open(ReferenceOutput.Dir(name)))
+            foreach (var n in ckpt.Names)
+            {
+                int dot = n.IndexOf('.');
+                string stored = n[..dot] is "model" or "transformer" ? n[(dot + 1)..] : n;
+                tensors.Add(new NamedTensor(stored, ckpt.Info(n).Shape, ckpt.ReadFloat32(n)));
+            }
+        SafetensorsWriter.WriteCheckpoint(dir, tensors, SafetensorsDType.F32, long.MaxValue);
+        File.Copy(Path.Combine(ReferenceOutput.Dir(name), "config.json"), Path.Combine(dir, "config.json"));
+        var expected = ReferenceOutput.Load(name);
+        using var bare = ModelIO.Load(dir);
+        using var prefixed = ModelIO.Load(ReferenceOutput.Dir(name));
+        Assert.Equal((CheckpointLayout.Unprefixed, CheckpointLayout.Prefixed), (bare.LoadedLayout, prefixed.LoadedLayout));
+        Assert.Equal(Logits(prefixed, expected.InputIds, expected.Batch), Logits(bare, expected.InputIds, expected.Batch));
+        Assert.True(MaxError(bare, expected) < 2e-4);
+    }
 }
