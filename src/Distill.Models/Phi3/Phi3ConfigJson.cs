@@ -20,6 +20,9 @@ public static class Phi3ConfigJson
         string act = r.String("hidden_act", "silu");
         if (act != "silu")
             throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: silu)");
+        // Phi-3(.5) configs carry attention_bias: false; Phi3Attention has no biases (its qkv_proj and o_proj are bias-free).
+        if (r.Bool("attention_bias", false))
+            throw new ModelFormatException($"{r.File}: 'attention_bias' = true is not implemented for {architecture} (Phi3Attention has no biases)");
         int? window = r.OptionalInt("sliding_window");
         int layers = r.Int("num_hidden_layers", 32);
         ConfigKeys.CheckLayerTypes(r, layers, _ => window is null ? "full_attention" : "sliding_attention", "'sliding_window'");

@@ -91,6 +91,7 @@ public class ConfigGenerationTests
          "sliding_window":null,"use_sliding_window":false,"original_max_position_embeddings":8192}
         """);
         Assert.Equal("LlamaForCausalLM", llama.Architecture);
+        Assert.Null(Parse("""{"architectures":["Phi3ForCausalLM"],"attention_bias":false,"auto_map":{"AutoConfig":"configuration_phi3.Phi3Config"}}""").RopeScaling);
     }
 
     // Each key changes the forward in transformers (or in the tool that wrote it) and Distill does not compute it: refused by name.
@@ -118,6 +119,7 @@ public class ConfigGenerationTests
     [InlineData("""{"architectures":["PhiForCausalLM"],"hidden_size":64,"num_attention_heads":4,"head_dim":32}""", "'head_dim' = 32 is not implemented for PhiForCausalLM")]
     [InlineData("""{"architectures":["Phi3ForCausalLM"],"hidden_size":16,"num_attention_heads":2,"original_max_position_embeddings":4096,"rope_parameters":{"rope_type":"longrope","original_max_position_embeddings":2048,"short_factor":[1,1,1,1],"long_factor":[1,1,1,1]}}""", "'rope_parameters.original_max_position_embeddings' (2048) differs")]
     [InlineData("""{"architectures":["GPT2LMHeadModel"],"add_cross_attention":true}""", "'add_cross_attention' = true")]
+    [InlineData("""{"architectures":["Phi3ForCausalLM"],"attention_bias":true}""", "'attention_bias' = true is not implemented for Phi3ForCausalLM")]
     [InlineData("""{"architectures":["PhiForCausalLM"],"tie_word_embeddings":true}""", "'tie_word_embeddings' = true is not implemented for PhiForCausalLM")]
     [InlineData("""{"architectures":["LlamaForCausalLM"],"is_encoder_decoder":true}""", "'is_encoder_decoder' = true is not implemented")]
     public void UnimplementedNumericsKeysAreRefusedByName(string json, string expected) => Assert.Contains(expected, Fails(json));
