@@ -37,7 +37,7 @@ public static class ChatClientFactory
                 var variable = apiKeyVariable ?? "ANTHROPIC_API_KEY";
                 var key = Environment.GetEnvironmentVariable(variable)
                     ?? throw new InvalidOperationException($"{reference}: environment variable {variable} is not set");
-                return new AnthropicClient { ApiKey = key }.AsIChatClient(reference.Model);
+                return Anthropic(reference.Model, key);
             }
             default:
                 if (!File.Exists(Path.Combine(reference.Model, "config.json")))
@@ -61,5 +61,18 @@ public static class ChatClientFactory
         };
         if (baseUrl is not null) options.Endpoint = baseUrl;
         return new ChatClient(model, new ApiKeyCredential(apiKey), options).AsIChatClient();
+    }
+
+    /// <summary>
+    /// Anthropic through its SDK's own IChatClient adapter, with the SDK's retries switched off for
+    /// the same reason as <see cref="OpenAI"/>'s.
+    /// </summary>
+    public static IChatClient Anthropic(string model, string apiKey, Uri? baseUrl = null, TimeSpan? networkTimeout = null)
+    {
+        var timeout = networkTimeout ?? TimeSpan.FromMinutes(2);
+        var client = baseUrl is null
+            ? new AnthropicClient { ApiKey = apiKey, MaxRetries = 0, Timeout = timeout }
+            : new AnthropicClient { ApiKey = apiKey, MaxRetries = 0, Timeout = timeout, BaseUrl = baseUrl.ToString().TrimEnd('/') };
+        return client.AsIChatClient(model);
     }
 }

@@ -26,7 +26,8 @@ public sealed record RetryOptions
 /// <summary>
 /// Retries what a retry can fix — 408, 409, 429, 5xx, network failures, attempt timeouts — and
 /// nothing else (a 400 or 401 fails at once with the server's message). On 429/503 a Retry-After
-/// header sets the wait. Built on Polly.Core's retry and timeout strategies.
+/// header sets the wait (the OpenAI SDK's exceptions carry the response; the Anthropic SDK's carry
+/// only the status, so its 429s back off). Built on Polly.Core's retry and timeout strategies.
 /// Streaming requests are retried only until their first update arrives.
 /// </summary>
 public sealed class RetryingChatClient : DelegatingChatClient
@@ -65,7 +66,8 @@ public sealed class RetryingChatClient : DelegatingChatClient
     /// <summary>HTTP status of a failure, where the exception carries one.</summary>
     public static int? StatusOf(Exception e) => e switch
     {
-        ClientResultException c when c.Status != 0 => c.Status,
+        ClientResultException c when c.Status != 0 => c.Status,                  // OpenAI SDK (System.ClientModel)
+        Anthropic.Exceptions.AnthropicApiException a => (int)a.StatusCode,       // Anthropic SDK
         HttpRequestException { StatusCode: { } s } => (int)s,
         _ => null,
     };
@@ -76,7 +78,7 @@ public sealed class RetryingChatClient : DelegatingChatClient
         var status = StatusOf(e);
         if (status is { } s) return s is 408 or 409 or 429 || s >= 500;
         // No status: the connection failed, was reset, or the body was cut off mid-way.
-        return e is HttpRequestException or IOException or ClientResultException
+        return e is HttpRequestException or IOException or ClientResultException or Anthropic.Exceptions.AnthropicIOException
             || e.InnerException is HttpRequestException or IOException or WebException;
     }
 
