@@ -132,3 +132,42 @@ public class FaultInjectionTests
         Assert.All(s.Seen, r => Assert.DoesNotContain(CacheKey.SampleIndex, r));
     }
 }
+
+/// <summary>Streaming through the same pipeline: the opening is retried, a completed stream is cached.</summary>
+public class StreamingFaultTests
+{
+    static readonly ChatMessage[] Hello = [new(ChatRole.User, "hello")];
+    static readonly RetryOptions Fast = new() { MaxRetries = 4, BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(3), AttemptTimeout = TimeSpan.FromSeconds(2) };
+
+    static async Task<string> Read(IChatClient client)
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach (var u in client.GetStreamingResponseAsync(Hello)) text.Append(u.Text);
+        return text.ToString();
+    }
+
+    [Fact]
+    public async Task AFailedOrSlowOpening_IsRetried_AndTheCompletedStreamIsCached()
+    {
+        using var s = new FaultServer(new FaultServer.Step(503, "{}"), new FaultServer.Step(Reset: true),
+            new FaultServer.Step(Delay: TimeSpan.FromSeconds(4), Body: FaultServer.Stream("late"), ContentType: "text/event-stream"),
+            new FaultServer.Step(Body: FaultServer.Stream("hel", "lo ", "world"), ContentType: "text/event-stream"));
+        var dir = Directory.CreateTempSubdirectory("distill-cache-");
+        using var cache = new ResponseCache(Path.Combine(dir.FullName, "cache.sqlite"));
+        var client = ChatPipeline.Compose(ChatClientFactory.OpenAI("upstream", "no-key", s.BaseUrl), "upstream", new ChatPipelineOptions { Cache = cache, Retry = Fast });
+        Assert.Equal("hello world", await Read(client));
+        Assert.Equal(4, s.Requests);
+        Assert.Equal("hello world", await Read(client));
+        Assert.Equal(4, s.Requests);
+        Assert.Equal(1, cache.Count());
+    }
+
+    [Fact]
+    public async Task WithoutRetries_TheSameOpeningFails()
+    {
+        using var s = new FaultServer(new FaultServer.Step(503, "{}"));
+        var client = ChatPipeline.Compose(ChatClientFactory.OpenAI("upstream", "no-key", s.BaseUrl), "upstream", new ChatPipelineOptions { Retry = null });
+        await Assert.ThrowsAsync<ClientResultException>(() => Read(client));
+        Assert.Equal(1, s.Requests);
+    }
+}
