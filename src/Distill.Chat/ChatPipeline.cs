@@ -36,7 +36,11 @@ public static class ChatPipeline
         => builder.Use(inner => new UsageAccountingChatClient(inner, ledger, stage, model));
 
     public static ChatClientBuilder UseConcurrencyLimit(this ChatClientBuilder builder, int maxConcurrency)
-        => builder.Use(inner => new ConcurrencyLimitingChatClient(inner, maxConcurrency));
+        => builder.Use(inner => RateLimitingChatClient.Concurrency(inner, maxConcurrency));
+
+    /// <summary>Any System.Threading.RateLimiting limiter, e.g. a token bucket for requests per minute.</summary>
+    public static ChatClientBuilder UseRateLimiter(this ChatClientBuilder builder, System.Threading.RateLimiting.RateLimiter limiter)
+        => builder.Use(inner => new RateLimitingChatClient(inner, limiter));
 
     public static ChatClientBuilder UseRetries(this ChatClientBuilder builder, RetryOptions? options = null)
         => builder.Use(inner => new RetryingChatClient(inner, options));

@@ -114,11 +114,26 @@ public class CacheAndAccountingTests
     public async Task ConcurrencyLimit_IsNeverExceeded()
     {
         var probe = new SlowClient(new FakeChatClient());
-        var client = new ConcurrencyLimitingChatClient(probe, 3);
+        var client = RateLimitingChatClient.Concurrency(probe, 3);
         await Task.WhenAll(Enumerable.Range(0, 12).Select(i => client.GetResponseAsync([new(ChatRole.User, $"q{i}")])));
         Assert.Equal(12, probe.Calls);
         Assert.True(probe.MaxInFlight <= 3, $"max in flight {probe.MaxInFlight}");
         Assert.True(probe.MaxInFlight >= 2, "the limiter serialised everything");
+    }
+
+    [Fact]
+    public async Task ATokenBucket_SpacesRequestsOut()
+    {
+        using var bucket = new System.Threading.RateLimiting.TokenBucketRateLimiter(new()
+        {
+            TokenLimit = 2, TokensPerPeriod = 2, ReplenishmentPeriod = TimeSpan.FromMilliseconds(300), QueueLimit = 100, AutoReplenishment = true,
+        });
+        var upstream = new FakeChatClient();
+        var client = new RateLimitingChatClient(upstream, bucket);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.GetResponseAsync([new(ChatRole.User, $"q{i}")])));
+        Assert.Equal(6, upstream.Calls);
+        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(550), $"6 requests at 2 per 300 ms took {sw.ElapsedMilliseconds} ms"); // 2 now, 2 after ~300 ms, 2 after ~600 ms
     }
 
     [Theory]
