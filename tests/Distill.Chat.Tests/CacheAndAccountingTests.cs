@@ -95,7 +95,7 @@ public class CacheAndAccountingTests
     {
         using var cache = new ResponseCache(TempDb());
         var ledger = new UsageLedger();
-        var teacher = new ResponseCacheChatClient(new UsageAccountingChatClient(new FakeChatClient("gpt-4o-mini"), ledger, "teacher-gen", "gpt-4o-mini"), cache, "gpt-4o-mini");
+        var teacher = new ResponseCacheChatClient(new UsageAccountingChatClient(new FakeChatClient("gpt-4o-mini-2024-07-18"), ledger, "teacher-gen", "gpt-4o-mini"), cache, "gpt-4o-mini");
         for (int i = 0; i < 3; i++) await teacher.GetResponseAsync(Prompt); // 1 paid, 2 from the cache
         await new UsageAccountingChatClient(new FakeChatClient("judge-x"), ledger, "judge", "judge-x").GetResponseAsync(Prompt);
         var prices = PriceTable.Default.With("judge-x", new Price(1m, 2m));
@@ -104,6 +104,7 @@ public class CacheAndAccountingTests
         var judge = rows.Single(r => r.Stage == "judge");
         Assert.Equal((3 * 1m + 4 * 2m) / 1_000_000m, judge.Dollars); // 3 input words, 4 output tokens
         var gen = rows.Single(r => r.Stage == "teacher-gen");
+        Assert.Equal("gpt-4o-mini", gen.Model); // booked under the priced name, not the snapshot id the server reported
         Assert.Equal(1, gen.Requests);
         Assert.Equal((3 * 0.15m + 4 * 0.60m) / 1_000_000m, gen.Dollars);
         Assert.Null(new UsageLedger().Report(prices).FirstOrDefault()?.Dollars);
