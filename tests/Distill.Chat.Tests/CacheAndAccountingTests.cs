@@ -95,7 +95,7 @@ public class CacheAndAccountingTests
     {
         using var cache = new ResponseCache(TempDb());
         var ledger = new UsageLedger();
-        var teacher = new ResponseCacheChatClient(new UsageAccountingChatClient(new FakeChatClient("gpt-4o-mini"), ledger, "teacher-gen", "gpt-4o-mini"), cache, "gpt-4o-mini");
+        var teacher = new ResponseCacheChatClient(new UsageAccountingChatClient(new FakeChatClient("gpt-4o-mini-2024-07-18"), ledger, "teacher-gen", "gpt-4o-mini"), cache, "gpt-4o-mini");
         for (int i = 0; i < 3; i++) await teacher.GetResponseAsync(Prompt); // 1 paid, 2 from the cache
         await new UsageAccountingChatClient(new FakeChatClient("judge-x"), ledger, "judge", "judge-x").GetResponseAsync(Prompt);
         var prices = PriceTable.Default.With("judge-x", new Price(1m, 2m));
@@ -104,6 +104,7 @@ public class CacheAndAccountingTests
         var judge = rows.Single(r => r.Stage == "judge");
         Assert.Equal((3 * 1m + 4 * 2m) / 1_000_000m, judge.Dollars); // 3 input words, 4 output tokens
         var gen = rows.Single(r => r.Stage == "teacher-gen");
+        Assert.Equal("gpt-4o-mini", gen.Model); // booked under the priced name, not the snapshot id the server reported
         Assert.Equal(1, gen.Requests);
         Assert.Equal((3 * 0.15m + 4 * 0.60m) / 1_000_000m, gen.Dollars);
         Assert.Null(new UsageLedger().Report(prices).FirstOrDefault()?.Dollars);
@@ -114,11 +115,26 @@ public class CacheAndAccountingTests
     public async Task ConcurrencyLimit_IsNeverExceeded()
     {
         var probe = new SlowClient(new FakeChatClient());
-        var client = new ConcurrencyLimitingChatClient(probe, 3);
+        var client = RateLimitingChatClient.Concurrency(probe, 3);
         await Task.WhenAll(Enumerable.Range(0, 12).Select(i => client.GetResponseAsync([new(ChatRole.User, $"q{i}")])));
         Assert.Equal(12, probe.Calls);
         Assert.True(probe.MaxInFlight <= 3, $"max in flight {probe.MaxInFlight}");
         Assert.True(probe.MaxInFlight >= 2, "the limiter serialised everything");
+    }
+
+    [Fact]
+    public async Task ATokenBucket_SpacesRequestsOut()
+    {
+        using var bucket = new System.Threading.RateLimiting.TokenBucketRateLimiter(new()
+        {
+            TokenLimit = 2, TokensPerPeriod = 2, ReplenishmentPeriod = TimeSpan.FromMilliseconds(300), QueueLimit = 100, AutoReplenishment = true,
+        });
+        var upstream = new FakeChatClient();
+        var client = new RateLimitingChatClient(upstream, bucket);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.GetResponseAsync([new(ChatRole.User, $"q{i}")])));
+        Assert.Equal(6, upstream.Calls);
+        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(550), $"6 requests at 2 per 300 ms took {sw.ElapsedMilliseconds} ms"); // 2 now, 2 after ~300 ms, 2 after ~600 ms
     }
 
     [Theory]

@@ -11,7 +11,7 @@ namespace Distill.Chat.Tests;
 /// </summary>
 sealed class FaultServer : IDisposable
 {
-    public sealed record Step(int Status = 200, string? Body = null, string? RetryAfter = null, TimeSpan Delay = default, bool Reset = false);
+    public sealed record Step(int Status = 200, string? Body = null, string? RetryAfter = null, TimeSpan Delay = default, bool Reset = false, string ContentType = "application/json");
 
     // Raw HTTP/1.1 over a TcpListener, so a "reset" is a real TCP RST (linger 0) and nothing else.
     readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -34,6 +34,15 @@ sealed class FaultServer : IDisposable
     public static string Completion(string text, int input = 3, int output = 2) =>
         "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"upstream\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + text
         + "\"},\"finish_reason\":\"stop\",\"logprobs\":null}],\"usage\":{\"prompt_tokens\":" + input + ",\"completion_tokens\":" + output + ",\"total_tokens\":" + (input + output) + "}}";
+
+    /// <summary>An OpenAI chat-completion stream (server-sent events): one chunk per piece, then finish_reason "stop" and [DONE].</summary>
+    public static string Stream(params string[] pieces)
+    {
+        static string Chunk(string delta, string? finish) =>
+            "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"upstream\",\"choices\":[{\"index\":0,\"delta\":" + delta
+            + ",\"finish_reason\":" + (finish is null ? "null" : "\"" + finish + "\"") + "}]}\n\n";
+        return string.Concat(pieces.Select(p => Chunk("{\"role\":\"assistant\",\"content\":\"" + p + "\"}", null))) + Chunk("{}", "stop") + "data: [DONE]\n\n";
+    }
 
     async Task Loop()
     {
@@ -62,7 +71,7 @@ sealed class FaultServer : IDisposable
                 if (step.Delay > TimeSpan.Zero) await Task.Delay(step.Delay, _stop.Token);
                 if (step.Reset) { client.Client.LingerState = new LingerOption(true, 0); client.Client.Close(); return; }
                 var body = Encoding.UTF8.GetBytes(step.Body ?? Completion("ok"));
-                var head = $"HTTP/1.1 {step.Status} X\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n"
+                var head = $"HTTP/1.1 {step.Status} X\r\nContent-Type: {step.ContentType}\r\nContent-Length: {body.Length}\r\n"
                     + (step.RetryAfter is null ? "" : $"Retry-After: {step.RetryAfter}\r\n") + "\r\n";
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
                 await stream.WriteAsync(body);

@@ -52,7 +52,7 @@ public class LocalModelChatClientTests
         using var local = LocalModelChatClient.Load(dir);
         await using var server = new OpenAiServer(local, new ServerOptions { Port = 0, ModelName = "tiny" });
         await server.StartAsync();
-        var sdk = new OpenAICompatibleChatClient("tiny", "no-key", new Uri(server.BaseAddress, "v1"));
+        var sdk = ChatClientFactory.OpenAI("tiny", "no-key", new Uri(server.BaseAddress, "v1"));
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 5 };
         var viaHttp = await sdk.GetResponseAsync([new(ChatRole.User, "hello")], options);
         var direct = await local.GetResponseAsync([new(ChatRole.User, "hello")], options);

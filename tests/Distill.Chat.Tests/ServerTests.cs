@@ -27,7 +27,7 @@ public class ServerTests : IAsyncLifetime
         await _server.DisposeAsync();
     }
 
-    IChatClient Sdk() => new OpenAICompatibleChatClient("tiny", "no-key", new Uri(_server.BaseAddress, "v1"));
+    IChatClient Sdk() => ChatClientFactory.OpenAI("tiny", "no-key", new Uri(_server.BaseAddress, "v1"));
 
     [Fact]
     public async Task Chat_ThroughTheOpenAISdk()

@@ -12,10 +12,10 @@ public class JudgePromptTemplateTests
     }
 
     [Fact]
-    public void DefaultIsMtBenchPairV2AndSubstitutesOnce()
+    public void PairV2SubstitutesOnce()
     {
-        var t = JudgePromptTemplate.Default;
-        Assert.Equal(JudgePrompt.System, t.System);
+        var t = JudgePromptTemplate.MtBenchPairV2;
+        Assert.Equal(JudgePrompt.MtBenchPairV2System, t.System);
         // An answer that contains a placeholder is copied verbatim, not substituted again.
         var user = t.User("Q {answer_b}", "A says {question}", "B");
         Assert.Equal("[User Question]\nQ {answer_b}\n\n[The Start of Assistant A's Answer]\nA says {question}\n[The End of Assistant A's Answer]\n\n" +

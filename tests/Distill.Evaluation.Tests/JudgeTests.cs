@@ -63,7 +63,7 @@ public class JudgeTests
         Assert.All(fake.Calls, c => Assert.Equal(0f, c.Options!.Temperature));
         Assert.Contains("[The Start of Assistant A's Answer]\na good answer", fake.Calls[0].Messages[1].Text);
         Assert.Contains("[The Start of Assistant A's Answer]\na poor answer", fake.Calls[1].Messages[1].Text);
-        Assert.Equal(JudgePrompt.System, fake.Calls[0].Messages[0].Text);
+        Assert.Equal(JudgePrompt.DpoKdSystem, fake.Calls[0].Messages[0].Text); // the default: the DPO-KD paper's Appendix B
     }
 
     [Fact]

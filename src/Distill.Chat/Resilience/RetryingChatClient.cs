@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Net;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using Polly;
 using Polly.Retry;
@@ -26,8 +27,9 @@ public sealed record RetryOptions
 /// <summary>
 /// Retries what a retry can fix — 408, 409, 429, 5xx, network failures, attempt timeouts — and
 /// nothing else (a 400 or 401 fails at once with the server's message). On 429/503 a Retry-After
-/// header sets the wait. Built on Polly.Core's retry and timeout strategies.
-/// Streaming requests are retried only until their first update arrives.
+/// header sets the wait (the OpenAI SDK's exceptions carry the response; the Anthropic SDK's carry
+/// only the status, so its 429s back off). Built on Polly.Core's retry and timeout strategies.
+/// Streaming requests are retried only until their first update arrives (see <see cref="GetStreamingResponseAsync"/>).
 /// </summary>
 public sealed class RetryingChatClient : DelegatingChatClient
 {
@@ -62,10 +64,51 @@ public sealed class RetryingChatClient : DelegatingChatClient
 
     Task<ChatResponse> InnerGet(IList<ChatMessage> messages, ChatOptions? options, CancellationToken ct) => base.GetResponseAsync(messages, options, ct);
 
+    /// <summary>
+    /// Retries the stream's opening — the request and its first update, where 429/5xx/resets and
+    /// slow starts show — under the same policy as <see cref="GetResponseAsync"/>. Once an update
+    /// has been handed on, a failure propagates: replaying a half-read stream would duplicate text.
+    /// </summary>
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var list = messages as IList<ChatMessage> ?? messages.ToList();
+        var (stream, streamCts, hasFirst) = await _pipeline.ExecuteAsync(async attempt =>
+        {
+            // The stream outlives the attempt, so it runs on its own token (cancelled by the caller's),
+            // which the attempt's timeout also cancels while the first update is awaited.
+            var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var e = base.GetStreamingResponseAsync(list, options, cts.Token).GetAsyncEnumerator(cts.Token);
+            try
+            {
+                bool has;
+                using (attempt.Register(static c => ((CancellationTokenSource)c!).Cancel(), cts))
+                    has = await e.MoveNextAsync().ConfigureAwait(false);
+                attempt.ThrowIfCancellationRequested();
+                return (e, cts, has);
+            }
+            catch
+            {
+                await e.DisposeAsync().ConfigureAwait(false);
+                cts.Dispose();
+                throw;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        using (streamCts)
+        await using (stream.ConfigureAwait(false))
+        {
+            if (!hasFirst) yield break;
+            yield return stream.Current;
+            while (await stream.MoveNextAsync().ConfigureAwait(false))
+                yield return stream.Current;
+        }
+    }
+
     /// <summary>HTTP status of a failure, where the exception carries one.</summary>
     public static int? StatusOf(Exception e) => e switch
     {
-        ClientResultException c when c.Status != 0 => c.Status,
+        ClientResultException c when c.Status != 0 => c.Status,                  // OpenAI SDK (System.ClientModel)
+        Anthropic.Exceptions.AnthropicApiException a => (int)a.StatusCode,       // Anthropic SDK
         HttpRequestException { StatusCode: { } s } => (int)s,
         _ => null,
     };
@@ -76,7 +119,7 @@ public sealed class RetryingChatClient : DelegatingChatClient
         var status = StatusOf(e);
         if (status is { } s) return s is 408 or 409 or 429 || s >= 500;
         // No status: the connection failed, was reset, or the body was cut off mid-way.
-        return e is HttpRequestException or IOException or ClientResultException
+        return e is HttpRequestException or IOException or ClientResultException or Anthropic.Exceptions.AnthropicIOException
             || e.InnerException is HttpRequestException or IOException or WebException;
     }
 

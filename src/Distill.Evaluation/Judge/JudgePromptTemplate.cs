@@ -6,17 +6,38 @@ namespace Distill.Evaluation.Judge;
 /// <summary>
 /// A pairwise judge prompt: a system message and a user template with FastChat's placeholders
 /// <c>{question}</c>, <c>{answer_a}</c>, <c>{answer_b}</c> (fastchat/llm_judge/data/judge_prompts.jsonl
-/// names them so). <see cref="Default"/> is MT-Bench's pair-v2 (<see cref="JudgePrompt"/>);
-/// <see cref="Load"/> reads another one — e.g. the DPO-KD paper's appendix-B prompt — from a JSON
-/// object with FastChat's keys <c>system_prompt</c> and <c>prompt_template</c>, so a user can swap
-/// the judge's wording without touching code. The verdict format is not negotiable: the prompt must
-/// ask for [[A]]/[[B]]/[[C]], which <see cref="JudgeVerdict.Parse"/> reads strictly.
+/// names them so). Two ship with Distill (<see cref="JudgePrompt"/>): <see cref="DpoKd"/>, the DPO-KD
+/// paper's Appendix B prompt and the <see cref="Default"/>, and <see cref="MtBenchPairV2"/>.
+/// <see cref="Load"/> reads another one from a JSON object with FastChat's keys <c>system_prompt</c>
+/// and <c>prompt_template</c>, so a user can swap the judge's wording without touching code. The
+/// verdict format is not negotiable: the prompt must ask for [[A]]/[[B]]/[[C]], which
+/// <see cref="JudgeVerdict.Parse"/> reads strictly.
 /// </summary>
 public sealed record JudgePromptTemplate(string Name, string System, string UserTemplate)
 {
     static readonly string[] Placeholders = ["{question}", "{answer_a}", "{answer_b}"];
 
-    public static JudgePromptTemplate Default { get; } = new("mt-bench-pair-v2", JudgePrompt.System, JudgePrompt.UserTemplate);
+    /// <summary>The DPO-KD paper's judge (Appendix B) with pair-v2's user template.</summary>
+    public static JudgePromptTemplate DpoKd { get; } = new("dpo-kd", JudgePrompt.DpoKdSystem, JudgePrompt.UserTemplate);
+
+    /// <summary>MT-Bench's pair-v2 (Zheng et al. 2023).</summary>
+    public static JudgePromptTemplate MtBenchPairV2 { get; } = new("mt-bench-pair-v2", JudgePrompt.MtBenchPairV2System, JudgePrompt.UserTemplate);
+
+    /// <summary>The prompt used when none is named: DPO-KD's, since DPO-KD's recipes are judged with it.</summary>
+    public static JudgePromptTemplate Default => DpoKd;
+
+    /// <summary>The built-in prompts by name.</summary>
+    public static IReadOnlyList<JudgePromptTemplate> BuiltIn { get; } = [DpoKd, MtBenchPairV2];
+
+    /// <summary>A built-in prompt by name (<c>dpo-kd</c>, <c>mt-bench-pair-v2</c>), else a JSON file (<see cref="Load"/>).</summary>
+    public static JudgePromptTemplate Resolve(string nameOrPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nameOrPath);
+        if (BuiltIn.FirstOrDefault(t => t.Name == nameOrPath) is { } builtIn) return builtIn;
+        if (!File.Exists(nameOrPath))
+            throw new FileNotFoundException($"judge prompt '{nameOrPath}' is neither a built-in ({string.Join(", ", BuiltIn.Select(t => t.Name))}) nor a file", nameOrPath);
+        return Load(nameOrPath);
+    }
 
     /// <summary>The user message. One left-to-right pass, so an answer that itself contains
     /// "{answer_b}" is copied verbatim rather than substituted again.</summary>

@@ -7,7 +7,7 @@ public sealed record PairJudgment(string Question, PairOutcome Outcome, Position
 
 /// <summary>
 /// Asks any <see cref="IChatClient"/> to compare two answers, in both orders (position bias
-/// cancels), at temperature 0, with <see cref="JudgePromptTemplate.Default"/> (MT-Bench pair-v2) or the template given.
+/// cancels), at temperature 0, with <see cref="JudgePromptTemplate.Default"/> (the DPO-KD paper's Appendix B prompt) or the template given.
 /// </summary>
 public sealed class PairwiseJudge(IChatClient client, int maxOutputTokens = 1024, JudgePromptTemplate? prompt = null)
 {
