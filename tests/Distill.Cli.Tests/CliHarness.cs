@@ -12,7 +12,8 @@ static class CliHarness
         throw new InvalidOperationException("repo root not found");
     }
 
-    public static string Shared(params string[] parts) => Path.Combine([Root(), "..", "shared", .. parts]);
+    /// <summary>&lt;repo&gt;/data/PARTS...: the benchmarks and tokenizers shipped in the repository.</summary>
+    public static string Data(params string[] parts) => Path.Combine([Root(), "data", .. parts]);
 
     /// <summary>Invokes the command with the console redirected; callers sit in the "console" collection (Console is process-wide).</summary>
     public static (int Exit, string Out, string Err) Run(Command command, params string[] args)

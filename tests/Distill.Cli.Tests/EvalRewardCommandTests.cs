@@ -13,7 +13,7 @@ public class EvalRewardCommandTests
 
     static readonly Lazy<string> Model = new(() =>
     {
-        string gpt2 = CliHarness.Shared("data", "tokenizers", "gpt2");
+        string gpt2 = CliHarness.Data("tokenizers", "gpt2");
         var dir = Directory.CreateTempSubdirectory("rm-cli").FullName;
         ModelFolder.Init(ModelFolder.ResolveConfig("tiny-reward", gpt2), gpt2, dir, seed: 3, SafetensorsDType.F32);
         return dir;

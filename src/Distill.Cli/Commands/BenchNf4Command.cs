@@ -21,7 +21,7 @@ sealed class BenchNf4Command : IVerb
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
         var steps = new Option<int>("--train-steps") { Description = "Training steps of the byte-level model (cached per step count)", DefaultValueFactory = _ => 600 };
-        var mbpp = new Option<string?>("--mbpp") { Description = "mbpp.jsonl (default: <repo>/../shared/data/benchmarks/mbpp/mbpp.jsonl)" };
+        var mbpp = new Option<string?>("--mbpp") { Description = "mbpp.jsonl (default: <repo>/data/benchmarks/mbpp/mbpp.jsonl)" };
         var cache = new Option<string?>("--cache") { Description = $"Folder for the trained checkpoint (default: {Nf4Bench.DefaultCache()})" };
         var noCache = new Option<bool>("--no-cache") { Description = "Train even if a cached checkpoint exists, and do not write one" };
         var skipRandom = new Option<bool>("--skip-random") { Description = "Skip the random-init contrasts (the same shape untrained, and SmolLM2-135M's shape)" };
@@ -37,7 +37,7 @@ sealed class BenchNf4Command : IVerb
             if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
             var corpus = pr.GetValue(mbpp) ?? (EvalPaths.DefaultBenchmarks() is { } b ? Path.Combine(b, "mbpp", "mbpp.jsonl") : null);
             if (corpus is null || !File.Exists(corpus))
-                return Fail(corpus is null ? "no --mbpp given and ../shared/data/benchmarks not found beside the repository" : $"--mbpp: {corpus} not found");
+                return Fail(corpus is null ? "no --mbpp given and the repository's data/benchmarks was not found" : $"--mbpp: {corpus} not found");
             Workers.Count = threadCount;
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
             var (trained, info) = Nf4Bench.Trained(corpus, stepCount, pr.GetValue(noCache) ? null : pr.GetValue(cache) ?? Nf4Bench.DefaultCache(), log);

@@ -17,7 +17,7 @@ sealed class EvalCodeCommand : IVerb
         var bench = new Option<string>("--bench") { Description = $"Benchmark: {string.Join(", ", BenchmarkLoader.Names)}" };
         var selfTest = new Option<string?>("--self-test") { Description = "Score the canonical solutions of BENCH (must be 100 %)" };
         var samples = new Option<string?>("--samples") { Description = "Samples JSONL: {task_id, completion} or {task_id, solution}" };
-        var data = new Option<string?>("--data") { Description = "Benchmarks folder (default: <repo>/../shared/data/benchmarks)" };
+        var data = new Option<string?>("--data") { Description = "Benchmarks folder (default: <repo>/data/benchmarks)" };
         var output = new Option<string?>("--out") { Description = "Write per-task results JSONL here and the summary to OUT.summary.json" };
         var slots = new Option<int>("--slots") { Description = "Samples run at once", DefaultValueFactory = _ => Environment.ProcessorCount };
         var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit per sample, seconds (default 20; humanevalplus 60, EvalPlus's per-task limit: up to 1,000 inputs a task)" };

@@ -23,7 +23,7 @@ sealed class TokenizeBenchCommand : IVerb
         var json = new Option<bool>("--json") { Description = "one JSON object per tokenizer on stdout" };
         var command = new Command("tokenizers",
             "Single-thread encode throughput and peak memory of Distill.Text tokenizers on a JSONL corpus.\n" +
-            "Example: distill bench tokenizers --tokenizer ../shared/data/tokenizers/gpt2 --input /tmp/bench10.jsonl");
+            "Example: distill bench tokenizers --tokenizer data/tokenizers/gpt2 --input /tmp/bench10.jsonl");
         foreach (var o in new Option[] { tokenizer, input, json }) command.Options.Add(o);
         command.SetAction(pr =>
         {

@@ -20,7 +20,7 @@ sealed class TokenizeCommand : IVerb
         var decode = new Option<bool>("--decode") { Description = "decode {\"ids\": [...]} lines to {\"text\": ...}" };
         var command = new Command("tokenize",
             "Encode JSONL text with a Hugging Face tokenizer.json (or decode ids).\n" +
-            "Example: distill tokenize --tokenizer ../shared/data/tokenizers/gpt2 --input prompts.jsonl --output ids.jsonl");
+            "Example: distill tokenize --tokenizer data/tokenizers/gpt2 --input prompts.jsonl --output ids.jsonl");
         foreach (var o in new Option[] { tokenizer, input, output, special, decode }) command.Options.Add(o);
         command.SetAction(pr =>
         {
