@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Distill.Cli.Commands;
+using Distill.Bench.Cli.Commands;
 
 namespace Distill.Cli.Tests;
 

@@ -30,23 +30,16 @@ sealed class EvalCodeCommand : IVerb
         command.SetAction(async (pr, ct) =>
         {
             var name = pr.GetValue(selfTest) ?? pr.GetValue(bench);
-            if (name is null) { Console.Error.WriteLine("eval code: give --self-test BENCH or --bench BENCH --samples FILE"); return 2; }
+            if (name is null) throw new BadInputException("give --self-test BENCH or --bench BENCH --samples FILE");
             var dir = pr.GetValue(data) ?? EvalPaths.DefaultBenchmarks();
-            if (dir is null) { Console.Error.WriteLine("eval code: benchmarks folder not found; pass --data DIR"); return 2; }
-            IReadOnlyList<CodeTask> tasks;
-            List<CodeSample> list;
+            if (dir is null) throw new BadInputException("the repository's data/benchmarks was not found; pass --data DIR");
             var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout) ?? (name == "humanevalplus" ? 60 : 20), MemoryMb = pr.GetValue(memory) };
-            try
-            {
-                options.Validate();
-                tasks = BenchmarkLoader.Load(name, dir);
-                if (pr.GetValue(limit) > 0) tasks = tasks.Take(pr.GetValue(limit)).ToList();
-                if (pr.GetValue(selfTest) is not null) list = CodeEvaluator.CanonicalSamples(tasks);
-                else if (pr.GetValue(samples) is { } path) list = CodeEvaluator.ReadSamples(path, tasks.ToDictionary(t => t.TaskId));
-                else { Console.Error.WriteLine("eval code: --bench needs --samples FILE"); return 2; }
-            }
-            catch (Exception e) when (e is ArgumentException or FormatException or IOException or Distill.Data.Jsonl.JsonlFormatException)
-            { Console.Error.WriteLine($"eval code: {e.Message}"); return 2; }
+            options.Validate();
+            IReadOnlyList<CodeTask> tasks = BenchmarkLoader.Load(name, dir);
+            if (pr.GetValue(limit) > 0) tasks = tasks.Take(pr.GetValue(limit)).ToList();
+            List<CodeSample> list = pr.GetValue(selfTest) is not null ? CodeEvaluator.CanonicalSamples(tasks)
+                : pr.GetValue(samples) is { } path ? CodeEvaluator.ReadSamples(path, tasks.ToDictionary(t => t.TaskId))
+                : throw new BadInputException("--bench needs --samples FILE");
             int done = 0;
             var progress = new Progress<SampleResult>(_ => { if (Interlocked.Increment(ref done) % 50 == 0) Console.Error.WriteLine($"  {done}/{list.Count}"); });
             var report = await CodeEvaluator.EvaluateAsync(tasks, list, options, pr.GetValue(slots), progress, ct);

@@ -35,39 +35,29 @@ sealed class EvalJudgeCommand : IVerb
         {
             var path = pr.GetValue(input)!;
             List<(string Prompt, string A, string B)> pairs;
-            try { pairs = JsonlReader.Read(path).Select(r => (r.RequireString("prompt", path), r.RequireString("a", path), r.RequireString("b", path))).ToList(); }
-            catch (Exception e) when (e is JsonlFormatException or FileNotFoundException) { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
+            pairs = JsonlReader.Read(path).Select(r => (r.RequireString("prompt", path), r.RequireString("a", path), r.RequireString("b", path))).ToList();
             var judgments = new List<PairJudgment>();
             if (pr.GetValue(replay) is { } rp)
             {
-                try
+                var rec = JsonlReader.Read(rp).Select(r => (r.RequireString("first", rp), r.RequireString("second", rp))).ToList();
+                if (rec.Count != pairs.Count) throw new BadInputException($"{rp} has {rec.Count} judgments for {pairs.Count} pairs");
+                for (int i = 0; i < pairs.Count; i++)
                 {
-                    var rec = JsonlReader.Read(rp).Select(r => (r.RequireString("first", rp), r.RequireString("second", rp))).ToList();
-                    if (rec.Count != pairs.Count) { Console.Error.WriteLine($"eval judge: {rp} has {rec.Count} judgments for {pairs.Count} pairs"); return 2; }
-                    for (int i = 0; i < pairs.Count; i++)
-                    {
-                        var (f, s) = rec[i];
-                        var v1 = JudgeVerdict.Parse(f); var v2 = JudgeVerdict.Parse(s);
-                        judgments.Add(new PairJudgment(pairs[i].Prompt, JudgeVerdict.Combine(v1, v2), v1, v2, f, s));
-                    }
+                    var (f, s) = rec[i];
+                    var v1 = JudgeVerdict.Parse(f); var v2 = JudgeVerdict.Parse(s);
+                    judgments.Add(new PairJudgment(pairs[i].Prompt, JudgeVerdict.Combine(v1, v2), v1, v2, f, s));
                 }
-                catch (Exception e) when (e is JsonlFormatException or FileNotFoundException) { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
             }
             else if (pr.GetValue(judge) is { } model)
             {
-                if (ClientFactory is null) { Console.Error.WriteLine("eval judge: resolving judge models needs the chat layer (Distill.Chat); use --replay, or call PairwiseJudge with any IChatClient"); return 2; }
-                Microsoft.Extensions.AI.IChatClient client;
-                try { client = ClientFactory(model); }
-                catch (Exception e) when (e is FormatException or InvalidOperationException or IOException or ArgumentException)
-                { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
-                JudgePromptTemplate template;
-                try { template = pr.GetValue(promptFile) is { } pf ? JudgePromptTemplate.Load(pf) : JudgePromptTemplate.Default; }
-                catch (Exception e) when (e is FormatException or FileNotFoundException) { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
+                if (ClientFactory is null) throw new BadInputException("resolving judge models needs the chat layer (Distill.Chat); use --replay, or call PairwiseJudge with any IChatClient");
+                var client = ClientFactory(model);
+                var template = pr.GetValue(promptFile) is { } pf ? JudgePromptTemplate.Load(pf) : JudgePromptTemplate.Default;
                 Console.Error.WriteLine($"eval judge: prompt {template.Name}, {pairs.Count} pairs × 2 orders");
                 var pj = new PairwiseJudge(client, prompt: template);
                 foreach (var (p, a, b) in pairs) judgments.Add(await pj.JudgeAsync(p, a, b, ct));
             }
-            else { Console.Error.WriteLine("eval judge: give --judge MODEL or --replay FILE"); return 2; }
+            else throw new BadInputException("give --judge MODEL or --replay FILE");
             if (pr.GetValue(record) is { } rout)
             {
                 using var w = new JsonlWriter(rout);

@@ -27,17 +27,13 @@ sealed class EvalRougeCommand : IVerb
             var scorer = new RougeScorer(!pr.GetValue(noStem));
             double r1 = 0, r2 = 0, rl = 0, rls = 0, tw = 0, pw = 0;
             int n = 0;
-            try
+            foreach (var rec in JsonlReader.Read(path))
             {
-                foreach (var rec in JsonlReader.Read(path))
-                {
-                    var s = scorer.Score(rec.RequireString(pr.GetValue(refField)!, path), rec.RequireString(pr.GetValue(pred)!, path));
-                    r1 += s.Rouge1.FMeasure; r2 += s.Rouge2.FMeasure; rl += s.RougeL.FMeasure; rls += s.RougeLsum.FMeasure;
-                    tw += s.TargetWords; pw += s.PredictionWords; n++;
-                }
+                var s = scorer.Score(rec.RequireString(pr.GetValue(refField)!, path), rec.RequireString(pr.GetValue(pred)!, path));
+                r1 += s.Rouge1.FMeasure; r2 += s.Rouge2.FMeasure; rl += s.RougeL.FMeasure; rls += s.RougeLsum.FMeasure;
+                tw += s.TargetWords; pw += s.PredictionWords; n++;
             }
-            catch (Exception e) when (e is JsonlFormatException or FileNotFoundException) { Console.Error.WriteLine($"eval rouge: {e.Message}"); return 2; }
-            if (n == 0) { Console.Error.WriteLine($"eval rouge: {path} has no records"); return 2; }
+            if (n == 0) throw new BadInputException($"{path} has no records");
             var result = new JsonObject
             {
                 ["input"] = path, ["count"] = n, ["stemmer"] = scorer.UseStemmer,
