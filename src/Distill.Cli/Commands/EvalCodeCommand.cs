@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Distill.Data;
 using Distill.Data.Benchmarks;
 using Distill.Evaluation.Code;
 using Distill.Evaluation.Sandbox;
@@ -47,7 +48,7 @@ sealed class EvalCodeCommand : IVerb
             if (pr.GetValue(output) is { } outPath)
             {
                 CodeEvaluator.WriteResults(report, outPath);
-                File.WriteAllText(outPath + ".summary.json", summary.ToJsonString(new() { WriteIndented = true }));
+                AtomicFile.WriteAllText(outPath + ".summary.json", summary.ToJsonString(new() { WriteIndented = true }));
             }
             if (pr.GetValue(json)) { Console.WriteLine(summary.ToJsonString()); return 0; }
             var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Distill.Data;
 using Distill.Data.Jsonl;
 using Distill.Evaluation.Rouge;
 using Spectre.Console;
@@ -41,7 +42,7 @@ sealed class EvalRougeCommand : IVerb
                 ["rougeL"] = Math.Round(100 * rl / n, 4), ["rougeLsum"] = Math.Round(100 * rls / n, 4),
                 ["mean_reference_words"] = Math.Round(tw / n, 2), ["mean_prediction_words"] = Math.Round(pw / n, 2),
             };
-            if (pr.GetValue(output) is { } o) File.WriteAllText(o, result.ToJsonString(new() { WriteIndented = true }));
+            if (pr.GetValue(output) is { } o) AtomicFile.WriteAllText(o, result.ToJsonString(new() { WriteIndented = true }));
             if (pr.GetValue(json)) { Console.WriteLine(result.ToJsonString()); return 0; }
             var t = new Table().AddColumn("metric").AddColumn(new TableColumn("F ×100").RightAligned());
             foreach (var k in new[] { "rouge1", "rouge2", "rougeL", "rougeLsum", "mean_reference_words", "mean_prediction_words" })

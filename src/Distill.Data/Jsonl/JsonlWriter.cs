@@ -20,7 +20,7 @@ public sealed class JsonlWriter : IDisposable
         if (path == "-") { _writer = Console.Out; return; }
         _target = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(_target)!);
-        _temp = _target + $".tmp-{Environment.ProcessId}";
+        _temp = AtomicFile.TempPath(_target);
         _writer = new StreamWriter(_temp, append: false, new System.Text.UTF8Encoding(false));
     }
 
