@@ -9,7 +9,7 @@ namespace Distill.Bench;
 
 /// <summary>
 /// One training step (forward + cross-entropy + backward + AdamW) on the configs that
-/// ../shared/bench/torch_baseline.py measures in PyTorch: AdamW lr 1e-4, betas 0.9/0.999, eps 1e-8,
+/// bench/reference/torch_baseline.py measures in PyTorch: AdamW lr 1e-4, betas 0.9/0.999, eps 1e-8,
 /// weight decay 0, mean CE over all B·T positions, 4 fixed random batches cycled.
 /// Reports the median step time of the timed steps, tokens/s = B·T / median, and peak RSS (VmHWM).
 /// </summary>

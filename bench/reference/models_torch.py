@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch CPU eager doing the same work as models_bench.cs on the same SmolLM2-135M-shaped folder.
 
-Same conventions as /work/shared/bench/torch_baseline.py (plain torch, no transformers; threads set before import;
+Same conventions as torch_baseline.py (beside this file) (plain torch, no transformers; threads set before import;
 KV-cache decode), extended to the Llama family as transformers' modeling_llama.py computes it (GQA repeat_kv,
 rotate_half RoPE with rope_theta, tied lm_head) and to a LoRA DPO step:
   load   : read model.safetensors (the file models_bench.cs wrote) into fp32 tensors

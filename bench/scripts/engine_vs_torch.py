@@ -12,11 +12,11 @@ OpenBLAS's AVX2 kernels onto a Zen 5 core whose AVX-512 runs at twice that FMA r
 both variables, so OpenBLAS chooses for itself, unless --openblas-coretype names a core (e.g. SkylakeX).
 Measured 2026-12-02 on Zen 5, bench-small: 1150-1290 ms with the forced Haswell, 700-1020 ms without.
 
-Needs Debian's python3-torch and OpenBLAS's OpenMP build (see ../shared/bench/torch_baseline.py)."""
+Needs Debian's python3-torch and OpenBLAS's OpenMP build (see bench/reference/torch_baseline.py)."""
 import argparse, json, os, statistics, subprocess, sys, datetime, platform
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TORCH = os.path.join(ROOT, "..", "shared", "bench", "torch_baseline.py")
+TORCH = os.path.join(ROOT, "bench", "reference", "torch_baseline.py")
 # Distill config -> torch_baseline.py arguments
 CONFIGS = {
     "bench-small": ["--arch", "gpt2", "--config", "bench-small"],

@@ -1,7 +1,7 @@
 namespace Distill.Chat;
 
 /// <summary>
-/// A model named anywhere in Distill (DESIGN.md §4): a local Hugging Face folder,
+/// A model named anywhere in Distill (docs/architecture.md §4): a local Hugging Face folder,
 /// <c>openai:MODEL</c>, <c>openai:MODEL@BASE_URL</c> (any OpenAI-compatible endpoint: OpenAI, Azure,
 /// Gemini's compatible endpoint, vLLM, Ollama, llama.cpp), or <c>anthropic:MODEL</c>.
 /// </summary>

@@ -28,7 +28,7 @@ public static class ScratchTraining
     /// MBPP (mbpp.jsonl) as UTF-8 bytes: per task the description as a comment, the reference code (CRLF → LF) and
     /// its asserts. Tasks [0, split) go to the training stream, [split, end) to the held-out stream, so no held-out
     /// program is seen in training. (Read here rather than through Distill.Data's BenchmarkLoader: Models sits below
-    /// Data in DESIGN.md §2, and three fields are all this needs.)
+    /// Data in docs/architecture.md §2, and three fields are all this needs.)
     /// </summary>
     public static (byte[] Train, byte[] HeldOut) MbppBytes(string jsonlPath, double trainFraction = 0.9)
     {

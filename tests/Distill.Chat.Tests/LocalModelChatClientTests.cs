@@ -14,7 +14,7 @@ public class LocalModelChatClientTests
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Distill.slnx"))) dir = dir.Parent;
-        return Path.Combine(dir!.FullName, "..", "shared", "data", "tokenizers", "gpt2");
+        return Path.Combine(dir!.FullName, "data", "tokenizers", "gpt2");
     }
 
     static string TinyModel()

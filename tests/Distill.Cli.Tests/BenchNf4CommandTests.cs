@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Distill.Cli.Commands;
+using Distill.Bench.Cli.Commands;
 
 namespace Distill.Cli.Tests;
 
@@ -23,7 +23,7 @@ public class BenchNf4CommandTests
     [Fact]
     public void ShortRunPrintsTheFigures()
     {
-        string mbpp = CliHarness.Shared("data", "benchmarks", "mbpp", "mbpp.jsonl");
+        string mbpp = CliHarness.Data("benchmarks", "mbpp", "mbpp.jsonl");
         var (exit, output, _) = Run("--train-steps", "2", "--no-cache", "--skip-random", "--json", "--mbpp", mbpp);
         Assert.Equal(0, exit);
         var trained = JsonNode.Parse(output)!["trained_bytellama"]!;

@@ -12,16 +12,20 @@ static class CliHarness
         throw new InvalidOperationException("repo root not found");
     }
 
-    public static string Shared(params string[] parts) => Path.Combine([Root(), "..", "shared", .. parts]);
+    /// <summary>&lt;repo&gt;/data/PARTS...: the benchmarks and tokenizers shipped in the repository.</summary>
+    public static string Data(params string[] parts) => Path.Combine([Root(), "data", .. parts]);
 
-    /// <summary>Invokes the command with the console redirected; callers sit in the "console" collection (Console is process-wide).</summary>
+    /// <summary>
+    /// Invokes the command through the CLI's own error path (<see cref="VerbHost"/>) with the console redirected;
+    /// callers sit in the "console" collection (Console is process-wide).
+    /// </summary>
     public static (int Exit, string Out, string Err) Run(Command command, params string[] args)
     {
         var (stdout, stderr) = (Console.Out, Console.Error);
         var (o, e) = (new StringWriter(), new StringWriter());
         Console.SetOut(o);
         Console.SetError(e);
-        try { return (command.Parse(args).Invoke(), o.ToString(), e.ToString()); }
+        try { return (VerbHost.Invoke(command, args), o.ToString(), e.ToString()); }
         finally { Console.SetOut(stdout); Console.SetError(stderr); }
     }
 }

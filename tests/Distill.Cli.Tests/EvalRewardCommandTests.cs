@@ -13,7 +13,7 @@ public class EvalRewardCommandTests
 
     static readonly Lazy<string> Model = new(() =>
     {
-        string gpt2 = CliHarness.Shared("data", "tokenizers", "gpt2");
+        string gpt2 = CliHarness.Data("tokenizers", "gpt2");
         var dir = Directory.CreateTempSubdirectory("rm-cli").FullName;
         ModelFolder.Init(ModelFolder.ResolveConfig("tiny-reward", gpt2), gpt2, dir, seed: 3, SafetensorsDType.F32);
         return dir;
@@ -74,11 +74,11 @@ public class EvalRewardCommandTests
     {
         var input = Jsonl(new JsonObject { ["prompt"] = "p", ["response"] = "r" }, new JsonObject { ["prompt"] = "p" });
         var (exit, _, err) = Run(new EvalRewardCommand().Build(), "--model", Model.Value, "--input", input);
-        Assert.Equal(1, exit);
+        Assert.Equal(2, exit);
         Assert.Contains($"{input}:2", err);
         Assert.Contains("response", err);
         var (exit2, _, err2) = Run(new EvalWinrateCommand().Build(), "--reward-model", "/nonexistent/rm", "--input", Jsonl(new JsonObject { ["prompt"] = "p", ["a"] = "x", ["b"] = "y" }));
-        Assert.NotEqual(0, exit2);
+        Assert.Equal(2, exit2);
         Assert.Contains("/nonexistent/rm", err2);
     }
 }

@@ -8,7 +8,7 @@ namespace Distill.Cli.Tests;
 public class TokenizeCommandTests
 {
 
-    static string Gpt2 => CliHarness.Shared("data", "tokenizers", "gpt2");
+    static string Gpt2 => CliHarness.Data("tokenizers", "gpt2");
 
     [Fact]
     public void EncodesThenDecodesJsonl()

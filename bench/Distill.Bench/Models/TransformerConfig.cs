@@ -1,7 +1,7 @@
 namespace Distill.Bench.Models;
 
 /// <summary>
-/// The decoder-only models of ../shared/bench/torch_baseline.py. Arch "gpt2": learned positions,
+/// The decoder-only models of bench/reference/torch_baseline.py. Arch "gpt2": learned positions,
 /// pre-LayerNorm, fused qkv with bias, GELU(tanh) MLP of 4C, tied head. Arch "llama": RMSNorm (eps 1e-5),
 /// RoPE (base 10000, rotate-half), q/k/v/o without bias, SwiGLU MLP of Hidden, untied head.
 /// LoraRank &gt; 0 (llama only): every base weight frozen, rank-r adapters (alpha = r) on q, k, v, o.

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Distill.Data;
 using Distill.Data.Benchmarks;
 using Distill.Evaluation.Code;
 using Distill.Evaluation.Sandbox;
@@ -17,7 +18,7 @@ sealed class EvalCodeCommand : IVerb
         var bench = new Option<string>("--bench") { Description = $"Benchmark: {string.Join(", ", BenchmarkLoader.Names)}" };
         var selfTest = new Option<string?>("--self-test") { Description = "Score the canonical solutions of BENCH (must be 100 %)" };
         var samples = new Option<string?>("--samples") { Description = "Samples JSONL: {task_id, completion} or {task_id, solution}" };
-        var data = new Option<string?>("--data") { Description = "Benchmarks folder (default: <repo>/../shared/data/benchmarks)" };
+        var data = new Option<string?>("--data") { Description = "Benchmarks folder (default: <repo>/data/benchmarks)" };
         var output = new Option<string?>("--out") { Description = "Write per-task results JSONL here and the summary to OUT.summary.json" };
         var slots = new Option<int>("--slots") { Description = "Samples run at once", DefaultValueFactory = _ => Environment.ProcessorCount };
         var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit per sample, seconds (default 20; humanevalplus 60, EvalPlus's per-task limit: up to 1,000 inputs a task)" };
@@ -30,23 +31,16 @@ sealed class EvalCodeCommand : IVerb
         command.SetAction(async (pr, ct) =>
         {
             var name = pr.GetValue(selfTest) ?? pr.GetValue(bench);
-            if (name is null) { Console.Error.WriteLine("eval code: give --self-test BENCH or --bench BENCH --samples FILE"); return 2; }
+            if (name is null) throw new BadInputException("give --self-test BENCH or --bench BENCH --samples FILE");
             var dir = pr.GetValue(data) ?? EvalPaths.DefaultBenchmarks();
-            if (dir is null) { Console.Error.WriteLine("eval code: benchmarks folder not found; pass --data DIR"); return 2; }
-            IReadOnlyList<CodeTask> tasks;
-            List<CodeSample> list;
+            if (dir is null) throw new BadInputException("the repository's data/benchmarks was not found; pass --data DIR");
             var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout) ?? (name == "humanevalplus" ? 60 : 20), MemoryMb = pr.GetValue(memory) };
-            try
-            {
-                options.Validate();
-                tasks = BenchmarkLoader.Load(name, dir);
-                if (pr.GetValue(limit) > 0) tasks = tasks.Take(pr.GetValue(limit)).ToList();
-                if (pr.GetValue(selfTest) is not null) list = CodeEvaluator.CanonicalSamples(tasks);
-                else if (pr.GetValue(samples) is { } path) list = CodeEvaluator.ReadSamples(path, tasks.ToDictionary(t => t.TaskId));
-                else { Console.Error.WriteLine("eval code: --bench needs --samples FILE"); return 2; }
-            }
-            catch (Exception e) when (e is ArgumentException or FormatException or IOException or Distill.Data.Jsonl.JsonlFormatException)
-            { Console.Error.WriteLine($"eval code: {e.Message}"); return 2; }
+            options.Validate();
+            IReadOnlyList<CodeTask> tasks = BenchmarkLoader.Load(name, dir);
+            if (pr.GetValue(limit) > 0) tasks = tasks.Take(pr.GetValue(limit)).ToList();
+            List<CodeSample> list = pr.GetValue(selfTest) is not null ? CodeEvaluator.CanonicalSamples(tasks)
+                : pr.GetValue(samples) is { } path ? CodeEvaluator.ReadSamples(path, tasks.ToDictionary(t => t.TaskId))
+                : throw new BadInputException("--bench needs --samples FILE");
             int done = 0;
             var progress = new Progress<SampleResult>(_ => { if (Interlocked.Increment(ref done) % 50 == 0) Console.Error.WriteLine($"  {done}/{list.Count}"); });
             var report = await CodeEvaluator.EvaluateAsync(tasks, list, options, pr.GetValue(slots), progress, ct);
@@ -54,7 +48,7 @@ sealed class EvalCodeCommand : IVerb
             if (pr.GetValue(output) is { } outPath)
             {
                 CodeEvaluator.WriteResults(report, outPath);
-                File.WriteAllText(outPath + ".summary.json", summary.ToJsonString(new() { WriteIndented = true }));
+                AtomicFile.WriteAllText(outPath + ".summary.json", summary.ToJsonString(new() { WriteIndented = true }));
             }
             if (pr.GetValue(json)) { Console.WriteLine(summary.ToJsonString()); return 0; }
             var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());

@@ -48,35 +48,27 @@ sealed class EvalJudgeCommand : IVerb
         {
             var path = pr.GetValue(input)!;
             List<(string Prompt, string A, string B)> pairs;
-            try { pairs = JsonlReader.Read(path).Select(r => (r.RequireString("prompt", path), r.RequireString("a", path), r.RequireString("b", path))).ToList(); }
-            catch (Exception e) when (e is JsonlFormatException or FileNotFoundException) { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
+            pairs = JsonlReader.Read(path).Select(r => (r.RequireString("prompt", path), r.RequireString("a", path), r.RequireString("b", path))).ToList();
             List<PairJudgment> judgments;
             if (pr.GetValue(replay) is { } rp)
             {
                 judgments = [];
-                try
+                var rec = JsonlReader.Read(rp).Select(r => (r.RequireString("first", rp), r.RequireString("second", rp))).ToList();
+                if (rec.Count != pairs.Count) throw new BadInputException($"{rp} has {rec.Count} judgments for {pairs.Count} pairs");
+                for (int i = 0; i < pairs.Count; i++)
                 {
-                    var rec = JsonlReader.Read(rp).Select(r => (r.RequireString("first", rp), r.RequireString("second", rp))).ToList();
-                    if (rec.Count != pairs.Count) { Console.Error.WriteLine($"eval judge: {rp} has {rec.Count} judgments for {pairs.Count} pairs"); return 2; }
-                    for (int i = 0; i < pairs.Count; i++)
-                    {
-                        var (f, s) = rec[i];
-                        var v1 = JudgeVerdict.Parse(f); var v2 = JudgeVerdict.Parse(s);
-                        judgments.Add(new PairJudgment(pairs[i].Prompt, JudgeVerdict.Combine(v1, v2), v1, v2, f, s));
-                    }
+                    var (f, s) = rec[i];
+                    var v1 = JudgeVerdict.Parse(f); var v2 = JudgeVerdict.Parse(s);
+                    judgments.Add(new PairJudgment(pairs[i].Prompt, JudgeVerdict.Combine(v1, v2), v1, v2, f, s));
                 }
-                catch (Exception e) when (e is JsonlFormatException or FileNotFoundException) { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
             }
             else if (pr.GetValue(judge) is { } model)
             {
                 JudgePromptTemplate template;
                 try { template = JudgePromptTemplate.Resolve(pr.GetValue(promptOption)!); }
-                catch (Exception e) when (e is FormatException or FileNotFoundException or ArgumentException) { Console.Error.WriteLine($"eval judge: --judge-prompt: {e.Message}"); return 2; }
-                if (pr.GetValue(concurrency) < 1) { Console.Error.WriteLine("eval judge: --concurrency must be ≥ 1"); return 2; }
-                IChatClient upstream;
-                try { upstream = ClientFactory(model); }
-                catch (Exception e) when (e is FormatException or InvalidOperationException or IOException or ArgumentException)
-                { Console.Error.WriteLine($"eval judge: {e.Message}"); return 2; }
+                catch (Exception e) when (e is FormatException or FileNotFoundException or ArgumentException) { throw new BadInputException($"--judge-prompt: {e.Message}"); }
+                if (pr.GetValue(concurrency) < 1) throw new BadInputException("--concurrency must be ≥ 1");
+                var upstream = ClientFactory(model);
                 using var responseCache = pr.GetValue(cache) is { } cachePath ? new ResponseCache(cachePath) : null;
                 var ledger = new UsageLedger();
                 // The bare model name keys the cache and the price table ("gpt-4o", not "openai:gpt-4o").
@@ -93,7 +85,7 @@ sealed class EvalJudgeCommand : IVerb
                     Console.Error.WriteLine($"eval judge: {row.Stage} {row.Model}: {row.Requests} paid requests, {row.InputTokens} input + {row.OutputTokens} output tokens, " +
                                             (row.Dollars is { } d ? $"${d:F4}" : "cost unknown (no price for this model)"));
             }
-            else { Console.Error.WriteLine("eval judge: give --judge MODEL or --replay FILE"); return 2; }
+            else throw new BadInputException("give --judge MODEL or --replay FILE");
             if (pr.GetValue(record) is { } rout)
             {
                 using var w = new JsonlWriter(rout);

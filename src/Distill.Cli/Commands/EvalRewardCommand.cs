@@ -22,7 +22,7 @@ sealed class EvalRewardCommand : IVerb
         var command = new Command("reward", "Score responses with a local reward model (LlamaForSequenceClassification, num_labels = 1).\n" +
             "Example: distill eval reward --model models/rm --input answers.jsonl --output rewarded.jsonl");
         foreach (var o in new Option[] { model, adapter, input, output, maxLength, batchSize }) command.Options.Add(o);
-        command.SetAction(pr => ModelVerbOptions.Run("eval reward", () =>
+        command.SetAction(pr =>
         {
             string path = pr.GetValue(input)!;
             var records = JsonlReader.Read(path).ToList();
@@ -46,7 +46,7 @@ sealed class EvalRewardCommand : IVerb
                     $"inputs by {rm.Formatting}; {rm.Truncated} cut to the last {rm.MaxLength} tokens");
             }
             else Console.Error.WriteLine("distill eval reward: no records");
-        }));
+        });
         return command;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Distill.Data;
 using Distill.Data.Jsonl;
 using Distill.Evaluation.Rouge;
 using Spectre.Console;
@@ -27,17 +28,13 @@ sealed class EvalRougeCommand : IVerb
             var scorer = new RougeScorer(!pr.GetValue(noStem));
             double r1 = 0, r2 = 0, rl = 0, rls = 0, tw = 0, pw = 0;
             int n = 0;
-            try
+            foreach (var rec in JsonlReader.Read(path))
             {
-                foreach (var rec in JsonlReader.Read(path))
-                {
-                    var s = scorer.Score(rec.RequireString(pr.GetValue(refField)!, path), rec.RequireString(pr.GetValue(pred)!, path));
-                    r1 += s.Rouge1.FMeasure; r2 += s.Rouge2.FMeasure; rl += s.RougeL.FMeasure; rls += s.RougeLsum.FMeasure;
-                    tw += s.TargetWords; pw += s.PredictionWords; n++;
-                }
+                var s = scorer.Score(rec.RequireString(pr.GetValue(refField)!, path), rec.RequireString(pr.GetValue(pred)!, path));
+                r1 += s.Rouge1.FMeasure; r2 += s.Rouge2.FMeasure; rl += s.RougeL.FMeasure; rls += s.RougeLsum.FMeasure;
+                tw += s.TargetWords; pw += s.PredictionWords; n++;
             }
-            catch (Exception e) when (e is JsonlFormatException or FileNotFoundException) { Console.Error.WriteLine($"eval rouge: {e.Message}"); return 2; }
-            if (n == 0) { Console.Error.WriteLine($"eval rouge: {path} has no records"); return 2; }
+            if (n == 0) throw new BadInputException($"{path} has no records");
             var result = new JsonObject
             {
                 ["input"] = path, ["count"] = n, ["stemmer"] = scorer.UseStemmer,
@@ -45,7 +42,7 @@ sealed class EvalRougeCommand : IVerb
                 ["rougeL"] = Math.Round(100 * rl / n, 4), ["rougeLsum"] = Math.Round(100 * rls / n, 4),
                 ["mean_reference_words"] = Math.Round(tw / n, 2), ["mean_prediction_words"] = Math.Round(pw / n, 2),
             };
-            if (pr.GetValue(output) is { } o) File.WriteAllText(o, result.ToJsonString(new() { WriteIndented = true }));
+            if (pr.GetValue(output) is { } o) AtomicFile.WriteAllText(o, result.ToJsonString(new() { WriteIndented = true }));
             if (pr.GetValue(json)) { Console.WriteLine(result.ToJsonString()); return 0; }
             var t = new Table().AddColumn("metric").AddColumn(new TableColumn("F ×100").RightAligned());
             foreach (var k in new[] { "rouge1", "rouge2", "rougeL", "rougeLsum", "mean_reference_words", "mean_prediction_words" })

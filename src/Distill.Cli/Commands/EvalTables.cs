@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Distill.Data;
 using Distill.Evaluation.Judge;
 using Spectre.Console;
 
@@ -23,7 +24,7 @@ static class EvalTables
     {
         var result = Json(s);
         result["input"] = input;
-        if (outPath is not null) File.WriteAllText(outPath, result.ToJsonString(new() { WriteIndented = true }));
+        if (outPath is not null) AtomicFile.WriteAllText(outPath, result.ToJsonString(new() { WriteIndented = true }));
         if (json) Console.WriteLine(result.ToJsonString());
         else Print(title, s);
     }

@@ -33,7 +33,6 @@ sealed class EvalWinrateCommand : IVerb
             var outcomes = new List<PairOutcome>();
             if (pr.GetValue(rewardModel) is { } rmDir)
             {
-                int code = ModelVerbOptions.Run("eval winrate", () =>
                 {
                     var pairs = JsonlReader.Read(path).Select(r => (r.Json, Prompt: r.RequireString("prompt", path), A: r.RequireString("a", path), B: r.RequireString("b", path))).ToList();
                     using var rm = LocalRewardModel.Load(rmDir, pr.GetValue(adapter), pr.GetValue(maxLength), pr.GetValue(batchSize));
@@ -53,28 +52,22 @@ sealed class EvalWinrateCommand : IVerb
                     }
                     w?.Commit();
                     Console.Error.WriteLine($"eval winrate: {pairs.Count} pairs scored by {rmDir} ({rm.Formatting}; {rm.Truncated} inputs cut to {rm.MaxLength} tokens)");
-                });
-                if (code != 0) return code;
+                }
                 EvalTables.Emit(WinRateSummary.From(outcomes), path, pr.GetValue(output), pr.GetValue(json), $"a vs b by reward model {rmDir} ({path})");
                 return 0;
             }
-            try
+            foreach (var r in JsonlReader.Read(path))
             {
-                foreach (var r in JsonlReader.Read(path))
-                {
-                    if (r.Json["outcome"] is { } o)
-                        outcomes.Add(o.GetValue<string>() switch
-                        {
-                            "win" => PairOutcome.Win, "tie" => PairOutcome.Tie, "loss" => PairOutcome.Loss, "error" => PairOutcome.Error,
-                            var s => throw new JsonlFormatException(path, r.Line, $"outcome \"{s}\" is not win, tie, loss or error"),
-                        });
-                    else if (r.Json["score_a"] is { } a && r.Json["score_b"] is { } b)
-                        outcomes.Add(PladMetrics.Compare(a.GetValue<double>(), b.GetValue<double>()));
-                    else throw new JsonlFormatException(path, r.Line, "needs \"outcome\" or both \"score_a\" and \"score_b\"");
-                }
+                if (r.Json["outcome"] is { } o)
+                    outcomes.Add(o.GetValue<string>() switch
+                    {
+                        "win" => PairOutcome.Win, "tie" => PairOutcome.Tie, "loss" => PairOutcome.Loss, "error" => PairOutcome.Error,
+                        var s => throw new JsonlFormatException(path, r.Line, $"outcome \"{s}\" is not win, tie, loss or error"),
+                    });
+                else if (r.Json["score_a"] is { } a && r.Json["score_b"] is { } b)
+                    outcomes.Add(PladMetrics.Compare(a.GetValue<double>(), b.GetValue<double>()));
+                else throw new JsonlFormatException(path, r.Line, "needs \"outcome\" or both \"score_a\" and \"score_b\"");
             }
-            catch (Exception e) when (e is JsonlFormatException or FileNotFoundException or InvalidOperationException or FormatException)
-            { Console.Error.WriteLine($"eval winrate: {e.Message}"); return 2; }
             var summary = WinRateSummary.From(outcomes);
             EvalTables.Emit(summary, path, pr.GetValue(output), pr.GetValue(json), $"A vs B ({path})");
             return 0;

@@ -22,7 +22,7 @@ sealed class GenerateCommand : IVerb
         var command = new Command("generate", "Generate completions: writes completion and completion_ids for each record's prompt or prompt_ids.\n" +
             "Example: distill generate --model models/tiny --input prompts.jsonl --output gen.jsonl --max-new-tokens 64 --temperature 0.7 --n 4 --seed 1");
         foreach (var o in new Option[] { model, adapter, input, output, maxNew, temperature, topP, topK, penalty, n, seed, stop }) command.Options.Add(o);
-        command.SetAction(pr => ModelVerbOptions.Run("generate", () =>
+        command.SetAction(pr =>
         {
             using var m = ModelVerbOptions.LoadModel(pr.GetValue(model)!, pr.GetValue(adapter));
             var tokenizer = ModelVerbOptions.LazyTokenizer(pr.GetValue(model)!);
@@ -57,7 +57,7 @@ sealed class GenerateCommand : IVerb
             }
             writer.Commit();
             Console.Error.WriteLine($"distill generate: {count} prompts");
-        }));
+        });
         return command;
     }
 }

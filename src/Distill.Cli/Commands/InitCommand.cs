@@ -18,24 +18,15 @@ sealed class InitCommand : IVerb
         foreach (var o in new Option[] { config, tokenizer, output, seed, dtype }) command.Options.Add(o);
         command.SetAction(pr =>
         {
-            try
+            var d = pr.GetValue(dtype) switch
             {
-                var d = pr.GetValue(dtype) switch
-                {
-                    "f32" => SafetensorsDType.F32,
-                    "bf16" => SafetensorsDType.BF16,
-                    var other => throw new ArgumentException($"--dtype must be f32 or bf16, got '{other}'"),
-                };
-                var c = ModelFolder.ResolveConfig(pr.GetValue(config)!, pr.GetValue(tokenizer));
-                long n = ModelFolder.Init(c, pr.GetValue(tokenizer), pr.GetValue(output)!, pr.GetValue(seed), d);
-                Console.WriteLine($"{c.Architecture} {n:N0} parameters (vocab {c.VocabSize}) → {pr.GetValue(output)}");
-                return 0;
-            }
-            catch (Exception e) when (e is ArgumentException or ModelFormatException or IOException)
-            {
-                Console.Error.WriteLine($"distill init: {e.Message}");
-                return 1;
-            }
+                "f32" => SafetensorsDType.F32,
+                "bf16" => SafetensorsDType.BF16,
+                var other => throw new ArgumentException($"--dtype must be f32 or bf16, got '{other}'"),
+            };
+            var c = ModelFolder.ResolveConfig(pr.GetValue(config)!, pr.GetValue(tokenizer));
+            long n = ModelFolder.Init(c, pr.GetValue(tokenizer), pr.GetValue(output)!, pr.GetValue(seed), d);
+            Console.WriteLine($"{c.Architecture} {n:N0} parameters (vocab {c.VocabSize}) → {pr.GetValue(output)}");
         });
         return command;
     }

@@ -17,7 +17,7 @@ sealed class MergeCommand : IVerb
         var command = new Command("merge", "Merge a LoRA adapter into its base model (W += α/r · B A) and save a plain model folder.\n" +
             "Example: distill merge --model models/tiny --adapter runs/dpo/checkpoints/100 --out models/tiny-dpo");
         foreach (var o in new Option[] { model, adapter, output, dtype }) command.Options.Add(o);
-        command.SetAction(pr => ModelVerbOptions.Run("merge", () =>
+        command.SetAction(pr =>
         {
             var d = pr.GetValue(dtype) switch
             {
@@ -33,7 +33,7 @@ sealed class MergeCommand : IVerb
             ModelIO.Save(m, outDir, d);
             TokenizerFiles.CopyTo(pr.GetValue(model)!, outDir);
             Console.WriteLine($"merged {adapted} adapters (r {config.R}, scaling {config.Scaling:G4}) → {outDir}");
-        }));
+        });
         return command;
     }
 }

@@ -48,19 +48,4 @@ static class ModelVerbOptions
         }
         throw new JsonlFormatException(path, record.Line, $"needs \"{field}\" (text) or \"{field}_ids\" (token ids)");
     }
-
-    /// <summary>Runs a verb body: data to stdout, a one-line reason on stderr and exit 1 on bad input.</summary>
-    public static int Run(string verb, Action body)
-    {
-        try
-        {
-            body();
-            return 0;
-        }
-        catch (Exception e) when (e is ArgumentException or ModelFormatException or FormatException or IOException or NotSupportedException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"distill {verb}: {e.Message}");
-            return 1;
-        }
-    }
 }

@@ -26,22 +26,22 @@ sealed class SandboxRunCommand : IVerb
         command.SetAction(async (pr, ct) =>
         {
             var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout), MemoryMb = pr.GetValue(memory) };
-            try { options.Validate(); } catch (ArgumentException e) { Console.Error.WriteLine($"sandbox run: {e.Message}"); return 2; }
+            options.Validate();
             string? prog = pr.GetValue(program), sol = pr.GetValue(solution), tst = pr.GetValue(tests);
             SandboxResult r;
             if (prog is not null && sol is null && tst is null)
             {
-                if (!File.Exists(prog)) { Console.Error.WriteLine($"sandbox run: {prog}: no such file"); return 2; }
+                if (!File.Exists(prog)) throw new BadInputException($"{prog}: no such file");
                 r = await ProgramRunner.RunAsync(File.ReadAllText(prog), options);
             }
             else if (prog is null && sol is not null && tst is not null)
             {
                 foreach (var f in new[] { sol, tst, pr.GetValue(prelude) })
-                    if (f is not null && !File.Exists(f)) { Console.Error.WriteLine($"sandbox run: {f}: no such file"); return 2; }
+                    if (f is not null && !File.Exists(f)) throw new BadInputException($"{f}: no such file");
                 var pre = pr.GetValue(prelude) is { } p ? File.ReadAllText(p) : "";
                 r = await TestHarness.RunAsync(new TestJob(File.ReadAllText(sol), pre, File.ReadAllText(tst), pr.GetValue(entry)), options);
             }
-            else { Console.Error.WriteLine("sandbox run: give either PROGRAM or both --solution and --tests"); return 2; }
+            else throw new BadInputException("give either PROGRAM or both --solution and --tests");
             if (pr.GetValue(json))
                 Console.WriteLine(new JsonObject
                 {

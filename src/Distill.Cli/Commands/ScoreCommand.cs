@@ -19,7 +19,7 @@ sealed class ScoreCommand : IVerb
             "Records hold prompt/completion (text) or prompt_ids/completion_ids (used exactly as given).\n" +
             "Example: distill score --model models/tiny --input pairs.jsonl --output scored.jsonl --per-token");
         foreach (var o in new Option[] { model, adapter, input, output, perToken }) command.Options.Add(o);
-        command.SetAction(pr => ModelVerbOptions.Run("score", () =>
+        command.SetAction(pr =>
         {
             using var m = ModelVerbOptions.LoadModel(pr.GetValue(model)!, pr.GetValue(adapter));
             var tokenizer = ModelVerbOptions.LazyTokenizer(pr.GetValue(model)!);
@@ -43,7 +43,7 @@ sealed class ScoreCommand : IVerb
             }
             writer.Commit();
             Console.Error.WriteLine($"distill score: {count} records");
-        }));
+        });
         return command;
     }
 }

@@ -24,24 +24,16 @@ sealed class ServeCommand : IVerb
         {
             IChatClient client;
             string name;
-            try
+            if (pr.GetValue(fake)) { client = new FakeChatClient("fake"); name = "fake"; }
+            else if (pr.GetValue(model) is { } m)
             {
-                if (pr.GetValue(fake)) { client = new FakeChatClient("fake"); name = "fake"; }
-                else if (pr.GetValue(model) is { } m)
-                {
-                    var reference = ModelReference.Parse(m);
-                    client = ChatClientFactory.Create(reference, adapter: pr.GetValue(adapter));
-                    // the served model's name: the folder's name for a local model, else the remote model id
-                    // (not the tail of a base URL such as ".../v1")
-                    name = reference.Provider == ModelProvider.Local ? Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')) : reference.Model;
-                }
-                else { Console.Error.WriteLine("distill serve: give --model REF or --fake"); return 2; }
+                var reference = ModelReference.Parse(m);
+                client = ChatClientFactory.Create(reference, adapter: pr.GetValue(adapter));
+                // the served model's name: the folder's name for a local model, else the remote model id
+                // (not the tail of a base URL such as ".../v1")
+                name = reference.Provider == ModelProvider.Local ? Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')) : reference.Model;
             }
-            catch (Exception e) when (e is FormatException or InvalidOperationException or NotSupportedException or IOException or ArgumentException or Distill.Models.Formats.ModelFormatException)
-            {
-                Console.Error.WriteLine($"distill serve: {e.Message}");
-                return 2;
-            }
+            else throw new BadInputException("give --model REF or --fake");
             await using var server = new OpenAiServer(client, new ServerOptions
             {
                 Host = pr.GetValue(host)!, Port = pr.GetValue(port), ModelName = name, MaxConcurrency = Math.Max(1, pr.GetValue(concurrency)),

@@ -20,21 +20,9 @@ sealed class TokenizeCommand : IVerb
         var decode = new Option<bool>("--decode") { Description = "decode {\"ids\": [...]} lines to {\"text\": ...}" };
         var command = new Command("tokenize",
             "Encode JSONL text with a Hugging Face tokenizer.json (or decode ids).\n" +
-            "Example: distill tokenize --tokenizer ../shared/data/tokenizers/gpt2 --input prompts.jsonl --output ids.jsonl");
+            "Example: distill tokenize --tokenizer data/tokenizers/gpt2 --input prompts.jsonl --output ids.jsonl");
         foreach (var o in new Option[] { tokenizer, input, output, special, decode }) command.Options.Add(o);
-        command.SetAction(pr =>
-        {
-            try
-            {
-                Run(pr.GetValue(tokenizer)!, pr.GetValue(input)!, pr.GetValue(output)!, pr.GetValue(special), pr.GetValue(decode));
-                return 0;
-            }
-            catch (Exception e) when (e is IOException or JsonlFormatException or NotSupportedException or FormatException or ArgumentException or InvalidOperationException)
-            {
-                Console.Error.WriteLine($"distill tokenize: {e.Message}");
-                return 1;
-            }
-        });
+        command.SetAction(pr => Run(pr.GetValue(tokenizer)!, pr.GetValue(input)!, pr.GetValue(output)!, pr.GetValue(special), pr.GetValue(decode)));
         return command;
     }
 

@@ -7,7 +7,7 @@ using Distill.Data.Jsonl;
 namespace Distill.Data.Benchmarks;
 
 /// <summary>
-/// Loads the benchmark files of ../shared/data/benchmarks (see each SOURCE.md):
+/// Loads the benchmark files of the repository's data/benchmarks (see each SOURCE.md):
 /// HumanEval (HumanEval.jsonl.gz), HumanEval+ in its HumanEval-compatible form
 /// (HumanEvalPlus-OriginFmt.jsonl.gz: base+plus inputs with expected outputs written into
 /// check(candidate); the full EvalPlus file holds inputs only, and its expected outputs would have

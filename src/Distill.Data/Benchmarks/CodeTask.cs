@@ -10,7 +10,7 @@ public enum TestStyle
 }
 
 /// <summary>
-/// A code task in the DESIGN.md §4 record (HumanEval's field names: task_id, prompt, entry_point,
+/// A code task in the docs/architecture.md §4 record (HumanEval's field names: task_id, prompt, entry_point,
 /// test, canonical_solution), plus what MBPP needs. For HumanEval a completion continues
 /// <see cref="Prompt"/>; for MBPP the answer is a whole program and <see cref="Prompt"/> is the
 /// natural-language task.

@@ -5,7 +5,7 @@ namespace Distill.Data.Jsonl;
 
 /// <summary>
 /// Writes JSON Lines to a temporary file beside the target and renames it over the target on
-/// <see cref="Commit"/>, so a partial output never looks complete (DESIGN.md §6). Disposing without
+/// <see cref="Commit"/>, so a partial output never looks complete (docs/architecture.md §6). Disposing without
 /// Commit deletes the temporary file. Path "-" writes straight to standard output.
 /// </summary>
 public sealed class JsonlWriter : IDisposable
@@ -20,7 +20,7 @@ public sealed class JsonlWriter : IDisposable
         if (path == "-") { _writer = Console.Out; return; }
         _target = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(_target)!);
-        _temp = _target + $".tmp-{Environment.ProcessId}";
+        _temp = AtomicFile.TempPath(_target);
         _writer = new StreamWriter(_temp, append: false, new System.Text.UTF8Encoding(false));
     }
 

@@ -4,7 +4,7 @@ namespace Distill.Evaluation.Judge;
 public readonly record struct Interval(double Value, double Low, double High);
 
 /// <summary>
-/// Win/tie/loss summary of pairwise outcomes (MT-Bench convention, REFERENCE.md):
+/// Win/tie/loss summary of pairwise outcomes (MT-Bench convention, Zheng et al. 2023):
 /// win rate = wins / decided, adjusted win rate = (wins + ½ ties) / decided, where "decided"
 /// counts wins, ties and losses; errors (unparseable judgments) are reported apart and excluded.
 /// Intervals (95 %): Wilson score intervals for the win, tie and loss rates (binomial proportions;

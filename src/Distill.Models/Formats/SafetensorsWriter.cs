@@ -3,7 +3,7 @@ namespace Distill.Models.Formats;
 /// <summary>
 /// Writes safetensors files (F32, F16 or BF16) laid out as the reference writer lays them out: header
 /// padded with spaces to a multiple of 8, tensors contiguous in header order. Writes go to a temporary
-/// file renamed into place, so a partial checkpoint never looks complete (DESIGN.md §6).
+/// file renamed into place, so a partial checkpoint never looks complete (docs/architecture.md §6).
 /// Also writes sharded checkpoints with `model.safetensors.index.json` as transformers' `save_pretrained` does.
 /// </summary>
 public static class SafetensorsWriter

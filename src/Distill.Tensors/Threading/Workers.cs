@@ -7,7 +7,7 @@ public interface IRangeBody
 }
 
 /// <summary>
-/// The engine's one thread pool (DESIGN.md §5). Work is split into contiguous chunks of the index
+/// The engine's one thread pool (docs/architecture.md §5). Work is split into contiguous chunks of the index
 /// range (callers split by rows, never along a reduction), so results do not depend on the thread count.
 /// Thread count: DISTILL_THREADS, else the core count.
 ///

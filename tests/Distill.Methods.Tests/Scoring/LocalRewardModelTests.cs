@@ -17,7 +17,7 @@ public class LocalRewardModelTests
         throw new InvalidOperationException("repo root not found");
     }
 
-    internal static string Gpt2 => Path.Combine(Root(), "..", "shared", "data", "tokenizers", "gpt2");
+    internal static string Gpt2 => Path.Combine(Root(), "data", "tokenizers", "gpt2");
 
     /// <summary>A tiny-reward folder with GPT-2's tokenizer; <paramref name="edit"/> may change config.json afterwards.</summary>
     internal static string MakeRewardModel(string preset = "tiny-reward", Action<JsonObject>? edit = null)

@@ -12,7 +12,7 @@ namespace Distill.Models.Tests.Quantization;
 /// </summary>
 public class Nf4TrainedModelTests
 {
-    static string Mbpp => Path.Combine(TestPaths.RepoRoot, "..", "shared", "data", "benchmarks", "mbpp", "mbpp.jsonl");
+    static string Mbpp => Path.Combine(TestPaths.RepoRoot, "data", "benchmarks", "mbpp", "mbpp.jsonl");
 
     [Fact]
     public void NF4LogitsOfATrainedModelStayWithinTheStatedTolerance()

@@ -153,7 +153,11 @@ public class OpGradientTests
         },
     };
 
-    public static TheoryData<string> OpNames() => new(Op.All);
+    /// <summary>
+    /// The ops checked here. The loss ops are checked (and reported) by LossOpGradientTests' own theory; they used
+    /// to appear here too, as rows that passed without running anything.
+    /// </summary>
+    public static TheoryData<string> OpNames() => new(Op.All.Where(n => !Distill.Tensors.Tests.Losses.LossOpGradientTests.Checks.ContainsKey(n)));
 
     [Fact]
     public void EveryOpHasAGradientCheck()
@@ -167,6 +171,7 @@ public class OpGradientTests
     [MemberData(nameof(OpNames))]
     public void GradientMatchesFiniteDifferences(string op)
     {
-        if (Checks.TryGetValue(op, out var check)) check();
+        Assert.True(Checks.TryGetValue(op, out var check), $"{op} has no gradient check");
+        check();
     }
 }

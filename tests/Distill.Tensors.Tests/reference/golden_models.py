@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden logits, loss and gradients of tiny GPT-2-style and Llama-style models for GoldenModelTests.cs.
 
-The models are torch_baseline.py's own Model class (imported from ../shared/bench, not copied), at a
+The models are torch_baseline.py's own Model class (imported from bench/reference/torch_baseline.py, not copied), at a
 tiny size: V=64, T=8, B=2, L=2, C=16, H=2, Llama MLP hidden 40, 16 positions. For each of gpt2,
 llama, llama+LoRA(r=4) it writes golden_<name>.bin (float32 little-endian) and golden_<name>.json
 (the token ids, the loss, and for every tensor its name, offset and shape): all parameters, the
@@ -18,7 +18,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 root = here
 while not os.path.exists(os.path.join(root, "Distill.slnx")):
     root = os.path.dirname(root)
-sys.path.insert(0, os.path.join(root, "..", "shared", "bench"))
+sys.path.insert(0, os.path.join(root, "bench", "reference"))
 sys.argv = ["torch_baseline.py", "--threads", "1"]
 import torch_baseline as tb  # noqa: E402  (parses the patched argv, sets threads)
 import torch  # noqa: E402

@@ -4,7 +4,7 @@
 Run with Debian's interpreter (python3-torch 1.13):  /usr/bin/python3 losses_reference.py
 Writes losses_golden.json beside this file. CI does not regenerate it; the C# tests read it.
 
-Everything is computed in float64 with torch autograd, from the formulas of REFERENCE.md written the
+Everything is computed in float64 with torch autograd, from the formulas of docs/losses.md written the
 way the cited Python functions write them (TRL and DistiLLM are not installed here):
   - token divergences: TRL GKDTrainer.generalized_jsd_loss (beta = 0 -> forward KL, beta = 1 ->
     reverse KL, else the generalised JSD via logsumexp of the mixture; "batchmean" over label != -100),

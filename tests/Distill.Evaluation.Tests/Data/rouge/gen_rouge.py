@@ -6,7 +6,7 @@ default NLTK_EXTENSIONS mode that rouge-score uses). The scorer below is written
 rouge-score package's documented algorithm (tokenize.py, rouge_scorer.py) in Python, separately
 from the C# code; rouge-score itself is not packaged for Debian and PyPI is unreachable here.
 
-Run: /usr/bin/python3 gen_rouge.py ../../../../../shared/data/benchmarks   (writes stems.json, rouge.json)
+Run: /usr/bin/python3 gen_rouge.py ../../../../data/benchmarks   (writes stems.json, rouge.json)
 """
 import collections
 import gzip
@@ -133,4 +133,4 @@ def main(bench):
     print(f"{len(words)} stems, {len(cases)} ROUGE cases")
 
 
-main(sys.argv[1] if len(sys.argv) > 1 else "../../../../../shared/data/benchmarks")
+main(sys.argv[1] if len(sys.argv) > 1 else "../../../../data/benchmarks")

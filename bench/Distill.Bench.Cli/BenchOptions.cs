@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Distill.Tensors.Threading;
 
-namespace Distill.Cli.Commands;
+namespace Distill.Bench.Cli.Commands;
 
 /// <summary>What the `bench` verbs share.</summary>
 static class BenchOptions

@@ -2,11 +2,12 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Bench;
+using Distill.Cli;
 using Distill.Tensors.Kernels;
 using Distill.Tensors.Threading;
 using Spectre.Console;
 
-namespace Distill.Cli.Commands;
+namespace Distill.Bench.Cli.Commands;
 
 /// <summary>
 /// `distill bench engine`: GEMM GFLOPS (managed, and the native BLAS when one loads) on square and
@@ -46,36 +47,36 @@ sealed class BenchEngineCommand : IVerb
                 "ALL" => ["NT", "NN", "TN"],
                 _ => [],
             };
-            if (layouts.Length == 0) return Fail($"--layout must be NT, NN, TN, both or all, not '{pr.GetValue(layout)}'");
+            if (layouts.Length == 0) throw new BadInputException($"--layout must be NT, NN, TN, both or all, not '{pr.GetValue(layout)}'");
             var shapes = GemmBench.Shapes;
             if (pr.GetValue(shape) is { } shapeText)
             {
                 var parts = shapeText.Split('x', '×');
                 if (parts.Length != 3 || !int.TryParse(parts[0], out int sm) || !int.TryParse(parts[1], out int sk) || !int.TryParse(parts[2], out int sn) || sm < 1 || sk < 1 || sn < 1)
-                    return Fail($"--shape must be M×K×N with positive integers (e.g. 512x384x1152), not '{shapeText}'");
+                    throw new BadInputException($"--shape must be M×K×N with positive integers (e.g. 512x384x1152), not '{shapeText}'");
                 shapes = [(sm, sk, sn)];
             }
             var runs = new List<(string Backend, GemmIsa? Isa)>();
             foreach (var name in (pr.GetValue(isa) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 GemmIsa? kernel = GemmIsaSelect.Parse(name);
-                if (kernel is null) return Fail($"--isa: '{name}' is not avx512, avx2 or scalar");
-                if (!GemmIsaSelect.IsSupported(kernel.Value)) return Fail($"--isa: this CPU cannot run the {name} kernel (best here: {GemmIsaSelect.Best})");
+                if (kernel is null) throw new BadInputException($"--isa: '{name}' is not avx512, avx2 or scalar");
+                if (!GemmIsaSelect.IsSupported(kernel.Value)) throw new BadInputException($"--isa: this CPU cannot run the {name} kernel (best here: {GemmIsaSelect.Best})");
                 runs.Add(("managed", kernel));
             }
             if (runs.Count == 0) runs.Add(("managed", null));
             if (NativeBlas.IsAvailable) runs.Add(("blas", null));
             int threadCount = pr.GetValue(threads);
-            if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
+            if (threadCount < 1) throw new BadInputException($"--threads must be at least 1, not {threadCount}");
             int sampleCount = pr.GetValue(samples);
-            if (sampleCount < 1) return Fail($"--samples must be at least 1, not {sampleCount}");
+            if (sampleCount < 1) throw new BadInputException($"--samples must be at least 1, not {sampleCount}");
             double sampleSeconds = pr.GetValue(sampleMs) / 1000.0;
-            if (sampleSeconds < 0.01) return Fail($"--sample-ms must be at least 10, not {pr.GetValue(sampleMs)}");
+            if (sampleSeconds < 0.01) throw new BadInputException($"--sample-ms must be at least 10, not {pr.GetValue(sampleMs)}");
             int stepCount = pr.GetValue(steps);
-            if (stepCount < 1) return Fail($"--steps must be at least 1, not {stepCount}");
+            if (stepCount < 1) throw new BadInputException($"--steps must be at least 1, not {stepCount}");
             var configName = pr.GetValue(config);
             if (configName is not null && !TrainStepBench.Configs.Contains(configName))
-                return Fail($"unknown --config '{configName}' (known: {string.Join(", ", TrainStepBench.Configs)})");
+                throw new BadInputException($"unknown --config '{configName}' (known: {string.Join(", ", TrainStepBench.Configs)})");
             Workers.Count = threadCount;
             bool asJson = pr.GetValue(json);
 
@@ -113,12 +114,6 @@ sealed class BenchEngineCommand : IVerb
             return 0;
         });
         return command;
-    }
-
-    static int Fail(string reason)
-    {
-        Console.Error.WriteLine($"bench engine: {reason}");
-        return 2;
     }
 
     static string ToJson(List<GemmResult> gemm, List<(string Config, TrainResult? Result, string? Reason)> train, int threads)

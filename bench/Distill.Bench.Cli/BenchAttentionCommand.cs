@@ -2,9 +2,10 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Bench;
+using Distill.Cli;
 using Distill.Tensors.Threading;
 
-namespace Distill.Cli.Commands;
+namespace Distill.Bench.Cli.Commands;
 
 /// <summary>
 /// `distill bench attention`: CausalAttention forward and forward + backward at sequence length T, full causal
@@ -28,9 +29,9 @@ sealed class BenchAttentionCommand : IVerb
         {
             int T = pr.GetValue(t), threadCount = pr.GetValue(threads);
             var ws = pr.GetValue(windows) ?? [];
-            if (T < 1) return Fail($"--t must be at least 1, not {T}");
-            if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
-            if (ws.Any(w => w < 1)) return Fail($"--window values must be at least 1, not {string.Join(", ", ws)}");
+            if (T < 1) throw new BadInputException($"--t must be at least 1, not {T}");
+            if (threadCount < 1) throw new BadInputException($"--threads must be at least 1, not {threadCount}");
+            if (ws.Any(w => w < 1)) throw new BadInputException($"--window values must be at least 1, not {string.Join(", ", ws)}");
             Workers.Count = threadCount;
             var results = new List<AttentionResult>();
             foreach (int w in ws.Prepend(0))
@@ -56,11 +57,5 @@ sealed class BenchAttentionCommand : IVerb
             return 0;
         });
         return command;
-    }
-
-    static int Fail(string reason)
-    {
-        Console.Error.WriteLine($"bench attention: {reason}");
-        return 2;
     }
 }

@@ -3,8 +3,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Distill.Cli;
 
-namespace Distill.Cli.Commands;
+namespace Distill.Bench.Cli.Commands;
 
 /// <summary>
 /// `distill bench serve`: starts `distill serve` as a child process on a free loopback port and
@@ -26,11 +27,11 @@ sealed class BenchServeCommand : IVerb
         command.SetAction(async (pr, ct) =>
         {
             int n = pr.GetValue(requests), c = pr.GetValue(concurrency);
-            if (n < 4 || c < 1) { Console.Error.WriteLine("distill bench serve: need --requests ≥ 4 and --concurrency ≥ 1"); return 2; }
+            if (n < 4 || c < 1) throw new BadInputException($"need --requests ≥ 4 and --concurrency ≥ 1, not {n} and {c}");
             var m = pr.GetValue(model)!;
             var serveArgs = m == "fake" ? new[] { "serve", "--fake", "--port", "0", "--concurrency", "4" } : ["serve", "--model", m, "--port", "0"];
             var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(typeof(BenchServeCommand).Assembly.Location);
+            psi.ArgumentList.Add(typeof(VerbHost).Assembly.Location); // distill.dll, copied beside this program
             foreach (var a in serveArgs) psi.ArgumentList.Add(a);
             using var server = Process.Start(psi)!;
             try

@@ -4,7 +4,7 @@ using Distill.Models;
 using Distill.Models.Quantization;
 using Distill.Tensors;
 
-namespace Distill.Bench;
+namespace Distill.Bench.Cli;
 
 /// <summary>What the trained model learned before it was quantized.</summary>
 public sealed record Nf4TrainInfo(int Steps, int Batch, int SeqLen, float Lr, ulong Seed, double UnigramEntropy, double FinalLoss, double TrainSeconds, bool FromCache);

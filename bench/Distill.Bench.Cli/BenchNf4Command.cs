@@ -2,11 +2,13 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Bench;
+using Distill.Cli;
+using Distill.Data;
 using Distill.Models.Quantization;
 using Distill.Tensors.Threading;
 using Spectre.Console;
 
-namespace Distill.Cli.Commands;
+namespace Distill.Bench.Cli.Commands;
 
 /// <summary>
 /// `distill bench nf4`: bytes per parameter and logit error of NF4 (QLoRA's base) against fp32, on a byte-level
@@ -21,7 +23,7 @@ sealed class BenchNf4Command : IVerb
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
         var steps = new Option<int>("--train-steps") { Description = "Training steps of the byte-level model (cached per step count)", DefaultValueFactory = _ => 600 };
-        var mbpp = new Option<string?>("--mbpp") { Description = "mbpp.jsonl (default: <repo>/../shared/data/benchmarks/mbpp/mbpp.jsonl)" };
+        var mbpp = new Option<string?>("--mbpp") { Description = "mbpp.jsonl (default: <repo>/data/benchmarks/mbpp/mbpp.jsonl)" };
         var cache = new Option<string?>("--cache") { Description = $"Folder for the trained checkpoint (default: {Nf4Bench.DefaultCache()})" };
         var noCache = new Option<bool>("--no-cache") { Description = "Train even if a cached checkpoint exists, and do not write one" };
         var skipRandom = new Option<bool>("--skip-random") { Description = "Skip the random-init contrasts (the same shape untrained, and SmolLM2-135M's shape)" };
@@ -32,12 +34,12 @@ sealed class BenchNf4Command : IVerb
         command.SetAction(pr =>
         {
             int stepCount = pr.GetValue(steps);
-            if (stepCount < 1) return Fail($"--train-steps must be at least 1, not {stepCount}");
+            if (stepCount < 1) throw new BadInputException($"--train-steps must be at least 1, not {stepCount}");
             int threadCount = pr.GetValue(threads);
-            if (threadCount < 1) return Fail($"--threads must be at least 1, not {threadCount}");
-            var corpus = pr.GetValue(mbpp) ?? (EvalPaths.DefaultBenchmarks() is { } b ? Path.Combine(b, "mbpp", "mbpp.jsonl") : null);
+            if (threadCount < 1) throw new BadInputException($"--threads must be at least 1, not {threadCount}");
+            var corpus = pr.GetValue(mbpp) ?? (RepoData.Benchmarks() is { } b ? Path.Combine(b, "mbpp", "mbpp.jsonl") : null);
             if (corpus is null || !File.Exists(corpus))
-                return Fail(corpus is null ? "no --mbpp given and ../shared/data/benchmarks not found beside the repository" : $"--mbpp: {corpus} not found");
+                throw new BadInputException(corpus is null ? "no --mbpp given and the repository's data/benchmarks was not found" : $"--mbpp: {corpus} not found");
             Workers.Count = threadCount;
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
             var (trained, info) = Nf4Bench.Trained(corpus, stepCount, pr.GetValue(noCache) ? null : pr.GetValue(cache) ?? Nf4Bench.DefaultCache(), log);
@@ -48,12 +50,6 @@ sealed class BenchNf4Command : IVerb
             return 0;
         });
         return command;
-    }
-
-    static int Fail(string reason)
-    {
-        Console.Error.WriteLine($"bench nf4: {reason}");
-        return 2;
     }
 
     static JsonObject Figures(Nf4Fidelity f) => new()

@@ -2,10 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Distill.Cli;
 using Distill.Data.Jsonl;
 using Distill.Text;
 
-namespace Distill.Cli.Commands;
+namespace Distill.Bench.Cli.Commands;
 
 /// <summary>
 /// `distill bench tokenizers`: single-thread encode throughput (MB of UTF-8 text per second) and
@@ -23,25 +24,16 @@ sealed class TokenizeBenchCommand : IVerb
         var json = new Option<bool>("--json") { Description = "one JSON object per tokenizer on stdout" };
         var command = new Command("tokenizers",
             "Single-thread encode throughput and peak memory of Distill.Text tokenizers on a JSONL corpus.\n" +
-            "Example: distill bench tokenizers --tokenizer ../shared/data/tokenizers/gpt2 --input /tmp/bench10.jsonl");
+            "Example: distill bench tokenizers --tokenizer data/tokenizers/gpt2 --input /tmp/bench10.jsonl");
         foreach (var o in new Option[] { tokenizer, input, json }) command.Options.Add(o);
         command.SetAction(pr =>
         {
-            try
+            foreach (var path in pr.GetValue(tokenizer)!)
             {
-                foreach (var path in pr.GetValue(tokenizer)!)
-                {
-                    var (mb, seconds, tokens, peakRss) = Run(TokenizerLoader.Load(path), pr.GetValue(input)!);
-                    if (pr.GetValue(json))
-                        Console.WriteLine(JsonSerializer.Serialize(new { impl = "distill", tokenizer = path, mb, seconds, mb_per_s = mb / seconds, tokens, peak_rss_mb = peakRss / 1e6 }));
-                    else Console.WriteLine($"{path}: {mb:F1} MB in {seconds:F2} s = {mb / seconds:F2} MB/s, {tokens} tokens, peak RSS {peakRss / 1e6:F0} MB");
-                }
-                return 0;
-            }
-            catch (Exception e) when (e is IOException or JsonlFormatException or NotSupportedException or FormatException)
-            {
-                Console.Error.WriteLine($"distill bench tokenizers: {e.Message}");
-                return 1;
+                var (mb, seconds, tokens, peakRss) = Run(TokenizerLoader.Load(path), pr.GetValue(input)!);
+                if (pr.GetValue(json))
+                    Console.WriteLine(JsonSerializer.Serialize(new { impl = "distill", tokenizer = path, mb, seconds, mb_per_s = mb / seconds, tokens, peak_rss_mb = peakRss / 1e6 }));
+                else Console.WriteLine($"{path}: {mb:F1} MB in {seconds:F2} s = {mb / seconds:F2} MB/s, {tokens} tokens, peak RSS {peakRss / 1e6:F0} MB");
             }
         });
         return command;

@@ -1,0 +1,6 @@
+using Distill.Cli;
+
+// `distill bench <verb>` (the ./distill script runs this program for `bench`): the same verb discovery and error
+// path as the CLI, over this assembly's verbs (all in the "bench" group).
+var root = VerbHost.Root("Distill benchmarks (figures: docs/performance.md).", typeof(Distill.Bench.Cli.Commands.BenchOptions).Assembly);
+return await VerbHost.InvokeAsync(root, args);
