@@ -25,7 +25,7 @@ public sealed class Tokenizer
         PostProcessor = postProcessor; Decoder = decoder; Source = source;
         _addedById = added.Tokens.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First());
         _addedByContent = added.Tokens.GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.First());
-        _hasNormalizedAdded = added.Tokens.Any(t => t.Normalized);
+        _hasNormalizedAdded = added.HasNormalized;
         _modelTokens = new string?[model.VocabSize];
         foreach (var (token, id) in model.Vocab) _modelTokens[id] = token;
     }
@@ -58,8 +58,10 @@ public sealed class Tokenizer
         int last = 0;
         foreach (var (token, start, end) in Added.Find(cps, cps.Length, normalized: false))
         {
+            // As Rust: the token's string is the matched text with what lstrip/rstrip swallowed; an
+            // rstrip'd match may overlap the next one (start < last), whose text is then encoded twice.
             if (start > last) EncodeSegment(NormalizedText.FromOriginal(cps, last, start), encoding);
-            encoding.Add(token.Id, token.Content, (start, end), token.Special);
+            encoding.Add(token.Id, CodePoints.ToUtf16(cps.AsSpan(start, end - start)), (start, end), token.Special);
             last = end;
         }
         if (last < cps.Length) EncodeSegment(NormalizedText.FromOriginal(cps, last, cps.Length), encoding);
@@ -73,12 +75,13 @@ public sealed class Tokenizer
         var pieces = new List<NormalizedText>();
         if (_hasNormalizedAdded)
         {
-            // Second pass: added tokens with normalized=true are matched on the normalized text.
+            // Second pass: added tokens with normalized=true are matched on the normalized text; the
+            // token's string is the normalized text matched (Rust: slice.get()).
             int last = 0;
             foreach (var (token, start, end) in Added.Find(segment.Cps, segment.Length, normalized: true))
             {
                 if (start > last) EncodePieces([segment.Slice(last, start)], encoding);
-                encoding.Add(token.Id, token.Content, segment.Original(start, end), token.Special);
+                encoding.Add(token.Id, CodePoints.ToUtf16(segment.Cps.AsSpan(start, end - start)), segment.Original(start, end), token.Special);
                 last = end;
             }
             if (last < segment.Length) pieces.Add(segment.Slice(last, segment.Length));
@@ -105,7 +108,7 @@ public sealed class Tokenizer
         foreach (int id in ids)
         {
             string token = IdToToken(id) ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in the vocabulary of {Source}");
-            if (skipSpecialTokens && IsSpecial(id)) continue;
+            if (skipSpecialTokens && Added.SpecialContents.Contains(token)) continue; // Rust: is_special_token(id_to_token(id))
             tokens.Add(token);
         }
         return Decoder == null ? string.Join(' ', tokens) : string.Concat(Decoder.DecodeChain(tokens));

@@ -10,15 +10,15 @@ namespace Distill.Text.Tests;
 /// </summary>
 public class ConformanceTests
 {
-    public static TheoryData<string> Names => new() { "gpt2", "qwen3", "mistral_nemo", "llama2", "llama3", "qwen2_5", "trained" };
+    public static TheoryData<string> Names => new() { "gpt2", "qwen3", "mistral_nemo", "llama2", "llama3", "qwen2_5", "trained", "flags" };
 
     [Theory]
     [MemberData(nameof(Names))]
     public void MatchesHuggingFaceTokenizers(string name)
     {
         var tok = TestPaths.Load(name);
-        var corpus = File.ReadLines(Path.Combine(TestPaths.RepoRoot, "tools", "tokenizers", "corpus.jsonl"))
-            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToArray();
+        // "flags" (every added-token flag under NFKC+Lowercase) also runs corpus_flags.jsonl, appended.
+        var corpus = Corpus("corpus.jsonl").Concat(name == "flags" ? Corpus("corpus_flags.jsonl") : []).ToArray();
         var failures = new StringBuilder();
         int lines = 0, bad = 0;
         foreach (var line in File.ReadLines(TestPaths.Expected(name)))
@@ -45,6 +45,9 @@ public class ConformanceTests
         Assert.True(lines > 1000, $"{name}: only {lines} expected lines");
         Assert.True(bad == 0, $"{name}: {bad}/{lines} mismatches\n{failures}");
     }
+
+    static IEnumerable<string> Corpus(string file) => File.ReadLines(Path.Combine(TestPaths.RepoRoot, "tools", "tokenizers", file))
+        .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!);
 
     static string Show<T>(IEnumerable<T> xs) => "[" + string.Join(",", xs.Take(40)) + "]";
 }
