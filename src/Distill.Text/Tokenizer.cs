@@ -17,6 +17,7 @@ public sealed class Tokenizer
     readonly Dictionary<string, AddedToken> _addedByContent;
     readonly string?[] _modelTokens; // (VocabSize) id → token of the model vocabulary
     readonly bool _hasNormalizedAdded;
+    readonly WordIdPath? _wordIds;
 
     public Tokenizer(BpeModel model, AddedVocabulary added, INormalizer? normalizer, IPreTokenizer? preTokenizer,
         IPostProcessor? postProcessor, IDecoder? decoder, string source)
@@ -26,6 +27,7 @@ public sealed class Tokenizer
         _addedById = added.Tokens.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First());
         _addedByContent = added.Tokens.GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.First());
         _hasNormalizedAdded = added.HasNormalized;
+        _wordIds = WordIdPath.TryCreate(this);
         _modelTokens = new string?[model.VocabSize];
         foreach (var (token, id) in model.Vocab) _modelTokens[id] = token;
     }
@@ -49,7 +51,36 @@ public sealed class Tokenizer
 
     public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var a) && a.Special;
 
-    public List<int> EncodeToIds(string text, bool addSpecialTokens = false) => Encode(text, addSpecialTokens).Ids;
+    /// <summary>
+    /// The ids of <see cref="Encode"/>, through the cached ids-only <see cref="WordIdPath"/> when the
+    /// pipeline allows it (byte-level BPE tokenizers), else through Encode.
+    /// </summary>
+    public List<int> EncodeToIds(string text, bool addSpecialTokens = false)
+    {
+        if (_wordIds == null || (addSpecialTokens && !WordIdPath.IdNeutral(PostProcessor)) || text.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF'))
+            return Encode(text, addSpecialTokens).Ids;
+        var ids = new List<int>(text.Length / 3 + 4);
+        int last = 0;
+        foreach (var (token, start, end) in Added.Find(text.AsSpan(), normalized: false))
+        {
+            if (start > last) EncodeIdsSegment(text, last, start, ids); // start < last: Rust's rstrip overlap, see Encode
+            ids.Add(token.Id);
+            last = end;
+        }
+        if (last < text.Length) EncodeIdsSegment(text, last, text.Length, ids);
+        return ids;
+    }
+
+    /// <summary>Whether <see cref="EncodeToIds"/> can take the cached ids-only path (tests check it is taken where expected).</summary>
+    internal bool HasWordIdPath => _wordIds != null;
+
+    void EncodeIdsSegment(string text, int start, int end, List<int> ids)
+    {
+        if (_wordIds!.TryEncode(text.AsSpan(start, end - start), ids)) return;
+        var encoding = new TokenEncoding();
+        EncodeSegment(NormalizedText.FromOriginal(CodePoints.From(text), start, end), encoding);
+        ids.AddRange(encoding.Ids);
+    }
 
     public TokenEncoding Encode(string text, bool addSpecialTokens = false)
     {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Distill.Text.Normalizer;
 
 namespace Distill.Text.Model;
@@ -23,6 +24,7 @@ public readonly record struct AddedMatch(AddedToken Token, int Start, int End);
 public sealed class AddedVocabulary
 {
     readonly Dictionary<int, (AddedToken Token, int[] Pattern)[]>[] _byFirst; // [normalized ? 1 : 0]: first code point → tokens, longest first
+    readonly bool[][] _firstBmp; // [normalized ? 1 : 0][cp]: some token starts with BMP code point cp (skips the dictionary on most text)
 
     /// <summary>
     /// A token with normalized=true is kept with its content normalized: Rust matches that form and
@@ -34,6 +36,7 @@ public sealed class AddedVocabulary
         SpecialContents = list.Where(t => t.Special && t.Content.Length > 0).Select(t => t.Content).ToHashSet();
         Tokens = list.Select(t => t.Normalized && normalizer != null ? t with { Content = Normalize(t.Content, normalizer) } : t).ToArray();
         _byFirst = [Index(false), Index(true)];
+        _firstBmp = [.. _byFirst.Select(d => { var a = new bool[0x10000]; foreach (int cp in d.Keys) if (cp < 0x10000) a[cp] = true; return a; })];
     }
 
     public IReadOnlyList<AddedToken> Tokens { get; }
@@ -62,32 +65,51 @@ public sealed class AddedVocabulary
     }
 
     /// <summary>Matches of tokens with Normalized == <paramref name="normalized"/> in cps[0..length), left to right.</summary>
-    public List<AddedMatch> Find(int[] cps, int length, bool normalized)
+    public List<AddedMatch> Find(int[] cps, int length, bool normalized) => Find(cps.AsSpan(0, length), normalized);
+
+    /// <summary>
+    /// The same over UTF-16 text without surrogates (one char per code point), for the ids-only path.
+    /// Example: Find("a&lt;|endoftext|&gt;b") → [(50256, 1, 14)].
+    /// </summary>
+    public List<AddedMatch> Find(ReadOnlySpan<char> text, bool normalized) => Find<char>(text, normalized);
+
+    List<AddedMatch> Find<T>(ReadOnlySpan<T> cps, bool normalized) where T : unmanaged, IBinaryInteger<T>
     {
         var result = new List<AddedMatch>();
         var byFirst = _byFirst[normalized ? 1 : 0];
         if (byFirst.Count == 0) return result;
+        var firstBmp = _firstBmp[normalized ? 1 : 0];
+        int length = cps.Length;
         int i = 0, floor = 0; // floor: Rust's start_offset, the end of the previous accepted match
         while (i < length)
         {
-            if (!byFirst.TryGetValue(cps[i], out var candidates)) { i++; continue; }
+            int cp = int.CreateTruncating(cps[i]);
+            if ((cp < 0x10000 && !firstBmp[cp]) || !byFirst.TryGetValue(cp, out var candidates)) { i++; continue; }
             (AddedToken Token, int[] Pattern)? found = null;
             foreach (var c in candidates)
-                if (i + c.Pattern.Length <= length && cps.AsSpan(i, c.Pattern.Length).SequenceEqual(c.Pattern)) { found = c; break; }
+                if (StartsWith(cps, i, c.Pattern)) { found = c; break; }
             if (found is not { } f) { i++; continue; }
             int start = i, stop = i + f.Pattern.Length;
             i = stop;
-            if (f.Token.SingleWord && ((start > 0 && CodePoints.IsWordChar(cps[start - 1])) || (stop < length && CodePoints.IsWordChar(cps[stop]))))
+            if (f.Token.SingleWord && ((start > 0 && CodePoints.IsWordChar(int.CreateTruncating(cps[start - 1])))
+                    || (stop < length && CodePoints.IsWordChar(int.CreateTruncating(cps[stop])))))
                 continue;
             if (f.Token.LStrip)
             {
-                while (start > 0 && CodePoints.IsWhiteSpace(cps[start - 1])) start--;
+                while (start > 0 && CodePoints.IsWhiteSpace(int.CreateTruncating(cps[start - 1]))) start--;
                 start = Math.Max(start, floor);
             }
-            if (f.Token.RStrip) while (stop < length && CodePoints.IsWhiteSpace(cps[stop])) stop++;
+            if (f.Token.RStrip) while (stop < length && CodePoints.IsWhiteSpace(int.CreateTruncating(cps[stop]))) stop++;
             result.Add(new AddedMatch(f.Token, start, stop));
             floor = stop;
         }
         return result;
+    }
+
+    static bool StartsWith<T>(ReadOnlySpan<T> text, int at, int[] pattern) where T : unmanaged, IBinaryInteger<T>
+    {
+        if (at + pattern.Length > text.Length) return false;
+        for (int k = 0; k < pattern.Length; k++) if (int.CreateTruncating(text[at + k]) != pattern[k]) return false;
+        return true;
     }
 }
