@@ -85,7 +85,7 @@ sealed class WordIdPath
         Encoding.UTF8.GetBytes(word, utf8);
         Span<int> cps = n <= 512 ? stackalloc int[n] : new int[n];
         for (int i = 0; i < n; i++) cps[i] = ByteLevelTable.ByteToChar[utf8[i]];
-        var tokens = _model.Tokenize(cps);
+        var tokens = _model.TokenizeUncached(cps); // cached here by the word's text, not twice
         var result = new int[tokens.Length];
         for (int i = 0; i < tokens.Length; i++) result[i] = tokens[i].Id;
         return result;
