@@ -6,9 +6,10 @@ namespace Distill.Bench;
 
 /// <summary>One implementation's encode throughput on the benchmark text.</summary>
 /// <param name="Impl">"distill", "hf-rust" (Hugging Face tokenizers through Tokenizers.DotNet, P/Invoke) or "ml-tiktoken" (Microsoft.ML.Tokenizers).</param>
-/// <param name="MbPerS">Median over the runs; Runs holds each run's figure.</param>
+/// <param name="MbPerS">Median over the runs of MB per wall-clock second; Runs holds each run's figure.</param>
+/// <param name="MbPerCpuS">Median of MB per CPU-second of the whole process (all threads, GC included): less distorted than wall time on a loaded machine.</param>
 /// <param name="Tokens">Tokens of one pass; IdHash an order-sensitive hash of every id of one pass.</param>
-public sealed record TokenizerBenchResult(string Impl, double MbPerS, double[] Runs, long Tokens, ulong IdHash, string? Unavailable = null);
+public sealed record TokenizerBenchResult(string Impl, double MbPerS, double[] Runs, long Tokens, ulong IdHash, string? Unavailable = null, double MbPerCpuS = double.NaN);
 
 /// <summary>
 /// `distill bench tokenizers`: single-thread, in-process encode throughput of Distill.Text, Hugging
@@ -54,6 +55,7 @@ public static class TokenizerBench
     {
         double mb = docs.Sum(d => (long)Encoding.UTF8.GetByteCount(d)) / 1e6;
         var warmup = docs.Take(Math.Max(1, docs.Count / 10)).ToList();
+        if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, "at least one run");
         var impls = new List<(string Name, Func<IEncoder> Create)>
         {
             ("distill", () => new DistillEncoder(tokenizerJson)),
@@ -71,28 +73,35 @@ public static class TokenizerBench
                 continue;
             }
             var figures = new double[runs];
+            var cpuFigures = new double[runs];
             long tokens = 0; ulong hash = 0;
             for (int r = 0; r < runs; r++)
             {
                 var encoder = create();
-                var (seconds, t, h) = Pass(encoder, docs);
+                var (seconds, cpuSeconds, t, h) = Pass(encoder, docs);
                 (encoder as IDisposable)?.Dispose();
                 figures[r] = mb / seconds;
+                cpuFigures[r] = mb / cpuSeconds;
                 tokens = t; hash = h;
-                log?.Invoke($"{name} run {r + 1}: {mb:F1} MB in {seconds:F2} s = {figures[r]:F2} MB/s, {t} tokens");
+                log?.Invoke($"{name} run {r + 1}: {mb:F1} MB in {seconds:F2} s = {figures[r]:F2} MB/s ({cpuFigures[r]:F2} MB per CPU-s), {t} tokens");
             }
-            var sorted = figures.Order().ToArray();
-            results.Add(new TokenizerBenchResult(name, sorted[sorted.Length / 2], figures, tokens, hash));
+            results.Add(new TokenizerBenchResult(name, Median(figures), figures, tokens, hash, MbPerCpuS: Median(cpuFigures)));
         }
         return results;
     }
 
-    static (double Seconds, long Tokens, ulong Hash) Pass(IEncoder encoder, IReadOnlyList<string> docs)
+    static double Median(double[] xs) => xs.Order().ElementAt(xs.Length / 2);
+
+    static (double Seconds, double CpuSeconds, long Tokens, ulong Hash) Pass(IEncoder encoder, IReadOnlyList<string> docs)
     {
         long count = 0; ulong hash = 14695981039346656037UL;
+        using var self = Process.GetCurrentProcess();
+        var cpu0 = self.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         foreach (var d in docs) encoder.Encode(d, ref count, ref hash);
-        return (sw.Elapsed.TotalSeconds, count, hash);
+        double seconds = sw.Elapsed.TotalSeconds;
+        self.Refresh();
+        return (seconds, (self.TotalProcessorTime - cpu0).TotalSeconds, count, hash);
     }
 
     /// <summary>FNV-1a over the ids in order.</summary>

@@ -68,6 +68,7 @@ sealed class TokenizeBenchCommand : IVerb
                         ["results"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
                         {
                             ["impl"] = r.Impl, ["mb_per_s"] = double.IsNaN(r.MbPerS) ? null : Math.Round(r.MbPerS, 2),
+                            ["mb_per_cpu_s"] = double.IsNaN(r.MbPerCpuS) ? null : Math.Round(r.MbPerCpuS, 2),
                             ["runs"] = new JsonArray(r.Runs.Select(x => (JsonNode)Math.Round(x, 2)).ToArray()), ["tokens"] = r.Tokens,
                             ["unavailable"] = r.Unavailable,
                         }).ToArray()),
@@ -77,7 +78,7 @@ sealed class TokenizeBenchCommand : IVerb
                     Console.WriteLine($"{Machine.Describe()}; {source}; one thread");
                     foreach (var r in results)
                         Console.WriteLine(r.Unavailable is { } why ? $"{r.Impl,-12} unavailable: {why}"
-                            : $"{r.Impl,-12} {r.MbPerS,7:F2} MB/s (runs {string.Join(", ", r.Runs.Select(x => x.ToString("F2")))}), {r.Tokens} tokens");
+                            : $"{r.Impl,-12} {r.MbPerS,7:F2} MB/s (runs {string.Join(", ", r.Runs.Select(x => x.ToString("F2")))}), {r.MbPerCpuS:F2} MB per CPU-s, {r.Tokens} tokens");
                     Console.WriteLine(mismatched.Count == 0 ? "token ids identical" : $"token ids DIFFER from distill: {string.Join(", ", mismatched)}");
                 }
                 return mismatched.Count == 0 ? 0 : 1;
