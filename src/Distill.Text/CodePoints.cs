@@ -39,6 +39,27 @@ public static class CodePoints
     public static bool IsWhiteSpace(int cp) =>
         cp is (>= 9 and <= 13) or 0x20 or 0x85 or 0xA0 or 0x1680 or (>= 0x2000 and <= 0x200A) or 0x2028 or 0x2029 or 0x202F or 0x205F or 0x3000;
 
+    /// <summary>
+    /// The regex crate's Unicode \w (UTS #18 Annex C: Alphabetic, Mark, Decimal_Number,
+    /// Connector_Punctuation, Join_Control), which Rust's added_vocabulary.rs uses for single_word.
+    /// Alphabetic = letters, Nl and Other_Alphabetic; Other_Alphabetic outside the mark categories
+    /// is only the circled/parenthesized/squared Latin letters (So). Checked on every code point
+    /// against tests/Distill.Text.Tests/expected/word_chars.txt.
+    /// </summary>
+    public static bool IsWordChar(int cp)
+    {
+        if (cp < 0x80) return (uint)((cp | 0x20) - 'a') <= 'z' - 'a' || (uint)(cp - '0') <= 9 || cp == '_';
+        switch (Category(cp))
+        {
+            case UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
+                or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter or UnicodeCategory.LetterNumber
+                or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark
+                or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.ConnectorPunctuation:
+                return true;
+        }
+        return cp is 0x200C or 0x200D or (>= 0x24B6 and <= 0x24E9) or (>= 0x1F130 and <= 0x1F149) or (>= 0x1F150 and <= 0x1F169) or (>= 0x1F170 and <= 0x1F189);
+    }
+
     public static int Utf8Length(int cp) => cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 
     /// <summary>

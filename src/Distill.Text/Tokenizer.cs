@@ -17,6 +17,7 @@ public sealed class Tokenizer
     readonly Dictionary<string, AddedToken> _addedByContent;
     readonly string?[] _modelTokens; // (VocabSize) id → token of the model vocabulary
     readonly bool _hasNormalizedAdded;
+    readonly WordIdPath? _wordIds;
 
     public Tokenizer(BpeModel model, AddedVocabulary added, INormalizer? normalizer, IPreTokenizer? preTokenizer,
         IPostProcessor? postProcessor, IDecoder? decoder, string source)
@@ -25,7 +26,8 @@ public sealed class Tokenizer
         PostProcessor = postProcessor; Decoder = decoder; Source = source;
         _addedById = added.Tokens.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First());
         _addedByContent = added.Tokens.GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.First());
-        _hasNormalizedAdded = added.Tokens.Any(t => t.Normalized);
+        _hasNormalizedAdded = added.HasNormalized;
+        _wordIds = WordIdPath.TryCreate(this);
         _modelTokens = new string?[model.VocabSize];
         foreach (var (token, id) in model.Vocab) _modelTokens[id] = token;
     }
@@ -49,7 +51,36 @@ public sealed class Tokenizer
 
     public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var a) && a.Special;
 
-    public List<int> EncodeToIds(string text, bool addSpecialTokens = false) => Encode(text, addSpecialTokens).Ids;
+    /// <summary>
+    /// The ids of <see cref="Encode"/>, through the cached ids-only <see cref="WordIdPath"/> when the
+    /// pipeline allows it (byte-level BPE tokenizers), else through Encode.
+    /// </summary>
+    public List<int> EncodeToIds(string text, bool addSpecialTokens = false)
+    {
+        if (_wordIds == null || (addSpecialTokens && !WordIdPath.IdNeutral(PostProcessor)) || text.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF'))
+            return Encode(text, addSpecialTokens).Ids;
+        var ids = new List<int>(text.Length / 3 + 4);
+        int last = 0;
+        foreach (var (token, start, end) in Added.Find(text.AsSpan(), normalized: false))
+        {
+            if (start > last) EncodeIdsSegment(text, last, start, ids); // start < last: Rust's rstrip overlap, see Encode
+            ids.Add(token.Id);
+            last = end;
+        }
+        if (last < text.Length) EncodeIdsSegment(text, last, text.Length, ids);
+        return ids;
+    }
+
+    /// <summary>Whether <see cref="EncodeToIds"/> can take the cached ids-only path (tests check it is taken where expected).</summary>
+    internal bool HasWordIdPath => _wordIds != null;
+
+    void EncodeIdsSegment(string text, int start, int end, List<int> ids)
+    {
+        if (_wordIds!.TryEncode(text.AsSpan(start, end - start), ids)) return;
+        var encoding = new TokenEncoding();
+        EncodeSegment(NormalizedText.FromOriginal(CodePoints.From(text), start, end), encoding);
+        ids.AddRange(encoding.Ids);
+    }
 
     public TokenEncoding Encode(string text, bool addSpecialTokens = false)
     {
@@ -58,8 +89,10 @@ public sealed class Tokenizer
         int last = 0;
         foreach (var (token, start, end) in Added.Find(cps, cps.Length, normalized: false))
         {
+            // As Rust: the token's string is the matched text with what lstrip/rstrip swallowed; an
+            // rstrip'd match may overlap the next one (start < last), whose text is then encoded twice.
             if (start > last) EncodeSegment(NormalizedText.FromOriginal(cps, last, start), encoding);
-            encoding.Add(token.Id, token.Content, (start, end), token.Special);
+            encoding.Add(token.Id, CodePoints.ToUtf16(cps.AsSpan(start, end - start)), (start, end), token.Special);
             last = end;
         }
         if (last < cps.Length) EncodeSegment(NormalizedText.FromOriginal(cps, last, cps.Length), encoding);
@@ -73,12 +106,13 @@ public sealed class Tokenizer
         var pieces = new List<NormalizedText>();
         if (_hasNormalizedAdded)
         {
-            // Second pass: added tokens with normalized=true are matched on the normalized text.
+            // Second pass: added tokens with normalized=true are matched on the normalized text; the
+            // token's string is the normalized text matched (Rust: slice.get()).
             int last = 0;
             foreach (var (token, start, end) in Added.Find(segment.Cps, segment.Length, normalized: true))
             {
                 if (start > last) EncodePieces([segment.Slice(last, start)], encoding);
-                encoding.Add(token.Id, token.Content, segment.Original(start, end), token.Special);
+                encoding.Add(token.Id, CodePoints.ToUtf16(segment.Cps.AsSpan(start, end - start)), segment.Original(start, end), token.Special);
                 last = end;
             }
             if (last < segment.Length) pieces.Add(segment.Slice(last, segment.Length));
@@ -105,7 +139,7 @@ public sealed class Tokenizer
         foreach (int id in ids)
         {
             string token = IdToToken(id) ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in the vocabulary of {Source}");
-            if (skipSpecialTokens && IsSpecial(id)) continue;
+            if (skipSpecialTokens && Added.SpecialContents.Contains(token)) continue; // Rust: is_special_token(id_to_token(id))
             tokens.Add(token);
         }
         return Decoder == null ? string.Join(' ', tokens) : string.Concat(Decoder.DecodeChain(tokens));

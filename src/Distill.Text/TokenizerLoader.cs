@@ -38,8 +38,9 @@ public static class TokenizerLoader
         var model = reader.Model(root.GetProperty("model"));
         var tokenIds = new Dictionary<string, int>(model.Vocab);
         foreach (var a in added) tokenIds[a.Content] = a.Id;
-        return new Tokenizer(model, new AddedVocabulary(added),
-            Optional(root, "normalizer", reader.Normalizer), Optional(root, "pre_tokenizer", reader.PreTokenizer),
+        var normalizer = Optional(root, "normalizer", reader.Normalizer);
+        return new Tokenizer(model, new AddedVocabulary(added, normalizer),
+            normalizer, Optional(root, "pre_tokenizer", reader.PreTokenizer),
             Optional(root, "post_processor", e => reader.PostProcessor(e, tokenIds)), Optional(root, "decoder", reader.Decoder), source);
     }
 

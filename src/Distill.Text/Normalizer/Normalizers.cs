@@ -27,19 +27,47 @@ public sealed class UnicodeNormalizer(NormalizationForm form) : INormalizer
     }
 }
 
+/// <summary>
+/// Lowercase as Rust tokenizers does it: char by char with Rust's char::to_lowercase — the full
+/// Unicode lowercase mapping, so "İ" (U+0130) becomes "i\u0307" (both aligned to the "İ"), and no
+/// context rule (Σ is always σ; Rust's str::to_lowercase final-sigma rule is not used by
+/// NormalizedString::lowercase). .NET's invariant simple mapping is used for the rest, with the
+/// code points where it differs from Rust's: U+0130 (SpecialCasing's one unconditional lowercase
+/// mapping, which .NET's invariant casing leaves alone) and the Unicode 17 case pairs Rust's tables
+/// have and .NET 10's (Unicode 16) lack. Checked on every code point against
+/// tests/Distill.Text.Tests/expected/lowercase.txt (tools/tokenizers/make_lowercase_expected.mjs).
+/// </summary>
 public sealed class LowercaseNormalizer : INormalizer
 {
     public void Normalize(NormalizedText text)
     {
-        var items = new List<(int, int)>(text.Length);
+        bool ascii = true;
+        for (int i = 0; i < text.Length && ascii; i++) ascii = text.Cps[i] < 0x80;
+        if (ascii)
+        {
+            // Fast path: ASCII lowercases in place, one code point for one, alignment unchanged.
+            for (int i = 0; i < text.Length; i++) if ((uint)(text.Cps[i] - 'A') <= 'Z' - 'A') text.Cps[i] += 'a' - 'A';
+            return;
+        }
+        var items = new List<(int, int)>(text.Length + 1);
         for (int i = 0; i < text.Length; i++)
         {
             int cp = text.Cps[i];
-            int lower = cp < 0x10000 ? char.ToLowerInvariant((char)cp) : Rune.ToLowerInvariant(new Rune(cp)).Value;
-            items.Add((lower, i));
+            if (cp == 0x130) { items.Add(('i', i)); items.Add((0x307, i)); continue; }
+            items.Add((ToLower(cp), i));
         }
         text.Rebuild(items);
     }
+
+    /// <summary>Rust's char::to_lowercase for every code point that maps to a single one (all but U+0130).</summary>
+    public static int ToLower(int cp) => cp switch
+    {
+        < 0x80 => (uint)(cp - 'A') <= 'Z' - 'A' ? cp + ('a' - 'A') : cp,
+        0xA7CE or 0xA7D2 or 0xA7D4 => cp + 1,                // Unicode 17: Latin capital letters pharyngeal voiced fricative, double thorn, double wynn
+        >= 0x16EA0 and <= 0x16EB8 => cp + (0x16EBB - 0x16EA0), // Unicode 17: Beria Erfe capitals
+        < 0x10000 => char.ToLowerInvariant((char)cp),
+        _ => Rune.ToLowerInvariant(new Rune(cp)).Value,
+    };
 }
 
 /// <summary>Strip: removes leading (left) and trailing (right) Unicode whitespace.</summary>

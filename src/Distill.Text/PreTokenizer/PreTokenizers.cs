@@ -19,6 +19,8 @@ public enum SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNex
 public sealed class SplitPreTokenizer(Regex regex, SplitBehavior behavior, bool invert) : IPreTokenizer
 {
     public Regex Regex { get; } = regex;
+    public SplitBehavior Behavior => behavior;
+    public bool Invert => invert;
 
     public void PreTokenize(List<NormalizedText> pieces)
     {
@@ -95,6 +97,9 @@ public sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : 
 {
     public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     static readonly SplitPreTokenizer Gpt2Split = new(new Regex(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), SplitBehavior.Isolated, false);
+    internal static Regex Gpt2Regex => Gpt2Split.Regex;
+    public bool AddPrefixSpace => addPrefixSpace;
+    public bool UseRegex => useRegex;
 
     public void PreTokenize(List<NormalizedText> pieces)
     {
@@ -160,6 +165,8 @@ public sealed class MetaspacePreTokenizer(string replacement, string prependSche
 
 public sealed class SequencePreTokenizer(IReadOnlyList<IPreTokenizer> preTokenizers) : IPreTokenizer
 {
+    public IReadOnlyList<IPreTokenizer> PreTokenizers => preTokenizers;
+
     public void PreTokenize(List<NormalizedText> pieces)
     {
         foreach (var p in preTokenizers) p.PreTokenize(pieces);
