@@ -107,11 +107,13 @@ public class SandboxIsolationTests
     public void OneExecutionLeavesNothingTheNextSees(IsolationMode mode)
     {
         var first = Run(mode, """
-            import ctypes, json, os, subprocess, sys
+            import ctypes, json, os, platform, subprocess, sys
             open('/tmp/left.txt', 'w').write('x')
             open('/dev/shm/left', 'w').write('x')
             libc = ctypes.CDLL(None, use_errno=True)
             print('shm', libc.shmget(0x5eed, 4096, 0o1666))   # IPC_CREAT | 0666: a System V segment
+            add_key = {'x86_64': 248, 'aarch64': 217}[platform.machine()]
+            print('key', libc.syscall(add_key, b'user', b'distill-left', b'x', 1, -4))  # into the user keyring
             json.LEFT = 1
             sys.modules['planted'] = json
             import builtins
@@ -120,14 +122,17 @@ public class SandboxIsolationTests
             """);
         Assert.Equal(SandboxStatus.Passed, first.Status);
         Assert.DoesNotContain("shm -1", first.Stdout);
+        Assert.DoesNotContain("key -1", first.Stdout);
         var second = Run(mode, """
-            import ctypes, json, os, sys
+            import ctypes, json, os, platform, sys
             libc = ctypes.CDLL(None, use_errno=True)
+            keyctl = {'x86_64': 250, 'aarch64': 219}[platform.machine()]
             print(sorted(os.listdir('/tmp')), sorted(os.listdir('/dev/shm')), libc.shmget(0x5eed, 0, 0),
+                  libc.syscall(keyctl, 10, -4, b'user', b'distill-left', 0),  # KEYCTL_SEARCH the user keyring
                   hasattr(json, 'LEFT'), 'planted' in sys.modules, len([1, 2]), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
             """);
         Assert.Equal(SandboxStatus.Passed, second.Status);
-        Assert.Equal("[] [] -1 False False 2 [1]", second.Stdout.Trim());
+        Assert.Equal("[] [] -1 -1 False False 2 [1]", second.Stdout.Trim());
     }
 
     public static readonly TheoryData<string, string> Hacks = new()

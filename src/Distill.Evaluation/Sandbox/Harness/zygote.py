@@ -180,19 +180,24 @@ def _setup(kind, msg, files):
     for which, value in ((resource.RLIMIT_AS, lim["as"]), (resource.RLIMIT_CPU, lim["cpu"]), (resource.RLIMIT_FSIZE, lim["fsize"]),
                          (resource.RLIMIT_NPROC, lim["nproc"]), (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(which, (value, value))
+    outer = 0  # the identity the nested user namespace maps uid 1000 to: the zygote's (bwrap) or the slot's (unshare)
     if kind == "unshare":
-        uid = int(msg["uid"])
+        outer = int(msg["uid"])
         _drop_capabilities_bounding_only()
         os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)  # from root to a non-zero uid: the kernel clears every capability
-    else:
-        # A user namespace of its own, uid/gid 1000 -> the zygote's identity: per-execution NPROC count
-        # and keyrings, and nothing of the zygote's namespace it could act on.
-        _check(libc.unshare(CLONE_NEWUSER), "unshare user")
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{INSIDE_UID} 0 1"), ("gid_map", f"{INSIDE_UID} 0 1")):
+        os.setresgid(outer, outer, outer)
+        os.setresuid(outer, outer, outer)  # from root to a non-zero uid: the kernel clears every capability
+    # A user namespace of its own, uid/gid 1000: per-execution keyrings and NPROC count, and no
+    # capability over anything outside it. Needs unprivileged user namespaces on the unshare path
+    # (bwrap needs them anyway); where the kernel forbids them, that path keeps the slot uid.
+    if libc.unshare(CLONE_NEWUSER) == 0:
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # setresuid made /proc/self root-owned; nothing else can see this process
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{INSIDE_UID} {outer} 1"), ("gid_map", f"{INSIDE_UID} {outer} 1")):
             with open(f"/proc/self/{name}", "w") as f:
                 f.write(text)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    elif kind != "unshare":
+        _check(-1, "unshare user")
     _drop_capabilities()
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     resource.setrlimit(resource.RLIMIT_NOFILE, (lim["nofile"], lim["nofile"]))
