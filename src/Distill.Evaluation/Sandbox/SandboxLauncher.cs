@@ -19,8 +19,8 @@ namespace Distill.Evaluation.Sandbox;
 ///     python3 -I -B ZYGOTE_DIR/zygote.py CTL_FD unshare
 ///   The zygote builds the same private root itself (tmpfs, read-only /usr, minimal read-only /dev, pivot_root:
 ///   no host path left) and gives each child a dedicated host uid (61000–61999) with no capabilities.
-/// The process is started with an EMPTY environment (its environ is visible inside as /proc/1/environ under
-/// bwrap's old layout, REFERENCE.md) and the zygote, so every child, gets only the allow-list below.
+/// The process is started with an EMPTY environment (a sandbox process's environ is readable through /proc,
+/// REFERENCE.md), and the zygote, so every child, gets only the allow-list below.
 /// </summary>
 public static class SandboxLauncher
 {

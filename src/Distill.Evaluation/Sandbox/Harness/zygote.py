@@ -223,8 +223,9 @@ def _fresh_stdio():
 
 
 def _free_fd():
+    limit = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1024)  # at least 16 (SandboxOptions.Validate)
     while True:
-        fd = 10 + secrets.randbelow(50)  # below RLIMIT_NOFILE (at least 64 by SandboxOptions.Validate)
+        fd = 4 + secrets.randbelow(limit - 4)
         try:
             os.fstat(fd)
         except OSError:
