@@ -348,8 +348,17 @@ class Zygote:
         pipes = [os.pipe() for _ in range(4 if mode == "program" else 3)]  # stdin, stdout, stderr, done
         child_ends = [pipes[0][0]] + [w for _, w in pipes[1:]]
         host_ends = [pipes[0][1]] + [r for r, _ in pipes[1:]]
-        _check(libc.unshare(CLONE_NEWPID), "unshare pid")
-        pid = os.fork()
+        try:
+            _check(libc.unshare(CLONE_NEWPID), "unshare pid")
+            try:
+                pid = os.fork()
+            except OSError:
+                libc.setns(self.pidns, CLONE_NEWPID)
+                raise
+        except OSError:
+            for fd in child_ends + host_ends:
+                os.close(fd)
+            raise
         if pid == 0:
             for fd in host_ends:
                 os.close(fd)
