@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs on a fresh machine (run as root).
-#   bubblewrap    — the evaluation sandbox (issue: evaluation)
+#   bubblewrap    — the evaluation sandbox's bwrap path (the tests run every attack on both the bwrap and the
+#                   unshare path; the product itself runs without it as root, or says how to install it)
 #   python3-numpy — HumanEval+'s original-format tests import numpy (Debian's /usr/bin/python3)
-#   util-linux    — setpriv, prlimit, unshare: the sandbox's uid drop, rlimits and fallback (Essential
+#   util-linux    — setpriv, unshare: the bwrap path's uid drop and the unshare path (Essential
 #                   on Debian; checked so a slimmed image fails here, not in the tests)
 # Not needed by the tests: python3-nltk (only tests/Distill.Evaluation.Tests/Data/rouge/gen_rouge.py,
 # which regenerates the committed ROUGE goldens).
@@ -11,7 +12,7 @@ need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 [ -x /usr/bin/python3 ] || need+=(python3-minimal)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
-{ [ -x /usr/bin/setpriv ] && [ -x /usr/bin/prlimit ] && [ -x /usr/bin/unshare ]; } || need+=(util-linux)
+{ [ -x /usr/bin/setpriv ] && [ -x /usr/bin/unshare ]; } || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install.sh: need root to install: ${need[*]}" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive

@@ -4,15 +4,32 @@ using Distill.Evaluation.Sandbox;
 
 namespace Distill.Evaluation.Tests;
 
-/// <summary>Hostile programs: the host survives and the verdict is right (issue 5, point 3).</summary>
+/// <summary>
+/// Hostile programs: the host survives and the verdict is right (issues 5 and 12), on both isolation
+/// paths — bubblewrap and the unshare sandbox (root) — so the fallback is held to the same bar.
+/// </summary>
 public class SandboxAttackTests
 {
+    public static readonly TheoryData<IsolationMode> Paths = new() { IsolationMode.Bubblewrap, IsolationMode.Unshare };
+
     static readonly SandboxOptions Quick = new() { TimeoutSeconds = 3, MemoryMb = 256 };
+
+    static SandboxOptions On(IsolationMode mode, SandboxOptions? o = null) => (o ?? Quick) with { Isolation = mode };
 
     static SandboxResult Run(string src, SandboxOptions? o = null) => ProgramRunner.RunAsync(src, o ?? Quick).GetAwaiter().GetResult();
 
+    static SandboxResult Run(IsolationMode mode, string src, SandboxOptions? o = null)
+    {
+        var r = Run(src, On(mode, o));
+        Assert.StartsWith(SandboxLauncher.Name(mode), r.Isolation); // the run says which sandbox it used
+        return r;
+    }
+
     static SandboxResult Harness(string solution, string tests = "assert f(2) == 4\n", SandboxOptions? o = null)
         => TestHarness.RunAsync(new TestJob(solution, "", tests, null), o ?? Quick).GetAwaiter().GetResult();
+
+    static SandboxResult Harness(IsolationMode mode, string solution, string tests = "assert f(2) == 4\n")
+        => Harness(solution, tests, On(mode));
 
     /// <summary>Host processes whose command line contains <paramref name="marker"/>.</summary>
     static List<int> HostProcessesWith(string marker)
@@ -27,45 +44,47 @@ public class SandboxAttackTests
         return found;
     }
 
-    [Fact]
-    public void RunsAsUnprivilegedUserWithoutCapabilitiesOrNetwork()
+    [Theory, MemberData(nameof(Paths))]
+    public void RunsAsUnprivilegedUserWithoutCapabilitiesOrNetwork(IsolationMode mode)
     {
-        var r = Run("import os\nprint(os.getuid(), os.getgid())\nprint([l for l in open('/proc/self/status') if l.startswith(('CapEff','CapBnd','NoNewPrivs'))])\nprint(sorted(os.listdir('/')))\nprint(open('/proc/net/dev').read().count(':'))");
+        var r = Run(mode, "import os\nprint(os.getuid(), os.getgid())\nprint([l for l in open('/proc/self/status') if l.startswith(('CapEff','CapBnd','NoNewPrivs'))])\nprint(sorted(os.listdir('/')))\nprint(open('/proc/net/dev').read().count(':'))");
         Assert.Equal(SandboxStatus.Passed, r.Status);
         var lines = r.Stdout.Split('\n');
-        Assert.Equal("1000 1000", lines[0]);
+        // uid 1000 of a user namespace of its own (on the unshare path mapped to a dedicated host uid, which it
+        // keeps as is where the kernel forbids unprivileged user namespaces)
+        if (mode == IsolationMode.Bubblewrap) Assert.Equal("1000 1000", lines[0]);
+        else Assert.Matches("^(1000 1000|61[0-9]{3} 61[0-9]{3})$", lines[0]);
         Assert.Contains("CapEff:\\t0000000000000000", lines[1]);
         Assert.Contains("CapBnd:\\t0000000000000000", lines[1]);
         Assert.DoesNotContain("'root'", lines[2]);
         Assert.DoesNotContain("'home'", lines[2]);
         Assert.Equal("1", lines[3]); // only the loopback interface
-        Assert.StartsWith("bwrap", r.Isolation);
     }
 
-    [Fact]
-    public void InfiniteLoopTimesOut()
+    [Theory, MemberData(nameof(Paths))]
+    public void InfiniteLoopTimesOut(IsolationMode mode)
     {
-        var r = Run("while True: pass", Quick with { TimeoutSeconds = 1.5 });
+        var r = Run(mode, "while True: pass", Quick with { TimeoutSeconds = 1.5 });
         Assert.Equal(SandboxStatus.Timeout, r.Status);
         Assert.InRange(r.WallSeconds, 1.4, 5);
     }
 
-    [Fact]
-    public void ForkBombIsContainedAndLeavesNothing()
+    [Theory, MemberData(nameof(Paths))]
+    public void ForkBombIsContainedAndLeavesNothing(IsolationMode mode)
     {
         const string marker = "forkbomb-3f9c1";
-        var r = Run($"import os, time\n# {marker}\nwhile True:\n    try: os.fork()\n    except OSError: time.sleep(0.01)\n", Quick with { TimeoutSeconds = 2 });
+        var r = Run(mode, $"import os, time\n# {marker}\nwhile True:\n    try: os.fork()\n    except OSError: time.sleep(0.01)\n", Quick with { TimeoutSeconds = 2 });
         Assert.NotEqual(SandboxStatus.Passed, r.Status);
         Thread.Sleep(200);
         Assert.Empty(HostProcessesWith("/box/in/program.py"));
     }
 
-    [Fact]
-    public void MemoryBombIsOutOfMemory()
+    [Theory, MemberData(nameof(Paths))]
+    public void MemoryBombIsOutOfMemory(IsolationMode mode)
     {
-        Assert.Equal(SandboxStatus.OutOfMemory, Run("x = bytearray(2 << 30)").Status);
-        Assert.Equal(SandboxStatus.OutOfMemory, Run("a = []\nwhile True: a.append(' ' * 10**7)").Status);
-        Assert.Equal(SandboxStatus.OutOfMemory, Harness("def f(x):\n    return bytearray(2 << 30)\n").Status);
+        Assert.Equal(SandboxStatus.OutOfMemory, Run(mode, "x = bytearray(2 << 30)").Status);
+        Assert.Equal(SandboxStatus.OutOfMemory, Run(mode, "a = []\nwhile True: a.append(' ' * 10**7)").Status);
+        Assert.Equal(SandboxStatus.OutOfMemory, Harness(mode, "def f(x):\n    return bytearray(2 << 30)\n").Status);
     }
 
     [Fact]
@@ -79,14 +98,14 @@ public class SandboxAttackTests
         Assert.InRange(r.Stderr.Length, 10_000, 10_100);
     }
 
-    [Fact]
-    public void CannotWriteOrDeleteOutsideTheWorkDir()
+    [Theory, MemberData(nameof(Paths))]
+    public void CannotWriteOrDeleteOutsideTheWorkDir(IsolationMode mode)
     {
         var sentinel = Path.Combine(Path.GetTempPath(), $"distill-sentinel-{Guid.NewGuid():N}");
         File.WriteAllText(sentinel, "intact");
         try
         {
-            var r = Run($$"""
+            var r = Run(mode, $$"""
                 import os, shutil
                 results = []
                 for path in ['{{sentinel}}', '/usr/bin/python3', '/box/in/program.py', '/etc/ld.so.cache']:
@@ -116,15 +135,15 @@ public class SandboxAttackTests
         finally { File.Delete(sentinel); }
     }
 
-    [Fact]
-    public void NetworkIsUnreachable()
+    [Theory, MemberData(nameof(Paths))]
+    public void NetworkIsUnreachable(IsolationMode mode)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         try
         {
-            var r = Run($"import socket\ns = socket.socket()\ns.settimeout(1)\ntry:\n    s.connect(('127.0.0.1', {port})); print('connected')\nexcept OSError as e:\n    print('blocked', e)\n");
+            var r = Run(mode, $"import socket\ns = socket.socket()\ns.settimeout(1)\ntry:\n    s.connect(('127.0.0.1', {port})); print('connected')\nexcept OSError as e:\n    print('blocked', e)\n");
             Assert.Equal(SandboxStatus.Passed, r.Status);
             Assert.StartsWith("blocked", r.Stdout);
             Assert.False(listener.Pending());
@@ -132,14 +151,14 @@ public class SandboxAttackTests
         finally { listener.Stop(); }
     }
 
-    [Fact]
-    public void HostEnvironmentSecretsAreInvisible()
+    [Theory, MemberData(nameof(Paths))]
+    public void HostEnvironmentSecretsAreInvisible(IsolationMode mode)
     {
         const string secret = "sk-fake-7d1e2f0c9b";
         Environment.SetEnvironmentVariable("DISTILL_FAKE_API_KEY", secret);
         try
         {
-            var r = Run("""
+            var r = Run(mode, """
                 import os
                 out = [repr(dict(os.environ))]
                 for pid in os.listdir('/proc'):
@@ -157,14 +176,14 @@ public class SandboxAttackTests
         finally { Environment.SetEnvironmentVariable("DISTILL_FAKE_API_KEY", null); }
     }
 
-    [Fact]
-    public void KillingTheParentOrEveryoneFailsTheRunOnly()
+    [Theory, MemberData(nameof(Paths))]
+    public void KillingTheParentOrEveryoneFailsTheRunOnly(IsolationMode mode)
     {
-        var a = Harness("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(-1, signal.SIGKILL)\ndef f(x): return x * x\n");
+        var a = Harness(mode, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(-1, signal.SIGKILL)\ndef f(x): return x * x\n");
         Assert.NotEqual(SandboxStatus.Passed, a.Status);
-        var b = Harness("import os, signal\ndef f(x):\n    os.kill(-1, signal.SIGKILL)\n    return x * x\n");
+        var b = Harness(mode, "import os, signal\ndef f(x):\n    os.kill(-1, signal.SIGKILL)\n    return x * x\n");
         Assert.NotEqual(SandboxStatus.Passed, b.Status);
-        Assert.Equal(SandboxStatus.Passed, Harness("def f(x): return x * x\n").Status); // and the host still works
+        Assert.Equal(SandboxStatus.Passed, Harness(mode, "def f(x): return x * x\n").Status); // and the host still works
     }
 
     [Fact]
@@ -211,11 +230,11 @@ public class SandboxAttackTests
         Assert.Equal(SandboxStatus.Crashed, broken.Status);
     }
 
-    [Fact]
-    public void TheTestsAreOutOfTheCandidatesReach()
+    [Theory, MemberData(nameof(Paths))]
+    public void TheTestsAreOutOfTheCandidatesReach(IsolationMode mode)
     {
         const string marker = "EXPECTED_MARKER_91";
-        var r = Harness("""
+        var r = Harness(mode, """
             import gc, inspect, os, sys
             seen = []
             for o in gc.get_objects():
@@ -245,11 +264,11 @@ public class SandboxAttackTests
         Assert.Equal(SandboxStatus.Failed, r.Status);
     }
 
-    [Fact]
-    public void BackgroundProcessesDoNotOutliveTheRun()
+    [Theory, MemberData(nameof(Paths))]
+    public void BackgroundProcessesDoNotOutliveTheRun(IsolationMode mode)
     {
         const string marker = "outlive-5ab0e";
-        var r = Harness($$"""
+        var r = Harness(mode, $$"""
             import os, time
             if os.fork() == 0:
                 os.setsid()
@@ -262,16 +281,5 @@ public class SandboxAttackTests
         Assert.Equal(SandboxStatus.Passed, r.Status);
         Thread.Sleep(300);
         Assert.Empty(HostProcessesWith(marker));
-    }
-
-    [Fact]
-    public void UnshareFallbackIsolatesToo()
-    {
-        var r = Run("import os\nprint(os.getuid())\nprint(len(os.environ))\nimport socket\ntry:\n    socket.create_connection(('127.0.0.1', 9), 1); print('connected')\nexcept OSError: print('blocked')", Quick with { Isolation = IsolationMode.Unshare });
-        Assert.Equal(SandboxStatus.Passed, r.Status);
-        Assert.StartsWith("unshare", r.Isolation);
-        var lines = r.Stdout.Split('\n');
-        Assert.NotEqual("0", lines[0]);
-        Assert.Equal("blocked", lines[2]);
     }
 }

@@ -25,17 +25,20 @@ sealed class EvalCodeCommand : IVerb
         var memory = new Option<int>("--memory-mb") { Description = "Address-space limit in MiB", DefaultValueFactory = _ => 1024 };
         var limit = new Option<int>("--limit") { Description = "Only the first N tasks (0 = all)" };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON" };
+        var isolation = IsolationOption.Create();
         var command = new Command("code", "pass@k (k = 1, 10, 100 where n allows) of code samples run in the sandbox.\n" +
             "Example: distill eval code --self-test humaneval   |   distill eval code --bench mbpp-sanitized --samples s.jsonl --out r.jsonl");
-        foreach (var o in new Option[] { bench, selfTest, samples, data, output, slots, timeout, memory, limit, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { bench, selfTest, samples, data, output, slots, timeout, memory, limit, isolation, json }) command.Options.Add(o);
         command.SetAction(async (pr, ct) =>
         {
             var name = pr.GetValue(selfTest) ?? pr.GetValue(bench);
             if (name is null) throw new BadInputException("give --self-test BENCH or --bench BENCH --samples FILE");
             var dir = pr.GetValue(data) ?? EvalPaths.DefaultBenchmarks();
             if (dir is null) throw new BadInputException("the repository's data/benchmarks was not found; pass --data DIR");
-            var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout) ?? (name == "humanevalplus" ? 60 : 20), MemoryMb = pr.GetValue(memory) };
+            var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout) ?? (name == "humanevalplus" ? 60 : 20), MemoryMb = pr.GetValue(memory), Isolation = pr.GetValue(isolation) };
             options.Validate();
+            // Which isolation runs (or why none can): before any work, so a missing bubblewrap is one clear line.
+            string sandbox = SandboxLauncher.Describe(options);
             IReadOnlyList<CodeTask> tasks = BenchmarkLoader.Load(name, dir);
             if (pr.GetValue(limit) > 0) tasks = tasks.Take(pr.GetValue(limit)).ToList();
             List<CodeSample> list = pr.GetValue(selfTest) is not null ? CodeEvaluator.CanonicalSamples(tasks)
@@ -44,7 +47,7 @@ sealed class EvalCodeCommand : IVerb
             int done = 0;
             var progress = new Progress<SampleResult>(_ => { if (Interlocked.Increment(ref done) % 50 == 0) Console.Error.WriteLine($"  {done}/{list.Count}"); });
             var report = await CodeEvaluator.EvaluateAsync(tasks, list, options, pr.GetValue(slots), progress, ct);
-            var summary = Summary(name, report);
+            var summary = Summary(name, report, sandbox);
             if (pr.GetValue(output) is { } outPath)
             {
                 CodeEvaluator.WriteResults(report, outPath);
@@ -59,6 +62,7 @@ sealed class EvalCodeCommand : IVerb
             foreach (var (s, c) in report.StatusCounts.OrderBy(p => p.Key)) table.AddRow(Markup.Escape(s), c.ToString());
             table.AddRow("wall", $"{report.WallSeconds:F1} s ({report.Slots} slots)");
             table.AddRow("executions/s", $"{report.ExecutionsPerSecond:F1}");
+            table.AddRow("isolation", Markup.Escape(sandbox));
             AnsiConsole.Write(table);
             foreach (var t in report.Tasks.Where(t => t.C < t.N).Take(10))
             {
@@ -70,7 +74,7 @@ sealed class EvalCodeCommand : IVerb
         return command;
     }
 
-    internal static JsonObject Summary(string bench, CodeReport r)
+    internal static JsonObject Summary(string bench, CodeReport r, string? isolation = null)
     {
         var pass = new JsonObject();
         foreach (var (k, v) in r.PassAtK) pass[$"pass@{k}"] = v;
@@ -80,7 +84,7 @@ sealed class EvalCodeCommand : IVerb
         {
             ["benchmark"] = bench, ["tasks"] = r.Tasks.Count, ["executions"] = r.Executions, ["pass_at_k"] = pass,
             ["status_counts"] = counts, ["wall_s"] = Math.Round(r.WallSeconds, 3), ["slots"] = r.Slots,
-            ["executions_per_s"] = Math.Round(r.ExecutionsPerSecond, 2),
+            ["executions_per_s"] = Math.Round(r.ExecutionsPerSecond, 2), ["isolation"] = isolation,
         };
     }
 }

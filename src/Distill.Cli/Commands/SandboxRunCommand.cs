@@ -19,13 +19,14 @@ sealed class SandboxRunCommand : IVerb
         var timeout = new Option<double>("--timeout") { Description = "Wall-clock limit in seconds", DefaultValueFactory = _ => 10 };
         var memory = new Option<int>("--memory-mb") { Description = "Address-space limit in MiB", DefaultValueFactory = _ => 1024 };
         var json = new Option<bool>("--json") { Description = "Print the verdict as JSON" };
+        var isolation = IsolationOption.Create();
         var command = new Command("run", "Run Python in the sandbox and print the verdict (status, exit_code, stdout, stderr, wall_s).\n" +
             "Example: distill sandbox run prog.py --timeout 3   |   distill sandbox run --solution sol.py --tests t.py --entry-point add");
         command.Arguments.Add(program);
-        foreach (var o in new Option[] { solution, tests, prelude, entry, timeout, memory, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { solution, tests, prelude, entry, timeout, memory, isolation, json }) command.Options.Add(o);
         command.SetAction(async (pr, ct) =>
         {
-            var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout), MemoryMb = pr.GetValue(memory) };
+            var options = new SandboxOptions { TimeoutSeconds = pr.GetValue(timeout), MemoryMb = pr.GetValue(memory), Isolation = pr.GetValue(isolation) };
             options.Validate();
             string? prog = pr.GetValue(program), sol = pr.GetValue(solution), tst = pr.GetValue(tests);
             SandboxResult r;
@@ -42,6 +43,7 @@ sealed class SandboxRunCommand : IVerb
                 r = await TestHarness.RunAsync(new TestJob(File.ReadAllText(sol), pre, File.ReadAllText(tst), pr.GetValue(entry)), options);
             }
             else throw new BadInputException("give either PROGRAM or both --solution and --tests");
+            if (r.Status == SandboxStatus.SandboxError && r.Isolation == "none") throw new BadInputException(r.Error ?? "no sandbox available");
             if (pr.GetValue(json))
                 Console.WriteLine(new JsonObject
                 {

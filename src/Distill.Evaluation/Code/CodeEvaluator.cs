@@ -32,7 +32,7 @@ public sealed record CodeReport(
 
 /// <summary>
 /// Scores code samples against a benchmark's tests in the sandbox, several at once (each running
-/// sample holds two uid slots: its candidate and its test runner), and computes pass@k.
+/// sample is two children of the sandbox zygote: its candidate and its test runner), and computes pass@k.
 /// </summary>
 public static class CodeEvaluator
 {

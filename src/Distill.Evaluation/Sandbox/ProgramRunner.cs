@@ -4,9 +4,10 @@ namespace Distill.Evaluation.Sandbox;
 
 /// <summary>
 /// Runs one Python program in the sandbox and classifies how it ended (`distill sandbox run
-/// PROGRAM.py`). Exit 0 is "passed"; this mode has no tests, so it is only for probing the
-/// sandbox by hand: a program decides its own exit code, so never use it to score candidates
-/// (use <see cref="TestHarness"/>).
+/// PROGRAM.py`). "passed" needs exit 0 AND the completion token that only the program's last line
+/// produces (Harness/zygote.py, _run_program): early exits, exit hooks, excepthook tricks, forged
+/// output and stolen nonces do not pass. A program that knows the protocol can still forge it, so
+/// this mode is for probing the sandbox; scoring uses <see cref="TestHarness"/> (docs/evaluation.md).
 /// </summary>
 public static class ProgramRunner
 {
@@ -15,8 +16,8 @@ public static class ProgramRunner
         options.Validate();
         var clock = Stopwatch.StartNew();
         SandboxedProcess p;
-        try { p = SandboxedProcess.Start(options, new Dictionary<string, string> { ["program.py"] = source }, "program.py", channel: false); }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        try { p = SandboxedProcess.Start(options, new Dictionary<string, string> { ["program.py"] = source }, "program", channel: false); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception or PlatformNotSupportedException)
         {
             return new SandboxResult(SandboxStatus.SandboxError, null, "", "", e.Message, clock.Elapsed.TotalSeconds, "none");
         }
@@ -30,14 +31,16 @@ public static class ProgramRunner
             int? code = p.ExitCode;
             string stdout = p.Stdout!.Text, stderr = p.Stderr.Text;
             var (status, error) = exited ? Classify(code, stderr) : (SandboxStatus.Timeout, $"wall-clock limit of {options.TimeoutSeconds} s reached");
+            if (status == SandboxStatus.Passed && !p.Completed)
+                (status, error) = (SandboxStatus.Failed, "exit code 0, but the program did not run to its last line (no completion token)");
             return new SandboxResult(status, exited ? code : null, stdout, stderr, error, wall, p.Isolation);
         }
     }
 
     /// <summary>
     /// Status of an interpreter that ended by itself. Signals: .NET reports 128+signal.
-    /// SIGXCPU (24) = the CPU rlimit; SIGKILL (9) after it = the hard CPU limit. bwrap reports its
-    /// own setup failures as "bwrap: ..." on stderr with exit code 1.
+    /// SIGXCPU (24) = the CPU rlimit; SIGKILL (9) after it = the hard CPU limit. A child whose
+    /// set-up failed exits 125 with "sandbox: ..." on stderr (Harness/zygote.py).
     /// </summary>
     internal static (SandboxStatus, string?) Classify(int? code, string stderr)
     {
@@ -45,7 +48,7 @@ public static class ProgramRunner
         if (code == 128 + 24) return (SandboxStatus.Timeout, "CPU-time limit reached (SIGXCPU)");
         if (stderr.Contains("MemoryError", StringComparison.Ordinal) || stderr.Contains("Cannot allocate memory", StringComparison.Ordinal))
             return (SandboxStatus.OutOfMemory, LastError(stderr) ?? "MemoryError");
-        if (stderr.StartsWith("bwrap:", StringComparison.Ordinal) || stderr.StartsWith("unshare:", StringComparison.Ordinal) || stderr.StartsWith("setpriv:", StringComparison.Ordinal))
+        if (code == 125 && stderr.StartsWith("sandbox:", StringComparison.Ordinal))
             return (SandboxStatus.SandboxError, stderr.Split('\n')[0]);
         if (code > 128) return (SandboxStatus.Crashed, $"killed by signal {code - 128}");
         return (SandboxStatus.Failed, LastError(stderr) ?? $"exit code {code}");

@@ -1,111 +1,119 @@
-using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
 
 namespace Distill.Evaluation.Sandbox;
 
 /// <summary>
-/// One running sandboxed interpreter: its own uid slot, a read-only input dir on the host, capped
-/// stderr, and either capped stdout or a line channel on stdout. Disposing kills the whole tree
-/// (SIGKILL to bwrap, whose --die-with-parent takes its pid namespace down; then every process left
-/// under the dedicated uid) and deletes the input dir. Nothing here waits without a deadline
-/// (dotnet/runtime #29232: a grandchild holding a pipe can block WaitForExit forever).
+/// One sandboxed execution: a fresh child of the zygote (pid 1 of its own pid namespace, see
+/// Harness/zygote.py) with its files on a read-only /box/in, capped stderr, and either capped stdout
+/// or a line channel on stdout. The files (and, in program mode, the completion nonce) go to the
+/// child's stdin, never through the zygote. Killing it SIGKILLs the namespace's init, which makes
+/// the kernel end every process in the namespace; the zygote reports the exit only once all are
+/// gone. Nothing here waits without a deadline.
 /// </summary>
 sealed class SandboxedProcess : IDisposable
 {
-    readonly Process _process;
-    readonly UidSlot _slot;
-    readonly string _hostDir;
-    public string Isolation { get; }
+    readonly Zygote _zygote;
+    readonly ZygoteChild _child;
+    readonly UidSlot? _slot;
+    readonly byte[]? _doneToken;
+    readonly CappedCapture? _done;
+    public string Isolation => _zygote.Isolation;
     public CappedCapture Stderr { get; }
     public CappedCapture? Stdout { get; }
     public LineChannel? Channel { get; }
-    public Stream Stdin => _process.StandardInput.BaseStream;
+    public Stream Stdin => _child.Stdin;
     public bool Killed { get; private set; }
-    bool _swept; // Kill() swept the uid after the child had exited: nothing of this sandbox can be left
 
-    SandboxedProcess(Process p, UidSlot slot, string hostDir, string isolation, SandboxOptions o, bool channel)
+    SandboxedProcess(Zygote zygote, ZygoteChild child, UidSlot? slot, SandboxOptions o, bool channel, byte[]? doneToken)
     {
-        _process = p; _slot = slot; _hostDir = hostDir; Isolation = isolation;
-        Stderr = new CappedCapture(p.StandardError.BaseStream, o.OutputCapBytes);
-        if (channel) Channel = new LineChannel(p.StandardOutput.BaseStream, o.MaxMessageBytes);
-        else Stdout = new CappedCapture(p.StandardOutput.BaseStream, o.OutputCapBytes);
+        _zygote = zygote; _child = child; _slot = slot; _doneToken = doneToken;
+        Stderr = new CappedCapture(child.Stderr, o.OutputCapBytes);
+        if (channel) Channel = new LineChannel(child.Stdout, o.MaxMessageBytes);
+        else Stdout = new CappedCapture(child.Stdout, o.OutputCapBytes);
+        if (child.Done is not null) _done = new CappedCapture(child.Done, 256);
     }
 
-    /// <summary>Writes <paramref name="files"/> into a fresh root-owned, read-only-to-others dir and starts `python3 script` on it.</summary>
-    public static SandboxedProcess Start(SandboxOptions o, IReadOnlyDictionary<string, string> files, string script, bool channel)
+    /// <summary>Forks a child in <paramref name="mode"/> ("worker", "runner" or "program") with <paramref name="files"/> in /box/in.</summary>
+    public static SandboxedProcess Start(SandboxOptions o, IReadOnlyDictionary<string, string> files, string mode, bool channel)
     {
-        var dir = Directory.CreateTempSubdirectory("distill-sbx-").FullName;
-        UidSlot? slot = null;
+        var zygote = ZygotePool.Get(o);
+        var slot = zygote.UidPerChild ? UidSlot.Acquire() : null;
+        ZygoteChild? child = null;
         try
         {
-            if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the sandbox needs Linux namespaces");
-            foreach (var (name, text) in files)
+            child = zygote.Spawn(mode, slot?.Uid, o);
+            var filesJson = new JsonObject();
+            foreach (var (name, text) in files) filesJson[name] = text;
+            var preamble = new JsonObject { ["files"] = filesJson };
+            byte[]? token = null;
+            if (mode == "program")
             {
-                var path = Path.Combine(dir, name);
-                File.WriteAllText(path, text);
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+                preamble["nonce"] = nonce;
+                token = Encoding.ASCII.GetBytes(Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes("distill-complete:" + nonce))).ToLowerInvariant());
             }
-            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-                                      UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            slot = UidSlot.Acquire();
-            var (psi, isolation) = SandboxLauncher.Build(o, slot, dir, script);
-            var p = ProcessSpawner.Start(psi);
-            return new SandboxedProcess(p, slot, dir, isolation, o, channel);
+            var body = Encoding.UTF8.GetBytes(preamble.ToJsonString());
+            var p = new SandboxedProcess(zygote, child, slot, o, channel, token);
+            try
+            {
+                child.Stdin.Write(Encoding.ASCII.GetBytes($"{body.Length}\n"));
+                child.Stdin.Write(body);
+                child.Stdin.Flush();
+            }
+            catch (IOException) { } // the child died during set-up: its stderr says why
+            return p;
         }
         catch
         {
+            if (child is not null) zygote.Kill(child.Id);
             slot?.Dispose();
-            try { Directory.Delete(dir, true); } catch (IOException) { }
             throw;
         }
     }
 
-    public bool HasExited => _process.HasExited;
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    public bool HasExited => _child.Exit.Task.IsCompleted;
+    public int? ExitCode => HasExited ? _child.Exit.Task.Result : null;
+
+    /// <summary>Program mode: the child wrote the completion token, which only its last line does (Harness/zygote.py).</summary>
+    public bool Completed => _doneToken is not null && _done is not null && _done.Completion.IsCompleted && !_done.Truncated
+                             && _done.Text == Encoding.ASCII.GetString(_doneToken);
 
     /// <summary>Waits for exit until the deadline; false when it passed.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout)
     {
-        using var cts = new CancellationTokenSource(timeout);
-        try { await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false); return true; }
-        catch (OperationCanceledException) { return false; }
+        var exit = _child.Exit.Task;
+        return await Task.WhenAny(exit, Task.Delay(timeout)).ConfigureAwait(false) == exit;
     }
 
     /// <summary>Waits (bounded) for the output readers to reach end of stream.</summary>
     public async Task DrainAsync(TimeSpan timeout)
     {
-        var readers = Stdout is null ? Stderr.Completion : Task.WhenAll(Stderr.Completion, Stdout.Completion);
-        await Task.WhenAny(readers, Task.Delay(timeout)).ConfigureAwait(false);
+        var readers = new List<Task> { Stderr.Completion };
+        if (Stdout is not null) readers.Add(Stdout.Completion);
+        if (_done is not null) readers.Add(_done.Completion);
+        await Task.WhenAny(Task.WhenAll(readers), Task.Delay(timeout)).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// SIGKILLs the sandbox: our child is bwrap itself (setpriv execs it) or unshare. bwrap's --die-with-parent
-    /// kills its namespace init when it dies, and the kernel then kills every process of that pid namespace; with a
-    /// dedicated uid (root; always so for unshare) the uid sweep below removes anything left. No
-    /// Kill(entireProcessTree: true): it enumerates every process on the host through /proc (≈ 22 ms a call with
-    /// 66 processes, measured 2026-12-02), four times per test job, and finds nothing the two mechanisms above miss.
-    /// </summary>
+    /// <summary>SIGKILLs the child's pid namespace (bounded wait for the zygote to report it gone).</summary>
     public void Kill()
     {
-        if (_swept) return;
-        if (!_process.HasExited)
-        {
-            Killed = true;
-            try { _process.Kill(); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
-        }
-        // Let the namespace go down first, so that the sweep finds nothing instead of racing the kernel's teardown
-        // (each round of the sweep reads /proc; bounded: the sweep SIGKILLs whatever is still there).
-        _process.WaitForExit(100);
-        _slot.KillLeftovers();
-        _swept = _process.HasExited;
+        if (HasExited) return;
+        Killed = true;
+        _zygote.Kill(_child.Id);
+        _child.Exit.Task.Wait(TimeSpan.FromSeconds(2));
     }
 
     public void Dispose()
     {
         Kill();
-        try { _process.StandardInput.Dispose(); } catch (IOException) { } catch (ObjectDisposedException) { }
-        _process.WaitForExit(2000); // bounded: the tree is already dead
-        _process.Dispose();
-        _slot.Release(swept: true); // Kill() above swept the uid
-        try { Directory.Delete(_hostDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try { _child.Stdin.Dispose(); } catch (IOException) { } catch (ObjectDisposedException) { }
+        _child.Stdout.Dispose();
+        _child.Stderr.Dispose();
+        _child.Done?.Dispose();
+        // The uid is free once the namespace is: the zygote reports the exit of its init only after the kernel
+        // has reaped every other process in it.
+        _slot?.Release(swept: HasExited);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -15,8 +14,8 @@ namespace Distill.Evaluation.Sandbox;
 public sealed record TestJob(string Solution, string Prelude, string Tests, string? EntryPoint);
 
 /// <summary>
-/// Runs tests against a candidate with the two in SEPARATE sandboxes (two interpreters, two uids,
-/// two pid namespaces): the candidate's worker defines the candidate; the test runner runs the
+/// Runs tests against a candidate with the two in SEPARATE sandboxes (two forked interpreters, two
+/// pid, mount, ipc and user namespaces or uids): the candidate's worker defines the candidate; the test runner runs the
 /// tests in a pristine interpreter where each function of the candidate is a proxy that forwards
 /// the call, through this class, to the worker and gets back plain data (Harness/wire.py). The
 /// verdict is decided here from the runner's last message and the worker's fate; nothing the
@@ -25,21 +24,6 @@ public sealed record TestJob(string Solution, string Prelude, string Tests, stri
 /// </summary>
 public static class TestHarness
 {
-    static readonly Dictionary<string, string> Scripts = LoadScripts();
-
-    static Dictionary<string, string> LoadScripts()
-    {
-        var asm = typeof(TestHarness).Assembly;
-        var d = new Dictionary<string, string>();
-        foreach (var name in new[] { "wire.py", "worker.py", "runner.py" })
-        {
-            using var s = asm.GetManifestResourceStream($"Distill.Evaluation.Sandbox.Harness.{name}")
-                ?? throw new InvalidOperationException($"embedded harness script {name} missing");
-            d[name] = new StreamReader(s).ReadToEnd();
-        }
-        return d;
-    }
-
     public static async Task<SandboxResult> RunAsync(TestJob job, SandboxOptions options)
     {
         options.Validate();
@@ -49,15 +33,11 @@ public static class TestHarness
         SandboxedProcess? cand = null, tests = null;
         try
         {
-            cand = SandboxedProcess.Start(options, new Dictionary<string, string>
-            {
-                ["wire.py"] = Scripts["wire.py"], ["worker.py"] = Scripts["worker.py"], ["solution.py"] = job.Solution,
-            }, "worker.py", channel: true);
+            cand = SandboxedProcess.Start(options, new Dictionary<string, string> { ["solution.py"] = job.Solution }, "worker", channel: true);
             tests = SandboxedProcess.Start(options, new Dictionary<string, string>
             {
-                ["wire.py"] = Scripts["wire.py"], ["runner.py"] = Scripts["runner.py"],
                 ["prelude.py"] = job.Prelude, ["tests.py"] = job.Tests, ["meta.json"] = meta,
-            }, "runner.py", channel: true);
+            }, "runner", channel: true);
             var run = new Relay(cand, tests, () => deadline - clock.Elapsed);
             var (status, error) = await run.RunAsync().ConfigureAwait(false);
             cand.Kill(); tests.Kill();
@@ -66,7 +46,7 @@ public static class TestHarness
             return new SandboxResult(status, cand.Killed ? null : cand.ExitCode, "", cand.Stderr.Text, error, clock.Elapsed.TotalSeconds,
                 cand.Isolation + "; tests in a separate sandbox");
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception or PlatformNotSupportedException)
         {
             return new SandboxResult(SandboxStatus.SandboxError, null, "", tests?.Stderr.Text ?? "", e.Message, clock.Elapsed.TotalSeconds, cand?.Isolation ?? "none");
         }

@@ -12,9 +12,10 @@ namespace Distill.Evaluation.Sandbox;
 public sealed class UidSlot : IDisposable
 {
     const int First = 61000, Count = 1000;
-    static int _next;
+    static readonly HashSet<int> Held = []; // uids this process holds now
     static readonly HashSet<int> Swept = []; // uids this process has already cleared of strangers
     readonly FileStream? _lock;
+    bool _released;
 
     public int Uid { get; }
     /// <summary>True when this uid belongs to this run alone (we are root and reserved it).</summary>
@@ -37,9 +38,11 @@ public sealed class UidSlot : IDisposable
         if (!IsRoot) return new UidSlot(GetEffectiveUid(), null);
         var dir = Directory.Exists("/run") ? "/run/distill-sandbox" : Path.Combine(Path.GetTempPath(), "distill-sandbox");
         Directory.CreateDirectory(dir);
-        for (int attempt = 0; attempt < Count; attempt++)
+        // Lowest free uid first: a run keeps reusing the same few uids, so the first-use sweep below (a /proc scan)
+        // happens a handful of times per process instead of once per execution.
+        for (int uid = First; uid < First + Count; uid++)
         {
-            int uid = First + (int)((uint)Interlocked.Increment(ref _next) % Count);
+            lock (Held) { if (!Held.Add(uid)) continue; }
             try
             {
                 var fs = new FileStream(Path.Combine(dir, $"uid-{uid}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
@@ -49,7 +52,7 @@ public sealed class UidSlot : IDisposable
                 if (first) slot.KillLeftovers(); // a crashed earlier process may have left something behind
                 return slot;
             }
-            catch (IOException) { } // held by another run: try the next uid
+            catch (IOException) { lock (Held) Held.Remove(uid); } // held by another run: try the next uid
         }
         throw new InvalidOperationException($"no free sandbox uid in {First}..{First + Count - 1}");
     }
@@ -100,8 +103,10 @@ public sealed class UidSlot : IDisposable
     /// <summary>Frees the uid; <paramref name="swept"/> = the caller has just run <see cref="KillLeftovers"/>.</summary>
     public void Release(bool swept)
     {
-        if (_lock is null) return;
+        if (_lock is null || _released) return;
+        _released = true;
         if (!swept) KillLeftovers();
         _lock.Dispose();
+        lock (Held) Held.Remove(Uid);
     }
 }

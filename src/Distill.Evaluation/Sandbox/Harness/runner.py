@@ -11,13 +11,10 @@ import os
 import sys
 import traceback
 
-BOX = sys.argv[1]
-sys.path.insert(0, BOX)
-import wire  # noqa: E402
+import wire
 
-_chan = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
-_calls = os.fdopen(os.dup(0), "r", encoding="utf-8")
-os.dup2(2, 1)
+_chan = None  # set by serve(): a private copy of the original stdout (verdict and calls)
+_calls = None  # and of stdin (replies)
 _builtin_names = set(dir(builtins))
 CUT = 50  # PERsD cuts INPUT/OUTPUT/EXPECTED values to 50 characters
 
@@ -141,12 +138,12 @@ def _describe(e, tree):
     return f"{type(e).__name__} : {e}"
 
 
-def main():
-    with open(BOX + "/meta.json", encoding="utf-8") as f:
+def main(box):
+    with open(box + "/meta.json", encoding="utf-8") as f:
         meta = json.load(f)
-    with open(BOX + "/prelude.py", encoding="utf-8") as f:
+    with open(box + "/prelude.py", encoding="utf-8") as f:
         prelude = f.read()
-    with open(BOX + "/tests.py", encoding="utf-8") as f:
+    with open(box + "/tests.py", encoding="utf-8") as f:
         tests = f.read()
     g = {"__name__": "__tests__"}
     exec(compile(prelude, "<prelude>", "exec"), g)
@@ -179,4 +176,16 @@ def main():
     _send({"verdict": "passed"})
 
 
-main()
+def serve(box):
+    """Runs in a fresh child of the zygote (Harness/zygote.py), or standalone: python3 runner.py BOX."""
+    global _chan, _calls
+    _chan = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+    _calls = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.__stdout__ = os.fdopen(1, "w", encoding="utf-8", closefd=False)
+    main(box)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, sys.argv[1])
+    serve(sys.argv[1])

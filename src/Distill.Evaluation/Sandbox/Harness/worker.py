@@ -5,12 +5,9 @@
 import os
 import sys
 
-BOX = sys.argv[1]
-sys.path.insert(0, BOX)
-import wire  # noqa: E402
+import wire
 
-_reply = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
-os.dup2(2, 1)  # the candidate's own prints go to stderr, never onto the reply channel
+_reply = None  # set by serve(): a private copy of the original stdout
 
 
 def _send(obj):
@@ -23,13 +20,12 @@ def _error(e):
 
 
 _objects = []  # objects returned as opaque handles, by number
-wire._handles = _objects
 
 
-def main():
+def main(box):
     namespace = {"__name__": "__candidate__", "__builtins__": __builtins__}
     try:
-        with open(BOX + "/solution.py", encoding="utf-8") as f:
+        with open(box + "/solution.py", encoding="utf-8") as f:
             source = f.read()
         exec(compile(source, "<candidate>", "exec"), namespace)
     except BaseException as e:  # SyntaxError, ImportError, SystemExit at import...
@@ -51,4 +47,18 @@ def main():
             _send({"raise": _error(e)})
 
 
-main()
+def serve(box):
+    """Runs in a fresh child of the zygote (Harness/zygote.py), or standalone: python3 worker.py BOX."""
+    global _reply
+    _reply = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+    os.dup2(2, 1)  # the candidate's own prints go to stderr, never onto the reply channel
+    # line-buffered: what the candidate printed is in its stderr even when it is killed after the verdict
+    sys.stdout = sys.__stdout__ = os.fdopen(1, "w", encoding="utf-8", closefd=False, buffering=1)
+    wire._handles = _objects
+    main(box)
+    _reply.flush()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, sys.argv[1])
+    serve(sys.argv[1])
