@@ -23,14 +23,8 @@ public static class SequenceScorer
         using var mask = batch.KeyMaskTensor();
         var logits = model.Forward(tape, batch.Ids, batch.Rows, mask);
         var sum = SequenceLogProb.Forward(tape, logits, batch.Labels, batch.Rows).Span.ToArray();
-        var mean = new float[batch.Rows];
-        var labels = batch.Labels;
-        for (int r = 0; r < batch.Rows; r++)
-        {
-            int n = 0;
-            for (int t = 0; t < batch.T; t++) if (labels[r * batch.T + t] != Collator.IgnoreIndex) n++;
-            mean[r] = n == 0 ? 0f : sum[r] / n;
-        }
+        // the kernel's own mean (not sum / n here), so a policy scored with lengthNormalized equals it bit for bit
+        var mean = SequenceLogProb.Forward(tape, logits, batch.Labels, batch.Rows, lengthNormalized: true).Span.ToArray();
         return (sum, mean);
     }
 
