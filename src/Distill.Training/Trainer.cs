@@ -42,6 +42,7 @@ public sealed class Trainer(TrainerOptions options, IObjective objective, IReadO
         options.Validate();
         if (dataset.Count == 0) throw new ArgumentException("Trainer: the dataset is empty");
         Directory.CreateDirectory(outputDir);
+        foreach (var stale in Directory.GetDirectories(outputDir, Path.GetFileName(FinalDir) + ".tmp-*")) Directory.Delete(stale, recursive: true);
         string metricsPath = Path.Combine(outputDir, MetricsFile);
         var existing = TrainerCheckpoint.Complete(outputDir);
         if (!options.Resume && (existing.Count > 0 || (File.Exists(metricsPath) && new FileInfo(metricsPath).Length > 0)))

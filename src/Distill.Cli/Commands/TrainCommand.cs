@@ -65,6 +65,8 @@ sealed class TrainCommand : IVerb
             Workers.Count = pr.GetValue(threads);
             string m = pr.GetValue(method)!;
             string modelDir = pr.GetValue(model)!;
+            if (m == "token-kd" && pr.GetValue(teacher) is null)
+                throw new ArgumentException("--method token-kd needs --teacher DIR (a local model sharing the student's vocabulary)");
             using var student = ModelIO.Load(modelDir);
             LoraConfig? lora = null;
             if (!pr.GetValue(full))
@@ -88,7 +90,7 @@ sealed class TrainCommand : IVerb
                 IObjective objective = m switch
                 {
                     "sft" => new SftObjective(),
-                    "token-kd" => new TokenKdObjective(teacherModel = ModelIO.Load(pr.GetValue(teacher) ?? throw new ArgumentException("--method token-kd needs --teacher DIR (a local model sharing the student's vocabulary)")),
+                    "token-kd" => new TokenKdObjective(teacherModel = ModelIO.Load(pr.GetValue(teacher)!),
                         new DivergenceOptions(Divergence(pr.GetValue(divergence)!), pr.GetValue(temperature), pr.GetValue(jsdBeta), pr.GetValue(skewAlpha)),
                         new OnPolicyOptions(pr.GetValue(lambda), 1f, pr.GetValue(maxNew)) { EosTokenIds = student.Config.EosTokenIds }),
                     _ => new PreferenceObjective(new PreferenceOptions(m switch
