@@ -3,6 +3,7 @@ using System.Text.Json;
 using Distill.Models;
 using Distill.Models.Quantization;
 using Distill.Tensors;
+using Distill.Training;
 
 namespace Distill.Bench.Cli;
 

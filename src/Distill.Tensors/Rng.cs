@@ -18,6 +18,20 @@ public sealed class Rng
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
     }
 
+    /// <summary>
+    /// The generator's whole state (the four xoshiro words and the cached Box–Muller value), so a training run can
+    /// checkpoint it and continue the exact same stream after a restart.
+    /// </summary>
+    public RngState State
+    {
+        get => new(_s0, _s1, _s2, _s3, _spare, _hasSpare);
+        set
+        {
+            if ((value.S0 | value.S1 | value.S2 | value.S3) == 0) throw new ArgumentException("xoshiro256** state must not be all zero");
+            (_s0, _s1, _s2, _s3, _spare, _hasSpare) = (value.S0, value.S1, value.S2, value.S3, value.Spare, value.HasSpare);
+        }
+    }
+
     static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;
@@ -71,3 +85,6 @@ public sealed class Rng
         for (int i = 0; i < dst.Length; i++) dst[i] = (float)(mean + std * NextNormal());
     }
 }
+
+/// <summary>A snapshot of <see cref="Rng"/> (see <see cref="Rng.State"/>).</summary>
+public readonly record struct RngState(ulong S0, ulong S1, ulong S2, ulong S3, double Spare, bool HasSpare);

@@ -27,12 +27,12 @@ public partial class LayeringTests
         // the engine's benchmarks and torch_baseline.py's models: engine only, so the engine's tests can use them
         ["Distill.Bench"] = ["Distill.Tensors"],
         // `distill bench ...`: on top of everything, the CLI included (its verbs and error path)
-        ["Distill.Bench.Cli"] = ["Distill.Cli", "Distill.Bench", "Distill.Tensors", "Distill.Text", "Distill.Models", "Distill.Data"],
+        ["Distill.Bench.Cli"] = ["Distill.Cli", "Distill.Bench", "Distill.Tensors", "Distill.Text", "Distill.Models", "Distill.Data", "Distill.Training"],
         // a test project sees its own layer and what that reaches (plus what the comment says)
         ["Distill.Tensors.Tests"] = ["Distill.Tensors", "Distill.Bench"], // golden and end-to-end subjects: torch_baseline.py's models
         ["Distill.Text.Tests"] = ["Distill.Text"],
         ["Distill.Data.Tests"] = ["Distill.Data"],
-        ["Distill.Models.Tests"] = ["Distill.Models"],
+        ["Distill.Models.Tests"] = ["Distill.Models", "Distill.Training"], // the NF4 fidelity test trains its subject from scratch through the Trainer
         ["Distill.Training.Tests"] = ["Distill.Training"],
         ["Distill.Evaluation.Tests"] = ["Distill.Evaluation"],
         ["Distill.Chat.Tests"] = ["Distill.Chat", "CacheWriter"],  // CacheWriter: the child process of the crash test

@@ -19,14 +19,15 @@ public sealed class LoraBranch : IDisposable
     public bool Training { get; set; }
     /// <summary>False bypasses the branch (PEFT's disable_adapter): the base model, e.g. DPO's reference forward.</summary>
     public bool Enabled { get; set; } = true;
-    readonly Rng _rng;
+    /// <summary>The generator of the dropout masks; a trainer may replace it by one whose state it checkpoints.</summary>
+    public Rng DropoutRng { get; set; }
 
     public LoraBranch(string path, int inFeatures, int outFeatures, LoraConfig config, Rng rng)
     {
         R = config.R;
         Scaling = (float)config.Scaling;
         Dropout = (float)config.LoraDropout;
-        _rng = rng;
+        DropoutRng = rng;
         A = new Parameter($"{path}.lora_A.weight", R, inFeatures);
         B = new Parameter($"{path}.lora_B.weight", outFeatures, R);
         // kaiming_uniform_(a=√5) on (r, in): bound = gain·√(3/fan_in), gain = √(2/(1+a²)) = √(1/3) → bound = 1/√in
@@ -46,7 +47,7 @@ public sealed class LoraBranch : IDisposable
             var mask = tape.New(x.Shape);
             float keep = 1f / (1f - Dropout);
             var m = mask.Span;
-            for (int i = 0; i < m.Length; i++) m[i] = _rng.NextFloat() < Dropout ? 0f : keep;
+            for (int i = 0; i < m.Length; i++) m[i] = DropoutRng.NextFloat() < Dropout ? 0f : keep;
             input = Mul.Forward(tape, x, mask);
         }
         var h = Linear.Forward(tape, input, A.Value);   // (rows, r)

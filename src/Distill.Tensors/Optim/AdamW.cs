@@ -21,7 +21,14 @@ public sealed class AdamW : IDisposable
     public float Beta2 { get; }
     public float Eps { get; }
     public float WeightDecay { get; }
-    public int StepCount { get; private set; }
+    /// <summary>Optimizer steps taken (t in the bias corrections); settable so a checkpoint can restore it.</summary>
+    public int StepCount { get; set; }
+
+    /// <summary>First moments m, one per trainable parameter in <see cref="Parameters"/> order (torch's exp_avg).</summary>
+    public IReadOnlyList<Tensor> FirstMoments => _m;
+
+    /// <summary>Second moments v, one per trainable parameter (torch's exp_avg_sq).</summary>
+    public IReadOnlyList<Tensor> SecondMoments => _v;
 
     public AdamW(IEnumerable<Parameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
     {

@@ -1,6 +1,7 @@
 using Distill.Models.Quantization;
 using Distill.Tensors.Autograd;
 using Distill.Tensors.Autograd.Ops;
+using Distill.Training;
 
 namespace Distill.Models.Tests.Quantization;
 

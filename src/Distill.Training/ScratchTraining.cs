@@ -1,17 +1,20 @@
 using System.Text;
 using System.Text.Json;
+using Distill.Models;
 using Distill.Tensors;
-using Distill.Tensors.Autograd;
-using Distill.Tensors.Autograd.Ops;
 using Distill.Tensors.Optim;
+using Distill.Training.Data;
+using Distill.Training.Objectives;
 
-namespace Distill.Models;
+namespace Distill.Training;
 
 /// <summary>
 /// Next-token training of a causal LM from scratch on a byte stream (vocabulary = the 256 byte values), used to
 /// obtain small models that have learned something without downloading weights: the NF4 fidelity benchmark and
 /// its test quantize such a model. Plain recipe: AdamW (β 0.9/0.95, weight decay 0), linear warmup then cosine
-/// decay, global gradient-norm clip 1, mean cross-entropy over B·T positions of random windows.
+/// decay, global gradient-norm clip 1, mean cross-entropy over B·T positions of random windows. The loop is the
+/// library's <see cref="Trainer"/> with the <see cref="SftObjective"/> (each window is an example whose first byte is
+/// the prompt), so the NF4 benchmark and its test train through the same path as every method.
 /// </summary>
 public static class ScratchTraining
 {
@@ -79,36 +82,36 @@ public static class ScratchTraining
     {
         if (model.Config.VocabSize < 256) throw new ArgumentException($"byte-level training needs a vocabulary of at least 256, not {model.Config.VocabSize}");
         if (data.Length < seqLen + 2) throw new ArgumentException($"{data.Length} bytes are fewer than one window of {seqLen + 1}");
-        var parameters = model.Weights.Select(w => w.Parameter).ToArray();
-        using var optimizer = new AdamW(parameters, lr, 0.9f, 0.95f, 1e-8f, weightDecay: 0f);
-        var schedule = new LrSchedule(ScheduleKind.Cosine, lr, Math.Max(1, steps / 20), steps);
-        using var tape = new Tape();
+        // window b of step s: bytes [start, start + seqLen] — the first byte is the prompt, the next seqLen are predicted
         var rng = new Rng(seed);
-        var ids = new int[batch * seqLen];      // (batch, seqLen)
-        var targets = new int[batch * seqLen];  // (batch, seqLen): ids shifted by one
-        var losses = new float[steps];
-        for (int step = 0; step < steps; step++)
+        var windows = new List<TrainingExample>(steps * batch);
+        for (int i = 0; i < steps * batch; i++)
         {
-            for (int b = 0; b < batch; b++)
-            {
-                int start = rng.NextInt(data.Length - seqLen - 1);
-                for (int t = 0; t < seqLen; t++)
-                {
-                    ids[b * seqLen + t] = data[start + t];
-                    targets[b * seqLen + t] = data[start + t + 1];
-                }
-            }
-            tape.Reset();
-            var logits = model.Forward(tape, ids, batch);
-            var loss = CrossEntropy.Forward(tape, logits, targets, overwriteLogits: true);
-            losses[step] = loss[0];
-            tape.Backward(loss);
-            GradClip.ClipGlobalNorm(optimizer.Parameters, 1f);
-            optimizer.Lr = schedule.At(step);
-            optimizer.Step();
-            optimizer.ZeroGrad();
-            if (log is not null && (step % 50 == 0 || step == steps - 1)) log.Report($"step {step}: loss {losses[step]:F4}");
+            int start = rng.NextInt(data.Length - seqLen - 1);
+            windows.Add(new TrainingExample([data[start]], data.AsSpan(start + 1, seqLen).ToArray().Select(b => (int)b).ToArray()));
         }
+        var options = new TrainerOptions
+        {
+            Stage = "scratch", MaxSteps = steps, BatchSize = batch, MaxLength = seqLen + 1, LearningRate = lr, Schedule = ScheduleKind.Cosine,
+            WarmupSteps = Math.Max(1, steps / 20), AdamBeta1 = 0.9f, AdamBeta2 = 0.95f, AdamEpsilon = 1e-8f, WeightDecay = 0f, MaxGradNorm = 1f,
+            Shuffle = false, SaveSteps = 0, Seed = seed,
+        };
+        string dir = Path.Combine(Path.GetTempPath(), $"distill-scratch-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var losses = new float[steps];
+        var progress = new StepLosses(losses, log);
+        try { new Trainer(options, new SftObjective(), windows, model, dir).Run(progress); }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
         return losses;
+    }
+
+    /// <summary>Collects each step's loss (synchronously, unlike Progress&lt;T&gt;) and logs every 50th.</summary>
+    sealed class StepLosses(float[] losses, IProgress<string>? log) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            if (p.Step == 0) return;
+            losses[p.Step - 1] = p.Loss;
+            if (log is not null && ((p.Step - 1) % 50 == 0 || p.Step == losses.Length)) log.Report($"step {p.Step - 1}: loss {p.Loss:F4}");
+        }
     }
 }

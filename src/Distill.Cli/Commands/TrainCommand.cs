@@ -1,0 +1,141 @@
+using System.CommandLine;
+using Distill.Methods.Training;
+using Distill.Models;
+using Distill.Models.Lora;
+using Distill.Tensors.Kernels.Losses;
+using Distill.Tensors.Optim;
+using Distill.Tensors.Threading;
+using Distill.Training;
+using Distill.Training.Objectives;
+using Distill.Training.Data;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>`distill train`: one training stage from the command line — a method (objective), data, a model, LoRA/QLoRA or full weights.</summary>
+sealed class TrainCommand : IVerb
+{
+    static readonly string[] Methods = ["sft", "token-kd", "dpo", "ipo", "hinge", "plad-rank", "plad-margin"];
+
+    public Command Build()
+    {
+        var method = new Option<string>("--method") { Description = "sft | token-kd | dpo | ipo | hinge | plad-rank | plad-margin", Required = true };
+        method.AcceptOnlyFromAmong(Methods);
+        var data = new Option<string>("--data") { Description = "training JSONL in TRL columns: prompt/completion (sft, token-kd) or prompt/chosen/rejected (preference); *_ids for token ids", Required = true };
+        var model = new Option<string>("--model") { Description = "student: Hugging Face model folder", Required = true };
+        var teacher = new Option<string?>("--teacher") { Description = "token-kd: teacher model folder (same vocabulary)" };
+        var outDir = new Option<string>("--out") { Description = "run folder: metrics.jsonl, checkpoints/, adapter/ (or model/)", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "continue from the newest checkpoint in --out" };
+        var full = new Option<bool>("--full") { Description = "train every weight (no LoRA adapter)" };
+        var qlora = new Option<bool>("--qlora") { Description = "quantize the base to NF4 (bitsandbytes' double quantization) under the adapter" };
+        var r = new Option<int>("--lora-r") { Description = "LoRA rank", DefaultValueFactory = _ => 8 };
+        var alpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha (scaling alpha/r)", DefaultValueFactory = _ => 16 };
+        var dropout = new Option<double>("--lora-dropout") { Description = "LoRA dropout", DefaultValueFactory = _ => 0.0 };
+        var targets = new Option<string>("--lora-targets") { Description = "comma-separated module names", DefaultValueFactory = _ => "q_proj,k_proj,v_proj,o_proj" };
+        var lr = new Option<float>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => 2e-4f };
+        var schedule = new Option<string>("--schedule") { Description = "constant | linear | cosine (after warm-up)", DefaultValueFactory = _ => "linear" };
+        var warmup = new Option<int>("--warmup-steps") { Description = "linear warm-up steps", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 1 };
+        var maxSteps = new Option<int>("--max-steps") { Description = "optimizer steps (overrides --epochs when > 0)", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch") { Description = "examples per micro-batch", DefaultValueFactory = _ => 4 };
+        var accum = new Option<int>("--accum") { Description = "micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
+        var maxLen = new Option<int>("--max-len") { Description = "tokens per sequence (prompt + answer)", DefaultValueFactory = _ => 512 };
+        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 42UL };
+        var saveSteps = new Option<int>("--save-steps") { Description = "checkpoint every N steps (0: only at the end)", DefaultValueFactory = _ => 50 };
+        var clip = new Option<float>("--max-grad-norm") { Description = "global gradient-norm clip (0: off)", DefaultValueFactory = _ => 1f };
+        var wd = new Option<float>("--weight-decay") { DefaultValueFactory = _ => 0f };
+        var groupByLength = new Option<bool>("--group-by-length") { Description = "length bucketing (less padding)" };
+        var beta = new Option<float>("--beta") { Description = "DPO/IPO/hinge β", DefaultValueFactory = _ => 0.1f };
+        var smoothing = new Option<float>("--label-smoothing") { Description = "DPO label smoothing ε", DefaultValueFactory = _ => 0f };
+        var delta = new Option<float>("--delta") { Description = "PLaD margin δ", DefaultValueFactory = _ => 1f };
+        var sftWeight = new Option<float>("--sft-weight") { Description = "preference: weight of an NLL term on the chosen answer", DefaultValueFactory = _ => 0f };
+        var divergence = new Option<string>("--divergence") { Description = "token-kd: forward-kl | reverse-kl | jsd | tvd | skew-forward-kl | skew-reverse-kl", DefaultValueFactory = _ => "forward-kl" };
+        var temperature = new Option<float>("--temperature") { Description = "token-kd: softmax temperature τ", DefaultValueFactory = _ => 1f };
+        var jsdBeta = new Option<float>("--jsd-beta") { Description = "token-kd: β of JS(β)", DefaultValueFactory = _ => 0.5f };
+        var skewAlpha = new Option<float>("--skew-alpha") { Description = "token-kd: α of the skew KLs", DefaultValueFactory = _ => 0.1f };
+        var lambda = new Option<double>("--lambda") { Description = "token-kd: GKD on-policy fraction λ (student samples, teacher scores)", DefaultValueFactory = _ => 0.0 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "token-kd on-policy: sampled tokens per prompt", DefaultValueFactory = _ => 128 };
+        var threads = BenchOptions.Threads();
+        var command = new Command("train", "Run one training stage: writes metrics.jsonl, checkpoints (resumable after a crash) and the trained adapter.\n" +
+            "Example: distill train --method sft --data train.jsonl --model models/smollm2 --out runs/sft --lora-r 8 --epochs 2 --batch 4 --accum 2");
+        foreach (var o in new Option[] { method, data, model, teacher, outDir, resume, full, qlora, r, alpha, dropout, targets, lr, schedule, warmup, epochs, maxSteps,
+                     batch, accum, maxLen, seed, saveSteps, clip, wd, groupByLength, beta, smoothing, delta, sftWeight, divergence, temperature, jsdBeta, skewAlpha, lambda, maxNew, threads })
+            command.Options.Add(o);
+        command.SetAction(pr => ModelVerbOptions.Run("train", () =>
+        {
+            Workers.Count = pr.GetValue(threads);
+            string m = pr.GetValue(method)!;
+            string modelDir = pr.GetValue(model)!;
+            if (m == "token-kd" && pr.GetValue(teacher) is null)
+                throw new ArgumentException("--method token-kd needs --teacher DIR (a local model sharing the student's vocabulary)");
+            using var student = ModelIO.Load(modelDir);
+            LoraConfig? lora = null;
+            if (!pr.GetValue(full))
+            {
+                if (pr.GetValue(qlora)) LoraModel.QuantizeBase(student);
+                lora = new LoraConfig
+                {
+                    R = pr.GetValue(r), LoraAlpha = pr.GetValue(alpha), LoraDropout = pr.GetValue(dropout),
+                    TargetModules = pr.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                    BaseModelNameOrPath = Path.GetFullPath(modelDir),
+                };
+                LoraModel.Apply(student, lora, pr.GetValue(seed));
+            }
+            else if (pr.GetValue(qlora)) throw new ArgumentException("--qlora trains an adapter over an NF4 base; it cannot be combined with --full");
+            bool preference = m is not ("sft" or "token-kd");
+            var tokenizer = ModelVerbOptions.LazyTokenizer(modelDir).Value;
+            var examples = TrainingJsonl.Read(pr.GetValue(data)!, tokenizer, preference, student.Config.VocabSize);
+            CausalLM? teacherModel = null;
+            try
+            {
+                IObjective objective = m switch
+                {
+                    "sft" => new SftObjective(),
+                    "token-kd" => new TokenKdObjective(teacherModel = ModelIO.Load(pr.GetValue(teacher)!),
+                        new DivergenceOptions(Divergence(pr.GetValue(divergence)!), pr.GetValue(temperature), pr.GetValue(jsdBeta), pr.GetValue(skewAlpha)),
+                        new OnPolicyOptions(pr.GetValue(lambda), 1f, pr.GetValue(maxNew)) { EosTokenIds = student.Config.EosTokenIds }),
+                    _ => new PreferenceObjective(new PreferenceOptions(m switch
+                    {
+                        "dpo" => PreferenceLossKind.Dpo, "ipo" => PreferenceLossKind.Ipo, "hinge" => PreferenceLossKind.Hinge,
+                        "plad-rank" => PreferenceLossKind.PladRank, _ => PreferenceLossKind.PladMargin,
+                    }, pr.GetValue(beta), pr.GetValue(smoothing), Delta: pr.GetValue(delta)) { SftWeight = pr.GetValue(sftWeight) }),
+                };
+                var options = new TrainerOptions
+                {
+                    Stage = m, Epochs = pr.GetValue(epochs), MaxSteps = pr.GetValue(maxSteps), BatchSize = pr.GetValue(batch),
+                    GradientAccumulation = pr.GetValue(accum), MaxLength = pr.GetValue(maxLen), LearningRate = pr.GetValue(lr),
+                    Schedule = Schedule(pr.GetValue(schedule)!), WarmupSteps = pr.GetValue(warmup), WeightDecay = pr.GetValue(wd),
+                    MaxGradNorm = pr.GetValue(clip), Seed = pr.GetValue(seed), SaveSteps = pr.GetValue(saveSteps),
+                    GroupByLength = pr.GetValue(groupByLength), Resume = pr.GetValue(resume), Lora = lora,
+                    PadTokenId = student.Config.PadTokenId ?? 0,
+                };
+                var trainer = new Trainer(options, objective, examples, student, pr.GetValue(outDir)!);
+                using var cts = new CancellationTokenSource();
+                ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+                Console.CancelKeyPress += onCancel;
+                try
+                {
+                    var result = TrainProgressView.Run(trainer, cts.Token);
+                    Console.Error.WriteLine(result.Completed
+                        ? $"distill train: {result.Steps} steps, last loss {result.LastLoss:G5}; weights in {result.FinalDir}, metrics in {result.MetricsPath}"
+                        : $"distill train: stopped at step {result.Steps} of {result.TotalSteps}; resume with --resume (checkpoint {result.LastCheckpoint})");
+                }
+                finally { Console.CancelKeyPress -= onCancel; }
+            }
+            finally { teacherModel?.Dispose(); }
+        }));
+        return command;
+    }
+
+    static DivergenceKind Divergence(string s) => s switch
+    {
+        "forward-kl" => DivergenceKind.ForwardKl, "reverse-kl" => DivergenceKind.ReverseKl, "jsd" => DivergenceKind.Jsd, "tvd" => DivergenceKind.Tvd,
+        "skew-forward-kl" => DivergenceKind.SkewForwardKl, "skew-reverse-kl" => DivergenceKind.SkewReverseKl,
+        _ => throw new ArgumentException($"--divergence {s}: expected forward-kl, reverse-kl, jsd, tvd, skew-forward-kl or skew-reverse-kl"),
+    };
+
+    static ScheduleKind Schedule(string s) => s switch
+    {
+        "constant" => ScheduleKind.Constant, "linear" => ScheduleKind.Linear, "cosine" => ScheduleKind.Cosine,
+        _ => throw new ArgumentException($"--schedule {s}: expected constant, linear or cosine"),
+    };
+}

@@ -1,0 +1,76 @@
+using Distill.Models;
+using Distill.Models.Lora;
+using Distill.Models.Formats;
+using Distill.Tensors.Autograd;
+using Distill.Tensors.Autograd.Ops.Losses;
+using Distill.Training.Data;
+
+namespace Distill.Training.Objectives;
+
+/// <summary>
+/// Sequence log-probabilities log π(y|x) = Σ_t log p(y_t | x, y_&lt;t) over completion tokens (summed, and the
+/// length-normalised mean ℓ for IPO and PLaD), through the engine's SequenceLogProb op on a collated batch.
+/// The DPO reference is the same model with every LoRA adapter switched off (PEFT's disable_adapter), scored once
+/// per dataset before training and cached (TRL's precompute_ref_log_probs); with full fine-tuning the reference is
+/// the initial weights, which is what a score taken before the first step sees.
+/// </summary>
+public static class SequenceScorer
+{
+    /// <summary>Summed and mean completion log-probs of each row of <paramref name="batch"/>, without gradient.</summary>
+    public static (float[] Sum, float[] Mean) Score(CausalLM model, SequenceBatch batch)
+    {
+        using var tape = new Tape { NoGrad = true };
+        using var mask = batch.KeyMaskTensor();
+        var logits = model.Forward(tape, batch.Ids, batch.Rows, mask);
+        var sum = SequenceLogProb.Forward(tape, logits, batch.Labels, batch.Rows).Span.ToArray();
+        // the kernel's own mean (not sum / n here), so a policy scored with lengthNormalized equals it bit for bit
+        var mean = SequenceLogProb.Forward(tape, logits, batch.Labels, batch.Rows, lengthNormalized: true).Span.ToArray();
+        return (sum, mean);
+    }
+
+    /// <summary>
+    /// Reference log-probs of every example's chosen and rejected answer, with adapters off, in dataset order,
+    /// batch by batch. Cached in <paramref name="cacheFile"/> (safetensors, float32, exact) when given: a resumed run
+    /// reads the very numbers the first run used.
+    /// </summary>
+    public static ReferenceLogProbs Reference(CausalLM model, IReadOnlyList<TrainingExample> data, int batchSize, int maxLength, int padId, string? cacheFile = null)
+    {
+        if (cacheFile is not null && File.Exists(cacheFile))
+        {
+            using var f = SafetensorsFile.Open(cacheFile);
+            var cached = new ReferenceLogProbs(f.ReadFloat32("chosen_sum"), f.ReadFloat32("rejected_sum"), f.ReadFloat32("chosen_mean"), f.ReadFloat32("rejected_mean"));
+            if (cached.ChosenSum.Length != data.Count)
+                throw new InvalidOperationException($"{cacheFile}: reference log-probs for {cached.ChosenSum.Length} examples, but the dataset has {data.Count}; delete the file or use a fresh output folder");
+            return cached;
+        }
+        int n = data.Count;
+        var r = new ReferenceLogProbs(new float[n], new float[n], new float[n], new float[n]);
+        LoraModel.SetEnabled(model, false);
+        try
+        {
+            for (int s = 0; s < n; s += batchSize)
+            {
+                var chunk = Enumerable.Range(s, Math.Min(batchSize, n - s)).Select(i => data[i]).ToList();
+                var (sum, mean) = Score(model, Collator.Pairs(chunk, maxLength, padId));
+                int b = chunk.Count;
+                sum.AsSpan(0, b).CopyTo(r.ChosenSum.AsSpan(s));
+                sum.AsSpan(b, b).CopyTo(r.RejectedSum.AsSpan(s));
+                mean.AsSpan(0, b).CopyTo(r.ChosenMean.AsSpan(s));
+                mean.AsSpan(b, b).CopyTo(r.RejectedMean.AsSpan(s));
+            }
+        }
+        finally { LoraModel.SetEnabled(model, true); }
+        if (cacheFile is not null)
+        {
+            string tmp = cacheFile + ".tmp";
+            SafetensorsWriter.Write(tmp, [
+                new NamedTensor("chosen_sum", new[] { n }, r.ChosenSum), new NamedTensor("rejected_sum", new[] { n }, r.RejectedSum),
+                new NamedTensor("chosen_mean", new[] { n }, r.ChosenMean), new NamedTensor("rejected_mean", new[] { n }, r.RejectedMean)]);
+            File.Move(tmp, cacheFile, overwrite: true);
+        }
+        return r;
+    }
+}
+
+/// <summary>Reference log-probs per dataset example: summed (DPO, hinge) and length-normalised (IPO).</summary>
+public sealed record ReferenceLogProbs(float[] ChosenSum, float[] RejectedSum, float[] ChosenMean, float[] RejectedMean);

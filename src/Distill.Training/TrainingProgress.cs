@@ -1,0 +1,21 @@
+namespace Distill.Training;
+
+/// <summary>
+/// Reported after every optimizer step (and once when the stage starts, with Step 0): what a console renders as
+/// "stage ━━━━━ 120/400 loss 1.234 1,850 tok/s ETA 03:12". The library never writes to the console itself.
+/// </summary>
+public sealed record TrainingProgress(string Stage, int Step, int TotalSteps, double Epoch, float Loss, double TokensPerSecond, TimeSpan? Eta);
+
+/// <summary>What <see cref="Trainer.Run"/> returns.</summary>
+/// <param name="Completed">False when cancelled before the last step (the newest checkpoint holds the progress).</param>
+/// <param name="FinalDir">The trained adapter (PEFT layout) or model (Hugging Face layout), written when completed.</param>
+public sealed record TrainingResult(bool Completed, int Steps, int TotalSteps, float LastLoss, string MetricsPath, string? FinalDir, string? LastCheckpoint, int ResumedFromStep);
+
+/// <summary>A NaN or infinity in the loss or the gradients: the run stops at <see cref="Step"/>, the last good checkpoint kept.</summary>
+public sealed class TrainingDivergedException(int step, string what, string? lastCheckpoint)
+    : InvalidOperationException($"step {step}: {what} is not finite; training stopped. " +
+                (lastCheckpoint is null ? "No checkpoint was written yet." : $"The last good checkpoint is {lastCheckpoint} (resume from it, e.g. with a lower learning rate)."))
+{
+    public int Step { get; } = step;
+    public string? LastCheckpoint { get; } = lastCheckpoint;
+}
