@@ -37,12 +37,19 @@ public static class TaskGenerator
                 throw new InvalidOperationException($"found only {problems.Count} distinct {shard} problems of difficulty ≤ {maxDifficulty} after {limit} draws; ask for fewer");
             var (input, steps) = Draw(rng, rng.Between(1, maxDifficulty));
             if (steps is null) continue;
-            var p = ProblemFactory.TryBuild(input, steps, out _);
-            if (p is null || p.Shard != shard || !seen.Add(p.BehaviourHash)) continue;
+            // the cheap checks first: most draws are in another shard or repeat a behaviour already taken
+            var behaviour = ProblemFactory.Behaviour(input, steps);
+            if (ProblemFactory.ShardOf(behaviour) != shard || seen.Contains(behaviour)) continue;
+            if (ProblemFactory.TryBuild(input, steps, out _) is not { } p) continue;
+            seen.Add(behaviour);
             problems.Add(p);
         }
         return problems;
     }
+
+    static readonly Dictionary<(PyType, bool), List<Operation>> Candidates = Enum.GetValues<PyType>()
+        .SelectMany(t => new[] { (t, false), (t, true) })
+        .ToDictionary(k => k, k => Operations.All.Where(o => o.In == k.t && (k.Item2 || o.Clauses.Length > 0)).ToList());
 
     static (PyType, List<Operation>?) Draw(SplitMix64 rng, int depth)
     {
@@ -53,7 +60,7 @@ public static class TaskGenerator
         for (int i = 0; i < depth; i++)
         {
             bool last = i == depth - 1;
-            var candidates = Operations.All.Where(o => o.In == t && (last || o.Clauses.Length > 0)).ToList();
+            var candidates = Candidates[(t, last)];
             if (candidates.Count == 0) return (input, null);
             var op = rng.Pick(candidates);
             steps.Add(op);
