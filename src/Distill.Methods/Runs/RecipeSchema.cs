@@ -1,0 +1,88 @@
+namespace Distill.Methods.Runs;
+
+/// <summary>The kinds of value a recipe key holds.</summary>
+public enum RecipeKind { String, Int, Float, Bool, Choice, List }
+
+/// <summary>One recipe key: its dotted path, kind, default (null = required or "none") and help.</summary>
+public sealed record RecipeKey(string Path, RecipeKind Kind, object? Default, string Help, string[]? Choices = null, bool Required = false);
+
+/// <summary>
+/// Every key a recipe may hold (docs/methods.md documents them). A key not listed here is an error,
+/// never ignored. The resolved recipe written into the run directory lists them all, in this order.
+/// API keys are not recipe keys: a recipe names the environment variable that holds one.
+/// </summary>
+public static class RecipeSchema
+{
+    public static readonly string[] Methods = ["sft", "seqkd", "token-kd"];
+
+    public static IReadOnlyList<RecipeKey> Keys { get; } =
+    [
+        new("name", RecipeKind.String, "run", "run name (default run directory: runs/NAME)"),
+        new("method", RecipeKind.Choice, null, "distillation method", Methods, Required: true),
+        new("seed", RecipeKind.Int, 0L, "seed of every random choice of the run"),
+
+        new("data.source", RecipeKind.String, "builtin", "'builtin' (the built-in code task) or a .jsonl/.parquet file with TRL columns (relative to the recipe)"),
+        new("data.view", RecipeKind.Choice, "gen", "built-in task view: gen (docstring → code) or sum (code → description)", ["gen", "sum"]),
+        new("data.shard", RecipeKind.Choice, "train", "built-in task shard", ["train", "distill", "test"]),
+        new("data.n", RecipeKind.Int, 200L, "built-in task: number of problems (a file: at most this many records; 0 = all)"),
+        new("data.seed", RecipeKind.Int, 0L, "built-in task: which problems are drawn"),
+        new("data.max_difficulty", RecipeKind.Int, 3L, "built-in task: largest number of steps (1–3)"),
+
+        new("student.model", RecipeKind.String, null, "student: a Hugging Face model folder", Required: true),
+        new("student.adapter.r", RecipeKind.Int, 8L, "LoRA rank (0 = train all weights)"),
+        new("student.adapter.alpha", RecipeKind.Float, 16.0, "LoRA alpha"),
+        new("student.adapter.dropout", RecipeKind.Float, 0.0, "LoRA dropout"),
+        new("student.adapter.target_modules", RecipeKind.List, new List<string> { "q_proj", "k_proj", "v_proj", "o_proj" }, "modules LoRA wraps"),
+
+        new("teacher.model", RecipeKind.String, "", "teacher: a model folder, openai:MODEL[@BASE_URL] or anthropic:MODEL (seqkd, token-kd)"),
+        new("teacher.api_key_env", RecipeKind.String, "", "name of the environment variable holding the teacher's API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"),
+        new("teacher.system_prompt", RecipeKind.String, "", "system message sent before each prompt (empty = none)"),
+        new("teacher.max_tokens", RecipeKind.Int, 256L, "largest answer, in tokens"),
+        new("teacher.temperature", RecipeKind.Float, 0.0, "sampling temperature of the teacher"),
+        new("teacher.concurrency", RecipeKind.Int, 4L, "teacher requests in flight at once"),
+        new("teacher.max_retries", RecipeKind.Int, 3L, "retries of a failed request (429, 5xx, time-out, dropped connection)"),
+        new("teacher.timeout_s", RecipeKind.Float, 120.0, "time limit of one attempt, seconds"),
+        new("teacher.price_input", RecipeKind.Float, null, "dollars per million input tokens (default: Distill's price table; unknown model = cost not reported)"),
+        new("teacher.price_output", RecipeKind.Float, null, "dollars per million output tokens"),
+
+        new("train.epochs", RecipeKind.Int, 1L, "passes over the data"),
+        new("train.max_steps", RecipeKind.Int, 0L, "stop after this many optimizer steps (0 = by epochs)"),
+        new("train.batch_size", RecipeKind.Int, 4L, "sequences per micro-batch"),
+        new("train.grad_accum", RecipeKind.Int, 1L, "micro-batches per optimizer step"),
+        new("train.lr", RecipeKind.Float, 2e-4, "peak learning rate (AdamW)"),
+        new("train.lr_schedule", RecipeKind.Choice, "linear", "learning-rate schedule after warm-up", ["constant", "linear", "cosine"]),
+        new("train.warmup_steps", RecipeKind.Int, 0L, "linear warm-up steps"),
+        new("train.weight_decay", RecipeKind.Float, 0.0, "AdamW weight decay"),
+        new("train.max_grad_norm", RecipeKind.Float, 1.0, "gradient clipping (0 = off)"),
+        new("train.max_seq_len", RecipeKind.Int, 512L, "longest prompt + completion, in tokens"),
+        new("train.save_every", RecipeKind.Int, 100L, "checkpoint every N steps"),
+        new("train.log_every", RecipeKind.Int, 10L, "metrics.jsonl line every N steps"),
+        new("train.kd.divergence", RecipeKind.Choice, "forward_kl", "token-level KD divergence", ["forward_kl", "reverse_kl", "js", "tvd", "skew_kl"]),
+        new("train.kd.temperature", RecipeKind.Float, 1.0, "KD temperature"),
+        new("train.kd.beta", RecipeKind.Float, 0.5, "β of JS(β) and skew KL"),
+        new("train.kd.lambda", RecipeKind.Float, 0.0, "GKD on-policy fraction λ: share of batches the student samples and the teacher scores"),
+    ];
+
+    public static IReadOnlyDictionary<string, RecipeKey> ByPath { get; } = Keys.ToDictionary(k => k.Path);
+
+    /// <summary>True when <paramref name="path"/> is a section (a prefix of some keys), e.g. "train" or "train.kd".</summary>
+    public static bool IsSection(string path) => Keys.Any(k => k.Path.StartsWith(path + ".", StringComparison.Ordinal));
+
+    /// <summary>The known key closest to an unknown one (for "did you mean").</summary>
+    public static string? Closest(string path)
+    {
+        var best = Keys.Select(k => (k.Path, D: Distance(k.Path, path))).MinBy(x => x.D);
+        return best.D <= Math.Max(2, path.Length / 4) ? best.Path : null;
+    }
+
+    static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+}

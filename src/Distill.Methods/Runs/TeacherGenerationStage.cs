@@ -1,0 +1,112 @@
+using System.Text.Json.Nodes;
+using Distill.Chat;
+using Distill.Chat.Accounting;
+using Distill.Chat.Caching;
+using Distill.Chat.Resilience;
+using Distill.Data.Jsonl;
+using Microsoft.Extensions.AI;
+
+namespace Distill.Methods.Runs;
+
+/// <summary>
+/// `teacher-gen` (SeqKD, Kim &amp; Rush 2016): each prompt of data/prompts.jsonl → the teacher's
+/// answer, into data/teacher-gen.jsonl (prompt, completion = the answer, plus the record's other
+/// fields). Calls go cache → usage ledger → retries → the teacher, so an answer is paid once: a
+/// repeated or resumed run reads it from cache.sqlite. When some calls still fail after their
+/// retries, the stage writes no output, keeps every answer received (in the cache), reports how
+/// many failed and why, and `--resume` asks only for the missing ones.
+/// </summary>
+public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teacherFactory = null) : IStage
+{
+    public const string Output = "teacher-gen.jsonl";
+    public string Name => "teacher-gen";
+
+    /// <summary>The teacher from the recipe, through Distill.Chat's factory (keys from the environment only).</summary>
+    public static IChatClient DefaultTeacher(RunContext ctx)
+    {
+        var r = ctx.Recipe;
+        var env = r.String("teacher.api_key_env");
+        return ChatClientFactory.Create(ModelReference.Parse(r.String("teacher.model")), env.Length == 0 ? null : env, TimeSpan.FromSeconds(r.Float("teacher.timeout_s")));
+    }
+
+    public async Task<StageResult> RunAsync(RunContext ctx, CancellationToken ct)
+    {
+        var r = ctx.Recipe;
+        var input = ctx.Dir.DataFile(DataStage.Output);
+        var records = JsonlReader.Read(input).Select(x => x.Json).ToList();
+        var model = r.String("teacher.model");
+        var ledger = new UsageLedger();
+        using var cache = new ResponseCache(ctx.Dir.Cache);
+        var teacher = (teacherFactory ?? DefaultTeacher)(ctx);
+        var retrying = new RetryingChatClient(teacher, new RetryOptions
+        {
+            MaxRetries = (int)r.Int("teacher.max_retries"),
+            BaseDelay = TimeSpan.FromMilliseconds(500),
+            AttemptTimeout = TimeSpan.FromSeconds(r.Float("teacher.timeout_s")),
+        });
+        var client = new ResponseCacheChatClient(new UsageAccountingChatClient(retrying, ledger, Name, model), cache, model);
+        var options = new ChatOptions { MaxOutputTokens = (int)r.Int("teacher.max_tokens"), Temperature = (float)r.Float("teacher.temperature") };
+        var system = r.String("teacher.system_prompt");
+
+        var answers = new string?[records.Count];
+        var failures = new (int Index, string Reason)[records.Count];
+        int failed = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, records.Count), new ParallelOptions { MaxDegreeOfParallelism = (int)r.Int("teacher.concurrency"), CancellationToken = ct },
+            async (i, token) =>
+            {
+                var messages = new List<ChatMessage>();
+                if (system.Length > 0) messages.Add(new ChatMessage(ChatRole.System, system));
+                messages.Add(new ChatMessage(ChatRole.User, (string)records[i]["prompt"]!));
+                try { answers[i] = (await client.GetResponseAsync(messages, options, token).ConfigureAwait(false)).Text; }
+                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    failures[i] = (i, Secrets.Redact(Reason(e), ctx.SecretValues));
+                    Interlocked.Increment(ref failed);
+                }
+            }).ConfigureAwait(false);
+
+        var prices = r.OptionalFloat("teacher.price_input") is { } pin && r.OptionalFloat("teacher.price_output") is { } pout
+            ? PriceTable.Default.With(model, new Price((decimal)pin, (decimal)pout)) : PriceTable.Default;
+        var usage = ledger.Report(prices);
+        ctx.Say($"[{Name}] {records.Count - failed}/{records.Count} answers ({client.Hits} from the cache, {client.Misses} asked)");
+        if (failed > 0)
+        {
+            var why = failures.Where(f => f.Reason is not null).GroupBy(f => f.Reason).OrderByDescending(g => g.Count())
+                .Select(g => $"{g.Key} ×{g.Count()}").ToList();
+            var report = new JsonObject
+            {
+                ["stage"] = Name, ["calls"] = records.Count, ["failed"] = failed, ["answered"] = records.Count - failed,
+                ["reasons"] = new JsonArray(why.Select(w => (JsonNode)w).ToArray()),
+                ["failed_indices"] = new JsonArray(failures.Where(f => f.Reason is not null).Select(f => (JsonNode)f.Index).ToArray()),
+            };
+            RunDirectory.WriteAtomic(Path.Combine(ctx.Dir.Stages, Name + ".failed.json"), Secrets.Redact(report.ToJsonString(new() { WriteIndented = true }), ctx.SecretValues));
+            throw new StageFailedException(Name, $"{failed} of {records.Count} teacher calls failed ({string.Join("; ", why)}). " +
+                $"The {records.Count - failed} answers received are kept in {Path.GetFileName(ctx.Dir.Cache)}; run again with --resume to ask only for the missing ones.");
+        }
+        File.Delete(Path.Combine(ctx.Dir.Stages, Name + ".failed.json"));
+        var output = ctx.Dir.DataFile(Output);
+        using (var w = new JsonlWriter(output))
+        {
+            for (int i = 0; i < records.Count; i++)
+            {
+                var rec = (JsonObject)records[i].DeepClone();
+                if (rec["completion"] is { } reference && !rec.ContainsKey("reference_completion")) rec["reference_completion"] = reference.DeepClone();
+                rec["completion"] = answers[i];
+                rec["teacher"] = model;
+                w.Write(rec);
+            }
+            w.Commit();
+        }
+        return new StageResult([output], usage, new JsonObject { ["cache_hits"] = client.Hits, ["cache_misses"] = client.Misses });
+    }
+
+    /// <summary>A short, key-free reason: the HTTP status, a time-out, or the kind of connection failure.</summary>
+    static string Reason(Exception e)
+    {
+        if (RetryingChatClient.StatusOf(e) is { } status) return $"HTTP {status}";
+        if (e is Polly.Timeout.TimeoutRejectedException or TimeoutException or TaskCanceledException) return "time-out";
+        if (e is HttpRequestException or IOException || e.InnerException is HttpRequestException or IOException) return "connection failed";
+        var first = e.Message.Split('\n')[0];
+        return $"{e.GetType().Name}: {(first.Length > 200 ? first[..200] : first)}";
+    }
+}
