@@ -54,13 +54,13 @@ sealed class TrainCommand : IVerb
         var skewAlpha = new Option<float>("--skew-alpha") { Description = "token-kd: α of the skew KLs", DefaultValueFactory = _ => 0.1f };
         var lambda = new Option<double>("--lambda") { Description = "token-kd: GKD on-policy fraction λ (student samples, teacher scores)", DefaultValueFactory = _ => 0.0 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "token-kd on-policy: sampled tokens per prompt", DefaultValueFactory = _ => 128 };
-        var threads = BenchOptions.Threads();
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: DISTILL_THREADS or the core count)", DefaultValueFactory = _ => Workers.Count };
         var command = new Command("train", "Run one training stage: writes metrics.jsonl, checkpoints (resumable after a crash) and the trained adapter.\n" +
             "Example: distill train --method sft --data train.jsonl --model models/smollm2 --out runs/sft --lora-r 8 --epochs 2 --batch 4 --accum 2");
         foreach (var o in new Option[] { method, data, model, teacher, outDir, resume, full, qlora, r, alpha, dropout, targets, lr, schedule, warmup, epochs, maxSteps,
                      batch, accum, maxLen, seed, saveSteps, clip, wd, groupByLength, beta, smoothing, delta, sftWeight, divergence, temperature, jsdBeta, skewAlpha, lambda, maxNew, threads })
             command.Options.Add(o);
-        command.SetAction(pr => ModelVerbOptions.Run("train", () =>
+        command.SetAction(pr =>
         {
             Workers.Count = pr.GetValue(threads);
             string m = pr.GetValue(method)!;
@@ -122,7 +122,8 @@ sealed class TrainCommand : IVerb
                 finally { Console.CancelKeyPress -= onCancel; }
             }
             finally { teacherModel?.Dispose(); }
-        }));
+            return 0;
+        });
         return command;
     }
 
