@@ -45,12 +45,12 @@ public class DataAndRunCommandTests
             var recipe = Path.Combine(dir.FullName, "r.yaml");
             File.WriteAllText(recipe, "method: sft\nstudent:\n  model: /m\ndata:\n  n: 5\n  sahrd: test\n");
             var (exit, _, err) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", Path.Combine(dir.FullName, "run"));
-            Assert.Equal(1, exit);
+            Assert.Equal(2, exit);
             Assert.Contains("r.yaml:6: key 'data.sahrd': unknown key (did you mean 'data.shard'?)", err);
             Assert.False(Directory.Exists(Path.Combine(dir.FullName, "run")));
 
             var (exit2, stdout, err2) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", Path.Combine(dir.FullName, "run"), "--set", "data.sahrd=x");
-            Assert.Equal(1, exit2);
+            Assert.Equal(2, exit2);
             File.WriteAllText(recipe, "method: sft\nstudent:\n  model: /m\n");
             var (exit3, out3, err3) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", Path.Combine(dir.FullName, "run"), "--set", "data.n=5");
             Assert.Equal(1, exit3);

@@ -33,10 +33,14 @@ public class ExitCodeTests
         { "eval reward", ["--model", Missing, "--input", Missing + ".jsonl"], Missing },
         { "eval rouge", ["--input", Missing + ".jsonl"], Missing + ".jsonl" },
         { "eval winrate", ["--input", Missing + ".jsonl"], Missing + ".jsonl" },
+        { "train", ["--method", "sft", "--data", Missing + ".jsonl", "--model", Missing, "--out", Missing + "-out"], Missing },
+        { "run", [Missing + ".yaml"], Missing + ".yaml" },
+        { "data task", ["--shard", "no-such-shard", "--out", Missing + ".jsonl"], "no-such-shard" },
         { "bench attention", ["--t", "0"], "--t" },
         { "bench engine", ["--layout", "XY"], "--layout" },
         { "bench nf4", ["--train-steps", "0"], "--train-steps" },
         { "bench serve", ["--requests", "1"], "--requests" },
+        { "bench train", ["--steps", "0"], "--steps" },
         { "bench tokenizers", ["--tokenizer", Missing, "--input", Missing + ".jsonl"], Missing },
     };
 

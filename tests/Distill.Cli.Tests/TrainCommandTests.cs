@@ -38,15 +38,15 @@ public class TrainCommandTests
             File.WriteAllLines(pairs, Enumerable.Range(0, 4).Select(i => $"{{\"prompt_ids\": [{i + 1}, 7], \"chosen_ids\": [8, 9], \"rejected_ids\": [10]}}"));
 
             var (exit, _, err) = Run("--method", "token-kd", "--data", sft, "--model", model, "--out", Path.Combine(root, "kd"));
-            Assert.Equal(1, exit);
+            Assert.Equal(2, exit);
             Assert.Contains("needs --teacher", err);
 
             (exit, _, err) = Run("--method", "sft", "--data", sft, "--model", model, "--out", Path.Combine(root, "s"));
-            Assert.Equal(1, exit);
+            Assert.Equal(2, exit);
             Assert.Contains($"{sft}:2: \"completion\" holds token id 99, outside the model's vocabulary of 64", err);
 
             (exit, _, err) = Run("--method", "dpo", "--data", sft, "--model", model, "--out", Path.Combine(root, "d0"));
-            Assert.Equal(1, exit);
+            Assert.Equal(2, exit);
             Assert.Contains($"{sft}:1: needs \"chosen\" (text) or \"chosen_ids\"", err);
 
             string outDir = Path.Combine(root, "dpo");
@@ -60,7 +60,7 @@ public class TrainCommandTests
             Assert.True(File.Exists(Path.Combine(outDir, "adapter", "adapter_model.safetensors")));
 
             (exit, _, err) = Run("--method", "dpo", "--data", pairs, "--model", model, "--out", outDir);
-            Assert.Equal(1, exit);
+            Assert.Equal(2, exit);
             Assert.Contains("--resume", err);
         }
         finally { Directory.Delete(root, true); }

@@ -30,34 +30,26 @@ sealed class DataTaskCommand : IVerb
         foreach (var o in new Option[] { view, shard, n, seed, maxDifficulty, output, verify, slots }) command.Options.Add(o);
         command.SetAction(async (pr, ct) =>
         {
-            try
+            if (pr.GetValue(verify))
             {
-                if (pr.GetValue(verify))
-                {
-                    var shards = pr.GetResult(shard) is { Implicit: false } ? [TaskGenerator.ParseShard(pr.GetValue(shard)!)] : Enum.GetValues<Shard>();
-                    int failed = 0;
-                    foreach (var s in shards)
-                        failed += await Verify(s, pr.GetValue(n) ?? TaskGenerator.DefaultSizes[s], pr.GetValue(seed), pr.GetValue(maxDifficulty), pr.GetValue(slots), ct);
-                    return failed == 0 ? 0 : 1;
-                }
-                if (pr.GetValue(output) is not { } path) { Console.Error.WriteLine("data task: give --out FILE (or --verify)"); return 2; }
-                var v = TaskViews.Parse(pr.GetValue(view)!);
-                var sh = TaskGenerator.ParseShard(pr.GetValue(shard)!);
-                var problems = TaskGenerator.Generate(sh, pr.GetValue(n) ?? TaskGenerator.DefaultSizes[sh], pr.GetValue(seed), pr.GetValue(maxDifficulty));
-                using (var w = new JsonlWriter(path))
-                {
-                    foreach (var p in problems) w.Write(TaskViews.Record(p, v));
-                    w.Commit();
-                }
-                if (path != "-")
-                    Console.Error.WriteLine($"{problems.Count} {sh.ToString().ToLowerInvariant()} problems ({string.Join(", ", problems.GroupBy(p => p.Difficulty).OrderBy(g => g.Key).Select(g => $"difficulty {g.Key}: {g.Count()}"))}) → {path}");
-                return 0;
+                var shards = pr.GetResult(shard) is { Implicit: false } ? [TaskGenerator.ParseShard(pr.GetValue(shard)!)] : Enum.GetValues<Shard>();
+                int failed = 0;
+                foreach (var s in shards)
+                    failed += await Verify(s, pr.GetValue(n) ?? TaskGenerator.DefaultSizes[s], pr.GetValue(seed), pr.GetValue(maxDifficulty), pr.GetValue(slots), ct);
+                return failed == 0 ? 0 : 1;
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+            if (pr.GetValue(output) is not { } path) throw new BadInputException("give --out FILE (or --verify)");
+            var v = TaskViews.Parse(pr.GetValue(view)!);
+            var sh = TaskGenerator.ParseShard(pr.GetValue(shard)!);
+            var problems = TaskGenerator.Generate(sh, pr.GetValue(n) ?? TaskGenerator.DefaultSizes[sh], pr.GetValue(seed), pr.GetValue(maxDifficulty));
+            using (var w = new JsonlWriter(path))
             {
-                Console.Error.WriteLine($"data task: {e.Message}");
-                return 2;
+                foreach (var p in problems) w.Write(TaskViews.Record(p, v));
+                w.Commit();
             }
+            if (path != "-")
+                Console.Error.WriteLine($"{problems.Count} {sh.ToString().ToLowerInvariant()} problems ({string.Join(", ", problems.GroupBy(p => p.Difficulty).OrderBy(g => g.Key).Select(g => $"difficulty {g.Key}: {g.Count()}"))}) → {path}");
+            return 0;
         });
         return command;
     }

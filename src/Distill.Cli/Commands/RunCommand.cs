@@ -21,19 +21,18 @@ sealed class RunCommand : IVerb
         foreach (var o in new Option[] { output, resume, set }) command.Options.Add(o);
         command.SetAction(async (pr, ct) =>
         {
-            try
-            {
-                var r = Recipe.Load(pr.GetValue(recipe)!, pr.GetValue(set) ?? []);
-                var ctx = RunPipeline.Open(r, pr.GetValue(output) ?? Path.Combine("runs", r.Name), pr.GetValue(resume), Console.Out);
-                await StageRunner.RunAsync(ctx, RunPipeline.Stages(r, ctx.Dir, Trainer), pr.GetValue(resume), ct);
-                ctx.Say($"run complete: {ctx.Dir.Root}");
-                return 0;
-            }
-            catch (Exception e) when (e is RecipeException or StageFailedException or FormatException or IOException or InvalidOperationException or NotSupportedException or ArgumentException)
+            // Bad input (a recipe, --set or data line that cannot be used) is VerbHost's exit 2; a stage that
+            // failed at run time (a teacher that kept failing) exits 1 with its report: --resume continues it.
+            var r = Recipe.Load(pr.GetValue(recipe)!, pr.GetValue(set) ?? []);
+            var ctx = RunPipeline.Open(r, pr.GetValue(output) ?? Path.Combine("runs", r.Name), pr.GetValue(resume), Console.Out);
+            try { await StageRunner.RunAsync(ctx, RunPipeline.Stages(r, ctx.Dir, Trainer), pr.GetValue(resume), ct); }
+            catch (StageFailedException e)
             {
                 Console.Error.WriteLine($"distill run: {e.Message}");
                 return 1;
             }
+            ctx.Say($"run complete: {ctx.Dir.Root}");
+            return 0;
         });
         return command;
     }
