@@ -41,6 +41,8 @@ public class RecipeTests
         Assert.Equal("r.yaml: key 'student.init': 'huge' is not a preset (" + string.Join(", ", Distill.Models.ModelPresets.Names) + ")",
             Fails("method: sft\nstudent:\n  init: huge\n").Message);
         Assert.Contains("key 'train.kd.beta': must be in (0, 1)", Fails(Minimal + "train:\n  kd:\n    beta: 1\n").Message);
+        Assert.Contains("key 'teacher.init_steps': fine-tunes a teacher the run makes: give teacher.init too",
+            Fails(Minimal.Replace("sft", "seqkd") + "teacher:\n  model: /t\n  init_steps: 5\n").Message);
         Assert.Contains("needs a teacher", Fails(Minimal.Replace("sft", "seqkd")).Message);
         Assert.Equal("seqkd", Recipe.Parse(Minimal.Replace("sft", "seqkd") + "teacher:\n  init: tiny\n", "r.yaml").Method);
         Assert.Contains("logits", Fails(Minimal.Replace("sft", "token-kd") + "teacher:\n  model: openai:gpt-4o\n").Message);
