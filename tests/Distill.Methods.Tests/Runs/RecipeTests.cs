@@ -88,4 +88,13 @@ public class RecipeTests
         }
         finally { Environment.SetEnvironmentVariable(name, null); }
     }
+
+    /// <summary>docs/recipes.md's key table lists every key of the schema, and no other.</summary>
+    [Fact]
+    public void DocsListEveryRecipeKey()
+    {
+        var doc = Distill.Data.RepoData.Find("..", "docs", "recipes.md") ?? throw new InvalidOperationException("docs/recipes.md not found");
+        var documented = File.ReadLines(doc).Where(l => l.StartsWith("| `", StringComparison.Ordinal)).Select(l => l.Split('`')[1]).ToList();
+        Assert.Equal(RecipeSchema.Keys.Select(k => k.Path), documented);
+    }
 }
