@@ -138,5 +138,36 @@ public class Qwen3Gemma3Tests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// Each Gemma-specific key changes the logits well beyond the 1e-4 tolerance, so the reference comparison would catch
+    /// it being ignored or misread: the final softcap, query_pre_attn_scalar, the local RoPE base, the global scaling and
+    /// the layer pattern.
+    /// </summary>
+    [Theory]
+    [InlineData("final_logit_softcapping", "null")]
+    [InlineData("query_pre_attn_scalar", "16")]
+    [InlineData("rope_local_base_freq", "1000.0")]
+    [InlineData("rope_scaling", "null")]
+    [InlineData("sliding_window_pattern", "4")]
+    public void EachGemmaKeyMatters(string key, string value)
+    {
+        var expected = ReferenceOutput.Load("gemma3");
+        var dir = Directory.CreateTempSubdirectory("distill-gemma-key-").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(ReferenceOutput.Dir("gemma3"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            var path = Path.Combine(dir, "config.json");
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+            json[key] = System.Text.Json.Nodes.JsonNode.Parse(value);
+            File.WriteAllText(path, json.ToJsonString());
+            using var model = ModelIO.Load(dir);
+            using var tape = new Tape { NoGrad = true };
+            var logits = model.Forward(tape, expected.InputIds, expected.Batch).Span.ToArray();
+            double maxErr = logits.Zip(expected.Logits).Max(x => Math.Abs(x.First - x.Second));
+            Assert.True(maxErr > 1e-2, $"{key} = {value}: max |Δlogit| only {maxErr:E2}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     static ModelConfig Read(string json) => ConfigJson.Read(new ConfigJsonReader(System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject(), "config.json"));
 }
