@@ -31,7 +31,7 @@ public sealed record ModelConfig
 {
     /// <summary>The `architectures[0]` class name, e.g. "LlamaForCausalLM".</summary>
     public required string Architecture { get; init; }
-    /// <summary>config.json's `model_type`: "llama", "qwen2", "mistral", "gpt2", "phi" or "phi3".</summary>
+    /// <summary>config.json's `model_type`: "llama", "qwen2", "qwen3", "mistral", "gpt2", "phi", "phi3" or "gemma3_text".</summary>
     public required string ModelType { get; init; }
     public required ModelFamily Family { get; init; }
     public required int VocabSize { get; init; }
