@@ -13,9 +13,11 @@ namespace Distill.Methods.Preference;
 public static class PairBuilder
 {
     /// <param name="chosen">one preferred answer per prompt (null = none: every pair of that prompt counts as empty-chosen).</param>
+    /// <param name="dropTruncated">false keeps answers cut at the budget (tiny smoke models rarely emit EOS); they stay marked in the provenance.</param>
     /// <param name="rejected">sampled answers, any number per prompt, matched by <see cref="SampledAnswer.PromptIndex"/>.</param>
     public static (List<PreferencePair> Pairs, PairStats Stats) Build(IReadOnlyList<string> prompts, IReadOnlyList<Answer?> chosen,
-        IReadOnlyList<SampledAnswer> rejected, string rejectedModel, SamplingSettings sampling, int iteration, IReadOnlyList<string?>? references = null)
+        IReadOnlyList<SampledAnswer> rejected, string rejectedModel, SamplingSettings sampling, int iteration, IReadOnlyList<string?>? references = null,
+        bool dropTruncated = true)
     {
         if (chosen.Count != prompts.Count) throw new ArgumentException($"{prompts.Count} prompts but {chosen.Count} chosen answers");
         if (references is not null && references.Count != prompts.Count) throw new ArgumentException($"{prompts.Count} prompts but {references.Count} references");
@@ -27,8 +29,8 @@ public static class PairBuilder
             var c = chosen[r.PromptIndex];
             if (c is null || string.IsNullOrWhiteSpace(c.Text)) { emptyC++; continue; }
             if (string.IsNullOrWhiteSpace(r.Text)) { emptyR++; continue; }
-            if (c.Truncated == true) { truncC++; continue; }
-            if (r.Truncated) { truncR++; continue; }
+            if (dropTruncated && c.Truncated == true) { truncC++; continue; }
+            if (dropTruncated && r.Truncated) { truncR++; continue; }
             if (c.Text.Trim() == r.Text.Trim()) { same++; continue; }
             var s = sampling.ToJson();
             s["sample_index"] = r.SampleIndex;
