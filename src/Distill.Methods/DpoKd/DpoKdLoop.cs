@@ -50,7 +50,7 @@ public sealed class DpoKdLoop(DpoKdOptions options, string studentDir, IReadOnly
             if (File.Exists(complete))
             {
                 var done = JsonNode.Parse(File.ReadAllText(complete))!.AsObject();
-                stats.Add(ReadStats(k));
+                stats.Add(PairStats.Read(PairBuilder.StatsPath(PairsPath(k))));
                 summaries.Add(done.ToJsonString());
                 log?.WriteLine($"[dpo-kd] iteration {k}: complete, skipped");
                 continue;
@@ -67,7 +67,7 @@ public sealed class DpoKdLoop(DpoKdOptions options, string studentDir, IReadOnly
                 PairBuilder.Write(PairsPath(k), pairs, s, new JsonObject { ["iteration"] = k, ["online"] = options.Online });
                 log?.WriteLine($"[dpo-kd] iteration {k}: {s}");
             }
-            var st = ReadStats(k);
+            var st = PairStats.Read(PairBuilder.StatsPath(PairsPath(k)));
             stats.Add(st);
             if (st.Kept == 0)
                 throw new InvalidOperationException($"DPO-KD iteration {k}: every pair was dropped ({st}); see {PairBuilder.StatsPath(PairsPath(k))} — raise the sampling max_new_tokens or check the teacher's answers");
@@ -92,13 +92,5 @@ public sealed class DpoKdLoop(DpoKdOptions options, string studentDir, IReadOnly
         var final = Path.Combine(outDir, FinalName);
         RoundFiles.CopyDirectory(Path.Combine(TrainDir(options.Rounds), FinalName), final);
         return new DpoKdResult(true, final, stats, Path.Combine(outDir, RoundFiles.Metrics));
-    }
-
-    PairStats ReadStats(int k)
-    {
-        var o = JsonNode.Parse(File.ReadAllText(PairBuilder.StatsPath(PairsPath(k))))!.AsObject();
-        int I(string key) => (int)o[key]!;
-        return new PairStats(I("candidates"), I("kept"), I("dropped_empty_chosen"), I("dropped_empty_rejected"),
-            I("dropped_truncated_chosen"), I("dropped_truncated_rejected"), I("dropped_identical"));
     }
 }

@@ -51,5 +51,14 @@ public sealed record PairStats(int Candidates, int Kept, int EmptyChosen, int Em
         ["dropped_identical"] = Identical,
     };
 
+    /// <summary>Reads the counts back from a NAME.stats.json.</summary>
+    public static PairStats Read(string statsPath)
+    {
+        var o = JsonNode.Parse(File.ReadAllText(statsPath))!.AsObject();
+        int I(string key) => (int?)o[key] ?? throw new FormatException($"{statsPath}: no \"{key}\"");
+        return new PairStats(I("candidates"), I("kept"), I("dropped_empty_chosen"), I("dropped_empty_rejected"),
+            I("dropped_truncated_chosen"), I("dropped_truncated_rejected"), I("dropped_identical"));
+    }
+
     public override string ToString() => $"{Kept}/{Candidates} pairs kept; dropped: {EmptyChosen + EmptyRejected} empty, {TruncatedChosen + TruncatedRejected} truncated, {Identical} identical";
 }

@@ -43,12 +43,12 @@ public static class RoundFiles
         var rows = File.ReadLines(metricsPath).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
         double Mean(string k) => rows.Count == 0 ? double.NaN : rows.Average(r => (double?)r[k] ?? double.NaN);
         double Last(string k) => rows.Count == 0 ? double.NaN : (double?)rows[^1][k] ?? double.NaN;
-        return new JsonObject
-        {
-            ["steps"] = rows.Count, ["mean_loss"] = Mean("loss"),
-            ["mean_rewards/margins"] = Mean("rewards/margins"), ["last_rewards/margins"] = Last("rewards/margins"),
-            ["last_rewards/accuracies"] = Last("rewards/accuracies"),
-        };
+        var o = new JsonObject { ["steps"] = rows.Count };
+        // a metric the objective does not log (SFT has no rewards) is left out, not written as NaN
+        foreach (var (k, v) in new[] { ("mean_loss", Mean("loss")), ("mean_rewards/margins", Mean("rewards/margins")),
+                     ("last_rewards/margins", Last("rewards/margins")), ("last_rewards/accuracies", Last("rewards/accuracies")) })
+            if (double.IsFinite(v)) o[k] = v;
+        return o;
     }
 
     public static void WriteAtomic(string path, string text)
