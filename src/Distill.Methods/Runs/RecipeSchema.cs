@@ -27,6 +27,7 @@ public static class RecipeSchema
         new("data.n", RecipeKind.Int, 200L, "built-in task: number of problems (a file: at most this many records; 0 = all)"),
         new("data.seed", RecipeKind.Int, 0L, "built-in task: which problems are drawn"),
         new("data.max_difficulty", RecipeKind.Int, 3L, "built-in task: largest number of steps (1–3)"),
+        new("data.prompt_template", RecipeKind.Choice, "none", "wrap each prompt in a DPO-KD Table 1 template: none, dpo-kd-summary, dpo-kd-generation", ["none", "dpo-kd-summary", "dpo-kd-generation"]),
 
         new("student.model", RecipeKind.String, "", "student: a Hugging Face model folder (relative to the recipe, or the working directory); or student.init"),
         new("student.init", RecipeKind.String, "", "student made by the run: a `distill init` preset (e.g. tiny), randomly initialized into models/student"),

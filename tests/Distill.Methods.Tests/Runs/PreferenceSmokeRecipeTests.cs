@@ -79,4 +79,22 @@ public class PreferenceSmokeRecipeTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    public void TheRealRecipesCarryThePapersSettings()
+    {
+        foreach (var name in new[] { "dpo-kd-offline", "dpo-kd-online" })
+        {
+            var r = Recipe.Load(Distill.Data.RepoData.Find("..", "recipes", name + ".yaml")!);
+            Assert.Equal(name, r.Method);
+            Assert.True((bool)r["student.adapter.qlora"]!);                                    // §4.1.3: NF4, double quantization
+            Assert.Equal((64L, 16.0, 0.1), (r.Int("student.adapter.r"), r.Float("student.adapter.alpha"), r.Float("student.adapter.dropout")));
+            Assert.Equal((5e-4, 1L), (r.Float("train.lr"), r.Int("train.batch_size")));
+            Assert.Equal(3L, name == "dpo-kd-offline" ? r.Int("train.epochs") : r.Int("preference.iterations") * r.Int("train.epochs"));
+            Assert.Equal("dpo-kd-generation", r.String("data.prompt_template"));
+        }
+        var plad = Recipe.Load(Distill.Data.RepoData.Find("..", "recipes", "plad.yaml")!);
+        Assert.Equal((8L, 32.0, 0.1), (plad.Int("student.adapter.r"), plad.Float("student.adapter.alpha"), plad.Float("student.adapter.dropout")));   // §5.1
+        Assert.Equal(("plad-rank", 1L, 8L), (plad.String("preference.loss"), plad.Int("plad.sft_epochs"), plad.Int("train.batch_size")));
+    }
 }
