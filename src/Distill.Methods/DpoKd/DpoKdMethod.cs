@@ -38,7 +38,7 @@ public sealed class DpoKdStage(bool online) : IStage
         var records = JsonlReader.Read(ctx.Dir.DataFile(TeacherGenerationStage.Output)).Select(x => x.Json).ToList();
         var prompts = records.Select(x => (string)x["prompt"]!).ToList();
         var teacherName = ModelStage.TeacherReference(ctx);
-        var answers = records.Select(x => x["completion"] is { } c ? new Answer((string)c!, (string?)x["teacher"] ?? teacherName) : null).ToList();
+        var answers = records.Select(x => x["completion"] is { } c ? new Answer((string)c!, (string?)x["teacher"] ?? teacherName, Truncated(x)) : null).ToList();
         var options = new DpoKdOptions
         {
             Online = online, Iterations = (int)r.Int("preference.iterations"),
@@ -63,4 +63,7 @@ public sealed class DpoKdStage(bool online) : IStage
         var outputs = Directory.GetFiles(result.FinalDir!).Append(result.MetricsPath).Append(Path.Combine(ctx.Dir.Root, RoundFiles.Iterations)).ToArray();
         return Task.FromResult(new StageResult(outputs, [], details));
     }
+
+    /// <summary>Whether teacher-gen recorded the answer as cut at teacher.max_tokens (null: the client did not say).</summary>
+    internal static bool? Truncated(JsonObject record) => record["finish_reason"] is { } f ? (string?)f == "length" : null;
 }

@@ -43,7 +43,7 @@ public sealed class PladStage(Func<RunContext, IChatClient>? teacherFactory = nu
             var gen = new TeacherGenerationStage(teacherFactory);
             if (!File.Exists(ctx.Dir.DataFile(TeacherGenerationStage.Output))) await gen.RunAsync(ctx, ct).ConfigureAwait(false);
             answers = JsonlReader.Read(ctx.Dir.DataFile(TeacherGenerationStage.Output)).Select((x, i) => (i, x.Json))
-                .ToDictionary(t => t.i, t => t.Json["completion"] is { } c ? (Answer?)new Answer((string)c!, teacherRef) : null);
+                .ToDictionary(t => t.i, t => t.Json["completion"] is { } c ? (Answer?)new Answer((string)c!, teacherRef, DpoKd.DpoKdStage.Truncated(t.Json)) : null);
         }
         int sftEpochs = (int)r.Int("plad.sft_epochs");
         var trainer = PreferenceRecipe.Trainer(r);
