@@ -130,7 +130,8 @@ public abstract class CausalLM : IDisposable
     }
 
     /// <summary>The sliding window of layer <paramref name="layer"/> (0: full causal attention); see <see cref="ModelConfig.SlidingWindowLayers"/>.</summary>
-    public int WindowOf(int layer) => Config.SlidingWindow is int w && layer >= Config.SlidingWindowLayers ? w : 0;
+    public int WindowOf(int layer) => Config.SlidingWindow is int w
+        && (Config.LayerTypes is { } types ? types[layer] == "sliding_attention" : layer >= Config.SlidingWindowLayers) ? w : 0;
 
     protected static int[] Positions(int start, int count)
     {

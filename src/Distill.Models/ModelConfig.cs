@@ -1,7 +1,7 @@
 namespace Distill.Models;
 
 /// <summary>The families Distill implements; each maps to one forward in Models/&lt;Family&gt;/.</summary>
-public enum ModelFamily { Llama, Gpt2, Phi, Phi3 }
+public enum ModelFamily { Llama, Gpt2, Phi, Phi3, Gemma3 }
 
 /// <summary>
 /// rope_scaling of config.json: "linear" (positions / factor), "llama3" (wavelength-banded scaling) or, for Phi-3,
@@ -31,7 +31,7 @@ public sealed record ModelConfig
 {
     /// <summary>The `architectures[0]` class name, e.g. "LlamaForCausalLM".</summary>
     public required string Architecture { get; init; }
-    /// <summary>config.json's `model_type`: "llama", "qwen2", "mistral", "gpt2", "phi" or "phi3".</summary>
+    /// <summary>config.json's `model_type`: "llama", "qwen2", "qwen3", "mistral", "gpt2", "phi", "phi3" or "gemma3_text".</summary>
     public required string ModelType { get; init; }
     public required ModelFamily Family { get; init; }
     public required int VocabSize { get; init; }
@@ -55,6 +55,19 @@ public sealed record ModelConfig
     public bool QkvBias { get; init; }
     public bool OProjBias { get; init; }
     public bool MlpBias { get; init; }
+    /// <summary>RMSNorm over each head's queries and keys before RoPE (Qwen3's and Gemma 3's q_norm / k_norm, weight of head_dim).</summary>
+    public bool QkNorm { get; init; }
+    /// <summary>
+    /// Per-layer attention kind when layers differ ("sliding_attention" or "full_attention"; Gemma 3's interleaving): a
+    /// sliding layer uses <see cref="SlidingWindow"/>. Null: <see cref="SlidingWindowLayers"/> decides.
+    /// </summary>
+    public string[]? LayerTypes { get; init; }
+    /// <summary>Gemma 3: rope_local_base_freq, the RoPE base of sliding layers (plain RoPE; rope_theta and its scaling are the global layers').</summary>
+    public double? RopeLocalTheta { get; init; }
+    /// <summary>Gemma 3: attention scores are scaled by query_pre_attn_scalar^−½ instead of head_dim^−½.</summary>
+    public double? QueryPreAttnScalar { get; init; }
+    /// <summary>Gemma 3: final_logit_softcapping c (logits = c · tanh(logits / c)); null for none.</summary>
+    public double? FinalLogitSoftcapping { get; init; }
     /// <summary>sliding_window (Mistral, Phi-3; Qwen2 with use_sliding_window): query p sees keys p − window &lt; j ≤ p. Null: full causal attention.</summary>
     public int? SlidingWindow { get; init; }
     /// <summary>First layer that uses the window: Qwen2's max_window_layers (layers i ≥ it slide); 0 for Mistral and Phi-3 (every layer).</summary>
@@ -101,5 +114,9 @@ public sealed record ModelConfig
         if (SlidingWindow is <= 0) throw new Formats.ModelFormatException($"{where}: 'sliding_window' must be positive or null, got {SlidingWindow}");
         if (NumLabels is <= 0) throw new Formats.ModelFormatException($"{where}: 'num_labels' / 'id2label' must give at least one label, got {NumLabels}");
         if (NormEps <= 0) throw new Formats.ModelFormatException($"{where}: the norm epsilon must be positive");
+        if (LayerTypes is { } types && types.Length != NumLayers)
+            throw new Formats.ModelFormatException($"{where}: 'layer_types' has {types.Length} entries for {NumLayers} layers");
+        if (QueryPreAttnScalar is <= 0) throw new Formats.ModelFormatException($"{where}: 'query_pre_attn_scalar' must be positive, got {QueryPreAttnScalar}");
+        if (FinalLogitSoftcapping is <= 0) throw new Formats.ModelFormatException($"{where}: 'final_logit_softcapping' must be positive or null, got {FinalLogitSoftcapping}");
     }
 }

@@ -1,4 +1,5 @@
 using Distill.Models.Formats;
+using Distill.Models.Gemma3;
 using Distill.Models.Gpt2;
 using Distill.Models.Llama;
 using Distill.Models.Phi;
@@ -18,6 +19,7 @@ public static class ModelIO
         ModelFamily.Gpt2 => new Gpt2LMHeadModel(config),
         ModelFamily.Phi => new PhiForCausalLM(config),
         ModelFamily.Phi3 => new Phi3ForCausalLM(config),
+        ModelFamily.Gemma3 => new Gemma3ForCausalLM(config),
         ModelFamily.Llama when config.IsSequenceClassifier => new LlamaForSequenceClassification(config),
         _ => new LlamaForCausalLM(config),
     };

@@ -35,7 +35,8 @@ public static class ModelInit
                 if (isTokenEmbedding && c.PadTokenId is int pad && pad < shape[0]) span.Slice(pad * shape[1], shape[1]).Clear();
             }
             else if (w.Name.EndsWith(".bias", StringComparison.Ordinal)) span.Clear();   // LayerNorm bias
-            else span.Fill(1f);                                                          // RMSNorm / LayerNorm weight
+            // RMSNorm / LayerNorm weight: 1, or 0 for Gemma 3's x·(1 + w) norms (Gemma3PreTrainedModel._init_weights zeroes them)
+            else span.Fill(c.Family == ModelFamily.Gemma3 ? 0f : 1f);
         }
     }
 }

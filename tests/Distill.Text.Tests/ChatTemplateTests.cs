@@ -6,14 +6,14 @@ namespace Distill.Text.Tests;
 
 /// <summary>
 /// Chat templates rendered by Distill's Jinja subset equal @huggingface/jinja's renderings
-/// (tools/tokenizers/make_chat_expected.mjs) for Qwen3, Qwen2.5, Llama-3, Mistral-Nemo, Phi-3, Zephyr.
+/// (tools/tokenizers/make_chat_expected.mjs) for Qwen3, Qwen2.5, Llama-3, Mistral-Nemo, Phi-3, Zephyr, Gemma 3.
 /// </summary>
 public class ChatTemplateTests
 {
     static ChatTemplate.ChatTemplate Load(string name)
     {
         string data = Path.Combine(TestPaths.RepoRoot, "tests", "Distill.Text.Tests", "data");
-        if (name is "zephyr" or "phi3")
+        if (name is "zephyr" or "phi3" or "gemma3")
         {
             var t = JsonNode.Parse(File.ReadAllText(Path.Combine(data, "chat_templates.json")))![name]!;
             return new ChatTemplate.ChatTemplate((string)t["chat_template"]!, (string?)t["bos_token"], (string?)t["eos_token"]);
@@ -42,7 +42,7 @@ public class ChatTemplateTests
             string want = (string?)e["output"] ?? "ERROR: " + (string?)e["error"];
             if (got != want) failures.Add($"{name} #{e["conversation"]} gen={e["add_generation_prompt"]}:\n got  {JsonSerializer.Serialize(got)}\n want {JsonSerializer.Serialize(want)}");
         }
-        Assert.Equal(72, lines);
+        Assert.Equal(84, lines);
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(6)));
     }
 

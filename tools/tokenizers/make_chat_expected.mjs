@@ -15,7 +15,7 @@ const repoTok = n => path.join(repo, `data/tokenizers/${n}/tokenizer_config.json
 const templates = {
   qwen3: cfg(repoTok('qwen3')), mistral_nemo: cfg(repoTok('mistral_nemo')),
   llama3: cfg(lenml('llama3')), qwen2_5: cfg(lenml('qwen2_5')),
-  zephyr: data.zephyr, phi3: data.phi3,
+  zephyr: data.zephyr, phi3: data.phi3, gemma3: data.gemma3,
 };
 export const conversations = [
   [{ role: 'user', content: 'Hello!' }],

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Distill.Models.Gemma3;
 using Distill.Models.Gpt2;
 using Distill.Models.Llama;
 using Distill.Models.Phi;
@@ -19,6 +20,7 @@ public static class ConfigJson
     [
         ("LlamaForCausalLM", "llama"), ("Qwen2ForCausalLM", "qwen2"), ("MistralForCausalLM", "mistral"),
         ("GPT2LMHeadModel", "gpt2"), ("PhiForCausalLM", "phi"), ("Phi3ForCausalLM", "phi3"),
+        ("Qwen3ForCausalLM", "qwen3"), ("Gemma3ForCausalLM", "gemma3_text"),
         // Reward models / classifiers: the same decoder with a `score` head (modeling_llama.py's LlamaForSequenceClassification).
         ("LlamaForSequenceClassification", "llama"), ("Qwen2ForSequenceClassification", "qwen2"), ("MistralForSequenceClassification", "mistral"),
     ];
@@ -52,6 +54,7 @@ public static class ConfigJson
             "gpt2" => Gpt2ConfigJson.Read(r, row.Architecture),
             "phi" => PhiConfigJson.Read(r, row.Architecture),
             "phi3" => Phi3ConfigJson.Read(r, row.Architecture),
+            "gemma3_text" => Gemma3ConfigJson.Read(r, row.Architecture),
             _ => LlamaConfigJson.Read(r, row.Architecture, row.ModelType),
         };
         ConfigKeys.CheckAllRead(r, row.Architecture);
@@ -66,6 +69,7 @@ public static class ConfigJson
         ModelFamily.Gpt2 => Gpt2ConfigJson.Write(c),
         ModelFamily.Phi => PhiConfigJson.Write(c),
         ModelFamily.Phi3 => Phi3ConfigJson.Write(c),
+        ModelFamily.Gemma3 => Gemma3ConfigJson.Write(c),
         _ => LlamaConfigJson.Write(c),
     };
 

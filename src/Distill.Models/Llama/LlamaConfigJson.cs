@@ -4,8 +4,11 @@ using Distill.Models.Formats;
 namespace Distill.Models.Llama;
 
 /// <summary>
-/// config.json of LlamaForCausalLM, Qwen2ForCausalLM and MistralForCausalLM (and their *ForSequenceClassification) with the key names and
-/// defaults of transformers' LlamaConfig / Qwen2Config / MistralConfig (configuration_*.py).
+/// config.json of LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM (and their *ForSequenceClassification) and
+/// Qwen3ForCausalLM with the key names and defaults of transformers' LlamaConfig / Qwen2Config / MistralConfig / Qwen3Config
+/// (configuration_*.py). Qwen3Config: head_dim 128 by default (not hidden / heads), attention_bias on q, k, v and o
+/// (Qwen3Attention: bias=config.attention_bias on all four), the sliding-window keys of Qwen2, and the per-head q_norm /
+/// k_norm its modeling file always builds.
 /// </summary>
 public static class LlamaConfigJson
 {
@@ -14,7 +17,7 @@ public static class LlamaConfigJson
         // Class defaults differ by model_type (transformers' __init__ signatures).
         var (vocab, hidden, inter, maxPos, tie) = modelType switch
         {
-            "qwen2" => (151936, 4096, 22016, 32768, false),
+            "qwen2" or "qwen3" => (151936, 4096, 22016, 32768, false),
             "mistral" => (32000, 4096, 14336, 4096 * 32, false),
             _ => (32000, 4096, 11008, 2048, false),
         };
@@ -25,7 +28,7 @@ public static class LlamaConfigJson
         if (act != "silu")
             throw new ModelFormatException($"{r.File}: 'hidden_act' = '{act}' is not supported for {architecture} (supported: silu)");
         // attention_bias / mlp_bias are LlamaConfig's; Qwen2's q/k/v biases and Mistral's none are fixed in their modeling files.
-        bool attentionBias = modelType == "llama" ? r.Bool("attention_bias", false) : RefuseBias(r, architecture, "attention_bias", modelType == "mistral");
+        bool attentionBias = modelType is "llama" or "qwen3" ? r.Bool("attention_bias", false) : RefuseBias(r, architecture, "attention_bias", modelType == "mistral");
         bool mlpBias = modelType == "llama" ? r.Bool("mlp_bias", false) : RefuseBias(r, architecture, "mlp_bias", allowFalse: true);
         int layers = r.Int("num_hidden_layers", 32);
         var (window, windowLayers) = ReadWindow(r, architecture, modelType, layers);
@@ -46,7 +49,8 @@ public static class LlamaConfigJson
             NumHeads = heads,
             NumKvHeads = kvHeads,
             // LlamaConfig and MistralConfig have head_dim; Qwen2Attention reads getattr(config, "head_dim", hidden // heads).
-            HeadDim = r.OptionalInt("head_dim") ?? hiddenSize / heads,
+            // Qwen3Config declares head_dim = 128 as a field default.
+            HeadDim = r.OptionalInt("head_dim") ?? (modelType == "qwen3" ? 128 : hiddenSize / heads),
             MaxPositionEmbeddings = r.Int("max_position_embeddings", maxPos),
             NormEps = r.Double("rms_norm_eps", 1e-6),
             HiddenAct = act,
@@ -55,12 +59,13 @@ public static class LlamaConfigJson
             RopeTheta = rope.Theta,
             RopeScaling = RopeConfigJson.ReadScaling(rope, r.File, r.OptionalInt("original_max_position_embeddings")),
             QkvBias = modelType == "qwen2" || attentionBias,
+            QkNorm = modelType == "qwen3",
             OProjBias = attentionBias,
             MlpBias = mlpBias,
             SlidingWindow = window,
             SlidingWindowLayers = Math.Min(windowLayers, layers),
-            BosTokenId = r.Present("bos_token_id") ? r.OptionalInt("bos_token_id") : modelType == "qwen2" ? null : 1,
-            EosTokenIds = eos.Length > 0 || r.Present("eos_token_id") ? eos : modelType == "qwen2" ? [] : [2],
+            BosTokenId = r.Present("bos_token_id") ? r.OptionalInt("bos_token_id") : modelType is "qwen2" or "qwen3" ? null : 1,
+            EosTokenIds = eos.Length > 0 || r.Present("eos_token_id") ? eos : modelType is "qwen2" or "qwen3" ? [] : [2],
             PadTokenId = r.OptionalInt("pad_token_id"),
             AttentionDropout = r.Double("attention_dropout", 0),
             TorchDType = ConfigKeys.ReadDType(r),
@@ -88,7 +93,8 @@ public static class LlamaConfigJson
         int first = 0;
         switch (modelType)
         {
-            case "qwen2":
+            case "qwen2" or "qwen3":
+                // Qwen3Config.__post_init__ is Qwen2's rule: sliding_window only with use_sliding_window, on layers i >= max_window_layers.
                 r.Accept("sliding_window", "max_window_layers");
                 if (r.Bool("use_sliding_window", false))
                 {
@@ -140,8 +146,9 @@ public static class LlamaConfigJson
         };
         if (c.ModelType != "qwen2" || c.HeadDim != c.HiddenSize / c.NumHeads) o["head_dim"] = c.HeadDim;
         if (c.ModelType == "llama") { o["attention_bias"] = c.QkvBias; o["mlp_bias"] = c.MlpBias; }
+        if (c.ModelType == "qwen3") o["attention_bias"] = c.QkvBias;
         if (c.ModelType == "mistral") o["sliding_window"] = c.SlidingWindow;
-        if (c.ModelType == "qwen2")
+        if (c.ModelType is "qwen2" or "qwen3")
         {
             o["use_sliding_window"] = c.SlidingWindow is not null;
             o["sliding_window"] = c.SlidingWindow;

@@ -6,8 +6,9 @@ using Distill.Tensors.Autograd.Ops;
 namespace Distill.Models.Llama;
 
 /// <summary>
-/// LlamaForCausalLM, and with config switches Qwen2ForCausalLM (q/k/v biases) and MistralForCausalLM
-/// (sliding window), as transformers' modeling_llama.py computes it:
+/// LlamaForCausalLM, and with config switches Qwen2ForCausalLM (q/k/v biases), MistralForCausalLM (sliding window) and
+/// Qwen3ForCausalLM (q_norm / k_norm: an RMSNorm over each head's queries and keys before RoPE, modeling_qwen3.py
+/// Qwen3Attention: <c>q_norm(q_proj(x).view(…, heads, head_dim))</c>), as transformers' modeling_llama.py computes it:
 ///   h = embed(ids);  per layer: h += o_proj(attn(rope(q), rope(k), v)) on rmsnorm(h);
 ///                               h += down_proj(silu(gate_proj(x)) ⊙ up_proj(x)) on rmsnorm(h);
 ///   logits = lm_head(rmsnorm(h)), lm_head tied to embed_tokens when tie_word_embeddings.
@@ -16,7 +17,11 @@ namespace Distill.Models.Llama;
 public class LlamaForCausalLM : CausalLM
 {
     sealed record Layer(Parameter InputNorm, LinearLayer Q, LinearLayer K, LinearLayer V, LinearLayer O,
-        Parameter PostNorm, LinearLayer Gate, LinearLayer Up, LinearLayer Down);
+        Parameter PostNorm, LinearLayer Gate, LinearLayer Up, LinearLayer Down)
+    {
+        public Parameter? QNorm { get; init; }
+        public Parameter? KNorm { get; init; }
+    }
 
     readonly Parameter _embed, _norm;
     readonly Parameter? _lmHead;
@@ -40,7 +45,12 @@ public class LlamaForCausalLM : CausalLM
                 AddWeight(LlamaWeights.PostAttentionLayerNorm(l), [h]),
                 AddLinear(LlamaWeights.GateProj(l), h, i, c.MlpBias),
                 AddLinear(LlamaWeights.UpProj(l), h, i, c.MlpBias),
-                AddLinear(LlamaWeights.DownProj(l), i, h, c.MlpBias));
+                AddLinear(LlamaWeights.DownProj(l), i, h, c.MlpBias))
+            {
+                // registered after the layer's other tensors; checkpoint order does not matter (tensors are read by name)
+                QNorm = c.QkNorm ? AddWeight(LlamaWeights.QNorm(l), [c.HeadDim]) : null,
+                KNorm = c.QkNorm ? AddWeight(LlamaWeights.KNorm(l), [c.HeadDim]) : null,
+            };
         _norm = AddWeight(LlamaWeights.Norm, [h]);
         HasLmHead = lmHead;
         if (lmHead && !c.TieWordEmbeddings) _lmHead = AddWeight(LlamaWeights.LmHead, [c.VocabSize, h]);
@@ -64,7 +74,11 @@ public class LlamaForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
-            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions);
+            var a = L.QNorm is null
+                ? RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions)
+                : RotaryAttention(tape, GroupRmsNorm.Forward(tape, L.Q.Forward(tape, x), L.QNorm.Value, eps),
+                    GroupRmsNorm.Forward(tape, L.K.Forward(tape, x), L.KNorm!.Value, eps), L.V.Forward(tape, x),
+                    l, batch, caches?[l], pos, keyMask, rope, positions);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));

@@ -1,6 +1,6 @@
 namespace Distill.Models.Llama;
 
-/// <summary>Hugging Face tensor and module names of LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM.</summary>
+/// <summary>Hugging Face tensor and module names of LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM / Qwen3ForCausalLM.</summary>
 public static class LlamaWeights
 {
     public const string EmbedTokens = "model.embed_tokens.weight";
@@ -14,6 +14,9 @@ public static class LlamaWeights
     public static string KProj(int l) => $"model.layers.{l}.self_attn.k_proj";
     public static string VProj(int l) => $"model.layers.{l}.self_attn.v_proj";
     public static string OProj(int l) => $"model.layers.{l}.self_attn.o_proj";
+    /// <summary>Qwen3Attention's per-head RMSNorms (weight of head_dim), applied to q and k before RoPE.</summary>
+    public static string QNorm(int l) => $"model.layers.{l}.self_attn.q_norm.weight";
+    public static string KNorm(int l) => $"model.layers.{l}.self_attn.k_norm.weight";
     public static string GateProj(int l) => $"model.layers.{l}.mlp.gate_proj";
     public static string UpProj(int l) => $"model.layers.{l}.mlp.up_proj";
     public static string DownProj(int l) => $"model.layers.{l}.mlp.down_proj";

@@ -22,6 +22,10 @@ public class CheckpointsInTheWildTests
         { "qwen2-v5", CheckpointLayout.Unprefixed, 5 },
         { "phi-v5", CheckpointLayout.Prefixed, 5 },
         { "phi3-v5", CheckpointLayout.Unprefixed, 5 },
+        { "qwen3", CheckpointLayout.Prefixed, 4 },
+        { "qwen3-v5", CheckpointLayout.Unprefixed, 5 },
+        { "gemma3", CheckpointLayout.Prefixed, 4 },
+        { "gemma3-v5", CheckpointLayout.Unprefixed, 5 },
     };
 
     static float[] Logits(CausalLM model, int[] ids, int batch)

@@ -55,9 +55,12 @@ public class InitTests
     [InlineData("tiny", SafetensorsDType.BF16)]
     [InlineData("bench-small", SafetensorsDType.F32)]
     [InlineData("tiny-phi3", SafetensorsDType.F32)]
+    [InlineData("tiny-qwen3", SafetensorsDType.F32)]
+    [InlineData("tiny-gemma3", SafetensorsDType.BF16)]
     public void SavedFolderLoadsBackBitIdentically(string preset, SafetensorsDType dtype)
     {
-        var config = ModelPresets.Get(preset) with { NumLayers = 2 };
+        var config = ModelPresets.Get(preset);
+        config = config with { NumLayers = 2, LayerTypes = config.LayerTypes?[..2] };
         var dir = TestPaths.TempDir();
         ModelFolder.Init(config, null, dir, seed: 9, dtype);
         using var fresh = ModelIO.Create(config);
@@ -124,5 +127,34 @@ public class InitTests
         Assert.Contains("missing tensor 'model.layers.2.", Assert.Throws<ModelFormatException>(() => ModelIO.Load(dir)).Message);
         ConfigJson.Save(config with { NumLayers = 1 }, dir);
         Assert.Contains("unexpected tensor 'model.layers.1.", Assert.Throws<ModelFormatException>(() => ModelIO.Load(dir)).Message);
+    }
+
+    /// <summary>
+    /// The real shapes' parameter counts (Qwen3-0.6B: 596,049,920 with the tied head, 0.44 B without the embedding, as its
+    /// model card says; Gemma-3-270M: 268,098,176), from the weights the models register: one- and two-layer models with a
+    /// vocabulary of 8 give the per-layer and fixed parts without allocating the real embeddings.
+    /// </summary>
+    [Theory]
+    [InlineData("qwen3-0.6b", 596_049_920L)]
+    [InlineData("gemma-3-270m", 268_098_176L)]
+    public void RealShapePresetsHaveThePublishedParameterCounts(string preset, long expected)
+    {
+        var c = ModelPresets.Get(preset);
+        long Count(int layers)
+        {
+            using var m = ModelIO.Create(c with { VocabSize = 8, NumLayers = layers, LayerTypes = c.LayerTypes?[..layers] });
+            return m.ParameterCount;
+        }
+        long one = Count(1), perLayer = Count(2) - one;
+        Assert.Equal(expected, one - 8L * c.HiddenSize + (long)c.VocabSize * c.HiddenSize + (c.NumLayers - 1) * perLayer);
+    }
+
+    [Fact]
+    public void GemmaNormsStartAtZero()
+    {
+        using var model = ModelIO.Create(ModelPresets.Get("tiny-gemma3"));
+        ModelInit.Initialize(model, 5);
+        Assert.All(model.Weights.Where(w => w.Name.EndsWith("norm.weight")), w => Assert.True(w.Parameter.Span.ToArray().All(v => v == 0f), w.Name));
+        Assert.True(model.Weights.First(w => w.Name == "model.embed_tokens.weight").Parameter.Value.Row(0).ToArray().All(v => v == 0f)); // pad 0
     }
 }

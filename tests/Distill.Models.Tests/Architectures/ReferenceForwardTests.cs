@@ -6,7 +6,9 @@ namespace Distill.Models.Tests.Architectures;
 /// <summary>Each architecture against the plain-torch reference (reference/make_reference.py): logits, greedy tokens, log-probs.</summary>
 public class ReferenceForwardTests
 {
-    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi", "mistral-window", "qwen2-window", "phi3", "phi3-longrope" };
+    public static TheoryData<string> Models => new() { "llama", "qwen2", "mistral", "gpt2", "phi", "mistral-window", "qwen2-window", "phi3", "phi3-longrope",
+        // issue 18 (reference/make_families.py)
+        "qwen3", "qwen3-v5", "gemma3", "gemma3-v5" };
 
     static float[] Logits(CausalLM model, int[] ids, int batch)
     {
@@ -79,6 +81,10 @@ public class SlidingWindowTests
     [InlineData("qwen2-window", new[] { 0, 4 })]
     [InlineData("phi3", new[] { 6, 6 })]
     [InlineData("qwen2", new[] { 0, 0 })]
+    [InlineData("qwen3", new[] { 0, 0 })]
+    [InlineData("qwen3-v5", new[] { 0, 4 })]
+    [InlineData("gemma3", new[] { 4, 0, 4, 0 })]          // sliding_window_pattern 2
+    [InlineData("gemma3-v5", new[] { 4, 4, 0, 4 })]       // layer_types
     public void WindowPerLayerFollowsTheConfig(string name, int[] windows)
     {
         using var model = ModelIO.Load(ReferenceOutput.Dir(name));

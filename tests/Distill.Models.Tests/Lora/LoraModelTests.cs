@@ -33,12 +33,14 @@ public class LoraModelTests
     [InlineData("gpt2", new[] { "c_attn", "c_fc" })]
     [InlineData("phi", new[] { "q_proj", "v_proj", "fc1", "fc2" })]
     [InlineData("phi3", new[] { "qkv_proj", "o_proj", "gate_up_proj", "down_proj" })]
+    [InlineData("qwen3", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
+    [InlineData("gemma3", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
     public void FreshAdapterEqualsBaseAndMergedEqualsUnmerged(string name, string[] targets)
     {
         using var model = Reference(name);
         var baseLogits = Logits(model);
         var branches = LoraModel.Apply(model, new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = targets }, seed: 1);
-        Assert.Equal(2 * targets.Length, branches.Count);
+        Assert.Equal(model.Config.NumLayers * targets.Length, branches.Count);
         Assert.Equal(baseLogits, Logits(model)); // B = 0 → exactly the base
         RandomizeB(model, 2);
         var unmerged = Logits(model);
@@ -56,6 +58,11 @@ public class LoraModelTests
     [InlineData("qwen2-window", false)]     // layer 1 slides (window 4), layer 0 does not
     [InlineData("phi3", false, "qkv_proj,gate_up_proj")]  // the fused projections: B spans q, k, v (gate, up) at once
     [InlineData("phi3", true, "qkv_proj,o_proj,down_proj")]
+    // issue 18: q_proj / k_proj feed the per-head q/k norms; Gemma's (1 + w) norms, GELU-tanh MLP and final softcap 3
+    [InlineData("qwen3", false, "q_proj,k_proj,v_proj,o_proj")]
+    [InlineData("qwen3-v5", true, "q_proj,k_proj,gate_proj,up_proj,down_proj")]   // attention biases, window 4 on layer 1
+    [InlineData("gemma3", false, "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")]
+    [InlineData("gemma3-v5", true, "q_proj,k_proj,down_proj")]
     public void GradientOfLoraMatricesMatchesFiniteDifferences(string name, bool qlora, string targets = "q_proj,v_proj,down_proj,fc2")
     {
         using var model = Reference(name);

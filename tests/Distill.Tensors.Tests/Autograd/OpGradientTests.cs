@@ -16,6 +16,8 @@ public class OpGradientTests
         public void ReadRows(int row0, int count, Span<float> dst) => w.Span.Slice(row0 * w.Cols, count * w.Cols).CopyTo(dst);
     }
 
+    static void TensorPrimitivesScale(Tensor t, float s) => System.Numerics.Tensors.TensorPrimitives.Multiply(t.Span, s, t.Span);
+
     static readonly Dictionary<string, Action> Checks = new()
     {
         ["Linear"] = () =>
@@ -80,6 +82,29 @@ public class OpGradientTests
             var rng = new Rng(17);
             Tensor x = GradCheck.Input(rng, 4, 6), w = GradCheck.Input(rng, 6);
             GradCheck.Check("RmsNorm", t => RmsNorm.Forward(t, x, w, 1e-5f), [x, w]);
+        },
+        ["GroupRmsNorm"] = () =>
+        {
+            var rng = new Rng(29);
+            // per-head q/k norm: 3 rows of 2 heads × hd 4, one weight of hd (Qwen3 / Gemma 3 q_norm, k_norm)
+            Tensor x = GradCheck.Input(rng, 3, 8), w = GradCheck.Input(rng, 4);
+            GradCheck.Check("GroupRmsNorm(heads)", t => GroupRmsNorm.Forward(t, x, w, 1e-6f), [x, w]);
+            // Gemma3RMSNorm: x · rstd · (1 + w) over the whole row, per head with the offset too
+            Tensor x2 = GradCheck.Input(rng, 4, 6), w2 = GradCheck.Input(rng, 6);
+            GradCheck.Check("GroupRmsNorm(1 + w)", t => GroupRmsNorm.Forward(t, x2, w2, 1e-6f, offset: 1), [x2, w2]);
+            GradCheck.Check("GroupRmsNorm(heads, 1 + w)", t => GroupRmsNorm.Forward(t, x, w, 1e-6f, offset: 1), [x, w]);
+        },
+        ["Softcap"] = () =>
+        {
+            var rng = new Rng(30);
+            var x = GradCheck.Input(rng, 3, 7);
+            TensorPrimitivesScale(x, 3f);   // values up to ~±9: the cap 2.5 bends most of them
+            GradCheck.Check("Softcap", t => Softcap.Forward(t, x, 2.5f), [x]);
+            // the training path: cross-entropy overwrites the capped logits with their gradient; backward must not read them
+            Tensor h = GradCheck.Input(rng, 5, 4), wl = GradCheck.Input(rng, 7, 4);
+            int[] targets = [1, 6, -100, 0, 3];
+            GradCheck.Check("Linear→Softcap→CrossEntropy(in place)",
+                t => CrossEntropy.Forward(t, Softcap.Forward(t, Linear.Forward(t, h, wl), 1.5f), targets, overwriteLogits: true), [h, wl]);
         },
         ["LayerNorm"] = () =>
         {
