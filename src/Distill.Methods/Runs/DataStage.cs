@@ -43,7 +43,27 @@ public sealed class DataStage : IStage
             }
         }
         w.Commit();
+        if (r.String("data.prompt_template") is not "none" and var template) ApplyTemplate(output, template);
         ctx.Say($"[data] {count} records → {Path.GetRelativePath(ctx.Dir.Root, output)}");
         return Task.FromResult(StageResult.Files(output));
+    }
+
+    /// <summary>
+    /// data.prompt_template: each prompt wrapped in one of DPO-KD's Table 1 templates (dpo-kd.txt §4.1.1), which teacher
+    /// and student both answer; the record's original prompt is kept as "input".
+    /// </summary>
+    static void ApplyTemplate(string path, string template)
+    {
+        var task = template == "dpo-kd-summary" ? Distill.Data.Prompts.DpoKdTask.CodeSummary : Distill.Data.Prompts.DpoKdTask.CodeGeneration;
+        var records = Distill.Data.Jsonl.JsonlReader.Read(path).Select(x => (JsonObject)x.Json.DeepClone()).ToList();
+        using var w = new JsonlWriter(path);
+        foreach (var rec in records)
+        {
+            var input = (string)rec["prompt"]!;
+            rec["input"] = input;
+            rec["prompt"] = Distill.Data.Prompts.DpoKdPrompts.For(task, input);
+            w.Write(rec);
+        }
+        w.Commit();
     }
 }

@@ -27,6 +27,7 @@ public static class RecipeSchema
         new("data.n", RecipeKind.Int, 200L, "built-in task: number of problems (a file: at most this many records; 0 = all)"),
         new("data.seed", RecipeKind.Int, 0L, "built-in task: which problems are drawn"),
         new("data.max_difficulty", RecipeKind.Int, 3L, "built-in task: largest number of steps (1–3)"),
+        new("data.prompt_template", RecipeKind.Choice, "none", "wrap each prompt in a DPO-KD Table 1 template: none, dpo-kd-summary, dpo-kd-generation", ["none", "dpo-kd-summary", "dpo-kd-generation"]),
 
         new("student.model", RecipeKind.String, "", "student: a Hugging Face model folder (relative to the recipe, or the working directory); or student.init"),
         new("student.init", RecipeKind.String, "", "student made by the run: a `distill init` preset (e.g. tiny), randomly initialized into models/student"),
@@ -34,6 +35,7 @@ public static class RecipeSchema
         new("student.adapter.alpha", RecipeKind.Float, 16.0, "LoRA alpha"),
         new("student.adapter.dropout", RecipeKind.Float, 0.0, "LoRA dropout"),
         new("student.adapter.target_modules", RecipeKind.List, new List<string> { "q_proj", "k_proj", "v_proj", "o_proj" }, "modules LoRA wraps"),
+        new("student.adapter.qlora", RecipeKind.Bool, false, "QLoRA: the base quantized to NF4 with double quantization under the adapter (DPO-KD §4.1.3)"),
 
         new("teacher.model", RecipeKind.String, "", "teacher: a model folder, openai:MODEL[@BASE_URL] or anthropic:MODEL (seqkd, token-kd)"),
         new("teacher.init", RecipeKind.String, "", "teacher made by the run: a `distill init` preset, randomly initialized into models/teacher (a local folder)"),
@@ -70,6 +72,27 @@ public static class RecipeSchema
         new("train.kd.skew_alpha", RecipeKind.Float, 0.1, "α of the skew KLs, in (0, 1) (DistiLLM's default 0.1)"),
         new("train.kd.lambda", RecipeKind.Float, 0.0, "GKD on-policy fraction λ: share of micro-batches the student samples and the teacher scores"),
         new("train.kd.max_new_tokens", RecipeKind.Int, 128L, "GKD: longest student sample, in tokens"),
+
+        // preference distillation (dpo-kd-offline, dpo-kd-online, plad; docs/methods.md "DPO-KD", "PLaD")
+        new("sampling.n", RecipeKind.Int, 1L, "student answers sampled per prompt (one pair each)"),
+        new("sampling.temperature", RecipeKind.Float, 1.0, "student sampling temperature"),
+        new("sampling.top_p", RecipeKind.Float, 1.0, "student nucleus sampling top-p (1 = off)"),
+        new("sampling.top_k", RecipeKind.Int, 0L, "student top-k (0 = off)"),
+        new("sampling.max_new_tokens", RecipeKind.Int, 256L, "longest student answer, in tokens"),
+        new("preference.loss", RecipeKind.Choice, "auto", "auto (dpo for DPO-KD, plad-rank for PLaD), dpo, ipo, hinge, plad-rank, plad-margin", ["auto", "dpo", "ipo", "hinge", "plad-rank", "plad-margin"]),
+        new("preference.beta", RecipeKind.Float, 0.1, "β of DPO/IPO/hinge (TRL's default 0.1)"),
+        new("preference.label_smoothing", RecipeKind.Float, 0.0, "DPO label smoothing ε (cDPO), in [0, 0.5)"),
+        new("preference.delta", RecipeKind.Float, 1.0, "PLaD margin δ (Eq. 4; Eq. 5 scales the score gap by it)"),
+        new("preference.temperature", RecipeKind.Float, 1.0, "PLaD: τ of softmax(z/τ) in the sequence likelihood (§3.1 Eq. 1)"),
+        new("preference.length_normalization", RecipeKind.Choice, "auto", "auto (on for IPO and PLaD, off for DPO/hinge), on, off (PLaD's ablation)", ["auto", "on", "off"]),
+        new("preference.sft_weight", RecipeKind.Float, 0.0, "weight of an NLL term on the chosen answer (0 = none)"),
+        new("preference.iterations", RecipeKind.Int, 3L, "dpo-kd-online: iterations (each resamples the rejected side, then trains train.epochs epochs)"),
+        new("preference.drop_truncated", RecipeKind.Bool, true, "drop pairs with a side cut at its token budget (counted in pairs.stats.json)"),
+        new("plad.distill_fraction", RecipeKind.Float, 1.0, "PLaD §5.5: share of the distillation half used"),
+        new("plad.relabel_fraction", RecipeKind.Float, 0.0, "PLaD §5.3: share of pairs ordered by plad.scorer instead of teacher ≻ student"),
+        new("plad.scorer", RecipeKind.Choice, "none", "PLaD scoring function s: none, rouge1, rouge2, rougeL (against the reference), reward (plad.reward_model)", ["none", "rouge1", "rouge2", "rougeL", "reward"]),
+        new("plad.reward_model", RecipeKind.String, "", "plad.scorer = reward: a reward-model folder (LlamaForSequenceClassification)"),
+        new("plad.sft_epochs", RecipeKind.Int, 1L, "PLaD §5.1: epochs of SFT of teacher and student on the labelled half (0 = skip)"),
     ];
 
     public static IReadOnlyDictionary<string, RecipeKey> ByPath { get; } = Keys.ToDictionary(k => k.Path);

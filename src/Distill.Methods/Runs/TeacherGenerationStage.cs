@@ -50,6 +50,7 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
         var system = r.String("teacher.system_prompt");
 
         var answers = new string?[records.Count];
+        var finish = new string?[records.Count];   // "length" = cut at teacher.max_tokens (preference pairs drop those)
         var failures = new (int Index, string Reason)[records.Count];
         int failed = 0;
         await Parallel.ForEachAsync(Enumerable.Range(0, records.Count), new ParallelOptions { MaxDegreeOfParallelism = (int)r.Int("teacher.concurrency"), CancellationToken = ct },
@@ -58,7 +59,12 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
                 var messages = new List<ChatMessage>();
                 if (system.Length > 0) messages.Add(new ChatMessage(ChatRole.System, system));
                 messages.Add(new ChatMessage(ChatRole.User, (string)records[i]["prompt"]!));
-                try { answers[i] = (await client.GetResponseAsync(messages, options, token).ConfigureAwait(false)).Text; }
+                try
+                {
+                    var response = await client.GetResponseAsync(messages, options, token).ConfigureAwait(false);
+                    answers[i] = response.Text;
+                    finish[i] = response.FinishReason?.Value;
+                }
                 catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
                 {
                     failures[i] = (i, Secrets.Redact(Reason(e), ctx.SecretValues));
@@ -94,6 +100,7 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
                 if (rec["completion"] is { } reference && !rec.ContainsKey("reference_completion")) rec["reference_completion"] = reference.DeepClone();
                 rec["completion"] = answers[i];
                 rec["teacher"] = model;
+                if (finish[i] is { } f) rec["finish_reason"] = f;
                 w.Write(rec);
             }
             w.Commit();

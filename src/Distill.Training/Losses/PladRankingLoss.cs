@@ -2,9 +2,10 @@ namespace Distill.Training.Losses;
 
 /// <summary>
 /// PLaD ranking calibration loss (Zhang et al. 2024, "PLaD: Preference-based Large Language Model
-/// Distillation with Pseudo-Preference Pairs"; REFERENCE.md "PLaD losses", formula taken from the paper's
-/// description, not checked against its PDF). No reference model.
-/// ℓ = (1/|y|) Σ_t log pθ(y_t|x, y_&lt;t) (pass SequenceLogProb's logp_mean); y⁺ = teacher sample, y⁻ = student sample.
+/// Distillation with Pseudo-Preference Pairs", §4.3 Eq. 4; the paper's δ is its margin hyper-parameter).
+/// No reference model. Checked end to end (logits → loss → dlogits) by preference_reference.py.
+/// ℓ = (1/|y|) Σ_t log pθ(y_t|x, y_&lt;t) (pass SequenceLogProb's logp_mean; the summed form for the
+/// length-normalisation ablation; pθ is softmax(z/τ), §3.1 Eq. 1); y⁺ = teacher sample, y⁻ = student sample.
 /// L = max(0, δ − ℓ⁺ + ℓ⁻);  dL/dℓ⁺ = −1, dL/dℓ⁻ = +1 where the hinge is active (&gt; 0), else 0.
 /// Mean over pairs; gradients ADDED. Metrics use scale 1 and a zero reference, so rewards are the ℓ's.
 /// </summary>

@@ -1,5 +1,6 @@
 using Distill.Tensors;
 using Distill.Tensors.Autograd;
+using Distill.Tensors.Autograd.Ops;
 using Distill.Tensors.Autograd.Ops.Losses;
 using Distill.Training.Data;
 using Distill.Training.Losses;
@@ -18,17 +19,29 @@ public sealed record PreferenceOptions(PreferenceLossKind Kind, float Beta = 0.1
 {
     public float SftWeight { get; init; }
 
+    /// <summary>
+    /// τ of the token distribution softmax(z/τ) the sequence likelihood is computed with (PLaD §3.1 Eq. 1; its
+    /// Table 5 searches it). Only for the reference-free PLaD losses: the cached DPO reference is scored at τ = 1.
+    /// </summary>
+    public float Temperature { get; init; } = 1f;
+
+    /// <summary>Overrides <see cref="LengthNormalized"/>'s default (PLaD's length-normalisation ablation: false = summed log-likelihood).</summary>
+    public bool? LengthNormalization { get; init; }
+
     /// <summary>Whether the loss compares with a reference policy (DPO, IPO, hinge) or not (PLaD).</summary>
     public bool NeedsReference => Kind is PreferenceLossKind.Dpo or PreferenceLossKind.Ipo or PreferenceLossKind.Hinge;
 
-    /// <summary>IPO and PLaD work on length-normalised log-likelihoods; DPO and hinge on sums (TRL).</summary>
-    public bool LengthNormalized => Kind is PreferenceLossKind.Ipo or PreferenceLossKind.PladRank or PreferenceLossKind.PladMargin;
+    /// <summary>IPO and PLaD work on length-normalised log-likelihoods, DPO and hinge on sums (TRL), unless overridden.</summary>
+    public bool LengthNormalized => LengthNormalization ?? Kind is PreferenceLossKind.Ipo or PreferenceLossKind.PladRank or PreferenceLossKind.PladMargin;
 
     public void Validate()
     {
         if (NeedsReference && (!(Beta > 0) || !float.IsFinite(Beta))) throw new ArgumentOutOfRangeException(nameof(Beta), $"{Kind}: beta must be positive, got {Beta}");
         if (!(Delta >= 0) || !float.IsFinite(Delta)) throw new ArgumentOutOfRangeException(nameof(Delta), $"{Kind}: δ must be ≥ 0, got {Delta}");
         if (!(SftWeight >= 0) || !float.IsFinite(SftWeight)) throw new ArgumentOutOfRangeException(nameof(SftWeight), $"SFT weight must be ≥ 0, got {SftWeight}");
+        if (!(Temperature > 0) || !float.IsFinite(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), $"{Kind}: temperature must be positive, got {Temperature}");
+        if (NeedsReference && Temperature != 1f)
+            throw new ArgumentOutOfRangeException(nameof(Temperature), $"{Kind}: a temperature other than 1 is for the PLaD losses only (the reference log-probs are taken at τ = 1), got {Temperature}");
         if (Kind == PreferenceLossKind.Dpo) new DpoOptions(Beta, LabelSmoothing, Variant).Validate();
     }
 }
@@ -74,10 +87,35 @@ public sealed class PreferenceObjective(PreferenceOptions options) : IObjective
     public ObjectiveOutput Step(Tape tape, MicroBatch batch, float weight, TrainingContext context)
     {
         var s = batch.Sequences;
-        int b = batch.Indices.Length;
+        var idx = batch.Indices;
         using var mask = s.KeyMaskTensor();
         var logits = context.Model.Forward(tape, s.Ids, s.Rows, mask);
-        var logpOut = SequenceLogProb.Forward(tape, logits, s.Labels, s.Rows, options.LengthNormalized);   // (2B): chosen rows, then rejected
+        float[]? rc = null, rr = null;
+        if (_reference is { } reference)
+        {
+            var (c, r) = options.LengthNormalized ? (reference.ChosenMean, reference.RejectedMean) : (reference.ChosenSum, reference.RejectedSum);
+            rc = idx.Select(i => c[i]).ToArray();
+            rr = idx.Select(i => r[i]).ToArray();
+        }
+        var sc = idx.Select(i => context.Dataset[i].ChosenScore).ToArray();
+        var sr = idx.Select(i => context.Dataset[i].RejectedScore).ToArray();
+        return LossOnLogits(tape, logits, s.Labels, idx.Length, rc, rr, sc, sr, options, weight);
+    }
+
+    /// <summary>
+    /// Everything after the model's forward: log P(y|x) per row (softmax(z/τ), summed or length-normalised), the
+    /// loss of <paramref name="o"/>, the optional NLL term, and the backward seeds (scaled by <paramref name="weight"/>)
+    /// handed to the tape. <paramref name="logits"/> holds 2B aligned rows, chosen first; <paramref name="labels"/>
+    /// uses −100 for ignored positions. The reference log-probs (summed or mean, as <see cref="PreferenceOptions.LengthNormalized"/>)
+    /// are needed by DPO/IPO/hinge; the scores by PLaD's margin loss. Checked against preference_reference.py.
+    /// </summary>
+    public static ObjectiveOutput LossOnLogits(Tape tape, Tensor logits, int[] labels, int pairs, float[]? refChosen, float[]? refRejected,
+        float[] chosenScore, float[] rejectedScore, PreferenceOptions o, float weight)
+    {
+        int b = pairs;
+        // PLaD §3.1 Eq. 1: P(y_t | x, y_<t) = softmax(z/τ); the Scale op carries the 1/τ into the gradient
+        var scaled = o.Temperature == 1f ? logits : Scale.Forward(tape, logits, 1f / o.Temperature);
+        var logpOut = SequenceLogProb.Forward(tape, scaled, labels, 2 * b, o.LengthNormalized);   // (2B): chosen rows, then rejected
         var logp = logpOut.Span.ToArray();
         foreach (float x in logp)
             if (!float.IsFinite(x)) return new ObjectiveOutput(float.NaN, ObjectiveOutput.NoMetrics);
@@ -86,55 +124,39 @@ public sealed class PreferenceObjective(PreferenceOptions options) : IObjective
         var dLogp = new float[2 * b];
         var dc = dLogp.AsSpan(0, b);
         var dr = dLogp.AsSpan(b, b);
-        var res = Compute(batch, pc, pr, dc, dr, context);
+        var res = o.Kind switch
+        {
+            PreferenceLossKind.Dpo => DpoLoss.Compute(pc, pr, refChosen, refRejected, new DpoOptions(o.Beta, o.LabelSmoothing, o.Variant), dc, dr),
+            PreferenceLossKind.Ipo => IpoLoss.Compute(pc, pr, refChosen, refRejected, o.Beta, dc, dr),
+            PreferenceLossKind.Hinge => HingeLoss.Compute(pc, pr, refChosen, refRejected, o.Beta, dc, dr),
+            PreferenceLossKind.PladRank => PladRankingLoss.Compute(pc, pr, o.Delta, dc, dr),
+            _ => PladMarginLoss.Compute(pc, pr, chosenScore, rejectedScore, o.Delta, dc, dr),
+        };
         for (int i = 0; i < dLogp.Length; i++) dLogp[i] *= weight;
         float loss = res.Loss;
         var metrics = new Dictionary<string, float>(res.Metrics.ToDictionary());
-        if (options.SftWeight > 0)
+        if (o.SftWeight > 0)
         {
-            // NLL on the chosen rows: mean −log p over chosen completion tokens; d/dlogp_sum(chosen_i) = −w / tokens
-            int tokens = 0;
-            for (int r = 0; r < b; r++) tokens += s.Parts[r].Completion;
+            // NLL on the chosen rows: −(Σ_rows Σ_t log p) / chosen tokens; d/dlogp_sum(chosen_i) = −w / tokens
+            var tokens = new int[b];
+            int rowLen = labels.Length / (2 * b);
+            for (int r = 0; r < b; r++)
+                for (int t = 0; t < rowLen; t++)
+                    if (labels[r * rowLen + t] != Collator.IgnoreIndex) tokens[r]++;
+            int total = tokens.Sum();
             float nll = 0;
-            if (tokens > 0)
-            {
-                // the sums are needed: with a length-normalised loss, logp holds means, so scale back by each length
+            if (total > 0)
                 for (int r = 0; r < b; r++)
                 {
-                    float rowSum = options.LengthNormalized ? pc[r] * s.Parts[r].Completion : pc[r];
-                    nll -= rowSum / tokens;
-                    dc[r] += -weight * options.SftWeight * (options.LengthNormalized ? s.Parts[r].Completion : 1) / tokens;
+                    // with a length-normalised loss logp holds means: scale back by each row's length
+                    float rowSum = o.LengthNormalized ? pc[r] * tokens[r] : pc[r];
+                    nll -= rowSum / total;
+                    dc[r] += -weight * o.SftWeight * (o.LengthNormalized ? tokens[r] : 1) / total;
                 }
-            }
-            loss += options.SftWeight * nll;
+            loss += o.SftWeight * nll;
             metrics["nll/chosen"] = nll;
         }
         tape.Backward(logpOut, dLogp);
         return new ObjectiveOutput(loss, metrics);
-    }
-
-    PreferenceLossResult Compute(MicroBatch batch, ReadOnlySpan<float> pc, ReadOnlySpan<float> pr, Span<float> dc, Span<float> dr, TrainingContext context)
-    {
-        var idx = batch.Indices;
-        int b = idx.Length;
-        var rc = new float[b];
-        var rr = new float[b];
-        if (_reference is { } reference)
-            for (int i = 0; i < b; i++)
-            {
-                rc[i] = options.LengthNormalized ? reference.ChosenMean[idx[i]] : reference.ChosenSum[idx[i]];
-                rr[i] = options.LengthNormalized ? reference.RejectedMean[idx[i]] : reference.RejectedSum[idx[i]];
-            }
-        switch (options.Kind)
-        {
-            case PreferenceLossKind.Dpo: return DpoLoss.Compute(pc, pr, rc, rr, new DpoOptions(options.Beta, options.LabelSmoothing, options.Variant), dc, dr);
-            case PreferenceLossKind.Ipo: return IpoLoss.Compute(pc, pr, rc, rr, options.Beta, dc, dr);
-            case PreferenceLossKind.Hinge: return HingeLoss.Compute(pc, pr, rc, rr, options.Beta, dc, dr);
-            case PreferenceLossKind.PladRank: return PladRankingLoss.Compute(pc, pr, options.Delta, dc, dr);
-            default:
-                var sc = idx.Select(i => context.Dataset[i].ChosenScore).ToArray();
-                var sr = idx.Select(i => context.Dataset[i].RejectedScore).ToArray();
-                return PladMarginLoss.Compute(pc, pr, sc, sr, options.Delta, dc, dr);
-        }
     }
 }
