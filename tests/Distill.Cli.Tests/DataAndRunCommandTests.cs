@@ -37,7 +37,7 @@ public class DataAndRunCommandTests
     }
 
     [Fact]
-    public void Run_UnknownKeyFailsFast_AndTrainSaysNotWired()
+    public void Run_UnknownKeyAndMissingStudentFailFast()
     {
         var dir = Directory.CreateTempSubdirectory("distill-cli-");
         try
@@ -51,13 +51,41 @@ public class DataAndRunCommandTests
 
             var (exit2, stdout, err2) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", Path.Combine(dir.FullName, "run"), "--set", "data.sahrd=x");
             Assert.Equal(2, exit2);
+            // a student folder that does not exist fails before any stage runs, naming the key
             File.WriteAllText(recipe, "method: sft\nstudent:\n  model: /m\n");
-            var (exit3, out3, err3) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", Path.Combine(dir.FullName, "run"), "--set", "data.n=5");
-            Assert.Equal(1, exit3);
-            Assert.Contains("train: not yet wired", err3);
-            Assert.Contains("[data] 5 records", out3);
-            Assert.True(File.Exists(Path.Combine(dir.FullName, "run", "stages", "data.json")));
-            Assert.Contains("n: 5", File.ReadAllText(Path.Combine(dir.FullName, "run", "recipe.yaml")));
+            var (exit3, _, err3) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", Path.Combine(dir.FullName, "run"), "--set", "data.n=5");
+            Assert.Equal(2, exit3);
+            Assert.Contains("key 'student.model': '/m' is not a model folder (no config.json there)", err3);
+            Assert.False(Directory.Exists(Path.Combine(dir.FullName, "run")));
+        }
+        finally { dir.Delete(true); }
+    }
+
+    /// <summary>`distill run recipes/smoke/sft.yaml` end to end (exit 0), then `--resume` skips every stage.</summary>
+    [Fact]
+    public void Run_SmokeSftRecipe_TrainsThenResumeSkipsEverything()
+    {
+        var recipe = Distill.Data.RepoData.Find("..", "recipes", "smoke", "sft.yaml") ?? throw new InvalidOperationException("recipes/smoke/sft.yaml not found from the test's folder");
+        var dir = Directory.CreateTempSubdirectory("distill-cli-");
+        try
+        {
+            var run = Path.Combine(dir.FullName, "run");
+            var (exit, stdout, err) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", run);
+            Assert.True(exit == 0, err);
+            Assert.Contains("[train] 12 steps, last loss", stdout);
+            Assert.Contains($"run complete: {run}", stdout);
+            Assert.True(File.Exists(Path.Combine(run, "adapter", "adapter_model.safetensors")));
+            var metrics = File.ReadAllText(Path.Combine(run, "metrics.jsonl"));
+
+            var (exit2, stdout2, err2) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", run, "--resume");
+            Assert.True(exit2 == 0, err2);
+            foreach (var stage in new[] { "data", "models", "train" }) Assert.Contains($"[{stage}] complete, skipped", stdout2);
+            Assert.Equal(metrics, File.ReadAllText(Path.Combine(run, "metrics.jsonl")));
+
+            // without --resume an existing run is refused (bad input: exit 2)
+            var (exit3, _, err3) = CliHarness.Run(new RunCommand().Build(), recipe, "--out", run);
+            Assert.Equal(2, exit3);
+            Assert.Contains("pass --resume", err3);
         }
         finally { dir.Delete(true); }
     }

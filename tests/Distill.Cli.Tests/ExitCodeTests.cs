@@ -16,6 +16,7 @@ public class ExitCodeTests
     static readonly RootCommand Bench = VerbHost.Root("distill bench", typeof(BenchOptions).Assembly);
 
     const string Missing = "/nonexistent/distill-exit-code-test";
+    static readonly string SmokeSft = Distill.Data.RepoData.Find("..", "recipes", "smoke", "sft.yaml") ?? "recipes/smoke/sft.yaml";
 
     /// <summary>Per verb: arguments that are wrong in what they say (not in their syntax), and what the line must name.</summary>
     public static readonly TheoryData<string, string[], string> BadInputs = new()
@@ -35,6 +36,8 @@ public class ExitCodeTests
         { "eval winrate", ["--input", Missing + ".jsonl"], Missing + ".jsonl" },
         { "train", ["--method", "sft", "--data", Missing + ".jsonl", "--model", Missing, "--out", Missing + "-out"], Missing },
         { "run", [Missing + ".yaml"], Missing + ".yaml" },
+        { "run", [SmokeSft, "--set", "train.kd.no_such_key=1", "--out", Missing + "-run"], "train.kd.no_such_key" },
+        { "run", [SmokeSft, "--set", "student.init=", "--set", "student.model=" + Missing, "--out", Missing + "-run"], "key 'student.model': '" + Missing + "' is not a model folder" },
         { "data task", ["--shard", "no-such-shard", "--out", Missing + ".jsonl"], "no-such-shard" },
         { "bench attention", ["--t", "0"], "--t" },
         { "bench engine", ["--layout", "XY"], "--layout" },

@@ -6,8 +6,8 @@ namespace Distill.Cli.Commands;
 /// <summary>`distill run RECIPE.yaml`: a method's stages in a resumable run directory (DESIGN.md §3).</summary>
 sealed class RunCommand : IVerb
 {
-    /// <summary>What trains: the Trainer plugs in here once wired; until then the train stage fails clearly.</summary>
-    internal static ITrainStage Trainer { get; set; } = new UnwiredTrainStage();
+    /// <summary>What trains: the recipe's train stage on the Trainer (tests may substitute another).</summary>
+    internal static ITrainStage Trainer { get; set; } = new RecipeTrainStage();
 
     public Command Build()
     {
@@ -24,14 +24,12 @@ sealed class RunCommand : IVerb
             // Bad input (a recipe, --set or data line that cannot be used) is VerbHost's exit 2; a stage that
             // failed at run time (a teacher that kept failing) exits 1 with its report: --resume continues it.
             var r = Recipe.Load(pr.GetValue(recipe)!, pr.GetValue(set) ?? []);
-            var ctx = RunPipeline.Open(r, pr.GetValue(output) ?? Path.Combine("runs", r.Name), pr.GetValue(resume), Console.Out);
-            try { await StageRunner.RunAsync(ctx, RunPipeline.Stages(r, ctx.Dir, Trainer), pr.GetValue(resume), ct); }
+            try { await RunPipeline.RunAsync(r, pr.GetValue(output) ?? Path.Combine("runs", r.Name), pr.GetValue(resume), Console.Out, Trainer, ct: ct); }
             catch (StageFailedException e)
             {
                 Console.Error.WriteLine($"distill run: {e.Message}");
                 return 1;
             }
-            ctx.Say($"run complete: {ctx.Dir.Root}");
             return 0;
         });
         return command;

@@ -64,79 +64,47 @@ sealed class TrainCommand : IVerb
         {
             Workers.Count = pr.GetValue(threads);
             string m = pr.GetValue(method)!;
-            string modelDir = pr.GetValue(model)!;
             if (m == "token-kd" && pr.GetValue(teacher) is null)
                 throw new ArgumentException("--method token-kd needs --teacher DIR (a local model sharing the student's vocabulary)");
-            using var student = ModelIO.Load(modelDir);
-            LoraConfig? lora = null;
-            if (!pr.GetValue(full))
+            if (pr.GetValue(full) && pr.GetValue(qlora)) throw new ArgumentException("--qlora trains an adapter over an NF4 base; it cannot be combined with --full");
+            var spec = new TrainingSpec
             {
-                if (pr.GetValue(qlora)) LoraModel.QuantizeBase(student);
-                lora = new LoraConfig
+                Method = m, DataFile = pr.GetValue(data)!, ModelDir = pr.GetValue(model)!, TeacherDir = pr.GetValue(teacher),
+                Lora = pr.GetValue(full) ? null : new LoraConfig
                 {
                     R = pr.GetValue(r), LoraAlpha = pr.GetValue(alpha), LoraDropout = pr.GetValue(dropout),
                     TargetModules = pr.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                    BaseModelNameOrPath = Path.GetFullPath(modelDir),
-                };
-                LoraModel.Apply(student, lora, pr.GetValue(seed));
-            }
-            else if (pr.GetValue(qlora)) throw new ArgumentException("--qlora trains an adapter over an NF4 base; it cannot be combined with --full");
-            bool preference = m is not ("sft" or "token-kd");
-            var tokenizer = ModelVerbOptions.LazyTokenizer(modelDir).Value;
-            var examples = TrainingJsonl.Read(pr.GetValue(data)!, tokenizer, preference, student.Config.VocabSize);
-            CausalLM? teacherModel = null;
-            try
-            {
-                IObjective objective = m switch
-                {
-                    "sft" => new SftObjective(),
-                    "token-kd" => new TokenKdObjective(teacherModel = ModelIO.Load(pr.GetValue(teacher)!),
-                        new DivergenceOptions(Divergence(pr.GetValue(divergence)!), pr.GetValue(temperature), pr.GetValue(jsdBeta), pr.GetValue(skewAlpha)),
-                        new OnPolicyOptions(pr.GetValue(lambda), 1f, pr.GetValue(maxNew)) { EosTokenIds = student.Config.EosTokenIds }),
-                    _ => new PreferenceObjective(new PreferenceOptions(m switch
-                    {
-                        "dpo" => PreferenceLossKind.Dpo, "ipo" => PreferenceLossKind.Ipo, "hinge" => PreferenceLossKind.Hinge,
-                        "plad-rank" => PreferenceLossKind.PladRank, _ => PreferenceLossKind.PladMargin,
-                    }, pr.GetValue(beta), pr.GetValue(smoothing), Delta: pr.GetValue(delta)) { SftWeight = pr.GetValue(sftWeight) }),
-                };
-                var options = new TrainerOptions
+                },
+                QLora = pr.GetValue(qlora),
+                Options = new TrainerOptions
                 {
                     Stage = m, Epochs = pr.GetValue(epochs), MaxSteps = pr.GetValue(maxSteps), BatchSize = pr.GetValue(batch),
                     GradientAccumulation = pr.GetValue(accum), MaxLength = pr.GetValue(maxLen), LearningRate = pr.GetValue(lr),
-                    Schedule = Schedule(pr.GetValue(schedule)!), WarmupSteps = pr.GetValue(warmup), WeightDecay = pr.GetValue(wd),
+                    Schedule = TrainingSetup.Schedule(pr.GetValue(schedule)!), WarmupSteps = pr.GetValue(warmup), WeightDecay = pr.GetValue(wd),
                     MaxGradNorm = pr.GetValue(clip), Seed = pr.GetValue(seed), SaveSteps = pr.GetValue(saveSteps),
-                    GroupByLength = pr.GetValue(groupByLength), Resume = pr.GetValue(resume), Lora = lora,
-                    PadTokenId = student.Config.PadTokenId ?? 0,
-                };
-                var trainer = new Trainer(options, objective, examples, student, pr.GetValue(outDir)!);
-                using var cts = new CancellationTokenSource();
-                ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-                Console.CancelKeyPress += onCancel;
-                try
-                {
-                    var result = TrainProgressView.Run(trainer, cts.Token);
-                    Console.Error.WriteLine(result.Completed
-                        ? $"distill train: {result.Steps} steps, last loss {result.LastLoss:G5}; weights in {result.FinalDir}, metrics in {result.MetricsPath}"
-                        : $"distill train: stopped at step {result.Steps} of {result.TotalSteps}; resume with --resume (checkpoint {result.LastCheckpoint})");
-                }
-                finally { Console.CancelKeyPress -= onCancel; }
+                    GroupByLength = pr.GetValue(groupByLength), Resume = pr.GetValue(resume),
+                },
+                Divergence = new DivergenceOptions(TrainingSetup.Divergence(pr.GetValue(divergence)!), pr.GetValue(temperature), pr.GetValue(jsdBeta), pr.GetValue(skewAlpha)),
+                Lambda = pr.GetValue(lambda), MaxNewTokens = pr.GetValue(maxNew),
+                Preference = TrainingSetup.PreferenceMethods.Contains(m)
+                    ? new PreferenceOptions(TrainingSetup.PreferenceLoss(m), pr.GetValue(beta), pr.GetValue(smoothing), Delta: pr.GetValue(delta)) { SftWeight = pr.GetValue(sftWeight) }
+                    : null,
+            };
+            using var prepared = TrainingSetup.Prepare(spec);
+            var trainer = prepared.Trainer(pr.GetValue(outDir)!);
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var result = TrainProgressView.Run(trainer, cts.Token);
+                Console.Error.WriteLine(result.Completed
+                    ? $"distill train: {result.Steps} steps, last loss {result.LastLoss:G5}; weights in {result.FinalDir}, metrics in {result.MetricsPath}"
+                    : $"distill train: stopped at step {result.Steps} of {result.TotalSteps}; resume with --resume (checkpoint {result.LastCheckpoint})");
             }
-            finally { teacherModel?.Dispose(); }
+            finally { Console.CancelKeyPress -= onCancel; }
             return 0;
         });
         return command;
     }
-
-    static DivergenceKind Divergence(string s) => s switch
-    {
-        "forward-kl" => DivergenceKind.ForwardKl, "reverse-kl" => DivergenceKind.ReverseKl, "jsd" => DivergenceKind.Jsd, "tvd" => DivergenceKind.Tvd,
-        "skew-forward-kl" => DivergenceKind.SkewForwardKl, "skew-reverse-kl" => DivergenceKind.SkewReverseKl,
-        _ => throw new ArgumentException($"--divergence {s}: expected forward-kl, reverse-kl, jsd, tvd, skew-forward-kl or skew-reverse-kl"),
-    };
-
-    static ScheduleKind Schedule(string s) => s switch
-    {
-        "constant" => ScheduleKind.Constant, "linear" => ScheduleKind.Linear, "cosine" => ScheduleKind.Cosine,
-        _ => throw new ArgumentException($"--schedule {s}: expected constant, linear or cosine"),
-    };
 }

@@ -148,9 +148,18 @@ public sealed class Recipe
         if (Float("train.lr") <= 0) Fail("train.lr", "must be > 0");
         if (Float("teacher.timeout_s") <= 0) Fail("teacher.timeout_s", "must be > 0");
         if (Float("train.kd.lambda") is < 0 or > 1) Fail("train.kd.lambda", "must be in [0, 1]");
-        if (Float("train.kd.beta") is < 0 or > 1) Fail("train.kd.beta", "must be in [0, 1]");
+        if (Float("train.kd.beta") is <= 0 or >= 1) Fail("train.kd.beta", "must be in (0, 1) (β = 0 and β = 1 are divergence forward_kl and reverse_kl)");
+        if (Float("train.kd.skew_alpha") is <= 0 or >= 1) Fail("train.kd.skew_alpha", "must be in (0, 1)");
+        if (Int("train.kd.max_new_tokens") < 1) Fail("train.kd.max_new_tokens", "must be ≥ 1");
         if (Float("train.kd.temperature") <= 0) Fail("train.kd.temperature", "must be > 0");
-        if (Method is "seqkd" or "token-kd" && String("teacher.model").Length == 0) Fail("teacher.model", $"method {Method} needs a teacher");
+        if ((String("student.model").Length == 0) == (String("student.init").Length == 0))
+            Fail("student.model", "give exactly one of student.model (a model folder) and student.init (a preset the run initializes)");
+        if (String("teacher.model").Length > 0 && String("teacher.init").Length > 0) Fail("teacher.init", "give teacher.model or teacher.init, not both");
+        foreach (var k in new[] { "student.init", "teacher.init" })
+            if (String(k) is { Length: > 0 } preset && !Distill.Models.ModelPresets.Names.Contains(preset))
+                Fail(k, $"'{preset}' is not a preset ({string.Join(", ", Distill.Models.ModelPresets.Names)})");
+        if (Int("init.bpe_vocab") < 257) Fail("init.bpe_vocab", "must be ≥ 257 (the 256 bytes and the end-of-text token)");
+        if (RecipeMethods.Find(Method) is { NeedsTeacher: true } && String("teacher.model").Length == 0 && String("teacher.init").Length == 0) Fail("teacher.model", $"method {Method} needs a teacher (teacher.model or teacher.init)");
         if (Method == "token-kd" && (String("teacher.model").StartsWith("openai:", StringComparison.Ordinal) || String("teacher.model").StartsWith("anthropic:", StringComparison.Ordinal)))
             Fail("teacher.model", "token-level KD needs the teacher's logits: a local model folder sharing the student's vocabulary, not an API model");
         // A key pasted into a value (a URL with credentials, a model name) would be written into the run directory.

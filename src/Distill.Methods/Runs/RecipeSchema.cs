@@ -13,7 +13,7 @@ public sealed record RecipeKey(string Path, RecipeKind Kind, object? Default, st
 /// </summary>
 public static class RecipeSchema
 {
-    public static readonly string[] Methods = ["sft", "seqkd", "token-kd"];
+    public static readonly string[] Methods = [.. RecipeMethods.All.Select(m => m.Name)];
 
     public static IReadOnlyList<RecipeKey> Keys { get; } =
     [
@@ -28,13 +28,15 @@ public static class RecipeSchema
         new("data.seed", RecipeKind.Int, 0L, "built-in task: which problems are drawn"),
         new("data.max_difficulty", RecipeKind.Int, 3L, "built-in task: largest number of steps (1–3)"),
 
-        new("student.model", RecipeKind.String, null, "student: a Hugging Face model folder", Required: true),
+        new("student.model", RecipeKind.String, "", "student: a Hugging Face model folder (relative to the recipe, or the working directory); or student.init"),
+        new("student.init", RecipeKind.String, "", "student made by the run: a `distill init` preset (e.g. tiny), randomly initialized into models/student"),
         new("student.adapter.r", RecipeKind.Int, 8L, "LoRA rank (0 = train all weights)"),
         new("student.adapter.alpha", RecipeKind.Float, 16.0, "LoRA alpha"),
         new("student.adapter.dropout", RecipeKind.Float, 0.0, "LoRA dropout"),
         new("student.adapter.target_modules", RecipeKind.List, new List<string> { "q_proj", "k_proj", "v_proj", "o_proj" }, "modules LoRA wraps"),
 
         new("teacher.model", RecipeKind.String, "", "teacher: a model folder, openai:MODEL[@BASE_URL] or anthropic:MODEL (seqkd, token-kd)"),
+        new("teacher.init", RecipeKind.String, "", "teacher made by the run: a `distill init` preset, randomly initialized into models/teacher (a local folder)"),
         new("teacher.api_key_env", RecipeKind.String, "", "name of the environment variable holding the teacher's API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"),
         new("teacher.system_prompt", RecipeKind.String, "", "system message sent before each prompt (empty = none)"),
         new("teacher.max_tokens", RecipeKind.Int, 256L, "largest answer, in tokens"),
@@ -44,6 +46,9 @@ public static class RecipeSchema
         new("teacher.timeout_s", RecipeKind.Float, 120.0, "time limit of one attempt, seconds"),
         new("teacher.price_input", RecipeKind.Float, null, "dollars per million input tokens (default: Distill's price table; unknown model = cost not reported)"),
         new("teacher.price_output", RecipeKind.Float, null, "dollars per million output tokens"),
+
+        new("init.tokenizer", RecipeKind.String, "bpe", "tokenizer of the models the run makes: bpe (a byte-level BPE trained on the run's prompts) or a tokenizer.json/folder (relative to the recipe)"),
+        new("init.bpe_vocab", RecipeKind.Int, 512L, "init.tokenizer = bpe: vocabulary size"),
 
         new("train.epochs", RecipeKind.Int, 1L, "passes over the data"),
         new("train.max_steps", RecipeKind.Int, 0L, "stop after this many optimizer steps (0 = by epochs)"),
@@ -56,11 +61,13 @@ public static class RecipeSchema
         new("train.max_grad_norm", RecipeKind.Float, 1.0, "gradient clipping (0 = off)"),
         new("train.max_seq_len", RecipeKind.Int, 512L, "longest prompt + completion, in tokens"),
         new("train.save_every", RecipeKind.Int, 100L, "checkpoint every N steps"),
-        new("train.log_every", RecipeKind.Int, 10L, "metrics.jsonl line every N steps"),
-        new("train.kd.divergence", RecipeKind.Choice, "forward_kl", "token-level KD divergence", ["forward_kl", "reverse_kl", "js", "tvd", "skew_kl"]),
+        new("train.log_every", RecipeKind.Int, 10L, "console progress line every N steps (metrics.jsonl has every step)"),
+        new("train.kd.divergence", RecipeKind.Choice, "forward_kl", "token-level KD divergence", ["forward_kl", "reverse_kl", "js", "tvd", "skew_kl", "skew_reverse_kl"]),
         new("train.kd.temperature", RecipeKind.Float, 1.0, "KD temperature"),
-        new("train.kd.beta", RecipeKind.Float, 0.5, "β of JS(β) and skew KL"),
-        new("train.kd.lambda", RecipeKind.Float, 0.0, "GKD on-policy fraction λ: share of batches the student samples and the teacher scores"),
+        new("train.kd.beta", RecipeKind.Float, 0.5, "β of JS(β), in (0, 1): the mixture βp + (1−β)q"),
+        new("train.kd.skew_alpha", RecipeKind.Float, 0.1, "α of the skew KLs, in (0, 1) (DistiLLM's default 0.1)"),
+        new("train.kd.lambda", RecipeKind.Float, 0.0, "GKD on-policy fraction λ: share of micro-batches the student samples and the teacher scores"),
+        new("train.kd.max_new_tokens", RecipeKind.Int, 128L, "GKD: longest student sample, in tokens"),
     ];
 
     public static IReadOnlyDictionary<string, RecipeKey> ByPath { get; } = Keys.ToDictionary(k => k.Path);

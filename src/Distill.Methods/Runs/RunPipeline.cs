@@ -1,20 +1,39 @@
 namespace Distill.Methods.Runs;
 
 /// <summary>
-/// `distill run`: a recipe → its stages, in a run directory. A new run writes the resolved recipe;
-/// `--resume` requires the same resolved recipe (else it names the first key that changed) and
-/// skips complete stages.
+/// How a recipe becomes a run: the method's stages, in order, over a run directory. `distill run` and the
+/// smoke-recipe tests both go through <see cref="RunAsync"/>.
 /// </summary>
 public static class RunPipeline
 {
-    /// <summary>The stages of a method: sft = data, train; seqkd = data, teacher-gen, train; token-kd = data, train.</summary>
-    public static IReadOnlyList<IStage> Stages(Recipe recipe, RunDirectory dir, ITrainStage trainer, Func<RunContext, Microsoft.Extensions.AI.IChatClient>? teacher = null)
-        => recipe.Method switch
-        {
-            "seqkd" => [new DataStage(), new TeacherGenerationStage(teacher), new TrainStage(trainer, dir.DataFile(TeacherGenerationStage.Output))],
-            "sft" or "token-kd" => [new DataStage(), new TrainStage(trainer, dir.DataFile(DataStage.Output))],
-            var m => throw new RecipeException("recipe", null, "method", $"unknown method '{m}'"),
-        };
+    /// <summary>
+    /// The stages of a method: data; `models` when the recipe initializes its own student or teacher (student.init,
+    /// teacher.init); then the method's own (<see cref="IRecipeMethod.Stages"/>): sft = train; seqkd = teacher-gen,
+    /// train; token-kd = train.
+    /// </summary>
+    public static IReadOnlyList<IStage> Stages(Recipe recipe, RunDirectory dir, ITrainStage? trainer = null, Func<RunContext, Microsoft.Extensions.AI.IChatClient>? teacher = null)
+    {
+        var method = RecipeMethods.Find(recipe.Method) ?? throw new RecipeException("recipe", null, "method", $"unknown method '{recipe.Method}'");
+        var stages = new List<IStage> { new DataStage() };
+        if (ModelStage.Needed(recipe)) stages.Add(new ModelStage());
+        stages.AddRange(method.Stages(dir, trainer ?? new RecipeTrainStage(), teacher));
+        return stages;
+    }
+
+    /// <summary>
+    /// Runs a recipe into <paramref name="root"/> (what `distill run` does): opens the run directory, runs every stage
+    /// not already complete (on <paramref name="resume"/>), and says where the run is. A stage that fails throws
+    /// <see cref="StageFailedException"/>; bad input throws before anything runs.
+    /// </summary>
+    public static async Task<RunContext> RunAsync(Recipe recipe, string root, bool resume, TextWriter log, ITrainStage? trainer = null,
+        Func<RunContext, Microsoft.Extensions.AI.IChatClient>? teacher = null, CancellationToken ct = default)
+    {
+        ModelStage.CheckFolders(recipe);
+        var ctx = Open(recipe, root, resume, log);
+        await StageRunner.RunAsync(ctx, Stages(recipe, ctx.Dir, trainer, teacher), resume, ct).ConfigureAwait(false);
+        ctx.Say($"run complete: {ctx.Dir.Root}");
+        return ctx;
+    }
 
     /// <summary>Opens (or starts) the run directory for a recipe; the run's context.</summary>
     public static RunContext Open(Recipe recipe, string root, bool resume, TextWriter log)

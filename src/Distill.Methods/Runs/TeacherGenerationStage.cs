@@ -26,7 +26,7 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
     {
         var r = ctx.Recipe;
         var env = r.String("teacher.api_key_env");
-        return ChatClientFactory.Create(ModelReference.Parse(r.String("teacher.model")), env.Length == 0 ? null : env, TimeSpan.FromSeconds(r.Float("teacher.timeout_s")));
+        return ChatClientFactory.Create(ModelReference.Parse(ModelStage.TeacherReference(ctx)), env.Length == 0 ? null : env, TimeSpan.FromSeconds(r.Float("teacher.timeout_s")));
     }
 
     public async Task<StageResult> RunAsync(RunContext ctx, CancellationToken ct)
@@ -34,7 +34,8 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
         var r = ctx.Recipe;
         var input = ctx.Dir.DataFile(DataStage.Output);
         var records = JsonlReader.Read(input).Select(x => x.Json).ToList();
-        var model = r.String("teacher.model");
+        // The cache and ledger key: the recipe's teacher.model, or init:PRESET for a teacher the run made.
+        var model = r.String("teacher.init") is { Length: > 0 } preset ? $"init:{preset}" : r.String("teacher.model");
         var ledger = new UsageLedger();
         using var cache = new ResponseCache(ctx.Dir.Cache);
         var teacher = (teacherFactory ?? DefaultTeacher)(ctx);

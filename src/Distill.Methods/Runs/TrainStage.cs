@@ -2,8 +2,8 @@ namespace Distill.Methods.Runs;
 
 /// <summary>
 /// The training step of a run, reading the run's data file and writing checkpoints/ and
-/// metrics.jsonl. The Trainer (Distill.Training) implements it; until it is wired in,
-/// <see cref="UnwiredTrainStage"/> stands in and fails clearly.
+/// metrics.jsonl. <see cref="RecipeTrainStage"/> implements it on the Trainer (Distill.Training);
+/// tests may substitute another.
 /// </summary>
 public interface ITrainStage
 {
@@ -16,12 +16,4 @@ public sealed class TrainStage(ITrainStage trainer, string dataFile) : IStage
 {
     public string Name => "train";
     public Task<StageResult> RunAsync(RunContext context, CancellationToken ct) => trainer.TrainAsync(context, dataFile, ct);
-}
-
-/// <summary>Fails: `distill run` has no trainer yet. It never pretends to train.</summary>
-public sealed class UnwiredTrainStage : ITrainStage
-{
-    public Task<StageResult> TrainAsync(RunContext context, string dataFile, CancellationToken ct)
-        => throw new StageFailedException("train", $"not yet wired: the Trainer (Distill.Training) is not connected to `distill run` yet. " +
-            $"The stages before it are complete and kept ({Path.GetRelativePath(context.Dir.Root, dataFile)}); `--resume` will skip them once training is wired.");
 }

@@ -36,8 +36,13 @@ public class RecipeTests
     [Fact]
     public void MissingRequired_AndMethodNeeds()
     {
-        Assert.Equal("r.yaml: key 'student.model': is required (student: a Hugging Face model folder)", Fails("method: sft\n").Message);
+        Assert.Equal("r.yaml: key 'student.model': give exactly one of student.model (a model folder) and student.init (a preset the run initializes)", Fails("method: sft\n").Message);
+        Assert.StartsWith("r.yaml: key 'student.model': give exactly one", Fails(Minimal + "  init: tiny\n").Message);
+        Assert.Equal("r.yaml: key 'student.init': 'huge' is not a preset (" + string.Join(", ", Distill.Models.ModelPresets.Names) + ")",
+            Fails("method: sft\nstudent:\n  init: huge\n").Message);
+        Assert.Contains("key 'train.kd.beta': must be in (0, 1)", Fails(Minimal + "train:\n  kd:\n    beta: 1\n").Message);
         Assert.Contains("needs a teacher", Fails(Minimal.Replace("sft", "seqkd")).Message);
+        Assert.Equal("seqkd", Recipe.Parse(Minimal.Replace("sft", "seqkd") + "teacher:\n  init: tiny\n", "r.yaml").Method);
         Assert.Contains("logits", Fails(Minimal.Replace("sft", "token-kd") + "teacher:\n  model: openai:gpt-4o\n").Message);
     }
 

@@ -38,7 +38,7 @@ public class RunTests
     static async Task<Exception?> Run(Recipe recipe, string dir, bool resume, StringWriter log)
     {
         var ctx = RunPipeline.Open(recipe, dir, resume, log);
-        try { await StageRunner.RunAsync(ctx, RunPipeline.Stages(recipe, ctx.Dir, new UnwiredTrainStage()), resume); return null; }
+        try { await StageRunner.RunAsync(ctx, RunPipeline.Stages(recipe, ctx.Dir, new RecipeTrainStage()), resume); return null; }
         catch (StageFailedException e) { return e; }
     }
 
@@ -75,11 +75,11 @@ public class RunTests
             // not resuming an existing run is refused
             Assert.Contains("--resume", Assert.Throws<InvalidOperationException>(() => RunPipeline.Open(recipe, dir, false, log)).Message);
 
-            // the teacher recovers: --resume asks only for the 4 missing answers, then stops at the unwired train stage
+            // the teacher recovers: --resume asks only for the 4 missing answers, then stops at the train stage (no student folder)
             endpoint.Decide = _ => new(FaultEndpoint.Kind.Answer);
             var e2 = await Run(recipe, dir, resume: true, log);
             Assert.Equal(16, endpoint.Requests);
-            Assert.Contains("train: not yet wired", e2!.Message);
+            Assert.Contains("train: student '/nonexistent/student' is not a model folder", e2!.Message);
             Assert.Contains("[data] complete, skipped", log.ToString());
             var answers = JsonlReader.Read(Path.Combine(dir, "data", "teacher-gen.jsonl")).Select(r => r.Json).ToList();
             Assert.Equal(prompts.Select(p => "answer to: " + p), answers.Select(a => (string)a["completion"]!));
@@ -184,14 +184,14 @@ public class RunTests
     }
 
     [Fact]
-    public async Task SftRun_PreparesItsData_ThenSaysTrainingIsNotWired()
+    public async Task SftRun_PreparesItsData_ThenTrainNamesTheMissingStudent()
     {
         var dir = Directory.CreateTempSubdirectory("distill-run-").FullName;
         try
         {
             var recipe = Recipe.Parse("method: sft\nstudent:\n  model: /m\ndata:\n  n: 20\n  view: sum\n", "r.yaml");
             var e = await Run(recipe, dir, false, new StringWriter());
-            Assert.StartsWith("train: not yet wired", e!.Message);
+            Assert.StartsWith("train: student '/m' is not a model folder", e!.Message);
             var rows = JsonlReader.Read(Path.Combine(dir, "data", "prompts.jsonl")).ToList();
             Assert.Equal(20, rows.Count);
             Assert.StartsWith(TaskViews.SummaryInstruction, rows[0].RequireString("prompt", "p"));
