@@ -31,11 +31,12 @@ public sealed class LocalCodeStudent : ICodeStudent, IDisposable
 
     public string Identity { get; }
 
-    public LocalCodeStudent(string dir, string? adapter = null)
+    /// <param name="tokenizerDir">Where tokenizer.json is when <paramref name="dir"/> has none (a trained full-weights folder).</param>
+    public LocalCodeStudent(string dir, string? adapter = null, string? tokenizerDir = null)
     {
         _model = ModelIO.Load(dir);
         if (adapter is not null) LoraModel.Load(_model, adapter);
-        _tokenizer = TokenizerLoader.Load(Path.Combine(dir, "tokenizer.json"));
+        _tokenizer = TokenizerLoader.Load(File.Exists(Path.Combine(dir, "tokenizer.json")) || tokenizerDir is null ? dir : tokenizerDir);
         Identity = Fingerprint(dir) + (adapter is null ? "" : "+" + Fingerprint(adapter));
     }
 
@@ -68,8 +69,10 @@ public sealed class LocalCodeStudent : ICodeStudent, IDisposable
 }
 
 /// <summary>Answers from <see cref="PersdStore"/> when the same student was asked the same thing before.</summary>
-public sealed class CachedCodeStudent(ICodeStudent inner, PersdStore store) : ICodeStudent
+public sealed class CachedCodeStudent(ICodeStudent inner, PersdStore store) : ICodeStudent, IDisposable
 {
+    public void Dispose() => (inner as IDisposable)?.Dispose();
+
     long _calls, _hits;
     public string Identity => inner.Identity;
     /// <summary>Generations run (cache misses).</summary>

@@ -86,8 +86,19 @@ public static class PersdRun
         w.Commit();
     }
 
-    public static ICodeStudent Student(RunContext ctx, PersdStore store, string? adapter = null)
-        => new CachedCodeStudent(new LocalCodeStudent(ctx.Recipe.String("student.model"), adapter), store);
+    /// <summary>The recipe's student (student.model or the one `models` made), or the trained one: an adapter over it, or a full-weights folder.</summary>
+    public static ICodeStudent Student(RunContext ctx, PersdStore store, string? trained = null)
+    {
+        var baseDir = ModelStage.StudentPath(ctx);
+        if (trained is null) return new CachedCodeStudent(new LocalCodeStudent(baseDir), store);
+        return File.Exists(Path.Combine(trained, "adapter_config.json"))
+            ? new CachedCodeStudent(new LocalCodeStudent(baseDir, trained), store)
+            : new CachedCodeStudent(new LocalCodeStudent(trained, null, baseDir), store);
+    }
+
+    /// <summary>What the train stage left: adapter/ (LoRA) or model/ (all weights), or null when the run has not trained.</summary>
+    public static string? Trained(RunContext ctx)
+        => new[] { "adapter", "model" }.Select(d => Path.Combine(ctx.Dir.Root, d)).FirstOrDefault(d => File.Exists(Path.Combine(d, "adapter_config.json")) || File.Exists(Path.Combine(d, "config.json")));
 }
 
 /// <summary>
@@ -111,6 +122,7 @@ public sealed class PersdDataStage(Func<RunContext, IChatClient>? teacherFactory
         if (dropped > 0) ctx.Say($"[{Name}] {dropped} docstring examples dropped from the visible tests (their reference fails them)");
         var teacher = PersdRun.Compose(ctx, PersdRun.Upstream(ctx, items, teacherFactory), cache, Name);
         var student = (studentFactory ?? ((c, s) => PersdRun.Student(c, s)))(ctx, store);
+        using var disposeStudent = student as IDisposable;
         var loop = new PersonalizedDistillation(student, teacher.Client, executor, PersdRun.Options(r));
         var (records, summary) = await loop.RunAsync(items, new Progress<string>(_ => { }), ct).ConfigureAwait(false);
         if (summary.TeacherFailures > 0)
@@ -153,6 +165,17 @@ public sealed class SeqKdBaselineStage(Func<RunContext, IChatClient>? teacherFac
     public async Task<StageResult> RunAsync(RunContext ctx, CancellationToken ct)
     {
         var r = ctx.Recipe;
+        var table = new JsonObject();
+        var persdMarker = ctx.Dir.Marker("persd-data");
+        if (File.Exists(persdMarker) && JsonNode.Parse(File.ReadAllText(persdMarker))?["details"]?["cost"] is JsonObject persd) table["persd"] = persd.DeepClone();
+        var costFile = Path.Combine(ctx.Dir.Eval, "persd-cost.json");
+        if (r["persd.seqkd_baseline"] is not true)
+        {
+            // no baseline asked for: the table holds PERsD's side only, and the stage writes no training data
+            RunDirectory.WriteAtomic(costFile, table.ToJsonString(new() { WriteIndented = true }));
+            ctx.Say($"[{Name}] persd.seqkd_baseline is off: cost table with PERsD's side only → {Path.GetRelativePath(ctx.Dir.Root, costFile)}");
+            return new StageResult([costFile], [], new JsonObject { ["cost"] = table.DeepClone() });
+        }
         var items = PersdRun.TrainTasks(r);
         using var store = new PersdStore(Path.Combine(ctx.Dir.Root, "persd.sqlite"));
         using var cache = new ResponseCache(ctx.Dir.Cache);
@@ -165,10 +188,7 @@ public sealed class SeqKdBaselineStage(Func<RunContext, IChatClient>? teacherFac
         PersdRun.Write(output, result.Records);
         var seqkd = PersdRun.CostRow(result.Passed, teacher.Notional, teacher.Prices);
         seqkd["answered"] = result.Answered;
-        var table = new JsonObject { ["seqkd"] = seqkd };
-        var persdMarker = ctx.Dir.Marker("persd-data");
-        if (File.Exists(persdMarker) && JsonNode.Parse(File.ReadAllText(persdMarker))?["details"]?["cost"] is JsonObject persd) table["persd"] = persd.DeepClone();
-        var costFile = Path.Combine(ctx.Dir.Eval, "persd-cost.json");
+        table["seqkd"] = seqkd;
         RunDirectory.WriteAtomic(costFile, table.ToJsonString(new() { WriteIndented = true }));
         ctx.Say($"[{Name}] SeqKD: {result.Passed}/{result.Tasks} teacher answers pass → {Path.GetRelativePath(ctx.Dir.Root, output)}; cost table → {Path.GetRelativePath(ctx.Dir.Root, costFile)}");
         return new StageResult([output, costFile], teacher.Paid.Report(teacher.Prices), new JsonObject { ["cost"] = table.DeepClone() });
@@ -193,11 +213,12 @@ public sealed class PersdEvalStage(Func<RunContext, string?> adapter, Func<RunCo
         (items, _) = await PersdTasks.VerifyVisibleAsync(items, executor, ct).ConfigureAwait(false);
         var trained = adapter(ctx);
         var student = (studentFactory ?? ((c, s, a) => PersdRun.Student(c, s, a)))(ctx, store, trained);
+        using var disposeStudent = student as IDisposable;
         var report = await RepairInference.RunAsync(items, student, executor, (int)r.Int("persd.eval_samples"), (float)r.Float("persd.eval_temperature"),
             (int)r.Int("persd.max_new_tokens"), (int)r.Int("persd.repair_rounds"), (ulong)r.Int("seed"), null, ct).ConfigureAwait(false);
         var json = report.ToJson();
         json["eval_source"] = r.String("persd.eval_source");
-        json["student"] = r.String("student.model");
+        json["student"] = Path.GetRelativePath(ctx.Dir.Root, ModelStage.StudentPath(ctx));
         json["adapter"] = trained is null ? null : Path.GetRelativePath(ctx.Dir.Root, trained);
         var output = Path.Combine(ctx.Dir.Eval, "persd.json");
         RunDirectory.WriteAtomic(output, json.ToJsonString(new() { WriteIndented = true }));

@@ -63,7 +63,8 @@ public static partial class PersdTasks
         return n > 0 ? items.Take(n).ToList() : items;
     }
 
-    static PersdSplit SplitOf(string source)
+    /// <summary>The side a source is on; unknown sources are refused with the list of known ones.</summary>
+    public static PersdSplit SplitOf(string source)
     {
         if (Sources.TryGetValue(source, out var s)) return s;
         if (source.StartsWith("humaneval-file:", StringComparison.Ordinal)) return PersdSplit.Test;
