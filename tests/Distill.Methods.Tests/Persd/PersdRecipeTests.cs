@@ -55,6 +55,27 @@ public class PersdRecipeTests
     }
 
     [Fact]
+    public async Task ThePairsTrainWithAPreferenceLoss()
+    {
+        // refinement ≻ attempt through DPO (frozen reference = the student before training); no SeqKD side, no repair
+        var recipe = Recipe.Load(SmokeRecipeTests.RecipePath("persd"), ["persd.train_on=dpo", "persd.seqkd_baseline=false", "persd.repair_rounds=0", "persd.eval_tasks=2"]);
+        var dir = Directory.CreateTempSubdirectory("distill-smoke-persd-dpo-").FullName;
+        try
+        {
+            await RunPipeline.RunAsync(recipe, dir, resume: false, new StringWriter());
+            var pairs = File.ReadAllLines(Path.Combine(dir, "data", "persd-pairs.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+            Assert.NotEmpty(pairs);
+            Assert.All(pairs, p => Assert.NotEqual((string)p["chosen"]!, (string)p["rejected"]!));
+            var rows = File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+            Assert.Equal((int)recipe.Int("train.max_steps"), rows.Count);
+            Assert.All(rows, r => Assert.True(r.ContainsKey("rewards/margins") && float.IsFinite((float)r["loss"]!), r.ToJsonString()));
+            var cost = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "eval", "persd-cost.json")))!.AsObject();
+            Assert.True(cost.ContainsKey("persd") && !cost.ContainsKey("seqkd"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void TheRealRecipeParses_AndMixedSidesAreRefused()
     {
         var real = Recipe.Load(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(SmokeRecipeTests.RecipePath("persd")))!, "persd.yaml"));
