@@ -183,6 +183,25 @@ public sealed class LoopTests : IDisposable
         Assert.DoesNotContain(student.Prompts, p => p.StartsWith("Rectify", StringComparison.Ordinal) && p.Contains("def double(", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("mbpp:train", 6)]
+    [InlineData("builtin:train", 6)]
+    public async Task ReferenceRefinementsPassOnEverySource(string source, int n)
+    {
+        // header + body surgery per format: the reference teacher's answer, cut to a body and put back under the
+        // header, must pass the task's visible and hidden tests (MBPP: whole programs, tabs, helpers; built-in: HumanEval style)
+        var items = PersdTasks.Load(source, PersdSplit.Train, Distill.Data.RepoData.Benchmarks()!, n, 1);
+        using var store = new PersdStore(Path.Combine(_dir, "m.sqlite"));
+        var executor = new CodeExecutor(O, store);
+        (items, var dropped) = await PersdTasks.VerifyVisibleAsync(items, executor);
+        Assert.Equal(0, dropped);
+        var student = new ScriptedStudent((_, k) => Enumerable.Repeat("    pass\n", k).ToList());
+        var loop = new PersonalizedDistillation(student, new ReferenceTeacher(items), executor, new PersdOptions());
+        var (records, summary) = await loop.RunAsync(items);
+        Assert.All(records, r => Assert.True(r.Kept, $"{r.TaskId}: {r.Rounds.LastOrDefault()?.Feedback} {r.AttemptStatus} {r.Feedback}\n{r.Rounds.LastOrDefault()?.Refinement}"));
+        Assert.Equal(n, summary.Kept);
+    }
+
     [Fact]
     public async Task SeqKdBaselineAsksTheTeacherForEveryTask()
     {
