@@ -207,6 +207,27 @@ public static partial class PersdTasks
             if (expected.Count == 0 || !Regex.IsMatch(call, $@"(?<![\w.]){Regex.Escape(entry)}\s*\(")) continue;
             result.Add($"assert {call} == {string.Join(" ", expected)}");
         }
+        if (result.Count > 0) return result;
+        // Prose examples (most HumanEval tasks without doctests): "f(1, 2) == 3", "f(x) ➞ y", "f(x) => y", "f(x) should return y".
+        foreach (var line in lines)
+        {
+            int k = line.IndexOf(entry + "(", StringComparison.Ordinal);
+            if (k < 0 || (k > 0 && (char.IsLetterOrDigit(line[k - 1]) || line[k - 1] is '_' or '.'))) continue;
+            int depth = 0, end = -1;
+            for (int i = k + entry.Length; i < line.Length && end < 0; i++)
+                if (line[i] == '(') depth++;
+                else if (line[i] == ')' && --depth == 0) end = i + 1;
+            if (end < 0) continue;
+            var after = line[end..].Trim();
+            foreach (var sep in ProseSeparators)
+                if (after.StartsWith(sep, StringComparison.Ordinal) && after[sep.Length..].Trim().TrimEnd('.', ',', ';') is { Length: > 0 } value)
+                {
+                    result.Add($"assert {line[k..end]} == {value}");
+                    break;
+                }
+        }
         return result;
     }
+
+    static readonly string[] ProseSeparators = ["==>", "==", "➞", "=>", "->", "should return"];
 }

@@ -203,6 +203,18 @@ public sealed class LoopTests : IDisposable
     }
 
     [Fact]
+    public async Task HumanEvalVisibleTestsComeFromTheDocstringsAndTheReferencePassesThem()
+    {
+        var items = PersdTasks.Load("humaneval", PersdSplit.Test, Distill.Data.RepoData.Benchmarks()!);
+        using var store = new PersdStore(Path.Combine(_dir, "he.sqlite"));
+        var (verified, dropped) = await PersdTasks.VerifyVisibleAsync(items, new CodeExecutor(O, store));
+        int withTests = verified.Count(i => i.Task.HasVisibleTests), asserts = verified.Sum(i => i.Task.Visible.Count);
+        // measured: docs/methods-persd.md (tasks with a visible test after the reference check)
+        Assert.True(withTests >= 110, $"{withTests}/164 tasks keep a visible test ({asserts} asserts, {dropped} dropped)");
+        Assert.True(dropped < asserts / 5, $"{dropped} examples dropped of {asserts + dropped}");
+    }
+
+    [Fact]
     public async Task SeqKdBaselineAsksTheTeacherForEveryTask()
     {
         var items = Tasks();

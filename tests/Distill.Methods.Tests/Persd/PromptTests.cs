@@ -71,6 +71,15 @@ public class PromptTests
     }
 
     [Fact]
+    public void ProseExamplesBecomeAssertsWhenThereAreNoDoctests()
+    {
+        Assert.Equal(["assert add(2, 3) == 5", "assert add(1, (1)) == 2", "assert add(0, 0) == 0"],
+            PersdTasks.DocstringExamples("Add.\n    Examples:\n    add(2, 3) == 5\n    add(1, (1)) ➞ 2.\n    add(0, 0) should return 0\n    badd(1, 2) == 9\n    add(1", "add"));
+        // doctests win: prose lines are read only when the docstring has no >>> example
+        Assert.Equal(["assert add(1, 1) == 2"], PersdTasks.DocstringExamples(">>> add(1, 1)\n2\n\nadd(2, 2) == 4", "add"));
+    }
+
+    [Fact]
     public void MbppPromptShowsItsFirstTestOnly()
     {
         var mbpp = PersdTasks.Load("mbpp:train", PersdSplit.Train, RepoData.Benchmarks()!, n: 1);
