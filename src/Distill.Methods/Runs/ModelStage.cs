@@ -1,8 +1,12 @@
 using System.Text.Json.Nodes;
 using Distill.Data.Jsonl;
+using Distill.Methods.Sft;
+using Distill.Methods.Training;
 using Distill.Models;
 using Distill.Models.Formats;
+using Distill.Tensors.Optim;
 using Distill.Text.Trainer;
+using Distill.Training;
 
 namespace Distill.Methods.Runs;
 
@@ -89,8 +93,43 @@ public sealed class ModelStage : IStage
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true); // a rerun after a kill starts the folder afresh
             long n = ModelFolder.Init(config, tokenizer, output, seed, SafetensorsDType.F32);
             ctx.Say($"[{Name}] {who}: {preset} ({config.Architecture}), {n:N0} parameters, vocab {config.VocabSize} → models/{who}");
+            if (who == "teacher" && r.Int("teacher.init_steps") > 0) TrainTeacher(ctx, output, seed, ct);
             outputs.AddRange(Directory.GetFiles(output));
         }
         return Task.FromResult(StageResult.Files([.. outputs]));
+    }
+
+    /// <summary>
+    /// teacher.init_steps &gt; 0: the new teacher is fine-tuned (every weight, SFT, through the same
+    /// <see cref="TrainingSetup"/> as the train stage) on the run's data before it teaches, so that its answers
+    /// (SeqKD) and distributions (token-level KD) carry something of the task rather than noise. Its metrics stay in
+    /// models/teacher-sft/metrics.jsonl; its weights replace models/teacher's.
+    /// </summary>
+    static void TrainTeacher(RunContext ctx, string teacherDir, ulong seed, CancellationToken ct)
+    {
+        var r = ctx.Recipe;
+        var work = Path.Combine(ModelsDir(ctx), "teacher-sft");
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        var spec = new TrainingSpec
+        {
+            Method = SftMethod.MethodName, DataFile = ctx.Dir.DataFile(DataStage.Output), ModelDir = teacherDir, Lora = null,
+            Options = new TrainerOptions
+            {
+                Stage = "teacher-sft", MaxSteps = (int)r.Int("teacher.init_steps"), BatchSize = (int)r.Int("train.batch_size"),
+                MaxLength = (int)r.Int("train.max_seq_len"), LearningRate = (float)r.Float("teacher.init_lr"), Schedule = ScheduleKind.Cosine,
+                Seed = seed, SaveSteps = 0,
+            },
+        };
+        TrainingResult result;
+        using (var prepared = TrainingSetup.Prepare(spec))
+            result = prepared.Trainer(work).Run(null, ct);
+        ct.ThrowIfCancellationRequested();
+        if (!result.Completed || result.FinalDir is null) throw new StageFailedException("models", $"the teacher's fine-tuning stopped at step {result.Steps} of {result.TotalSteps}");
+        var losses = File.ReadLines(result.MetricsPath).Select(l => (double)JsonNode.Parse(l)!["loss"]!).ToList();
+        // the trained weights replace the initial ones; config.json and the tokenizer files stay
+        foreach (var f in Directory.GetFiles(result.FinalDir, "*.safetensors*")) File.Copy(f, Path.Combine(teacherDir, Path.GetFileName(f)), overwrite: true);
+        Directory.Delete(Path.Combine(work, "checkpoints"), recursive: true);
+        Directory.Delete(result.FinalDir, recursive: true);
+        ctx.Say($"[models] teacher: {result.Steps} SFT steps on the run's data, loss {losses[0]:G4} → {losses[^1]:G4} (models/teacher-sft/metrics.jsonl)");
     }
 }

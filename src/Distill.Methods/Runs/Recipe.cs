@@ -155,6 +155,9 @@ public sealed class Recipe
         if ((String("student.model").Length == 0) == (String("student.init").Length == 0))
             Fail("student.model", "give exactly one of student.model (a model folder) and student.init (a preset the run initializes)");
         if (String("teacher.model").Length > 0 && String("teacher.init").Length > 0) Fail("teacher.init", "give teacher.model or teacher.init, not both");
+        if (Int("teacher.init_steps") < 0) Fail("teacher.init_steps", "must be ≥ 0");
+        if (Int("teacher.init_steps") > 0 && String("teacher.init").Length == 0) Fail("teacher.init_steps", "fine-tunes a teacher the run makes: give teacher.init too");
+        if (Float("teacher.init_lr") <= 0) Fail("teacher.init_lr", "must be > 0");
         foreach (var k in new[] { "student.init", "teacher.init" })
             if (String(k) is { Length: > 0 } preset && !Distill.Models.ModelPresets.Names.Contains(preset))
                 Fail(k, $"'{preset}' is not a preset ({string.Join(", ", Distill.Models.ModelPresets.Names)})");

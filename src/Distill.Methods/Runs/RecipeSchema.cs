@@ -37,6 +37,8 @@ public static class RecipeSchema
 
         new("teacher.model", RecipeKind.String, "", "teacher: a model folder, openai:MODEL[@BASE_URL] or anthropic:MODEL (seqkd, token-kd)"),
         new("teacher.init", RecipeKind.String, "", "teacher made by the run: a `distill init` preset, randomly initialized into models/teacher (a local folder)"),
+        new("teacher.init_steps", RecipeKind.Int, 0L, "teacher.init: SFT steps (every weight) on the run's data before it teaches (0 = a random teacher)"),
+        new("teacher.init_lr", RecipeKind.Float, 3e-3, "teacher.init: learning rate of that fine-tuning (cosine schedule)"),
         new("teacher.api_key_env", RecipeKind.String, "", "name of the environment variable holding the teacher's API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"),
         new("teacher.system_prompt", RecipeKind.String, "", "system message sent before each prompt (empty = none)"),
         new("teacher.max_tokens", RecipeKind.Int, 256L, "largest answer, in tokens"),

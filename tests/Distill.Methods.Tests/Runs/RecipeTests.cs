@@ -41,6 +41,8 @@ public class RecipeTests
         Assert.Equal("r.yaml: key 'student.init': 'huge' is not a preset (" + string.Join(", ", Distill.Models.ModelPresets.Names) + ")",
             Fails("method: sft\nstudent:\n  init: huge\n").Message);
         Assert.Contains("key 'train.kd.beta': must be in (0, 1)", Fails(Minimal + "train:\n  kd:\n    beta: 1\n").Message);
+        Assert.Contains("key 'teacher.init_steps': fine-tunes a teacher the run makes: give teacher.init too",
+            Fails(Minimal.Replace("sft", "seqkd") + "teacher:\n  model: /t\n  init_steps: 5\n").Message);
         Assert.Contains("needs a teacher", Fails(Minimal.Replace("sft", "seqkd")).Message);
         Assert.Equal("seqkd", Recipe.Parse(Minimal.Replace("sft", "seqkd") + "teacher:\n  init: tiny\n", "r.yaml").Method);
         Assert.Contains("logits", Fails(Minimal.Replace("sft", "token-kd") + "teacher:\n  model: openai:gpt-4o\n").Message);
@@ -85,5 +87,14 @@ public class RecipeTests
             Assert.DoesNotContain("sk-canary", e.Message);
         }
         finally { Environment.SetEnvironmentVariable(name, null); }
+    }
+
+    /// <summary>docs/recipes.md's key table lists every key of the schema, and no other.</summary>
+    [Fact]
+    public void DocsListEveryRecipeKey()
+    {
+        var doc = Distill.Data.RepoData.Find("..", "docs", "recipes.md") ?? throw new InvalidOperationException("docs/recipes.md not found");
+        var documented = File.ReadLines(doc).Where(l => l.StartsWith("| `", StringComparison.Ordinal)).Select(l => l.Split('`')[1]).ToList();
+        Assert.Equal(RecipeSchema.Keys.Select(k => k.Path), documented);
     }
 }
