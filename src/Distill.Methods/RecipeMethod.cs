@@ -29,7 +29,7 @@ public interface IRecipeMethod
 /// <summary>The methods a recipe may name.</summary>
 public static class RecipeMethods
 {
-    public static IReadOnlyList<IRecipeMethod> All { get; } = [new SftMethod(), new SeqKdMethod(), new TokenKdMethod(), new DpoKd.DpoKdMethod(online: false), new DpoKd.DpoKdMethod(online: true), new Plad.PladMethod()];
+    public static IReadOnlyList<IRecipeMethod> All { get; } = [new SftMethod(), new SeqKdMethod(), new TokenKdMethod(), new DpoKd.DpoKdMethod(online: false), new DpoKd.DpoKdMethod(online: true), new Plad.PladMethod(), new Persd.PersdMethod()];
 
     public static IRecipeMethod? Find(string name) => All.FirstOrDefault(m => m.Name == name);
 }

@@ -47,7 +47,7 @@ public sealed class ModelStage : IStage
         var source = r.SourcePath ?? "recipe";
         if (r.String("student.model") is { Length: > 0 } s && !File.Exists(Path.Combine(Resolve(r, s), "config.json")))
             throw new RecipeException(source, null, "student.model", $"'{s}' is not a model folder (no config.json there); give a Hugging Face folder, or student.init a preset");
-        if (r.String("teacher.model") is { Length: > 0 } t && !IsApiModel(t) && !File.Exists(Path.Combine(Resolve(r, t), "config.json")))
+        if (r.String("teacher.model") is { Length: > 0 } t && !IsApiModel(t) && t != Persd.ReferenceTeacher.ModelName && !File.Exists(Path.Combine(Resolve(r, t), "config.json")))
             throw new RecipeException(source, null, "teacher.model", $"'{t}' is not a model folder (no config.json there) nor openai:MODEL[@BASE_URL] / anthropic:MODEL");
     }
 

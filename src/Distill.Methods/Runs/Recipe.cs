@@ -162,6 +162,7 @@ public sealed class Recipe
             if (String(k) is { Length: > 0 } preset && !Distill.Models.ModelPresets.Names.Contains(preset))
                 Fail(k, $"'{preset}' is not a preset ({string.Join(", ", Distill.Models.ModelPresets.Names)})");
         if (Int("init.bpe_vocab") < 257) Fail("init.bpe_vocab", "must be ≥ 257 (the 256 bytes and the end-of-text token)");
+        if (Method == Persd.PersdMethod.MethodName) Persd.PersdMethod.Validate(this, Fail);
         if (RecipeMethods.Find(Method) is { NeedsTeacher: true } && String("teacher.model").Length == 0 && String("teacher.init").Length == 0) Fail("teacher.model", $"method {Method} needs a teacher (teacher.model or teacher.init)");
         if (Method == "token-kd" && (String("teacher.model").StartsWith("openai:", StringComparison.Ordinal) || String("teacher.model").StartsWith("anthropic:", StringComparison.Ordinal)))
             Fail("teacher.model", "token-level KD needs the teacher's logits: a local model folder sharing the student's vocabulary, not an API model");

@@ -93,6 +93,24 @@ public static class RecipeSchema
         new("plad.scorer", RecipeKind.Choice, "none", "PLaD scoring function s: none, rouge1, rouge2, rougeL (against the reference), reward (plad.reward_model)", ["none", "rouge1", "rouge2", "rougeL", "reward"]),
         new("plad.reward_model", RecipeKind.String, "", "plad.scorer = reward: a reward-model folder (LlamaForSequenceClassification)"),
         new("plad.sft_epochs", RecipeKind.Int, 1L, "PLaD §5.1: epochs of SFT of teacher and student on the labelled half (0 = skip)"),
+        // PERsD (method: persd; docs/methods-persd.md)
+        new("persd.train_source", RecipeKind.String, "builtin:train", "PERsD training tasks: builtin:train, builtin:distill, mbpp:train or mbpp-file:PATH:train (data.n, data.seed, data.max_difficulty apply)"),
+        new("persd.eval_source", RecipeKind.String, "builtin:test", "PERsD scoring tasks: builtin:test, humaneval, humanevalplus, mbpp:test, humaneval-file:PATH or mbpp-file:PATH:test"),
+        new("persd.eval_tasks", RecipeKind.Int, 0L, "scoring tasks used (0 = all; builtin:test: 0 = its 500)"),
+        new("persd.samples", RecipeKind.Int, 1L, "student attempts per training task"),
+        new("persd.temperature", RecipeKind.Float, 0.3, "student sampling temperature of the attempts (the authors' 0.3)"),
+        new("persd.max_new_tokens", RecipeKind.Int, 256L, "longest student answer, in tokens"),
+        new("persd.rounds", RecipeKind.Int, 1L, "teacher rounds per failing attempt (round r+1 repairs round r's failing refinement)"),
+        new("persd.gold", RecipeKind.Choice, "reference", "the teacher's CORRECT CODE turn: the task's reference, or the teacher's own answer", ["reference", "teacher"]),
+        new("persd.variant", RecipeKind.Choice, "combined", "training records: plain (task → refinement), refine (task + wrong code + feedback → refinement), combined (both)", ["plain", "refine", "combined"]),
+        new("persd.train_on", RecipeKind.Choice, "sft", "train stage: sft on the variant's records, or a preference loss on the refinement ≻ attempt pairs", ["sft", .. Training.TrainingSetup.PreferenceMethods]),
+        new("persd.beta", RecipeKind.Float, 0.1, "β of the preference loss (persd.train_on other than sft)"),
+        new("persd.seqkd_baseline", RecipeKind.Bool, false, "also collect the SeqKD baseline (teacher answers for every training task) and fill both sides of eval/persd-cost.json"),
+        new("persd.repair_rounds", RecipeKind.Int, 2L, "multi-step inference: repairs after a failed visible test (the authors' 2)"),
+        new("persd.eval_samples", RecipeKind.Int, 1L, "student samples per scoring task"),
+        new("persd.eval_temperature", RecipeKind.Float, 0.2, "student sampling temperature at scoring (the authors' pass@1 setting)"),
+        new("persd.sandbox_timeout_s", RecipeKind.Float, 5.0, "wall-clock limit of one sandboxed test run, seconds"),
+        new("persd.sandbox_slots", RecipeKind.Int, 2L, "sandboxed runs at once"),
     ];
 
     public static IReadOnlyDictionary<string, RecipeKey> ByPath { get; } = Keys.ToDictionary(k => k.Path);

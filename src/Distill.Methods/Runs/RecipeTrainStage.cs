@@ -16,9 +16,11 @@ namespace Distill.Methods.Runs;
 /// </summary>
 public sealed class RecipeTrainStage : ITrainStage
 {
-    public Task<StageResult> TrainAsync(RunContext ctx, string dataFile, CancellationToken ct)
+    public Task<StageResult> TrainAsync(RunContext ctx, string dataFile, CancellationToken ct) => TrainAsync(ctx, Spec(ctx, dataFile), ct);
+
+    /// <summary>Trains a spec a method adjusted (PERsD's pairs train with a preference loss).</summary>
+    public static Task<StageResult> TrainAsync(RunContext ctx, TrainingSpec spec, CancellationToken ct)
     {
-        var spec = Spec(ctx, dataFile);
         TrainingResult result;
         using (var prepared = TrainingSetup.Prepare(spec))
         {
