@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Distill.Models;
 using Distill.Models.Lora;
 using Distill.Tensors;
+using Distill.Tensors.Autograd;
 using Distill.Tensors.Kernels.Losses;
 using Distill.Training;
 using Distill.Training.Data;
@@ -24,6 +25,7 @@ namespace Distill.Bench.Cli;
 /// ms per step = median over the timed <see cref="Trainer.Step"/> calls after the warm-up ones (collation, forward,
 /// backward, clipping, AdamW, the metrics line). The run is one step longer than what is stepped, so no timed step
 /// writes the end-of-run checkpoint. The PyTorch reference doing the same work is bench/scripts/train_torch.py.
+/// DISTILL_PROFILE=1 prints where the timed steps went, per op (forward, backward).
 /// </summary>
 public static class TrainerBench
 {
@@ -87,6 +89,7 @@ public static class TrainerBench
                 double elapsed = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 if (s == 0) elapsed = report.Seconds * 1000;   // the step alone, without the run's start-up
                 if (s >= warmupSteps) ms.Add(elapsed);
+                if (s == warmupSteps - 1 && OpProfile.Enabled) OpProfile.Clear();
                 lastLoss = report.Loss;
                 log?.Report($"{name} step {s}{(s < warmupSteps ? " (warm-up)" : "")}: {elapsed:F0} ms, loss {report.Loss:F4}");
             }
@@ -97,6 +100,7 @@ public static class TrainerBench
             teacher?.Dispose();
             if (Directory.Exists(dir)) Directory.Delete(dir, true);
         }
+        if (OpProfile.Enabled) EngineTrainBench.PrintProfile($"train {name}", timedSteps);
         var sorted = ms.Order().ToArray();
         double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
         return new Result(name, median, rows * seqLen / (median / 1000), lastLoss, sorted.Length, [.. ms]);
