@@ -11,7 +11,7 @@ namespace Distill.Bench.Cli.Commands;
 
 /// <summary>
 /// `distill bench engine`: GEMM GFLOPS (managed, and the native BLAS when one loads) on square and
-/// transformer shapes, then one training step per bench config (TrainStepBench), with the machine and
+/// transformer shapes, then one training step per bench config through the library Trainer (EngineTrainBench), with the machine and
 /// thread count. Figures and how they compare with OpenBLAS and PyTorch: docs/performance.md.
 /// </summary>
 sealed class BenchEngineCommand : IVerb
@@ -21,7 +21,7 @@ sealed class BenchEngineCommand : IVerb
     public Command Build()
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
-        var config = new Option<string?>("--config") { Description = $"Only this training config ({string.Join(", ", TrainStepBench.Configs)})" };
+        var config = new Option<string?>("--config") { Description = $"Only this training config ({string.Join(", ", EngineTrainBench.Configs)})" };
         var threads = BenchOptions.Threads();
         var gemmOnly = new Option<bool>("--gemm-only") { Description = "Skip the training-step benchmarks" };
         var trainOnly = new Option<bool>("--train-only") { Description = "Skip the GEMM benchmarks" };
@@ -75,8 +75,8 @@ sealed class BenchEngineCommand : IVerb
             int stepCount = pr.GetValue(steps);
             if (stepCount < 1) throw new BadInputException($"--steps must be at least 1, not {stepCount}");
             var configName = pr.GetValue(config);
-            if (configName is not null && !TrainStepBench.Configs.Contains(configName))
-                throw new BadInputException($"unknown --config '{configName}' (known: {string.Join(", ", TrainStepBench.Configs)})");
+            if (configName is not null && !EngineTrainBench.Configs.Contains(configName))
+                throw new BadInputException($"unknown --config '{configName}' (known: {string.Join(", ", EngineTrainBench.Configs)})");
             Workers.Count = threadCount;
             bool asJson = pr.GetValue(json);
 
@@ -101,9 +101,9 @@ sealed class BenchEngineCommand : IVerb
             if (!pr.GetValue(gemmOnly))
             {
                 var progress = new Progress<string>(s => Console.Error.WriteLine(s));
-                foreach (var name in configName is null ? TrainStepBench.Configs : [configName])
+                foreach (var name in configName is null ? EngineTrainBench.Configs : [configName])
                 {
-                    try { train.Add((name, TrainStepBench.Measure(name, 1, stepCount, progress), null)); }
+                    try { train.Add((name, EngineTrainBench.Measure(name, 1, stepCount, progress), null)); }
                     catch (NotImplementedException e) { train.Add((name, null, "not available: " + e.Message)); }
                     Console.Error.WriteLine($"train {name}: {(train[^1].Result is { } t ? $"{t.MsPerStep:F0} ms/step" : train[^1].Reason)}");
                 }

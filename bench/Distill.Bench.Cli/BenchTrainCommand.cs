@@ -7,58 +7,74 @@ using Distill.Tensors.Threading;
 namespace Distill.Bench.Cli.Commands;
 
 /// <summary>
-/// `distill bench train`: the library trainer's step time on the SmolLM2-135M shape, LoRA r 8 on q,k,v,o, batch 4 ×
-/// 256 tokens, for SFT and token-level KD (<see cref="TrainerBench"/>), optionally beside PyTorch doing the same work
-/// (bench/scripts/train_torch.py through Debian's /usr/bin/python3, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset
-/// for that process only, so OpenBLAS picks its own kernels). Figures: docs/performance.md.
+/// `distill bench train`: the library trainer's step time on the SmolLM2-135M shape, LoRA r 8 on q,k,v,o
+/// (<see cref="TrainerBench"/>): SFT and token-level KD on batch 4 × 256 tokens, and a DPO step on one 256 + 128 + 128
+/// pair; beside PyTorch doing the same work (bench/scripts/train_torch.py through Debian's /usr/bin/python3 on
+/// OpenBLAS-OpenMP, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that process only, so OpenBLAS picks its own
+/// kernels, and torch.set_num_threads equal to --threads). Figures: docs/performance.md.
 /// </summary>
 sealed class BenchTrainCommand : IVerb
 {
+    /// <summary>Debian's libopenblas0-openmp; without it torch falls back to the reference BLAS (netlib), tens of times slower.</summary>
+    const string OpenBlasDir = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+
     public string? Group => "bench";
 
     public Command Build()
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
         var threads = BenchOptions.Threads();
-        var steps = new Option<int>("--steps") { Description = "Timed steps per objective (after --warmup)", DefaultValueFactory = _ => 3 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per objective and side (after --warmup)", DefaultValueFactory = _ => 3 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 1 };
-        var objectives = new Option<string>("--objectives") { Description = "sft, token-kd or both (comma-separated)", DefaultValueFactory = _ => "sft,token-kd" };
-        var torch = new Option<bool>("--torch") { Description = "Also run the PyTorch reference (bench/scripts/train_torch.py, /usr/bin/python3 with python3-torch)" };
-        var command = new Command("train", "Training-step speed of the library trainer (SmolLM2-135M shape, LoRA r 8 q,k,v,o, batch 4 × 256) for SFT and token-KD.\n" +
-            "Example: distill bench train --threads 2 --steps 3 --torch");
-        foreach (var o in new Option[] { json, threads, steps, warmup, objectives, torch }) command.Options.Add(o);
+        var objectives = new Option<string>("--objectives") { Description = "Comma-separated: sft, token-kd, dpo", DefaultValueFactory = _ => "sft,token-kd,dpo" };
+        var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch reference (bench/scripts/train_torch.py)" };
+        var command = new Command("train", "Training-step speed of the library trainer (SmolLM2-135M shape, LoRA r 8 q,k,v,o): SFT and token-KD on batch 4 × 256,\n" +
+            "DPO on a 256 + 128 + 128 pair, beside PyTorch doing the same work.\nExample: distill bench train --threads 2 --steps 3 --objectives sft,dpo");
+        foreach (var o in new Option[] { json, threads, steps, warmup, objectives, noTorch }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             if (pr.GetValue(steps) < 1 || pr.GetValue(warmup) < 0) throw new BadInputException("--steps ≥ 1 and --warmup ≥ 0 required");
-            Workers.Count = pr.GetValue(threads);
+            if (pr.GetValue(threads) < 1) throw new BadInputException($"--threads must be at least 1, not {pr.GetValue(threads)}");
             var names = pr.GetValue(objectives)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var unknown = names.Where(n => !TrainerBench.Objectives.Contains(n)).ToList();
+            if (names.Length == 0 || unknown.Count > 0)
+                throw new BadInputException($"--objectives: unknown '{string.Join(", ", unknown)}' (known: {string.Join(", ", TrainerBench.Objectives)})");
+            bool torch = !pr.GetValue(noTorch);
+            if (torch && !File.Exists(Path.Combine(OpenBlasDir, "libblas.so.3")))
+                throw new BadInputException($"{OpenBlasDir} is missing: PyTorch would run on the reference BLAS, tens of times slower than OpenBLAS. " +
+                    "Install it (apt-get install libopenblas0-openmp) or pass --no-torch");
+            Workers.Count = pr.GetValue(threads);
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
-            IReadOnlyList<TrainerBench.Result> results;
-            try { results = TrainerBench.Measure(names, pr.GetValue(warmup), pr.GetValue(steps), log); }
-            catch (ArgumentException e) { throw new BadInputException(e.Message); }
-            JsonNode? torchResult = pr.GetValue(torch) ? RunTorch(names, pr.GetValue(threads), pr.GetValue(warmup), pr.GetValue(steps)) : null;
+            string loadBefore = LoadAverage();
+            var results = TrainerBench.Measure(names, pr.GetValue(warmup), pr.GetValue(steps), log);
+            JsonNode? torchResult = torch ? RunTorch(names, Workers.Count, pr.GetValue(warmup), pr.GetValue(steps)) : null;
+            string loadAfter = LoadAverage();
             var doc = new JsonObject
             {
-                ["threads"] = Workers.Count, ["batch"] = TrainerBench.Batch, ["seq_len"] = TrainerBench.SeqLen, ["lora_r"] = TrainerBench.LoraR,
+                ["threads"] = Workers.Count, ["lora_r"] = TrainerBench.LoraR, ["load_before"] = loadBefore, ["load_after"] = loadAfter,
                 ["distill"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
                 {
                     ["objective"] = r.Objective, ["ms_per_step"] = Math.Round(r.MsPerStep, 1), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
-                    ["loss"] = r.LastLoss, ["timed_steps"] = r.TimedSteps,
+                    ["loss"] = r.LastLoss, ["timed_steps"] = r.TimedSteps, ["step_ms"] = new JsonArray(r.StepMs.Select(x => (JsonNode)Math.Round(x, 1)).ToArray()),
                 }).ToArray()),
                 ["torch"] = torchResult,
             };
             if (pr.GetValue(json)) { Console.WriteLine(doc.ToJsonString()); return 0; }
-            Console.WriteLine($"{"objective",-10} {"Distill ms/step",16} {"tok/s",8} {"PyTorch ms/step",16} {"tok/s",8} {"speed-up",9}");
+            Console.WriteLine($"threads {Workers.Count}; load average before {loadBefore}, after {loadAfter}; PyTorch BLAS: {torchResult?["blas"]?.GetValue<string>() ?? "–"}");
+            Console.WriteLine($"{"objective",-9} {"tokens",7} {"Distill ms/step",16} {"tok/s",8} {"PyTorch ms/step",16} {"tok/s",8} {"speed-up",9}");
             foreach (var r in results)
             {
+                var (rows, seqLen, _) = TrainerBench.Shape(r.Objective);
                 double? t = torchResult?[r.Objective]?["ms_per_step"]?.GetValue<double>();
-                Console.WriteLine($"{r.Objective,-10} {r.MsPerStep,16:F0} {r.TokensPerSecond,8:F0} {(t is null ? "–" : t.Value.ToString("F0")),16} " +
-                    $"{(t is null ? "–" : (TrainerBench.Batch * TrainerBench.SeqLen / (t.Value / 1000)).ToString("F0")),8} {(t is null ? "–" : (t.Value / r.MsPerStep).ToString("F2") + "×"),9}");
+                Console.WriteLine($"{r.Objective,-9} {rows + "×" + seqLen,7} {r.MsPerStep,16:F0} {r.TokensPerSecond,8:F0} {(t is null ? "–" : t.Value.ToString("F0")),16} " +
+                    $"{(t is null ? "–" : (rows * seqLen / (t.Value / 1000)).ToString("F0")),8} {(t is null ? "–" : (t.Value / r.MsPerStep).ToString("F2") + "×"),9}");
             }
             return 0;
         });
         return command;
     }
+
+    static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
     /// <summary>Runs train_torch.py with OpenBLAS left to choose its kernels; returns its JSON line (objective → figures).</summary>
     static JsonNode? RunTorch(string[] objectives, int threads, int warmup, int steps)
@@ -69,13 +85,17 @@ sealed class BenchTrainCommand : IVerb
             psi.ArgumentList.Add(a);
         psi.Environment.Remove("OPENBLAS_CORETYPE");
         psi.Environment.Remove("OPENBLAS_L2_SIZE");
-        psi.Environment["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+        psi.Environment["LD_LIBRARY_PATH"] = OpenBlasDir;
         using var p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
+        string? jsonLine = null;
+        while (p.StandardOutput.ReadLine() is { } line)
+        {
+            if (line.StartsWith("JSON ", StringComparison.Ordinal)) jsonLine = line[5..];
+            else Console.Error.WriteLine("torch: " + line);
+        }
         p.WaitForExit();
         if (p.ExitCode != 0) { Console.Error.WriteLine($"distill bench train: train_torch.py exited {p.ExitCode}"); return null; }
-        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("JSON ", StringComparison.Ordinal));
-        return line is null ? null : JsonNode.Parse(line[5..]);
+        return jsonLine is null ? null : JsonNode.Parse(jsonLine);
     }
 
     static string RepoRoot()

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Distill.Models;
 using Distill.Models.Lora;
 using Distill.Tensors;
+using Distill.Tensors.Autograd;
 using Distill.Tensors.Kernels.Losses;
 using Distill.Training;
 using Distill.Training.Data;
@@ -10,85 +11,100 @@ using Distill.Training.Objectives;
 namespace Distill.Bench.Cli;
 
 /// <summary>
-/// `distill bench train`: the library's <see cref="Trainer"/> on the SmolLM2-135M shape (random weights), LoRA r 8
-/// (alpha 16) on q,k,v,o, batch 4 of 256-token sequences (a 32-token prompt + a 224-token completion: 896 loss
-/// tokens per step), AdamW, clip 1. Objectives: SFT, and token-level KD (forward KL, τ 1) from a teacher of the
-/// same shape. ms per step = median of the timed steps (time between the trainer's per-step progress events: data
-/// collation, forward, backward, clipping, AdamW and the metrics line; no checkpoint). The PyTorch reference doing
-/// the same work is bench/scripts/train_torch.py.
+/// `distill bench train`: the library's <see cref="Trainer"/> — the path every method trains through — on the
+/// SmolLM2-135M shape (random weights, fp32), LoRA r 8 (alpha 16) on q,k,v,o, AdamW lr 1e-4, clip 1, constant LR.
+/// <list type="bullet">
+/// <item>sft, token-kd (issue 13 §4): batch 4 of 256-token sequences (a 32-token prompt + a 224-token completion:
+/// 896 loss tokens per step); token-KD is forward KL at τ 1 from a teacher of the same shape (its forward is part of
+/// the step).</item>
+/// <item>dpo (issue 14 §5): one pair per step, a 256-token prompt with a 128-token chosen and a 128-token rejected
+/// answer (one batch of 2 × 384); the policy runs forward and backward on both, the reference log-probs (adapter off)
+/// are scored once before training by <see cref="SequenceScorer"/> and cached, as TRL's precompute_ref_log_probs;
+/// sigmoid DPO loss, β 0.1.</item>
+/// </list>
+/// ms per step = median over the timed <see cref="Trainer.Step"/> calls after the warm-up ones (collation, forward,
+/// backward, clipping, AdamW, the metrics line). The run is one step longer than what is stepped, so no timed step
+/// writes the end-of-run checkpoint. The PyTorch reference doing the same work is bench/scripts/train_torch.py.
+/// DISTILL_PROFILE=1 prints where the timed steps went, per op (forward, backward).
 /// </summary>
 public static class TrainerBench
 {
-    public const int Batch = 4, SeqLen = 256, Prompt = 32, LoraR = 8;
+    public const int LoraR = 8;
+    public static readonly string[] Objectives = ["sft", "token-kd", "dpo"];
 
-    public sealed record Result(string Objective, double MsPerStep, double TokensPerSecond, float LastLoss, int TimedSteps);
+    /// <summary>Rows × tokens of one step, and the prompt length.</summary>
+    public static (int Rows, int SeqLen, int Prompt) Shape(string objective) => objective == "dpo" ? (2, 384, 256) : (4, 256, 32);
+
+    public sealed record Result(string Objective, double MsPerStep, double TokensPerSecond, float LastLoss, int TimedSteps, double[] StepMs);
 
     public static IReadOnlyList<Result> Measure(string[] objectives, int warmupSteps, int timedSteps, IProgress<string>? log = null)
     {
-        var config = ModelPresets.Get("smollm2-135m") with { TorchDType = "float32" };
-        var results = new List<Result>();
         foreach (var name in objectives)
+            if (!Objectives.Contains(name)) throw new ArgumentException($"bench train: unknown objective '{name}' (known: {string.Join(", ", Objectives)})");
+        return objectives.Select(name => MeasureOne(name, warmupSteps, timedSteps, log)).ToList();
+    }
+
+    static Result MeasureOne(string name, int warmupSteps, int timedSteps, IProgress<string>? log)
+    {
+        var config = ModelPresets.Get("smollm2-135m") with { TorchDType = "float32" };
+        using var student = ModelIO.Create(config);
+        ModelInit.Initialize(student, 1);
+        var lora = new LoraConfig { R = LoraR, LoraAlpha = 16, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj"] };
+        LoraModel.Apply(student, lora, 2);
+        CausalLM? teacher = null;
+        IObjective objective;
+        switch (name)
         {
-            using var student = ModelIO.Create(config);
-            ModelInit.Initialize(student, 1);
-            var lora = new LoraConfig { R = LoraR, LoraAlpha = 16, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj"] };
-            LoraModel.Apply(student, lora, 2);
-            CausalLM? teacher = null;
-            IObjective objective;
-            if (name == "sft") objective = new SftObjective();
-            else if (name == "token-kd")
-            {
+            case "sft": objective = new SftObjective(); break;
+            case "token-kd":
                 teacher = ModelIO.Create(config);
                 ModelInit.Initialize(teacher, 3);
                 objective = new TokenKdObjective(teacher, new DivergenceOptions(DivergenceKind.ForwardKl));
-            }
-            else throw new ArgumentException($"bench train: unknown objective '{name}' (sft, token-kd)");
-            try
+                break;
+            default: objective = new PreferenceObjective(new PreferenceOptions(PreferenceLossKind.Dpo, Beta: 0.1f)); break;
+        }
+        var (rows, seqLen, prompt) = Shape(name);
+        int batch = name == "dpo" ? rows / 2 : rows;
+        int steps = warmupSteps + timedSteps;
+        var rng = new Rng(4);
+        var data = Enumerable.Range(0, (steps + 1) * batch).Select(_ => name == "dpo"
+            ? new TrainingExample(Ids(rng, prompt, config.VocabSize), Ids(rng, seqLen - prompt, config.VocabSize)) { Rejected = Ids(rng, seqLen - prompt, config.VocabSize) }
+            : new TrainingExample(Ids(rng, prompt, config.VocabSize), Ids(rng, seqLen - prompt, config.VocabSize))).ToList();
+        var options = new TrainerOptions
+        {
+            Stage = $"bench {name}", MaxSteps = steps + 1, BatchSize = batch, MaxLength = seqLen, LearningRate = 1e-4f, Shuffle = false,
+            SaveSteps = 0, Lora = lora, Schedule = Tensors.Optim.ScheduleKind.Constant, MaxGradNorm = 1f,
+        };
+        string dir = Path.Combine(Path.GetTempPath(), $"distill-bench-train-{Environment.ProcessId}-{name}");
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        var ms = new List<double>();
+        float lastLoss = float.NaN;
+        try
+        {
+            using var trainer = new Trainer(options, objective, data, student, dir);
+            for (int s = 0; s < steps; s++)
             {
-                int steps = warmupSteps + timedSteps;
-                var rng = new Rng(4);
-                var data = Enumerable.Range(0, steps * Batch).Select(_ => new TrainingExample(Ids(rng, Prompt, config.VocabSize), Ids(rng, SeqLen - Prompt, config.VocabSize))).ToList();
-                var options = new TrainerOptions
-                {
-                    Stage = $"bench {name}", MaxSteps = steps, BatchSize = Batch, MaxLength = SeqLen, LearningRate = 1e-4f, Shuffle = false,
-                    SaveSteps = 0, Lora = lora, Schedule = Tensors.Optim.ScheduleKind.Constant,
-                };
-                string dir = Path.Combine(Path.GetTempPath(), $"distill-bench-train-{Environment.ProcessId}-{name}");
-                if (Directory.Exists(dir)) Directory.Delete(dir, true);
-                var timer = new StepTimer(name, log);
-                try { new Trainer(options, objective, data, student, dir).Run(timer); }
-                finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
-                var timed = timer.Seconds.Skip(warmupSteps).Order().ToArray();
-                double median = timed.Length % 2 == 1 ? timed[timed.Length / 2] : 0.5 * (timed[timed.Length / 2 - 1] + timed[timed.Length / 2]);
-                results.Add(new Result(name, median * 1000, Batch * SeqLen / median, timer.LastLoss, timed.Length));
-            }
-            finally
-            {
-                (objective as IDisposable)?.Dispose();
-                teacher?.Dispose();
+                long t0 = Stopwatch.GetTimestamp();
+                var report = trainer.Step();   // the first call also starts the run (and, for DPO, scores the reference)
+                double elapsed = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                if (s == 0) elapsed = report.Seconds * 1000;   // the step alone, without the run's start-up
+                if (s >= warmupSteps) ms.Add(elapsed);
+                if (s == warmupSteps - 1 && OpProfile.Enabled) OpProfile.Clear();
+                lastLoss = report.Loss;
+                log?.Report($"{name} step {s}{(s < warmupSteps ? " (warm-up)" : "")}: {elapsed:F0} ms, loss {report.Loss:F4}");
             }
         }
-        return results;
+        finally
+        {
+            (objective as IDisposable)?.Dispose();
+            teacher?.Dispose();
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+        if (OpProfile.Enabled) EngineTrainBench.PrintProfile($"train {name}", timedSteps);
+        var sorted = ms.Order().ToArray();
+        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+        return new Result(name, median, rows * seqLen / (median / 1000), lastLoss, sorted.Length, [.. ms]);
     }
 
     static int[] Ids(Rng rng, int n, int vocab) => Enumerable.Range(0, n).Select(_ => rng.NextInt(vocab)).ToArray();
-
-    sealed class StepTimer(string name, IProgress<string>? log) : IProgress<TrainingProgress>
-    {
-        long _last = Stopwatch.GetTimestamp();
-        public List<double> Seconds { get; } = [];
-        public float LastLoss { get; private set; }
-
-        public void Report(TrainingProgress p)
-        {
-            long now = Stopwatch.GetTimestamp();
-            if (p.Step > 0)
-            {
-                Seconds.Add(Stopwatch.GetElapsedTime(_last, now).TotalSeconds);
-                LastLoss = p.Loss;
-                log?.Report($"{name} step {p.Step}: {Seconds[^1] * 1000:F0} ms, loss {p.Loss:F4}");
-            }
-            _last = now;
-        }
-    }
 }

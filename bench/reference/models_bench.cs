@@ -1,7 +1,7 @@
 #:project ../../src/Distill.Models/Distill.Models.csproj
 #:property PublishAot=false
 // Models benchmark (docs/performance.md, "Models"): SmolLM2-135M shape, random init (transformers' _init_weights).
-// Run: dotnet run -c Release bench/reference/models_bench.cs -- [--steps 3] [--new 256] [--dir /tmp/smollm2-bench]
+// Run: dotnet run -c Release bench/reference/models_bench.cs -- [--new 256] [--dir /tmp/smollm2-bench]
 // The same work in PyTorch: /usr/bin/python3 bench/reference/models_torch.py (reads the folder this writes).
 // Prints one human-readable line per measurement and one "JSON " line at the end.
 using System.Diagnostics;
@@ -12,11 +12,9 @@ using Distill.Models.Generation;
 using Distill.Models.Lora;
 using Distill.Tensors;
 using Distill.Tensors.Autograd;
-using Distill.Tensors.Autograd.Ops;
-using Distill.Tensors.Optim;
 
 string dir = Arg("--dir", "/tmp/smollm2-bench");
-int steps = int.Parse(Arg("--steps", "3")), newTokens = int.Parse(Arg("--new", "256"));
+int newTokens = int.Parse(Arg("--new", "256"));
 var results = new Dictionary<string, object>();
 
 // 1. a SmolLM2-135M-shaped folder (written once, f32)
@@ -48,68 +46,17 @@ double decodeS = sw.Elapsed.TotalSeconds, decodeCpu = (Process.GetCurrentProcess
 Console.WriteLine($"greedy decode: {gen.Ids.Length} tokens in {decodeS:F2} s = {gen.Ids.Length / decodeS:F1} tok/s (prefill included), {decodeCpu / gen.Ids.Length * 1000:F0} CPU-ms/token; first ids {string.Join(",", gen.Ids.Take(8))}");
 results["decode_tok_s"] = gen.Ids.Length / decodeS; results["decode_cpu_ms_per_token"] = decodeCpu / gen.Ids.Length * 1000; results["decode_first_ids"] = gen.Ids.Take(16).ToArray();
 
-// 4. one LoRA DPO step: r 16 on q,k,v,o; 256-token prompt, 128-token chosen and rejected; policy forward+backward
-//    on both (one batch of 2), reference forward on both (adapters off, no tape), DPO sigmoid loss (β 0.1), AdamW.
-var lora = new LoraConfig { R = 16, LoraAlpha = 16, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj"] };
-var branches = LoraModel.Apply(model, lora, seed: 2);
-var rng = new Rng(3);
-foreach (var b in branches) rng.FillNormal(b.B.Span, 0, 0.01f); // a trained-looking adapter: policy ≠ reference
-var optimizer = new AdamW(branches.SelectMany(b => new[] { b.A, b.B }), lr: 1e-4f, weightDecay: 0f);
-int P = 256, C = 128, T = P + C;
-var ids = new int[2 * T];
-for (int i = 0; i < ids.Length; i++) ids[i] = rng.NextInt(config.VocabSize);
-int[] TargetsFor(int seq)
-{
-    // next-token targets on completion positions of sequence `seq` only; everything else ignored (−100)
-    var t = Enumerable.Repeat(-100, 2 * T).ToArray();
-    for (int p = P - 1; p < T - 1; p++) t[seq * T + p] = ids[seq * T + p + 1];
-    return t;
-}
-int[] chosenTargets = TargetsFor(0), rejectedTargets = TargetsFor(1);
-using var tape = new Tape();
-var stepTimes = new List<double>();
-var stepCpu = new List<double>();
-double lastLoss = 0;
-for (int s = 0; s < steps + 1; s++)
-{
-    sw.Restart();
-    var c0 = Process.GetCurrentProcess().TotalProcessorTime;
-    // reference: the base model (adapters off), no gradient
-    tape.Reset(); tape.NoGrad = true;
-    LoraModel.SetEnabled(model, false);
-    var refLogits = model.Forward(tape, ids, 2);
-    float refC = CrossEntropy.Forward(tape, refLogits, chosenTargets)[0], refR = CrossEntropy.Forward(tape, refLogits, rejectedTargets)[0];
-    LoraModel.SetEnabled(model, true);
-    // policy: forward and backward on both
-    tape.Reset(); tape.NoGrad = false;
-    var logits = model.Forward(tape, ids, 2);
-    var nllC = CrossEntropy.Forward(tape, logits, chosenTargets);    // mean −log p over the 128 chosen tokens
-    var nllR = CrossEntropy.Forward(tape, logits, rejectedTargets);
-    // DPO (Rafailov et al. 2023, Eq. 7): Δ = (πc − rc) − (πr − rr), log-probs summed over the completion
-    double piC = -C * nllC[0], piR = -C * nllR[0], rC = -C * refC, rR = -C * refR, beta = 0.1;
-    double delta = (piC - rC) - (piR - rR);
-    lastLoss = Math.Log(1 + Math.Exp(-beta * delta));
-    double sig = 1 / (1 + Math.Exp(beta * delta));           // σ(−βΔ)
-    // dL/dπc = −β σ(−βΔ), dL/dπr = +β σ(−βΔ); π = −C · nll → dL/dnll = −C · dL/dπ
-    var total = Add.Forward(tape, Scale.Forward(tape, nllC, (float)(C * beta * sig)), Scale.Forward(tape, nllR, (float)(-C * beta * sig)));
-    tape.Backward(total);
-    optimizer.Step();
-    optimizer.ZeroGrad();
-    if (s > 0) { stepTimes.Add(sw.Elapsed.TotalSeconds); stepCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - c0).TotalSeconds); } // step 0 is warm-up
-}
-stepTimes.Sort();
-Console.WriteLine($"LoRA DPO step (r 16 q,k,v,o; 2 × {T} tokens): median {stepTimes[stepTimes.Count / 2]:F2} s over {stepTimes.Count} (min {stepTimes[0]:F2}), {stepCpu.Min():F1} CPU-s; loss {lastLoss:F4}");
-results["dpo_step_s"] = stepTimes[stepTimes.Count / 2]; results["dpo_step_min_s"] = stepTimes[0]; results["dpo_step_cpu_s"] = stepCpu.Min();
+// (4., a hand-built LoRA DPO step, was removed: the DPO step is measured through the library's Trainer by
+//  `distill bench train --objectives dpo`, beside bench/scripts/train_torch.py.)
 
 // 5. NF4 base: bytes per parameter of the linears, whole-model weight memory, logit error vs fp32 on 64 tokens
-int[] probe = ids[..64];
+using var tape = new Tape { NoGrad = true };
+var rng = new Rng(3);
+int[] probe = Enumerable.Range(0, 64).Select(_ => rng.NextInt(config.VocabSize)).ToArray();
 float[] Logits()
 {
-    tape.Reset(); tape.NoGrad = true;
-    LoraModel.SetEnabled(model, false);
-    var l = model.Forward(tape, probe, 1).Span.ToArray();
-    LoraModel.SetEnabled(model, true);
-    return l;
+    tape.Reset();
+    return model.Forward(tape, probe, 1).Span.ToArray();
 }
 var fp32Logits = Logits();
 var (nf4Bytes, nf4Params) = LoraModel.QuantizeBase(model);

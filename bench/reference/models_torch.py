@@ -3,11 +3,11 @@
 
 Same conventions as torch_baseline.py (beside this file) (plain torch, no transformers; threads set before import;
 KV-cache decode), extended to the Llama family as transformers' modeling_llama.py computes it (GQA repeat_kv,
-rotate_half RoPE with rope_theta, tied lm_head) and to a LoRA DPO step:
+rotate_half RoPE with rope_theta, tied lm_head):
   load   : read model.safetensors (the file models_bench.cs wrote) into fp32 tensors
   decode : greedy, batch 1, 16-token prompt, 256 new tokens, one prefill + one single-token forward per token
-  dpo    : LoRA r 16 (alpha 16) on q,k,v,o; policy forward+backward on chosen and rejected (one batch of 2 × 384),
-           reference forward on both with the adapters off under no_grad, sigmoid DPO loss (beta 0.1), AdamW
+The LoRA DPO step that used to be here (hand-built on both sides) is now measured through the library's Trainer:
+`distill bench train --objectives dpo` beside bench/scripts/train_torch.py.
 Run: /usr/bin/python3 bench/reference/models_torch.py --dir /tmp/smollm2-bench --threads 2
 """
 import argparse
@@ -20,7 +20,6 @@ import time
 ap = argparse.ArgumentParser()
 ap.add_argument("--dir", default="/tmp/smollm2-bench")
 ap.add_argument("--threads", type=int, default=2)
-ap.add_argument("--steps", type=int, default=3)
 ap.add_argument("--new", type=int, default=256)
 args = ap.parse_args()
 for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -43,16 +42,8 @@ inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, D, 2, dtype=torch.int64).floa
 res = {"load_s": load_s, "params": sum(v.numel() for v in W.values()), "threads": args.threads}
 print(f"load: {load_s:.2f} s, {res['params']:,} parameters")
 
-LORA = {}          # module path -> (A, B); scaling 1 (alpha = r)
-lora_on = [True]
-
-
 def lin(x, path):
-    y = F.linear(x, W[path + ".weight"])
-    if lora_on[0] and path in LORA:
-        a, b = LORA[path]
-        y = y + F.linear(F.linear(x, a), b)
-    return y
+    return F.linear(x, W[path + ".weight"])
 
 
 def rms(x, w):
@@ -121,47 +112,4 @@ res["decode_tok_s"] = len(ids) / dt
 res["decode_cpu_ms_per_token"] = dc / len(ids) * 1000
 res["decode_first_ids"] = ids[:16]
 
-# LoRA DPO step
-for p in W.values():
-    p.requires_grad_(False)
-g = torch.Generator().manual_seed(3)
-for l in range(L):
-    for n in ("q_proj", "k_proj", "v_proj", "o_proj"):
-        path = f"model.layers.{l}.self_attn.{n}"
-        out_f, in_f = W[path + ".weight"].shape
-        a = torch.empty(16, in_f)
-        torch.nn.init.kaiming_uniform_(a, a=math.sqrt(5))
-        LORA[path] = (a.requires_grad_(), (torch.randn(out_f, 16, generator=g) * 0.01).requires_grad_())
-opt = torch.optim.AdamW([t for ab in LORA.values() for t in ab], lr=1e-4, weight_decay=0.0)
-P, C = 256, 128
-T = P + C
-batch = torch.randint(0, V, (2, T), generator=g)
-
-
-def completion_logps(logits):
-    lp = F.log_softmax(logits[:, P - 1:T - 1], -1)
-    return lp.gather(-1, batch[:, P:, None]).squeeze(-1).sum(-1)     # (2,) summed over the 128 completion tokens
-
-
-times, cpu = [], []
-for s in range(args.steps + 1):
-    t0, c0 = time.perf_counter(), time.process_time()
-    with torch.no_grad():
-        lora_on[0] = False
-        ref = completion_logps(forward(batch))
-        lora_on[0] = True
-    pol = completion_logps(forward(batch))
-    delta = (pol[0] - ref[0]) - (pol[1] - ref[1])
-    loss = -F.logsigmoid(0.1 * delta)
-    loss.backward()
-    opt.step()
-    opt.zero_grad(set_to_none=True)
-    if s > 0:
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-times.sort()
-print(f"LoRA DPO step (r 16 q,k,v,o; 2 x {T} tokens): median {times[len(times) // 2]:.2f} s over {len(times)} (min {times[0]:.2f}), {min(cpu):.1f} CPU-s; loss {float(loss):.4f}")
-res["dpo_step_s"] = times[len(times) // 2]
-res["dpo_step_min_s"] = times[0]
-res["dpo_step_cpu_s"] = min(cpu)
 print("JSON " + json.dumps(res))

@@ -21,7 +21,7 @@ namespace Distill.Training;
 /// given the same thread count (the engine's kernels are deterministic for a thread count).
 /// The model arrives ready: LoRA applied (or not) by the caller; every trainable parameter is trained.
 /// </summary>
-public sealed class Trainer(TrainerOptions options, IObjective objective, IReadOnlyList<TrainingExample> dataset, CausalLM model, string outputDir)
+public sealed class Trainer(TrainerOptions options, IObjective objective, IReadOnlyList<TrainingExample> dataset, CausalLM model, string outputDir) : IDisposable
 {
     public const string MetricsFile = "metrics.jsonl";
     const ulong DropoutSeedSalt = 0xD5A61266F0C9392CUL;
@@ -37,8 +37,85 @@ public sealed class Trainer(TrainerOptions options, IObjective objective, IReadO
     int MicroBatchesPerEpoch => (dataset.Count + options.BatchSize - 1) / options.BatchSize;
     public int TotalSteps => options.MaxSteps > 0 ? options.MaxSteps : options.Epochs * StepsPerEpoch;
 
+    /// <summary>
+    /// Trains to the last step (or until cancelled: a checkpoint is written at the step boundary) and writes the final
+    /// adapter or model. A run already started with <see cref="Step"/> continues from where it is.
+    /// </summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            var s = Begin(progress);
+            while (s.Step < s.Total)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (s.LastCheckpoint != TrainerCheckpoint.PathOf(outputDir, s.Step) && s.Step > s.Start)
+                        s.LastCheckpoint = Save(s.Step, s.Optimizer, s.Rng, s.DropoutRng, s.Metrics.Length);
+                    return new TrainingResult(false, s.Step, s.Total, s.LastLoss, s.MetricsPath, null, s.LastCheckpoint, s.Start);
+                }
+                RunStep(s, progress);
+            }
+            End();
+            WriteFinal();
+            return new TrainingResult(true, s.Total, s.Total, s.LastLoss, s.MetricsPath, FinalDir, s.LastCheckpoint, s.Start);
+        }
+        finally { End(); }
+    }
+
+    /// <summary>
+    /// One optimizer step, exactly as <see cref="Run"/> takes it (the first call starts or resumes the run): data,
+    /// forward, backward, clipping, AdamW, the metrics line, and the checkpoint when one is due. The final adapter is
+    /// written by <see cref="Run"/> only. Benchmarks time this after warm-up steps; call <see cref="Dispose"/> when done.
+    /// </summary>
+    public StepReport Step()
+    {
+        var s = _session ?? Begin(null);
+        if (s.Step >= s.Total) throw new InvalidOperationException($"Trainer: all {s.Total} steps are done");
+        try { return RunStep(s, null); }
+        catch { End(); throw; }
+    }
+
+    /// <summary>Native memory reserved by the step tape's arena of a started run (0 before): flat once the first steps have
+    /// sized it, whatever the number of steps (the memory test watches it).</summary>
+    public long TapeBytes => _session?.Tape.Arena.ReservedBytes ?? 0;
+
+    /// <summary>Releases the optimizer, the tape and the metrics file of a run started with <see cref="Step"/>.</summary>
+    public void Dispose() => End();
+
+    Session? _session;
+
+    /// <summary>The state of a started run: what <see cref="Run"/> once held in locals.</summary>
+    sealed class Session(AdamW optimizer, LrSchedule schedule, Rng rng, Rng dropoutRng, MetricsWriter metrics, TrainingContext context, string metricsPath, int start, int total) : IDisposable
+    {
+        public AdamW Optimizer => optimizer;
+        public LrSchedule Schedule => schedule;
+        public Rng Rng => rng;
+        public Rng DropoutRng => dropoutRng;
+        public MetricsWriter Metrics => metrics;
+        public TrainingContext Context => context;
+        public string MetricsPath => metricsPath;
+        public int Start { get; } = start;
+        public int Total => total;
+        public Tape Tape { get; } = new();
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+        public int Step { get; set; } = start;
+        public string? LastCheckpoint { get; set; }
+        public float LastLoss { get; set; } = float.NaN;
+        public int[][]? Plan { get; set; }
+        public int PlanEpoch { get; set; } = -1;
+
+        public void Dispose()
+        {
+            Tape.Dispose();
+            metrics.Dispose();
+            optimizer.Dispose();
+        }
+    }
+
+    Session Begin(IProgress<TrainingProgress>? progress)
+    {
+        if (_session is not null) return _session;
         options.Validate();
         if (dataset.Count == 0) throw new ArgumentException("Trainer: the dataset is empty");
         Directory.CreateDirectory(outputDir);
@@ -55,101 +132,107 @@ public sealed class Trainer(TrainerOptions options, IObjective objective, IReadO
         var parameters = model.Weights.Select(w => w.Parameter)
             .Concat(LoraModel.Branches(model).SelectMany(b => new[] { b.A, b.B })).Where(p => p.Trainable).ToArray();
         if (parameters.Length == 0) throw new InvalidOperationException("Trainer: the model has no trainable parameter (frozen base without a LoRA adapter?)");
-        using var optimizer = new AdamW(parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
-        int total = TotalSteps;
-        int warmup = options.WarmupSteps > 0 ? options.WarmupSteps : (int)Math.Ceiling(options.WarmupRatio * total);
-        var schedule = new LrSchedule(options.Schedule, options.LearningRate, warmup, total);
-        var rng = new Rng(options.Seed);
-        var dropoutRng = new Rng(options.Seed ^ DropoutSeedSalt);
-        foreach (var b in LoraModel.Branches(model)) b.DropoutRng = dropoutRng;
-
-        int start = 0;
-        string? lastCheckpoint = null;
-        long metricsBytes = 0;
-        if (options.Resume && existing.Count > 0)
-        {
-            var (step, dir) = existing[^1];
-            var state = TrainerCheckpoint.Load(dir, model, options.Lora, optimizer);
-            if (state.Objective != objective.Name)
-                throw new InvalidOperationException($"{dir}: the checkpoint was written by objective '{state.Objective}', not '{objective.Name}'");
-            (start, lastCheckpoint, metricsBytes) = (step, dir, state.MetricsBytes);
-            rng.State = state.Rng;
-            dropoutRng.State = state.DropoutRng;
-            if (!File.Exists(metricsPath) || new FileInfo(metricsPath).Length < metricsBytes)
-                throw new InvalidOperationException($"{metricsPath} is shorter than the {metricsBytes} bytes checkpoint {dir} recorded; the run folder was altered");
-        }
-        using var metrics = new MetricsWriter(metricsPath, metricsBytes);
-
-        optimizer.ZeroGrad();
-        LoraModel.SetTraining(model, true);
-        using var tape = new Tape();
-        var clock = Stopwatch.StartNew();
-        progress?.Report(new TrainingProgress(options.Stage, start, total, (double)start / StepsPerEpoch, float.NaN, 0, null));
-        float lastLoss = float.NaN;
-        int[][]? plan = null;
-        int planEpoch = -1;
+        var optimizer = new AdamW(parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
         try
         {
-            for (int step = start; step < total; step++)
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    if (lastCheckpoint != TrainerCheckpoint.PathOf(outputDir, step) && step > start)
-                        lastCheckpoint = Save(step, optimizer, rng, dropoutRng, metrics.Length);
-                    return new TrainingResult(false, step, total, lastLoss, metricsPath, null, lastCheckpoint, start);
-                }
-                long t0 = Stopwatch.GetTimestamp();
-                int epoch = step / StepsPerEpoch;
-                if (epoch != planEpoch)
-                {
-                    plan = BatchPlan.Epoch(dataset, options.BatchSize, options.Seed, epoch, options.Shuffle, options.GroupByLength);
-                    planEpoch = epoch;
-                }
-                int first = step % StepsPerEpoch * options.GradientAccumulation;
-                int count = Math.Min(options.GradientAccumulation, plan!.Length - first);
-                var micro = new MicroBatch[count];
-                for (int m = 0; m < count; m++) micro[m] = objective.Prepare(plan[first + m], context, rng);
-                int units = micro.Sum(m => m.Units);
-                double loss = 0;
-                var sums = new List<KeyValuePair<string, double>>();
-                foreach (var mb in micro)
-                {
-                    float w = units == 0 ? 0f : (float)mb.Units / units;
-                    tape.Reset();
-                    var output = objective.Step(tape, mb, w, context);
-                    if (!float.IsFinite(output.Loss)) throw new TrainingDivergedException(step + 1, "the loss", lastCheckpoint);
-                    loss += w * output.Loss;
-                    foreach (var (k, v) in output.Metrics)
-                    {
-                        int at = sums.FindIndex(x => x.Key == k);
-                        if (at < 0) sums.Add(new(k, w * v));
-                        else sums[at] = new(k, sums[at].Value + w * v);
-                    }
-                }
-                float gradNorm = GradClip.ClipGlobalNorm(optimizer.Parameters, options.MaxGradNorm > 0 ? options.MaxGradNorm : float.PositiveInfinity);
-                if (!float.IsFinite(gradNorm)) throw new TrainingDivergedException(step + 1, "the gradient norm", lastCheckpoint);
-                float lr = schedule.At(step);
-                optimizer.Lr = lr;
-                optimizer.Step();
-                optimizer.ZeroGrad();
-                lastLoss = (float)loss;
+            int total = TotalSteps;
+            int warmup = options.WarmupSteps > 0 ? options.WarmupSteps : (int)Math.Ceiling(options.WarmupRatio * total);
+            var schedule = new LrSchedule(options.Schedule, options.LearningRate, warmup, total);
+            var rng = new Rng(options.Seed);
+            var dropoutRng = new Rng(options.Seed ^ DropoutSeedSalt);
+            foreach (var b in LoraModel.Branches(model)) b.DropoutRng = dropoutRng;
 
-                double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                int tokens = micro.Sum(m => m.Tokens);
-                double epochAt = (double)(step + 1) / StepsPerEpoch;
-                metrics.Append(step + 1, epochAt, lastLoss, lr, gradNorm, sums.Select(s => new KeyValuePair<string, float>(s.Key, (float)s.Value)),
-                    tokens / Math.Max(seconds, 1e-9), clock.Elapsed.TotalSeconds);
-                int done = step + 1 - start;
-                var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (total - step - 1));
-                progress?.Report(new TrainingProgress(options.Stage, step + 1, total, epochAt, lastLoss, tokens / Math.Max(seconds, 1e-9), eta));
-                if (step + 1 == total || (options.SaveSteps > 0 && (step + 1) % options.SaveSteps == 0))
-                    lastCheckpoint = Save(step + 1, optimizer, rng, dropoutRng, metrics.Length);
+            int start = 0;
+            string? lastCheckpoint = null;
+            long metricsBytes = 0;
+            if (options.Resume && existing.Count > 0)
+            {
+                var (step, dir) = existing[^1];
+                var state = TrainerCheckpoint.Load(dir, model, options.Lora, optimizer);
+                if (state.Objective != objective.Name)
+                    throw new InvalidOperationException($"{dir}: the checkpoint was written by objective '{state.Objective}', not '{objective.Name}'");
+                (start, lastCheckpoint, metricsBytes) = (step, dir, state.MetricsBytes);
+                rng.State = state.Rng;
+                dropoutRng.State = state.DropoutRng;
+                if (!File.Exists(metricsPath) || new FileInfo(metricsPath).Length < metricsBytes)
+                    throw new InvalidOperationException($"{metricsPath} is shorter than the {metricsBytes} bytes checkpoint {dir} recorded; the run folder was altered");
+            }
+            var metrics = new MetricsWriter(metricsPath, metricsBytes);
+            optimizer.ZeroGrad();
+            LoraModel.SetTraining(model, true);
+            _session = new Session(optimizer, schedule, rng, dropoutRng, metrics, context, metricsPath, start, total) { LastCheckpoint = lastCheckpoint };
+        }
+        catch
+        {
+            optimizer.Dispose();
+            throw;
+        }
+        progress?.Report(new TrainingProgress(options.Stage, _session.Start, _session.Total, (double)_session.Start / StepsPerEpoch, float.NaN, 0, null));
+        return _session;
+    }
+
+    void End()
+    {
+        if (_session is null) return;
+        LoraModel.SetTraining(model, false);
+        _session.Dispose();
+        _session = null;
+    }
+
+    StepReport RunStep(Session s, IProgress<TrainingProgress>? progress)
+    {
+        int step = s.Step;
+        long t0 = Stopwatch.GetTimestamp();
+        int epoch = step / StepsPerEpoch;
+        if (epoch != s.PlanEpoch)
+        {
+            s.Plan = BatchPlan.Epoch(dataset, options.BatchSize, options.Seed, epoch, options.Shuffle, options.GroupByLength);
+            s.PlanEpoch = epoch;
+        }
+        int first = step % StepsPerEpoch * options.GradientAccumulation;
+        int count = Math.Min(options.GradientAccumulation, s.Plan!.Length - first);
+        var micro = new MicroBatch[count];
+        for (int m = 0; m < count; m++) micro[m] = objective.Prepare(s.Plan[first + m], s.Context, s.Rng);
+        int units = micro.Sum(m => m.Units);
+        double loss = 0;
+        var sums = new List<KeyValuePair<string, double>>();
+        foreach (var mb in micro)
+        {
+            float w = units == 0 ? 0f : (float)mb.Units / units;
+            s.Tape.Reset();
+            var output = objective.Step(s.Tape, mb, w, s.Context);
+            if (!float.IsFinite(output.Loss)) throw new TrainingDivergedException(step + 1, "the loss", s.LastCheckpoint);
+            loss += w * output.Loss;
+            foreach (var (k, v) in output.Metrics)
+            {
+                int at = sums.FindIndex(x => x.Key == k);
+                if (at < 0) sums.Add(new(k, w * v));
+                else sums[at] = new(k, sums[at].Value + w * v);
             }
         }
-        finally { LoraModel.SetTraining(model, false); }
+        float gradNorm = GradClip.ClipGlobalNorm(s.Optimizer.Parameters, options.MaxGradNorm > 0 ? options.MaxGradNorm : float.PositiveInfinity);
+        if (!float.IsFinite(gradNorm)) throw new TrainingDivergedException(step + 1, "the gradient norm", s.LastCheckpoint);
+        float lr = s.Schedule.At(step);
+        s.Optimizer.Lr = lr;
+        s.Optimizer.Step();
+        s.Optimizer.ZeroGrad();
+        s.LastLoss = (float)loss;
 
-        WriteFinal();
-        return new TrainingResult(true, total, total, lastLoss, metricsPath, FinalDir, lastCheckpoint, start);
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        int tokens = micro.Sum(m => m.Tokens);
+        double epochAt = (double)(step + 1) / StepsPerEpoch;
+        var objectiveMetrics = sums.Select(x => new KeyValuePair<string, float>(x.Key, (float)x.Value)).ToArray();
+        s.Metrics.Append(step + 1, epochAt, s.LastLoss, lr, gradNorm, objectiveMetrics, tokens / Math.Max(seconds, 1e-9), s.Clock.Elapsed.TotalSeconds);
+        s.Step = step + 1;
+        if (progress is not null)
+        {
+            int done = s.Step - s.Start;
+            var eta = TimeSpan.FromSeconds(s.Clock.Elapsed.TotalSeconds / done * (s.Total - s.Step));
+            progress.Report(new TrainingProgress(options.Stage, s.Step, s.Total, epochAt, s.LastLoss, tokens / Math.Max(seconds, 1e-9), eta));
+        }
+        if (s.Step == s.Total || (options.SaveSteps > 0 && s.Step % options.SaveSteps == 0))
+            s.LastCheckpoint = Save(s.Step, s.Optimizer, s.Rng, s.DropoutRng, s.Metrics.Length);
+        return new StepReport(s.Step, s.LastLoss, lr, gradNorm, tokens, seconds, objectiveMetrics);
     }
 
     string Save(int step, AdamW optimizer, Rng rng, Rng dropoutRng, long metricsBytes)

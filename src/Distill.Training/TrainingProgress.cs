@@ -19,3 +19,7 @@ public sealed class TrainingDivergedException(int step, string what, string? las
     public int Step { get; } = step;
     public string? LastCheckpoint { get; } = lastCheckpoint;
 }
+
+/// <summary>What one <see cref="Trainer.Step"/> did: the step number (1-based, as in metrics.jsonl), its loss, LR and
+/// pre-clip gradient norm, its real tokens, its time (data to metrics line, without a checkpoint) and the objective's metrics.</summary>
+public sealed record StepReport(int Step, float Loss, float Lr, float GradNorm, int Tokens, double Seconds, IReadOnlyList<KeyValuePair<string, float>> Metrics);

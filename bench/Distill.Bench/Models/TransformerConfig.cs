@@ -20,7 +20,7 @@ public sealed record TransformerConfig(string Arch, int Vocab, int SeqLen, int B
         if (Vocab <= 0 || Layers <= 0 || Batch <= 0 || SeqLen <= 0) throw new ArgumentException("TransformerConfig: sizes must be positive");
     }
 
-    /// <summary>The benchmark configs of torch_baseline.py (CONFIGS), by the names TrainStepBench uses.</summary>
+    /// <summary>The benchmark configs of torch_baseline.py (CONFIGS), by the names `distill bench engine` uses (its training step builds them as CausalLM presets: Distill.Bench.Cli/EngineTrainBench.cs).</summary>
     public static TransformerConfig Named(string name) => name switch
     {
         "bench-small" => new("gpt2", 8192, 128, 8, 6, 384, 6, 1024),
