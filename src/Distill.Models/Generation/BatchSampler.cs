@@ -35,6 +35,18 @@ public static class BatchSampler
     /// <summary>Rows decoded together at most (cache memory: rows × (longest prompt + max_new_tokens) × layers × 2 × kv width floats).</summary>
     public const int DefaultMaxRows = 256;
 
+    /// <summary>A wave holds at most this much KV cache (more prompts wait for the next wave; one prompt's n rows always go).</summary>
+    public const long MaxCacheBytes = 4L << 30;
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the problem when a prompt cannot be generated from.</summary>
+    public static void ValidatePrompt(CausalLM model, int[] prompt)
+    {
+        if (prompt.Length == 0) throw new ArgumentException("the prompt is empty; give at least one token (e.g. BOS)");
+        int vocab = model.Config.VocabSize;
+        foreach (int t in prompt)
+            if ((uint)t >= (uint)vocab) throw new ArgumentException($"prompt token id {t} is outside the vocabulary (size {vocab})");
+    }
+
     /// <summary>The seed of sample <paramref name="sample"/>'s stream: the (sample+1)-th SplitMix64 output from <paramref name="seed"/>.</summary>
     public static ulong StreamSeed(ulong seed, int sample)
     {
@@ -55,12 +67,10 @@ public static class BatchSampler
         if (o.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a tokenizer to decode the completion");
         if (seeds is not null && seeds.Count != prompts.Count) throw new ArgumentException($"{seeds.Count} seeds for {prompts.Count} prompts");
         if (maxRows < 1) throw new ArgumentException($"max rows must be ≥ 1, got {maxRows}");
-        int vocab = model.Config.VocabSize;
         for (int i = 0; i < prompts.Count; i++)
         {
-            if (prompts[i].Length == 0) throw new ArgumentException($"prompt {i} is empty; give at least one token (e.g. BOS)");
-            foreach (int t in prompts[i])
-                if ((uint)t >= (uint)vocab) throw new ArgumentException($"prompt {i}: token id {t} is outside the vocabulary (size {vocab})");
+            try { ValidatePrompt(model, prompts[i]); }
+            catch (ArgumentException e) { throw new ArgumentException($"prompt {i}: {e.Message}"); }
         }
         var promptSeeds = Enumerable.Range(0, prompts.Count).Select(i => seeds?[i] ?? StreamSeed(o.Seed, i)).ToArray();
         var result = new Completion[prompts.Count][];
@@ -75,11 +85,18 @@ public static class BatchSampler
                     with { Seed = StreamSeed(promptSeeds[i], j) }).ToArray();
             else batched.Add(i);
         }
-        // waves of whole prompts within the row budget
+        // waves of whole prompts within the row budget and the cache memory budget
+        long perPosition = (long)model.Config.NumLayers * 2 * model.Config.NumKvHeads * model.Config.HeadDim * sizeof(float);
         for (int w = 0; w < batched.Count;)
         {
             var wave = new List<int> { batched[w++] };
-            while (w < batched.Count && (wave.Count + 1) * o.N <= maxRows) wave.Add(batched[w++]);
+            int longest = prompts[wave[0]].Length;
+            while (w < batched.Count && (wave.Count + 1) * o.N <= maxRows
+                && (long)(wave.Count + 1) * o.N * (Math.Max(longest, prompts[batched[w]].Length) + o.MaxNewTokens) * perPosition <= MaxCacheBytes)
+            {
+                longest = Math.Max(longest, prompts[batched[w]].Length);
+                wave.Add(batched[w++]);
+            }
             RunWave(model, prompts, wave, promptSeeds, o, decode, result, stats);
         }
         return result;
@@ -133,12 +150,13 @@ public static class BatchSampler
                 }
                 stats.PrefillSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 var live = Enumerable.Range(0, rows.Count).ToArray();
+                Tensor? step = null; // the last step's logits (live rows, vocab), sampled in place
                 t0 = Stopwatch.GetTimestamp();
                 while (true)
                 {
                     long s0 = Stopwatch.GetTimestamp();
                     var next = new int[live.Length];
-                    Workers.For(live.Length, new SampleBody { Rows = rows, Live = live, Logits = logits, Vocab = vocab, Options = o, Next = next }, 8);
+                    Workers.For(live.Length, new SampleBody { Rows = rows, Live = live, Prefill = logits, Step = step, Vocab = vocab, Options = o, Next = next }, 8);
                     var still = new List<int>(live.Length);
                     for (int b = 0; b < live.Length; b++)
                     {
@@ -158,8 +176,7 @@ public static class BatchSampler
                     var ids = live.Select(x => rows[x].Generated[^1]).ToArray();
                     var positions = live.Select(x => rows[x].PromptLength + rows[x].Generated.Count - 1).ToArray();
                     tape.Reset();
-                    var step = model.ForwardRows(tape, ids, caches, new DecodeRows(live, positions)).Span;
-                    for (int b = 0; b < live.Length; b++) step.Slice(b * vocab, vocab).CopyTo(logits.AsSpan(live[b] * vocab, vocab));
+                    step = model.ForwardRows(tape, ids, caches, new DecodeRows(live, positions));
                     stats.StepSeconds.Add(Stopwatch.GetElapsedTime(s0).TotalSeconds);
                 }
                 stats.DecodeSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -180,7 +197,8 @@ public static class BatchSampler
     {
         public List<Row> Rows;
         public int[] Live, Next;
-        public float[] Logits;
+        public float[] Prefill;  // (rows, vocab): the first token's logits, by row
+        public Tensor? Step;     // (live, vocab): a decoding step's, by live index; null before the first step
         public int Vocab;
         public SamplingOptions Options;
 
@@ -189,7 +207,8 @@ public static class BatchSampler
             for (int b = begin; b < end; b++)
             {
                 var r = Rows[Live[b]];
-                Next[b] = Sampler.Next(Logits.AsSpan(Live[b] * Vocab, Vocab), (IReadOnlyCollection<int>?)r.Seen ?? [], Options, r.Rng);
+                var logits = Step is null ? Prefill.AsSpan(Live[b] * Vocab, Vocab) : Step.Span.Slice(b * Vocab, Vocab);
+                Next[b] = Sampler.Next(logits, (IReadOnlyCollection<int>?)r.Seen ?? [], Options, r.Rng);
             }
         }
     }

@@ -163,7 +163,7 @@ public class BatchSamplerTests
         Assert.Equal([51, 6], eos.Ids);
         Assert.Equal("eos", eos.FinishReason);
         Assert.Empty(BatchSampler.Generate(model, [expected.GreedyPrompt], new SamplingOptions { MaxNewTokens = 0 })[0][0].Ids);
-        Assert.Contains("prompt 1", Assert.Throws<ArgumentException>(() => BatchSampler.Generate(model, [[1], []], new SamplingOptions())).Message);
+        Assert.Contains("prompt 1: the prompt is empty", Assert.Throws<ArgumentException>(() => BatchSampler.Generate(model, [[1], []], new SamplingOptions())).Message);
         Assert.Contains("999", Assert.Throws<ArgumentException>(() => BatchSampler.Generate(model, [[999]], new SamplingOptions())).Message);
         Assert.Throws<ArgumentException>(() => BatchSampler.Generate(model, [[1]], new SamplingOptions { StopStrings = ["x"] }));
         Assert.Throws<ArgumentException>(() => BatchSampler.Generate(model, [[1]], new SamplingOptions(), seeds: [1, 2]));
