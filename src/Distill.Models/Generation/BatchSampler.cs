@@ -13,6 +13,8 @@ public sealed class BatchSamplingStats
     public long GeneratedTokens { get; internal set; }
     public double PrefillSeconds { get; internal set; }
     public double DecodeSeconds { get; internal set; }
+    /// <summary>Of the decode time, the part spent choosing tokens from the logits (filters and draws, all rows).</summary>
+    public double SamplingSeconds { get; internal set; }
     /// <summary>Wall time of each ragged decoding step (forward of all live rows + their sampling).</summary>
     public List<double> StepSeconds { get; } = [];
 }
@@ -157,6 +159,7 @@ public static class BatchSampler
                     long s0 = Stopwatch.GetTimestamp();
                     var next = new int[live.Length];
                     Workers.For(live.Length, new SampleBody { Rows = rows, Live = live, Prefill = logits, Step = step, Vocab = vocab, Options = o, Next = next }, 8);
+                    stats.SamplingSeconds += Stopwatch.GetElapsedTime(s0).TotalSeconds;
                     var still = new List<int>(live.Length);
                     for (int b = 0; b < live.Length; b++)
                     {
