@@ -95,12 +95,44 @@ public abstract class CausalLM : IDisposable
         => pos > 0 && !RopeFrequencies.UsesLongFactors(Config, pos) && RopeFrequencies.UsesLongFactors(Config, pos + len);
 
     /// <summary>Logits (batch·T, vocab) for ids (batch·T); keyMask (batch·T): 0 keeps a key, −∞ drops it (padding).</summary>
-    public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask = null) => Run(tape, ids, batch, null, 0, keyMask);
+    public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask = null) => Run(tape, ids, batch, null, 0, keyMask, null, false);
 
-    /// <summary>Incremental forward: ids (batch·len) at positions [pos, pos + len), appending keys and values to the caches.</summary>
-    public Tensor ForwardCached(Tape tape, int[] ids, int batch, KvCache[] caches, int pos) => Run(tape, ids, batch, caches, pos, null);
+    /// <summary>
+    /// Incremental forward: ids (batch·len) at positions [pos, pos + len), appending keys and values to the caches.
+    /// <paramref name="lastOnly"/>: logits (batch, vocab) of each sequence's last position only (a prefill needs no more).
+    /// </summary>
+    public Tensor ForwardCached(Tape tape, int[] ids, int batch, KvCache[] caches, int pos, bool lastOnly = false)
+        => Run(tape, ids, batch, caches, pos, null, null, lastOnly);
 
-    protected abstract Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask);
+    /// <summary>
+    /// One decoding step of a ragged batch: ids[b] is the next token of the sequence in cache row rows.CacheRows[b],
+    /// at position rows.Positions[b] (its own length so far). Logits (rows, vocab). See <see cref="DecodeRows"/>.
+    /// </summary>
+    public Tensor ForwardRows(Tape tape, int[] ids, KvCache[] caches, DecodeRows rows)
+    {
+        if (ids.Length != rows.Count) throw new ArgumentException($"ForwardRows: {ids.Length} ids for {rows.Count} rows");
+        if (RopeFrequencies.UsesLongFactors(Config, rows.MaxPosition + 1) && !RopeFrequencies.UsesLongFactors(Config, 1))
+            throw new ArgumentException($"ForwardRows: position {rows.MaxPosition} passes longrope's original_max_position_embeddings; the cache must be recomputed (Generator does)");
+        return Run(tape, ids, rows.Count, caches, 0, null, rows, false);
+    }
+
+    /// <param name="rows">a ragged decoding step (one token per row, own position and cache row), or null</param>
+    /// <param name="lastOnly">return only each sequence's last-position logits (batch, vocab)</param>
+    protected abstract Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask, DecodeRows? rows, bool lastOnly);
+
+    /// <summary>The position of every row of a forward: pos, pos + 1, … per sequence, or each ragged row's own.</summary>
+    protected static int[] PositionsOf(int pos, int len, DecodeRows? rows) => rows?.Positions ?? Positions(pos, len);
+
+    /// <summary>The RoPE table for a forward ending before position <c>pos + len</c> (or after the ragged rows' last).</summary>
+    protected RopeTable RopeOf(int pos, int len, DecodeRows? rows) => Rope(rows is null ? pos + len : rows.MaxPosition + 1);
+
+    /// <summary>Hidden states (batch·len, hidden) → each sequence's last row (batch, hidden) when <paramref name="lastOnly"/>.</summary>
+    protected static Tensor LastRows(Tape tape, Tensor h, int batch, bool lastOnly)
+    {
+        if (!lastOnly) return h;
+        int len = h.Rows / batch;
+        return Tensors.Autograd.Ops.GatherRows.Forward(tape, h, Enumerable.Range(1, batch).Select(b => b * len - 1).ToArray());
+    }
 
     /// <summary>One KV cache per layer for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens.</summary>
     public KvCache[] CreateCaches(int batch, int capacity)
@@ -113,17 +145,18 @@ public abstract class CausalLM : IDisposable
     /// Returns the heads side by side, (batch·len, heads·hd), for o_proj.
     /// </summary>
     protected Tensor RotarySelfAttention(Tape tape, Tensor x, LinearLayer qProj, LinearLayer kProj, LinearLayer vProj,
-        int layer, int batch, KvCache? cache, int pos, Tensor? keyMask, RopeTable rope, int[] positions)
-        => RotaryAttention(tape, qProj.Forward(tape, x), kProj.Forward(tape, x), vProj.Forward(tape, x), layer, batch, cache, pos, keyMask, rope, positions);
+        int layer, int batch, KvCache? cache, int pos, Tensor? keyMask, RopeTable rope, int[] positions, DecodeRows? rows = null)
+        => RotaryAttention(tape, qProj.Forward(tape, x), kProj.Forward(tape, x), vProj.Forward(tape, x), layer, batch, cache, pos, keyMask, rope, positions, rows);
 
     /// <summary>The attention of <see cref="RotarySelfAttention"/> on projected q (batch·len, heads·hd), k and v (batch·len, kvHeads·hd).</summary>
     protected Tensor RotaryAttention(Tape tape, Tensor q, Tensor k, Tensor v, int layer, int batch, KvCache? cache, int pos,
-        Tensor? keyMask, RopeTable rope, int[] positions)
+        Tensor? keyMask, RopeTable rope, int[] positions, DecodeRows? rows = null)
     {
         var c = Config;
         q = Tensors.Autograd.Ops.Rope.Forward(tape, q, c.NumHeads, rope, positions);
         k = Tensors.Autograd.Ops.Rope.Forward(tape, k, c.NumKvHeads, rope, positions);
         int window = WindowOf(layer);
+        if (rows is not null) return Tensors.Autograd.Ops.CausalAttention.DecodeRows(tape, q, k, v, cache!, rows, c.NumHeads, c.NumKvHeads, window);
         return cache is null
             ? Tensors.Autograd.Ops.CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask, window)
             : Tensors.Autograd.Ops.CausalAttention.Decode(tape, q, k, v, cache, pos, c.NumHeads, c.NumKvHeads, window);

@@ -37,23 +37,33 @@ sealed class GenerateCommand : IVerb
             string inPath = pr.GetValue(input)!;
             using var writer = new JsonlWriter(pr.GetValue(output)!);
             int count = 0;
-            foreach (var record in JsonlReader.Read(inPath))
+            // records in chunks decoded together (BatchSampler: each prompt prefilled once, its n samples and the other
+            // records' rows in one batch); each record keeps its own seed, so its output does not depend on the others
+            foreach (var chunk in JsonlReader.Read(inPath).Chunk(Math.Max(1, BatchSampler.DefaultMaxRows / options.N)))
             {
-                var prompt = ModelVerbOptions.Ids(record, inPath, "prompt", tokenizer, addSpecialTokens: true);
-                IReadOnlyList<Completion> results;
-                // each record gets its own stream of random numbers, so a record's output does not depend on the ones before it
-                try { results = Generator.Generate(m, prompt, options with { Seed = options.Seed + (ulong)record.Line }, decode); }
-                catch (ArgumentException e) { throw new JsonlFormatException(inPath, record.Line, e.Message); }
-                for (int s = 0; s < results.Count; s++)
+                var prompts = new List<int[]>();
+                foreach (var record in chunk)
                 {
-                    var json = record.Json.DeepClone().AsObject();
-                    if (results[s].Text is { } text) json["completion"] = text;
-                    json["completion_ids"] = new JsonArray(results[s].Ids.Select(i => (JsonNode?)i).ToArray());
-                    json["finish_reason"] = results[s].FinishReason;
-                    if (options.N > 1) json["sample_index"] = s;
-                    writer.Write(json);
+                    var prompt = ModelVerbOptions.Ids(record, inPath, "prompt", tokenizer, addSpecialTokens: true);
+                    try { BatchSampler.ValidatePrompt(m, prompt); }
+                    catch (ArgumentException e) { throw new JsonlFormatException(inPath, record.Line, e.Message); }
+                    prompts.Add(prompt);
                 }
-                count++;
+                var all = BatchSampler.Generate(m, prompts, options, decode, seeds: chunk.Select(r => options.Seed + (ulong)r.Line).ToArray());
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    var results = all[i];
+                    for (int s = 0; s < results.Count; s++)
+                    {
+                        var json = chunk[i].Json.DeepClone().AsObject();
+                        if (results[s].Text is { } text) json["completion"] = text;
+                        json["completion_ids"] = new JsonArray(results[s].Ids.Select(i => (JsonNode?)i).ToArray());
+                        json["finish_reason"] = results[s].FinishReason;
+                        if (options.N > 1) json["sample_index"] = s;
+                        writer.Write(json);
+                    }
+                    count++;
+                }
             }
             writer.Commit();
             Console.Error.WriteLine($"distill generate: {count} prompts");

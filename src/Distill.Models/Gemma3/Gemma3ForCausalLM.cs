@@ -70,14 +70,15 @@ public sealed class Gemma3ForCausalLM : CausalLM
         return _localRope;
     }
 
-    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
+    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask, DecodeRows? rows, bool lastOnly)
     {
         var c = Config;
         int len = ids.Length / batch;
         float eps = (float)c.NormEps;
-        var globalRope = Rope(pos + len);
-        var localRope = LocalRope(pos + len);
-        var positions = Positions(pos, len);
+        var globalRope = RopeOf(pos, len, rows);
+        int end = rows is null ? pos + len : rows.MaxPosition + 1;
+        var localRope = LocalRope(end);
+        var positions = PositionsOf(pos, len, rows);
         // scores · query_pre_attn_scalar^−½ = (q · √(hd / qpas)) · k / √hd
         float qScale = (float)Math.Sqrt(c.HeadDim / c.QueryPreAttnScalar!.Value);
         var h = Scale.Forward(tape, Embedding.Forward(tape, ids, _embed.Value), (float)Math.Sqrt(c.HiddenSize));
@@ -89,7 +90,7 @@ public sealed class Gemma3ForCausalLM : CausalLM
             if (qScale != 1) q = Scale.Forward(tape, q, qScale);
             var k = GroupRmsNorm.Forward(tape, L.K.Forward(tape, x), L.KNorm.Value, eps, 1);
             var rope = WindowOf(l) > 0 ? localRope : globalRope;
-            var a = RotaryAttention(tape, q, k, L.V.Forward(tape, x), l, batch, caches?[l], pos, keyMask, rope, positions);
+            var a = RotaryAttention(tape, q, k, L.V.Forward(tape, x), l, batch, caches?[l], pos, keyMask, rope, positions, rows);
             h = Add.Forward(tape, h, GroupRmsNorm.Forward(tape, L.O.Forward(tape, a), L.PostAttentionNorm.Value, eps, 1));
             x = GroupRmsNorm.Forward(tape, h, L.PreFeedforwardNorm.Value, eps, 1);
             var gate = Gelu.Forward(tape, L.Gate.Forward(tape, x), tanhApprox: c.HiddenAct != "gelu");
@@ -97,6 +98,7 @@ public sealed class Gemma3ForCausalLM : CausalLM
             h = Add.Forward(tape, h, GroupRmsNorm.Forward(tape, m, L.PostFeedforwardNorm.Value, eps, 1));
         }
         h = GroupRmsNorm.Forward(tape, h, _norm.Value, eps, 1);
+        h = LastRows(tape, h, batch, lastOnly);
         var logits = Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
         return c.FinalLogitSoftcapping is double cap ? Softcap.Forward(tape, logits, (float)cap) : logits;
     }

@@ -4,7 +4,11 @@ using Distill.Tensors.Autograd;
 namespace Distill.Models.Generation;
 
 /// <summary>One generated continuation: its ids (EOS included when hit), its text if a decoder was given, why it stopped.</summary>
-public sealed record Completion(int[] Ids, string? Text, string FinishReason);
+public sealed record Completion(int[] Ids, string? Text, string FinishReason)
+{
+    /// <summary>The seed of the random stream this completion was drawn from (<see cref="BatchSampler"/>); rerunning with it reproduces it.</summary>
+    public ulong? Seed { get; init; }
+}
 
 /// <summary>
 /// Autoregressive generation with a KV cache: the prompt is run once (prefill), then one token per step for all
@@ -74,7 +78,7 @@ public static class Generator
         }
     }
 
-    static Completion Finish(int[] ids, string reason, SamplingOptions o, Func<int[], string>? decode)
+    internal static Completion Finish(int[] ids, string reason, SamplingOptions o, Func<int[], string>? decode)
     {
         if (decode is null) return new Completion(ids, null, reason);
         var text = decode(reason == "eos" ? ids[..^1] : ids);

@@ -42,16 +42,17 @@ public sealed class Gpt2LMHeadModel : CausalLM
     public override (string Head, string Embedding)? TiedHead => Config.TieWordEmbeddings ? (Gpt2Weights.LmHead, Gpt2Weights.Wte) : null;
     public override bool IgnoredName(string name) => Gpt2Weights.IsMaskBuffer(name);
 
-    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
+    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask, DecodeRows? rows, bool lastOnly)
     {
         var c = Config;
         int len = ids.Length / batch, e = c.HiddenSize;
-        if (pos + len > c.MaxPositionEmbeddings)
-            throw new ArgumentException($"GPT-2 has {c.MaxPositionEmbeddings} learned positions (n_positions); {pos + len} asked for");
+        int end = rows is null ? pos + len : rows.MaxPosition + 1;
+        if (end > c.MaxPositionEmbeddings)
+            throw new ArgumentException($"GPT-2 has {c.MaxPositionEmbeddings} learned positions (n_positions); {end} asked for");
         float eps = (float)c.NormEps;
         bool tanh = c.HiddenAct != "gelu";
         var posIds = new int[batch * len];
-        for (int i = 0; i < posIds.Length; i++) posIds[i] = pos + i % len;
+        for (int i = 0; i < posIds.Length; i++) posIds[i] = rows is null ? pos + i % len : rows.Positions[i];
         var h = Add.Forward(tape, Embedding.Forward(tape, ids, _wte.Value), Embedding.Forward(tape, posIds, _wpe.Value));
         for (int l = 0; l < _blocks.Length; l++)
         {
@@ -64,13 +65,15 @@ public sealed class Gpt2LMHeadModel : CausalLM
             {
                 // the cache takes separate k and v: copy the column blocks out of the fused projection
                 var (q, k, v) = Split(tape, qkv, e);
-                a = CausalAttention.Decode(tape, q, k, v, caches[l], pos, c.NumHeads, c.NumHeads);
+                a = rows is null ? CausalAttention.Decode(tape, q, k, v, caches[l], pos, c.NumHeads, c.NumHeads)
+                    : CausalAttention.DecodeRows(tape, q, k, v, caches[l], rows, c.NumHeads, c.NumHeads);
             }
             h = Add.Forward(tape, h, B.AttnProj.Forward(tape, a));
             var m = Gelu.Forward(tape, B.CFc.Forward(tape, LayerNorm.Forward(tape, h, B.Ln2W.Value, B.Ln2B.Value, eps)), tanh);
             h = Add.Forward(tape, h, B.MlpProj.Forward(tape, m));
         }
         h = LayerNorm.Forward(tape, h, _lnFW.Value, _lnFB.Value, eps);
+        h = LastRows(tape, h, batch, lastOnly);
         return Linear.Forward(tape, h, (_lmHead ?? _wte).Value);
     }
 

@@ -62,29 +62,30 @@ public class LlamaForCausalLM : CausalLM
     public override IEnumerable<string> OptionalNames => HasLmHead && Config.TieWordEmbeddings ? [LlamaWeights.LmHead] : [];
     public override (string Head, string Embedding)? TiedHead => HasLmHead && Config.TieWordEmbeddings ? (LlamaWeights.LmHead, LlamaWeights.EmbedTokens) : null;
 
-    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
+    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask, DecodeRows? rows, bool lastOnly)
     {
         var c = Config;
         int len = ids.Length / batch;
         float eps = (float)c.NormEps;
-        var rope = Rope(pos + len);
-        var positions = Positions(pos, len);
+        var rope = RopeOf(pos, len, rows);
+        var positions = PositionsOf(pos, len, rows);
         var h = Embedding.Forward(tape, ids, _embed.Value);
         for (int l = 0; l < _layers.Length; l++)
         {
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
             var a = L.QNorm is null
-                ? RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions)
+                ? RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions, rows)
                 : RotaryAttention(tape, GroupRmsNorm.Forward(tape, L.Q.Forward(tape, x), L.QNorm.Value, eps),
                     GroupRmsNorm.Forward(tape, L.K.Forward(tape, x), L.KNorm!.Value, eps), L.V.Forward(tape, x),
-                    l, batch, caches?[l], pos, keyMask, rope, positions);
+                    l, batch, caches?[l], pos, keyMask, rope, positions, rows);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));
             h = Add.Forward(tape, h, L.Down.Forward(tape, m));
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);
+        h = LastRows(tape, h, batch, lastOnly);
         return Head(tape, h);
     }
 

@@ -36,23 +36,24 @@ public sealed class PhiForCausalLM : CausalLM
         _lmHead = AddLinear(PhiWeights.LmHead, h, c.VocabSize, true);
     }
 
-    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
+    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask, DecodeRows? rows, bool lastOnly)
     {
         var c = Config;
         int len = ids.Length / batch;
         float eps = (float)c.NormEps;
-        var rope = Rope(pos + len);
-        var positions = Positions(pos, len);
+        var rope = RopeOf(pos, len, rows);
+        var positions = PositionsOf(pos, len, rows);
         var h = Embedding.Forward(tape, ids, _embed.Value);
         for (int l = 0; l < _layers.Length; l++)
         {
             var L = _layers[l];
             var x = LayerNorm.Forward(tape, h, L.LnW.Value, L.LnB.Value, eps);
-            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions);
+            var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions, rows);
             var mlp = L.Fc2.Forward(tape, Gelu.Forward(tape, L.Fc1.Forward(tape, x), tanhApprox: true));
             h = Add.Forward(tape, Add.Forward(tape, L.Dense.Forward(tape, a), mlp), h);
         }
         h = LayerNorm.Forward(tape, h, _lnW.Value, _lnB.Value, eps);
+        h = LastRows(tape, h, batch, lastOnly);
         return _lmHead.Forward(tape, h);
     }
 }

@@ -43,13 +43,13 @@ public sealed class Phi3ForCausalLM : CausalLM
     public override IEnumerable<string> OptionalNames => Config.TieWordEmbeddings ? [Phi3Weights.LmHead] : [];
     public override (string Head, string Embedding)? TiedHead => Config.TieWordEmbeddings ? (Phi3Weights.LmHead, Phi3Weights.EmbedTokens) : null;
 
-    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask)
+    protected override Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask, DecodeRows? rows, bool lastOnly)
     {
         var c = Config;
         int len = ids.Length / batch, qw = c.NumHeads * c.HeadDim, kvw = c.NumKvHeads * c.HeadDim, inter = c.IntermediateSize;
         float eps = (float)c.NormEps;
-        var rope = Rope(pos + len);
-        var positions = Positions(pos, len);
+        var rope = RopeOf(pos, len, rows);
+        var positions = PositionsOf(pos, len, rows);
         var h = Embedding.Forward(tape, ids, _embed.Value);
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -57,7 +57,7 @@ public sealed class Phi3ForCausalLM : CausalLM
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
             var qkv = L.Qkv.Forward(tape, x);                                   // (batch·len, qw + 2·kvw)
             var a = RotaryAttention(tape, SliceColumns.Forward(tape, qkv, 0, qw), SliceColumns.Forward(tape, qkv, qw, kvw),
-                SliceColumns.Forward(tape, qkv, qw + kvw, kvw), l, batch, caches?[l], pos, keyMask, rope, positions);
+                SliceColumns.Forward(tape, qkv, qw + kvw, kvw), l, batch, caches?[l], pos, keyMask, rope, positions, rows);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var gateUp = L.GateUp.Forward(tape, x);                             // (batch·len, 2·inter)
@@ -65,6 +65,7 @@ public sealed class Phi3ForCausalLM : CausalLM
             h = Add.Forward(tape, h, L.Down.Forward(tape, m));
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);
+        h = LastRows(tape, h, batch, lastOnly);
         return Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
     }
 }

@@ -25,4 +25,17 @@ public sealed class KvCache : IDisposable
     public void Clear() => Length = 0;
 
     public void Dispose() { K.Dispose(); V.Dispose(); }
+
+    /// <summary>
+    /// Copies positions [0, <paramref name="length"/>) of row <paramref name="srcRow"/> of <paramref name="src"/> into row
+    /// <paramref name="dstRow"/> of this cache: a prompt prefilled once serves each of its samples.
+    /// </summary>
+    public void CopyRowFrom(KvCache src, int srcRow, int dstRow, int length)
+    {
+        if (src.Width != Width || (uint)srcRow >= (uint)src.Batch || (uint)dstRow >= (uint)Batch || length < 0 || length > src.Capacity || length > Capacity)
+            throw new ArgumentException($"KvCache.CopyRowFrom: {length} positions of row {srcRow} (of {src.Batch}×{src.Capacity}, width {src.Width}) into row {dstRow} (of {Batch}×{Capacity}, width {Width})");
+        int n = length * Width;
+        src.K.Span.Slice(srcRow * src.Capacity * Width, n).CopyTo(K.Span.Slice(dstRow * Capacity * Width, n));
+        src.V.Span.Slice(srcRow * src.Capacity * Width, n).CopyTo(V.Span.Slice(dstRow * Capacity * Width, n));
+    }
 }

@@ -63,15 +63,11 @@ public sealed class TokenKdObjective(CausalLM teacher, DivergenceOptions diverge
         LoraModel.SetTraining(student, false);
         try
         {
-            return examples.Select(e =>
-            {
-                var o = new SamplingOptions
-                {
-                    MaxNewTokens = _onPolicy.MaxNewTokens, Temperature = _onPolicy.Temperature, EosTokenIds = _onPolicy.EosTokenIds, N = 1, Seed = rng.NextUInt64(),
-                };
-                var ids = Generator.Generate(student, e.Prompt, o)[0].Ids;
-                return e with { Completion = ids };
-            }).ToList();
+            // one seed per example drawn from the training stream (so resume replays it), then all prompts decoded together
+            var seeds = examples.Select(_ => rng.NextUInt64()).ToArray();
+            var o = new SamplingOptions { MaxNewTokens = _onPolicy.MaxNewTokens, Temperature = _onPolicy.Temperature, EosTokenIds = _onPolicy.EosTokenIds, N = 1 };
+            var samples = BatchSampler.Generate(student, examples.Select(e => e.Prompt).ToList(), o, seeds: seeds);
+            return examples.Select((e, i) => e with { Completion = samples[i][0].Ids }).ToList();
         }
         finally { LoraModel.SetTraining(student, true); }
     }

@@ -47,6 +47,60 @@ public class AttentionTests
         Assert.Equal(T, cache.Length);
     }
 
+    // Ragged decode (DecodeRows): three sequences of lengths 3, 9 and 6 prefilled into permuted cache rows, then one
+    // token per step at each row's own position, rows dropping out; every output equals that sequence's full causal
+    // forward row, with and without a window (grouped-query heads: 6 query heads over 2 kv heads).
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void RaggedDecodeEqualsEachSequencesFullForward(int window)
+    {
+        const int heads = 6, kvHeads = 2, hd = 4, steps = 4;
+        int[] prefill = [3, 9, 6], cacheRow = [2, 0, 1];
+        var rng = new Rng(77);
+        var seqs = prefill.Select(p =>
+        {
+            int T = p + steps;
+            Tensor q = Tensor.Create(T, heads * hd), k = Tensor.Create(T, kvHeads * hd), v = Tensor.Create(T, kvHeads * hd);
+            rng.FillNormal(q.Span, 0, 1); rng.FillNormal(k.Span, 0, 1); rng.FillNormal(v.Span, 0, 1);
+            return (q, k, v, T);
+        }).ToArray();
+        using var tape = new Tape { NoGrad = true };
+        var full = seqs.Select(x => CausalAttention.Forward(tape, x.q, x.k, x.v, 1, heads, kvHeads, window: window).Span.ToArray()).ToArray();
+        using var cache = new KvCache(3, capacity: 16, kvHeads, hd);
+        for (int b = 0; b < 3; b++)
+        {
+            using var one = new KvCache(1, capacity: 16, kvHeads, hd);
+            using Tensor q = Rows(seqs[b].q, 1, seqs[b].T, 0, prefill[b]), k = Rows(seqs[b].k, 1, seqs[b].T, 0, prefill[b]), v = Rows(seqs[b].v, 1, seqs[b].T, 0, prefill[b]);
+            CausalAttention.Decode(tape, q, k, v, one, 0, heads, kvHeads, window);
+            cache.CopyRowFrom(one, 0, cacheRow[b], prefill[b]);
+        }
+        for (int s = 0; s < steps; s++)
+        {
+            var live = Enumerable.Range(0, 3).Where(b => s < 2 || b != 1).ToArray(); // sequence 1 finishes after 2 steps
+            var rows = new DecodeRows(live.Select(b => cacheRow[b]).ToArray(), live.Select(b => prefill[b] + s).ToArray());
+            using Tensor q = Tensor.Create(live.Length, heads * hd), k = Tensor.Create(live.Length, kvHeads * hd), v = Tensor.Create(live.Length, kvHeads * hd);
+            for (int i = 0; i < live.Length; i++)
+            {
+                var x = seqs[live[i]];
+                int p = prefill[live[i]] + s;
+                x.q.Span.Slice(p * heads * hd, heads * hd).CopyTo(q.Span.Slice(i * heads * hd));
+                x.k.Span.Slice(p * kvHeads * hd, kvHeads * hd).CopyTo(k.Span.Slice(i * kvHeads * hd));
+                x.v.Span.Slice(p * kvHeads * hd, kvHeads * hd).CopyTo(v.Span.Slice(i * kvHeads * hd));
+            }
+            var y = CausalAttention.DecodeRows(tape, q, k, v, cache, rows, heads, kvHeads, window).Span;
+            for (int i = 0; i < live.Length; i++)
+                for (int c = 0; c < heads * hd; c++)
+                {
+                    float e = full[live[i]][(prefill[live[i]] + s) * heads * hd + c], a = y[i * heads * hd + c];
+                    Assert.True(MathF.Abs(e - a) <= 1e-5f * (1 + MathF.Abs(e)), $"seq {live[i]} step {s} c{c}: ragged {a} vs full {e}");
+                }
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => CausalAttention.DecodeRows(tape, Tensor.Create(1, heads * hd), Tensor.Create(1, kvHeads * hd),
+            Tensor.Create(1, kvHeads * hd), cache, new DecodeRows([0], [16]), heads, kvHeads));
+        foreach (var x in seqs) { x.q.Dispose(); x.k.Dispose(); x.v.Dispose(); }
+    }
+
     // Sliding window against a double-precision reference written from the mask definition: key j is kept for query i
     // iff i − window < j ≤ i (masking_utils.py: kv_idx > q_idx − sliding_window and kv_idx <= q_idx).
     [Theory]

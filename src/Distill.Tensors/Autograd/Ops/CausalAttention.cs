@@ -104,4 +104,39 @@ public sealed unsafe class CausalAttention : Op
         AttentionKernels.Forward(l);
         return y;
     }
+
+    /// <summary>
+    /// Inference on a ragged batch (<see cref="DecodeRows"/>): row b's k and v (one row each) go to position
+    /// rows.Positions[b] of cache row rows.CacheRows[b], and its query attends that cache row's keys [0, position]
+    /// (the last <paramref name="window"/> with a sliding window). Records nothing. Equals <see cref="Decode"/> of
+    /// each sequence run alone.
+    /// </summary>
+    public static Tensor DecodeRows(Tape tape, Tensor q, Tensor k, Tensor v, KvCache cache, DecodeRows rows, int heads, int kvHeads, int window = 0)
+    {
+        int n = rows.Count, w = cache.Width, hd = w / kvHeads;
+        if (q.Rows != n || k.Rows != n || v.Rows != n || k.Cols != w || v.Cols != w || q.Cols != heads * hd)
+            throw new ArgumentException($"CausalAttention.DecodeRows: q {Tensor.ShapeString(q.Shape)}, k {Tensor.ShapeString(k.Shape)} do not fit {n} rows of a cache of width {w}");
+        var ks = k.Span;
+        var vs = v.Span;
+        for (int b = 0; b < n; b++)
+        {
+            int r = rows.CacheRows[b], p = rows.Positions[b];
+            if (r >= cache.Batch || p >= cache.Capacity)
+                throw new ArgumentOutOfRangeException(nameof(rows), $"CausalAttention.DecodeRows: row {b} (cache row {r}, position {p}) outside the cache ({cache.Batch} rows × {cache.Capacity})");
+            ks.Slice(b * w, w).CopyTo(cache.K.Span.Slice((r * cache.Capacity + p) * w, w));
+            vs.Slice(b * w, w).CopyTo(cache.V.Span.Slice((r * cache.Capacity + p) * w, w));
+        }
+        var y = tape.New(n, heads * hd);
+        fixed (int* cacheRows = rows.CacheRows)
+        fixed (int* positions = rows.Positions)
+        {
+            var l = new DecodeAttentionLayout
+            {
+                Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, CacheRows = cacheRows, Positions = positions,
+                Ldq = q.Cols, Batch = n, Capacity = cache.Capacity, Heads = heads, KvHeads = kvHeads, HeadDim = hd, Window = window, Scale = 1f / MathF.Sqrt(hd),
+            };
+            DecodeAttentionKernels.Forward(l);
+        }
+        return y;
+    }
 }

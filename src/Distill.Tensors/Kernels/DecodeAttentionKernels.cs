@@ -1,0 +1,86 @@
+using System.Numerics.Tensors;
+using Distill.Tensors.Threading;
+
+namespace Distill.Tensors.Kernels;
+
+/// <summary>
+/// Where one ragged decoding step's operands live: Q (batch, heads·hd) with row stride Ldq, one query per row;
+/// the caches K, V (cacheRows, capacity, kvHeads·hd); row b reads cache row CacheRows[b] at keys [lo, Positions[b]].
+/// </summary>
+public unsafe struct DecodeAttentionLayout
+{
+    public float* Q, K, V, Out;
+    public int* CacheRows, Positions;
+    public int Ldq, Batch, Capacity, Heads, KvHeads, HeadDim, Window;
+    public float Scale;
+}
+
+/// <summary>
+/// Attention of one new token per sequence against its own cached keys (incremental decoding of a ragged batch):
+/// out = softmax(q kᵀ · scale) v over keys lo ≤ j ≤ p, p the row's position, lo = max(0, p − window + 1) with a
+/// sliding window (as <see cref="AttentionKernels"/>). Split over (row, kv head): the query heads of one group read
+/// each key and value once (grouped-query attention, Ainslie et al. 2023), which is what decoding is bound by.
+/// </summary>
+public static unsafe class DecodeAttentionKernels
+{
+    public static void Forward(in DecodeAttentionLayout l)
+    {
+        if (l.Heads <= 0 || l.KvHeads <= 0 || l.Heads % l.KvHeads != 0)
+            throw new ArgumentException($"decode attention: kv heads ({l.KvHeads}) must divide heads ({l.Heads})");
+        if (l.Window < 0) throw new ArgumentException($"decode attention: sliding window must be positive (0 for none), got {l.Window}");
+        for (int b = 0; b < l.Batch; b++)
+            if ((uint)l.Positions[b] >= (uint)l.Capacity)
+                throw new ArgumentOutOfRangeException(nameof(l), $"decode attention: row {b} position {l.Positions[b]} beyond cache capacity {l.Capacity}");
+        Workers.For(l.Batch * l.KvHeads, new Body { L = l }, 4);
+    }
+
+    struct Body : IRangeBody
+    {
+        public DecodeAttentionLayout L;
+
+        public void Run(int begin, int end)
+        {
+            int group = L.Heads / L.KvHeads, maxKeys = 0;
+            for (int b = begin / L.KvHeads; b <= (end - 1) / L.KvHeads; b++) maxKeys = Math.Max(maxKeys, L.Positions[b] + 1);
+            float[] scores = System.Buffers.ArrayPool<float>.Shared.Rent(group * maxKeys);
+            try { for (int u = begin; u < end; u++) Unit(u, scores, maxKeys); }
+            finally { System.Buffers.ArrayPool<float>.Shared.Return(scores); }
+        }
+
+        void Unit(int u, float[] scoresArr, int stride)
+        {
+            ref readonly var l = ref L;
+            int b = u / l.KvHeads, g = u % l.KvHeads, group = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd;
+            int p = l.Positions[b], lo = l.Window > 0 ? Math.Max(0, p - l.Window + 1) : 0;
+            long rowBase = (long)l.CacheRows[b] * l.Capacity;
+            var scores = scoresArr.AsSpan();
+            for (int j = lo; j <= p; j++)
+            {
+                var k = new ReadOnlySpan<float>(l.K + (rowBase + j) * width + g * hd, hd);
+                for (int t = 0; t < group; t++)
+                {
+                    var q = new ReadOnlySpan<float>(l.Q + (long)b * l.Ldq + (g * group + t) * hd, hd);
+                    scores[t * stride + j] = TensorPrimitives.Dot(q, k) * l.Scale;
+                }
+            }
+            for (int t = 0; t < group; t++)
+            {
+                var s = scores.Slice(t * stride + lo, p - lo + 1);
+                float max = TensorPrimitives.Max(s);
+                TensorPrimitives.Subtract(s, max, s);
+                TensorPrimitives.Exp(s, s);
+                TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
+                new Span<float>(l.Out + (long)b * l.Heads * hd + (g * group + t) * hd, hd).Clear();
+            }
+            for (int j = lo; j <= p; j++)
+            {
+                var v = new ReadOnlySpan<float>(l.V + (rowBase + j) * width + g * hd, hd);
+                for (int t = 0; t < group; t++)
+                {
+                    var o = new Span<float>(l.Out + (long)b * l.Heads * hd + (g * group + t) * hd, hd);
+                    TensorPrimitives.MultiplyAdd(v, scores[t * stride + j], o, o);
+                }
+            }
+        }
+    }
+}
