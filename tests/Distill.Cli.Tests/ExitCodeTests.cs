@@ -24,6 +24,7 @@ public class ExitCodeTests
         { "init", ["--config", "no-such-preset", "--out", Missing], "no-such-preset" },
         { "score", ["--model", Missing, "--input", Missing + ".jsonl"], Missing },
         { "generate", ["--model", Missing, "--input", Missing + ".jsonl"], Missing },
+        { "export", ["--model", Missing, "--format", "gguf", "--out", Missing + ".gguf"], Missing },
         { "merge", ["--model", Missing, "--adapter", Missing + "-lora", "--out", Missing + "-out"], Missing },
         { "serve", [], "--model" },
         { "tokenize", ["--tokenizer", Missing, "--input", Missing + ".jsonl"], Missing },

@@ -78,7 +78,7 @@ static class TinyModels
     }
 
     /// <summary>Trains every weight on windows of the passage (SFT on whole windows, AdamW, cosine schedule).</summary>
-    static void Recite(CausalLM model, int[] ids, int steps = 150, int seqLen = 32, int batch = 4)
+    static void Recite(CausalLM model, int[] ids, int steps = 100, int seqLen = 24, int batch = 4)
     {
         var rng = new Distill.Tensors.Rng(5);
         var windows = new List<Distill.Training.Data.TrainingExample>();
