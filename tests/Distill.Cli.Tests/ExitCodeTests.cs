@@ -38,6 +38,7 @@ public class ExitCodeTests
         { "run", [Missing + ".yaml"], Missing + ".yaml" },
         { "data task", ["--shard", "no-such-shard", "--out", Missing + ".jsonl"], "no-such-shard" },
         { "bench attention", ["--t", "0"], "--t" },
+        { "bench decode-llamacpp", ["--new-tokens", "0"], "--new-tokens" },
         { "bench engine", ["--layout", "XY"], "--layout" },
         { "bench nf4", ["--train-steps", "0"], "--train-steps" },
         { "bench serve", ["--requests", "1"], "--requests" },

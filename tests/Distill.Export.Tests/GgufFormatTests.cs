@@ -107,7 +107,7 @@ public class GgufFormatTests
     [Fact]
     public void TokenizerMetadataFollowsSpecialVocab()
     {
-        var dir = TinyModels.Folder("gpt2");
+        var dir = TinyModels.Folder("gpt2", trained: false);
         var m = GgufTokenizer.Metadata(dir, TinyModels.Config("gpt2")).ToDictionary(e => e.Key, e => e.Value);
         Assert.Equal("gpt2", m["tokenizer.ggml.model"]);
         Assert.Equal("gpt-2", m["tokenizer.ggml.pre"]);

@@ -31,7 +31,7 @@ public class IndependentParserTests
     [InlineData("llama", "q8_0"), InlineData("gpt2", "f16"), InlineData("qwen2", "bf16"), InlineData("llama3", "f32")]
     public void EveryMetadataKeyReadsBackWithItsTypeAndValue(string family, string dtype)
     {
-        var dir = TinyModels.Folder(family);
+        var dir = TinyModels.Folder(family, trained: false);
         var path = Path.Combine(TestPaths.TempDir(), $"{family}.gguf");
         using (var model = ModelIO.Load(dir)) GgufExport.Write(model, dir, path, dtype);
         var ours = GgufFile.Open(path);

@@ -56,29 +56,33 @@ static class TinyModels
         };
     }
 
-    /// <summary>The model folder for <paramref name="name"/> (llama, llama3, qwen2, gpt2).</summary>
-    public static string Folder(string name)
+    /// <summary>
+    /// The model folder for <paramref name="name"/> (llama, llama3, qwen2, gpt2); <paramref name="trained"/> false skips the
+    /// training (format tests that do not decode).
+    /// </summary>
+    public static string Folder(string name, bool trained = true)
     {
         lock (Gate)
         {
-            if (Made.TryGetValue(name, out var dir)) return dir;
-            dir = Path.Combine(Root.Value, name);
+            string key = trained ? name : name + "-untrained";
+            if (Made.TryGetValue(key, out var dir)) return dir;
+            dir = Path.Combine(Root.Value, key);
             using var model = ModelIO.Create(Config(name));
             ModelInit.Initialize(model, seed: 17);
             // biases too (transformers zeroes them): a zero bias would hide a bias that is mapped or permuted wrongly
             var rng = new Distill.Tensors.Rng(23);
             foreach (var l in model.Linears.Where(l => l.Bias is not null)) rng.FillNormal(l.Bias!.Span, 0f, 0.1f);
-            Recite(model, Distill.Text.TokenizerLoader.Load(TestPaths.Gpt2Tokenizer).EncodeToIds(Passage).ToArray());
+            if (trained) Recite(model, Distill.Text.TokenizerLoader.Load(TestPaths.Gpt2Tokenizer).EncodeToIds(Passage).ToArray());
             ModelIO.Save(model, dir);
             TokenizerFiles.CopyTo(TestPaths.Gpt2Tokenizer, dir);
             WithChatTemplate(dir);
-            Made[name] = dir;
+            Made[key] = dir;
             return dir;
         }
     }
 
     /// <summary>Trains every weight on windows of the passage (SFT on whole windows, AdamW, cosine schedule).</summary>
-    static void Recite(CausalLM model, int[] ids, int steps = 100, int seqLen = 24, int batch = 4)
+    static void Recite(CausalLM model, int[] ids, int steps = 150, int seqLen = 32, int batch = 4)
     {
         var rng = new Distill.Tensors.Rng(5);
         var windows = new List<Distill.Training.Data.TrainingExample>();
