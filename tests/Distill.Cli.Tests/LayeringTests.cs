@@ -34,6 +34,7 @@ public partial class LayeringTests
         ["Distill.Data.Tests"] = ["Distill.Data"],
         ["Distill.Models.Tests"] = ["Distill.Models", "Distill.Training"], // the NF4 fidelity test trains its subject from scratch through the Trainer
         ["Distill.Training.Tests"] = ["Distill.Training"],
+        ["Distill.Export.Tests"] = ["Distill.Models", "Distill.Training"], // exports checked by llama.cpp (LLamaSharp) and @huggingface/gguf; subjects trained from scratch
         ["Distill.Evaluation.Tests"] = ["Distill.Evaluation"],
         ["Distill.Chat.Tests"] = ["Distill.Chat", "CacheWriter"],  // CacheWriter: the child process of the crash test
         ["Distill.Methods.Tests"] = ["Distill.Methods"],

@@ -83,6 +83,9 @@ public sealed record LoraConfig
             if (r.Json[key] is JsonObject { Count: > 0 }) throw new ModelFormatException($"{file}: '{key}' (per-module rank or alpha) is not supported");
         if (r.Json["modules_to_save"] is JsonArray { Count: > 0 }) throw new ModelFormatException($"{file}: 'modules_to_save' is not supported");
         if (r.Json["layers_to_transform"] is not null) throw new ModelFormatException($"{file}: 'layers_to_transform' is not supported");
+        // peft ≥ 0.14: modules excluded from target_modules, and a bias on lora_B
+        if (r.Json["exclude_modules"] is JsonArray { Count: > 0 } or JsonValue) throw new ModelFormatException($"{file}: 'exclude_modules' is not supported");
+        r.RequireDefault("lora_bias", false);
         IReadOnlyList<string> targets = [];
         string? regex = null;
         switch (r.Json["target_modules"])

@@ -43,30 +43,32 @@ public static class LoraModel
         foreach (var b in Branches(model)) b.Training = training;
     }
 
-    /// <summary>Writes adapter_config.json and adapter_model.safetensors (PEFT key names).</summary>
-    public static void Save(CausalLM model, LoraConfig config, string dir)
+    /// <summary>Writes adapter_config.json and adapter_model.safetensors (PEFT key names; F32 unless <paramref name="dtype"/> says F16 or BF16).</summary>
+    public static void Save(CausalLM model, LoraConfig config, string dir, SafetensorsDType dtype = SafetensorsDType.F32)
     {
         var pairs = model.Linears.Where(l => l.Lora is not null)
             .Select(l => new LoraPair(l.Path, l.Lora!.R, l.InFeatures, l.OutFeatures, l.Lora.A.Span.ToArray(), l.Lora.B.Span.ToArray())).ToList();
         if (pairs.Count == 0) throw new InvalidOperationException("the model has no LoRA adapters to save");
         Directory.CreateDirectory(dir);
-        PeftAdapterWeights.Save(dir, pairs);
+        PeftAdapterWeights.Save(dir, pairs, dtype);
         config.Save(dir);
     }
 
-    /// <summary>Loads a PEFT adapter folder onto the model; every adapted module must exist with matching shapes.</summary>
+    /// <summary>
+    /// Loads a PEFT adapter folder onto the model after checking it was made for this base (<see cref="AdapterFit.Check"/>):
+    /// every adapted module exists with matching shapes, the weights are exactly the modules target_modules selects in
+    /// this model, and a base_model_name_or_path that is a local model folder has this model's shape.
+    /// </summary>
     public static LoraConfig Load(CausalLM model, string dir, ulong seed = 0)
     {
         var config = LoraConfig.Load(dir);
         var pairs = PeftAdapterWeights.Load(dir, config.R);
+        AdapterFit.Check(model, config, pairs, dir);
         var byPath = model.Linears.ToDictionary(l => l.Path, StringComparer.Ordinal);
         var rng = new Rng(seed);
         foreach (var p in pairs)
         {
-            if (!byPath.TryGetValue(p.ModulePath, out var l))
-                throw new ModelFormatException($"{Path.Combine(dir, CheckpointNames.AdapterWeights)}: module '{p.ModulePath}' does not exist in {model.Config.Architecture}");
-            if (l.InFeatures != p.InFeatures || l.OutFeatures != p.OutFeatures)
-                throw new ModelFormatException($"{Path.Combine(dir, CheckpointNames.AdapterWeights)}: '{p.ModulePath}' is [{p.OutFeatures}, {p.InFeatures}] in the adapter but [{l.OutFeatures}, {l.InFeatures}] in the model");
+            var l = byPath[p.ModulePath];
             l.Lora?.Dispose();
             l.Lora = new LoraBranch(l.Path, l.InFeatures, l.OutFeatures, config, rng);
             p.A.CopyTo(l.Lora.A.Span);
