@@ -46,6 +46,7 @@ public class ExitCodeTests
         { "bench nf4", ["--train-steps", "0"], "--train-steps" },
         { "bench serve", ["--requests", "1"], "--requests" },
         { "bench train", ["--steps", "0"], "--steps" },
+        { "bench sample", ["--prompts", "0"], "--prompts" },
         { "bench tokenizers", ["--tokenizer", Missing, "--input", Missing + ".jsonl"], Missing },
     };
 
