@@ -54,16 +54,19 @@ public sealed class DataStage : IStage
     /// </summary>
     static void ApplyTemplate(string path, string template)
     {
-        var task = template == "dpo-kd-summary" ? Distill.Data.Prompts.DpoKdTask.CodeSummary : Distill.Data.Prompts.DpoKdTask.CodeGeneration;
         var records = Distill.Data.Jsonl.JsonlReader.Read(path).Select(x => (JsonObject)x.Json.DeepClone()).ToList();
         using var w = new JsonlWriter(path);
         foreach (var rec in records)
         {
             var input = (string)rec["prompt"]!;
             rec["input"] = input;
-            rec["prompt"] = Distill.Data.Prompts.DpoKdPrompts.For(task, input);
+            rec["prompt"] = Wrap(input, template);
             w.Write(rec);
         }
         w.Commit();
     }
+
+    /// <summary>A prompt in one of DPO-KD's Table 1 templates (data.prompt_template); the eval stage wraps its prompts the same way.</summary>
+    public static string Wrap(string input, string template)
+        => Distill.Data.Prompts.DpoKdPrompts.For(template == "dpo-kd-summary" ? Distill.Data.Prompts.DpoKdTask.CodeSummary : Distill.Data.Prompts.DpoKdTask.CodeGeneration, input);
 }

@@ -51,9 +51,9 @@ public sealed class ModelStage : IStage
             throw new RecipeException(source, null, "teacher.model", $"'{t}' is not a model folder (no config.json there) nor openai:MODEL[@BASE_URL] / anthropic:MODEL");
     }
 
-    static bool IsApiModel(string t) => t.StartsWith("openai:", StringComparison.Ordinal) || t.StartsWith("anthropic:", StringComparison.Ordinal);
+    internal static bool IsApiModel(string t) => t.StartsWith("openai:", StringComparison.Ordinal) || t.StartsWith("anthropic:", StringComparison.Ordinal);
 
-    static string Resolve(Recipe r, string path)
+    internal static string Resolve(Recipe r, string path)
     {
         if (path.Length == 0 || Path.IsPathRooted(path) || r.SourcePath is not { } recipeFile) return path;
         var beside = Path.Combine(Path.GetDirectoryName(recipeFile)!, path);

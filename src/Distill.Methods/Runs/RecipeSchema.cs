@@ -73,6 +73,20 @@ public static class RecipeSchema
         new("train.kd.lambda", RecipeKind.Float, 0.0, "GKD on-policy fraction λ: share of micro-batches the student samples and the teacher scores"),
         new("train.kd.max_new_tokens", RecipeKind.Int, 128L, "GKD: longest student sample, in tokens"),
 
+        // evaluation (the eval stage; docs/evaluation.md "In a recipe")
+        new("eval.enabled", RecipeKind.Bool, false, "after training, the eval stage: trained vs base student (and the teacher) on held-out problems → eval/metrics.json"),
+        new("eval.source", RecipeKind.String, "builtin:test", "held-out problems: builtin:SHARD (the built-in task in data.view) or a JSONL/Parquet file (prompt, completion = reference; task_id, entry_point, test for code)"),
+        new("eval.n", RecipeKind.Int, 50L, "problems evaluated (0 = a whole file; builtin: 100)"),
+        new("eval.seed", RecipeKind.Int, 0L, "built-in problems drawn, and the students' sampling seed"),
+        new("eval.samples", RecipeKind.Int, 1L, "answers per problem (pass@k for k ≤ eval.samples)"),
+        new("eval.temperature", RecipeKind.Float, 0.0, "students' sampling temperature (0 = greedy; eval.samples > 1 needs > 0)"),
+        new("eval.max_new_tokens", RecipeKind.Int, 256L, "longest student answer, in tokens"),
+        new("eval.teacher", RecipeKind.Bool, true, "also answer with the teacher (its scores; teacher-vs-student win rate)"),
+        new("eval.judge", RecipeKind.String, "rule", "pairwise judge: rule (no model: agreement with the reference, labelled so), none, or a model (openai:MODEL[@URL], anthropic:MODEL, a folder)"),
+        new("eval.judge_prompt", RecipeKind.String, "dpo-kd", "judge prompt: dpo-kd (DPO-KD Appendix B), mt-bench-pair-v2, or a JSON file (FastChat keys)"),
+        new("eval.reward_model", RecipeKind.String, "", "a reward-model folder (LlamaForSequenceClassification) for PLaD's win rates by reward (empty = none)"),
+        new("eval.sandbox_timeout_s", RecipeKind.Float, 5.0, "wall-clock limit of one sandboxed test run, seconds"),
+
         // preference distillation (dpo-kd-offline, dpo-kd-online, plad; docs/methods.md "DPO-KD", "PLaD")
         new("sampling.n", RecipeKind.Int, 1L, "student answers sampled per prompt (one pair each)"),
         new("sampling.temperature", RecipeKind.Float, 1.0, "student sampling temperature"),

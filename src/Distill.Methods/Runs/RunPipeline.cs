@@ -17,6 +17,7 @@ public static class RunPipeline
         var stages = new List<IStage> { new DataStage() };
         if (ModelStage.Needed(recipe)) stages.Add(new ModelStage());
         stages.AddRange(method.Stages(dir, trainer ?? new RecipeTrainStage(), teacher));
+        if ((bool)recipe["eval.enabled"]!) stages.Add(new Eval.EvalStage(teacher));
         return stages;
     }
 
