@@ -92,9 +92,13 @@ public class PreferenceSmokeRecipeTests
             Assert.Equal((5e-4, 1L), (r.Float("train.lr"), r.Int("train.batch_size")));
             Assert.Equal(3L, name == "dpo-kd-offline" ? r.Int("train.epochs") : r.Int("preference.iterations") * r.Int("train.epochs"));
             Assert.Equal("dpo-kd-generation", r.String("data.prompt_template"));
+            Assert.True((bool)r["eval.enabled"]!);                                               // §4.2: judged both orders, pass@1
+            Assert.Equal(("dpo-kd", "builtin:test"), (r.String("eval.judge_prompt"), r.String("eval.source")));
+            Assert.StartsWith("openai:", r.String("eval.judge"));
         }
         var plad = Recipe.Load(Distill.Data.RepoData.Find("..", "recipes", "plad.yaml")!);
         Assert.Equal((8L, 32.0, 0.1), (plad.Int("student.adapter.r"), plad.Float("student.adapter.alpha"), plad.Float("student.adapter.dropout")));   // §5.1
         Assert.Equal(("plad-rank", 1L, 8L), (plad.String("preference.loss"), plad.Int("plad.sft_epochs"), plad.Int("train.batch_size")));
+        Assert.True((bool)plad["eval.enabled"]!);
     }
 }
