@@ -39,6 +39,7 @@ public partial class LayeringTests
         ["Distill.Evaluation.Tests"] = ["Distill.Evaluation"],
         ["Distill.Chat.Tests"] = ["Distill.Chat", "CacheWriter"],  // CacheWriter: the child process of the crash test
         ["Distill.Methods.Tests"] = ["Distill.Methods"],
+        ["Distill.Report.Tests"] = ["Distill.Report"],
         ["Distill.Cli.Tests"] = ["Distill.Cli", "Distill.Bench.Cli"],
         ["CacheWriter"] = ["Distill.Chat"],
     };
