@@ -23,42 +23,53 @@ public static class DemoTable
         Print(r, console);
     }
 
-    public static void Print(DemoResults r, IAnsiConsole console) => console.Write(Build(r));
+    public static void Print(DemoResults r, IAnsiConsole console) => console.Write(Build(r, console.Profile.Width));
 
-    public static Table Build(DemoResults r)
+    /// <summary>Below this width the table leaves out ROUGE-1/2, tokens, cost and the win-rate intervals (report.html has them all).</summary>
+    public const int FullWidth = 190;
+
+    public static Table Build(DemoResults r, int width = FullWidth)
     {
+        bool full = width >= FullWidth;
         var ks = PassKKeys(r);
         string judge = r.Judge == "rule-based" ? "rule-based judge" : $"judge {r.Judge}";
         var t = new Table().Border(TableBorder.Rounded)
             .Title(Markup.Escape($"distill demo ({r.Preset}, seed {r.Seed}): {r.TestProblems} test problems, {judge}"))
-            .Caption(Markup.Escape(Caption(r)));
-        t.AddColumn("method");
-        t.AddColumn(R("pass@1 %"));
-        foreach (var k in ks) t.AddColumn(R(PassKHeader(k) + " %"));
-        foreach (var c in new[] { "R-1", "R-2", "R-L", "words", "RM win %", "judge win %", "teacher ex.", "tokens", "cost", "gap closed %" }) t.AddColumn(R(c));
+            .Caption(Markup.Escape(Caption(r, full)));
+        var cols = new List<(string Header, Func<ModelResult, string> Cell)>
+        {
+            ("pass@1", m => Est(m.Pass1, full ? Interval.Inline : Interval.Below)),
+        };
+        cols.AddRange(ks.Select(k => (PassKHeader(k), (Func<ModelResult, string>)(m => Est(m.PassK?.GetValueOrDefault(k), full ? Interval.Inline : Interval.None)))));
+        if (full) cols.AddRange([("R-1", m => Est(m.Rouge1, Interval.None)), ("R-2", m => Est(m.Rouge2, Interval.None))]);
+        cols.AddRange([
+            ("R-L", m => Est(m.RougeL, Interval.None)),
+            ("words", m => Markup.Escape(Number(m.MeanWords))),
+            ("RM win", m => Est(m.RewardWinRate, full ? Interval.Inline : Interval.None)),
+            ("judge win", m => Est(m.JudgeWinRate, full ? Interval.Inline : Interval.None)),
+            ("teacher ex.", m => IsReference(m) ? "" : Count(m.TeacherExamples)),
+        ]);
+        if (full) cols.AddRange([("tokens", m => IsReference(m) ? "" : Tokens(m.TeacherTokens)), ("cost", m => IsReference(m) ? "" : Markup.Escape(Usd(m.TeacherCostUsd)))]);
+        cols.Add(("gap closed", m => IsReference(m) ? "" : Pct(m.GapClosed)));
+
+        t.AddColumn(new TableColumn("method").NoWrap());
+        foreach (var c in cols) t.AddColumn(new TableColumn(Markup.Escape(c.Header)).RightAligned());
         t.AddColumn("verdict");
         foreach (var m in Ordered(r))
-        {
-            bool method = !IsReference(m);
-            var row = new List<string> { IsReference(m) ? $"[bold]{Markup.Escape(m.Name)}[/]" : Markup.Escape(m.Name), Est(m.Pass1) };
-            row.AddRange(ks.Select(k => Est(m.PassK?.GetValueOrDefault(k))));
-            row.AddRange([Est(m.Rouge1, ci: false), Est(m.Rouge2, ci: false), Est(m.RougeL, ci: false), Markup.Escape(Number(m.MeanWords)),
-                Est(m.RewardWinRate), Est(m.JudgeWinRate)]);
-            row.AddRange(method ? [Count(m.TeacherExamples), Tokens(m.TeacherTokens), Markup.Escape(Usd(m.TeacherCostUsd)), Pct(m.GapClosed)] : ["", "", "", ""]);
-            row.Add(Verdict(m.Verdict));
-            t.AddRow(row.ToArray());
-        }
+            t.AddRow([IsReference(m) ? $"[bold]{Markup.Escape(m.Name)}[/]" : Markup.Escape(m.Name), .. cols.Select(c => c.Cell(m)), Verdict(m.Verdict)]);
         return t;
     }
 
-    static TableColumn R(string header) => new TableColumn(Markup.Escape(header)).RightAligned();
+    enum Interval { None, Inline, Below }
 
-    /// <summary>"41.2 [35.0, 47.1]" with the interval dimmed.</summary>
-    static string Est(Estimate? e, bool ci = true)
+    /// <summary>"41.2 [35.0, 47.1]" (inline), "41.2" over the interval (below), or "41.2"; the interval dimmed.</summary>
+    static string Est(Estimate? e, Interval interval)
     {
         if (e is null) return Missing;
-        string interval = Ci(e);
-        return ci && interval.Length > 0 ? $"{Pct(e)} [dim]{Markup.Escape(interval)}[/]" : Pct(e);
+        string ci = Ci(e);
+        if (interval == Interval.None || ci.Length == 0) return Pct(e);
+        // below: "[35.0,47.1]" without a space, so a narrow column never breaks the interval
+        return interval == Interval.Inline ? $"{Pct(e)} [dim]{Markup.Escape(ci)}[/]" : $"{Pct(e)}\n[dim]{Markup.Escape(ci.Replace(", ", ",", StringComparison.Ordinal))}[/]";
     }
 
     static string Verdict(string? v) => VerdictKind(v) switch
@@ -68,12 +79,13 @@ public static class DemoTable
         _ => Markup.Escape(v ?? ""),
     };
 
-    static string Caption(DemoResults r)
+    static string Caption(DemoResults r, bool full)
     {
         var parts = new List<string>();
         if (Gap(r) is double g) parts.Add($"teacher − student: {g:F1} pass@1 points");
         parts.Add("rates in %, [95% bootstrap interval over test problems]");
         if (r.WallSeconds > 0) parts.Add($"wall time {Seconds(r.WallSeconds)}");
+        if (!full) parts.Add("every column and interval: report.html");
         return string.Join("; ", parts);
     }
 }
