@@ -4,7 +4,7 @@ namespace Distill.Report;
 public static class ReportScreenshot
 {
     /// <summary>A window tall enough for the whole page at 1280 px wide: header and table, then the charts two by two.</summary>
-    public static int Height(DemoResults r, IReadOnlyList<Chart> charts) => 640 + 42 * r.Models.Count + (charts.Count + 1) / 2 * 600;
+    public static int Height(DemoResults r, IReadOnlyList<Chart> charts) => 600 + 42 * r.Models.Count + (charts.Count + 1) / 2 * 560;
 
     /// <summary>Writes <paramref name="png"/> and returns null, or returns why it did not (no browser installed).</summary>
     public static string? TryWrite(DemoResults r, IReadOnlyList<Chart> charts, string html, string png)
