@@ -39,7 +39,8 @@ public class ReportCommandTests
         Assert.Contains("data-model=\"dpo-kd-offline\"", html);
         Assert.True(new FileInfo(Path.Combine(dir, "report.png")).Length > 10_000, "report.png missing or empty");
         Assert.Contains("seqkd", stdout);
-        Assert.Contains("helped +10.0", stdout);                           // a log gets the full-width table
+        Assert.Contains("helped +10.0", stdout);                           // a log gets the full-width table, in plain text
+        Assert.DoesNotContain("\u001b[", stdout);
         Assert.Contains("not drawn, no data: win-rates, plad-fraction", stdout);
         Assert.Contains($"png      {Path.Combine(dir, "report.png")}", stdout);
     }

@@ -29,9 +29,8 @@ sealed class ReportCommand : IVerb
 
             string html = Path.Combine(d, "report.html");
             var charts = ReportWriter.Write(r, html);
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-            if (Console.IsOutputRedirected) console.Profile.Width = DemoTable.FullWidth;   // a log file: every column
-            DemoTable.Print(r, console);
+            if (Console.IsOutputRedirected) DemoTable.Print(r, Console.Out, DemoTable.FullWidth);   // a log file: plain text, every column
+            else DemoTable.Print(r, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }));
             var omitted = charts.Where(c => !c.Drawn).ToList();
             Console.WriteLine($"report   {html} ({charts.Count - omitted.Count} charts"
                 + (omitted.Count > 0 ? $"; not drawn, no data: {string.Join(", ", omitted.Select(c => c.Id))})" : ")"));
