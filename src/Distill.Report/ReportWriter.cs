@@ -59,7 +59,7 @@ public static class ReportWriter
         if (Gap(r) is double gap) findings.Add($"The teacher beats the student by {gap.ToString("F1", CultureInfo.InvariantCulture)} points pass@1 on the test shard.");
         var helped = r.Models.Where(m => VerdictKind(m.Verdict) == "helped").Select(m => m.Name).ToList();
         var hurt = r.Models.Where(m => VerdictKind(m.Verdict) == "hurt").Select(m => m.Name).ToList();
-        if (helped.Count > 0) findings.Add($"Helped (interval of the gain excludes zero): {string.Join(", ", helped)}.");
+        if (helped.Count > 0) findings.Add($"Helped, by the run's verdicts (table, last column): {string.Join(", ", helped)}.");
         if (hurt.Count > 0) findings.Add($"Hurt: {string.Join(", ", hurt)} (the DPO-KD paper also reports losses on HumanEval for some settings).");
         var lines = findings.Concat(r.Notes).ToList();
         if (lines.Count > 0)

@@ -110,6 +110,18 @@ public partial class ReportStructureTests
     }
 
     [Fact]
+    public void AnApiTeachersCostIsLabelledInTheChartAndTable()
+    {
+        var full = DemoFixture.Standard();
+        var r = full with { Models = [.. full.Models.Select(m => m.Name == "plad-rank" ? m with { TeacherCostUsd = 0.41 } : m)] };
+        var (html, charts) = Render(r);
+        var cost = Assert.Single(charts, c => c.Id == "teacher-cost");
+        Assert.Contains("$0.4100", cost.Svg);
+        Assert.DoesNotContain("served locally", cost.Caption);
+        Assert.Contains(">$0.4100<", Row(html, "plad-rank"));
+    }
+
+    [Fact]
     public void AnEmptyRunDrawsNoChartAtAll()
     {
         var r = new DemoResults { Preset = "quick", Machine = "test", Models = [new ModelResult { Name = "teacher", Family = "reference" }] };
