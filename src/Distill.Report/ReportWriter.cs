@@ -12,9 +12,13 @@ namespace Distill.Report;
 /// </summary>
 public static class ReportWriter
 {
-    /// <summary>Writes the page to <paramref name="path"/> (through a temporary file, so a crash never leaves half a report) and returns its charts, drawn or omitted.</summary>
+    /// <summary>
+    /// Writes the page to <paramref name="path"/> (through a temporary file, so a crash never leaves half a report) and returns
+    /// its charts, drawn or omitted. Rates outside [0, 1] are refused (<see cref="RateCheck"/>: InvalidDataException naming the model and field).
+    /// </summary>
     public static IReadOnlyList<Chart> Write(DemoResults r, string path)
     {
+        RateCheck.Validate(r);
         var charts = ReportCharts.All(r);
         string html = Html(r, charts);
         string full = Path.GetFullPath(path);

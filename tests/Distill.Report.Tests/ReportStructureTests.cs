@@ -122,6 +122,19 @@ public partial class ReportStructureTests
     }
 
     [Fact]
+    public void ARateInPercentIsRefusedNamingModelAndField()
+    {
+        var full = DemoFixture.Standard();
+        var r = full with { Models = [.. full.Models.Select(m => m.Name == "seqkd" ? m with { JudgeWinRate = new Estimate(58.6, 50.6, 67.4) } : m)] };
+        string path = Path.Combine(RunDir.Create("percent"), "report.html");
+        var e = Assert.Throws<InvalidDataException>(() => ReportWriter.Write(r, path));
+        Assert.Equal("model 'seqkd', judge_win_rate: mean 58.6 is outside [0, 1] (rates are fractions, not percent)", e.Message);
+        Assert.False(File.Exists(path));
+        var upsideDown = full with { Models = [.. full.Models.Select(m => m.Name == "sft" ? m with { Pass1 = new Estimate(0.3, 0.4, 0.5) } : m)] };
+        Assert.Contains("model 'sft', pass1: lo 0.4", Assert.Throws<InvalidDataException>(() => ReportWriter.Write(upsideDown, path)).Message);
+    }
+
+    [Fact]
     public void AnEmptyRunDrawsNoChartAtAll()
     {
         var r = new DemoResults { Preset = "quick", Machine = "test", Models = [new ModelResult { Name = "teacher", Family = "reference" }] };

@@ -28,7 +28,9 @@ sealed class ReportCommand : IVerb
             catch (InvalidDataException e) { throw new BadInputException(e.Message); }
 
             string html = Path.Combine(d, "report.html");
-            var charts = ReportWriter.Write(r, html);
+            IReadOnlyList<Chart> charts;
+            try { charts = ReportWriter.Write(r, html); }
+            catch (InvalidDataException e) { throw new BadInputException($"{json}: {e.Message}"); }
             if (Console.IsOutputRedirected) DemoTable.Print(r, Console.Out, DemoTable.FullWidth);   // a log file: plain text, every column
             else DemoTable.Print(r, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }));
             var omitted = charts.Where(c => !c.Drawn).ToList();
