@@ -5,6 +5,8 @@
 #   python3-numpy — HumanEval+'s original-format tests import numpy (Debian's /usr/bin/python3)
 #   util-linux    — setpriv, unshare: the bwrap path's uid drop and the unshare path (Essential
 #                   on Debian; checked so a slimmed image fails here, not in the tests)
+#   chromium      — renders report.html headless in Distill.Report.Tests (every chart laid out with data; a screenshot)
+#   fonts-dejavu-core — the face ScottPlot measures the charts' text with and the browser draws it in
 # Not needed by the tests: python3-nltk (only tests/Distill.Evaluation.Tests/Data/rouge/gen_rouge.py,
 # which regenerates the committed ROUGE goldens).
 set -euo pipefail
@@ -13,6 +15,8 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 [ -x /usr/bin/python3 ] || need+=(python3-minimal)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
 { [ -x /usr/bin/setpriv ] && [ -x /usr/bin/unshare ]; } || need+=(util-linux)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install.sh: need root to install: ${need[*]}" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive

@@ -21,9 +21,10 @@ public partial class LayeringTests
         ["Distill.Training"] = ["Distill.Models"],
         ["Distill.Evaluation"] = ["Distill.Data"],
         ["Distill.Chat"] = ["Distill.Models", "Distill.Text"],
-        ["Distill.Methods"] = ["Distill.Training", "Distill.Evaluation", "Distill.Chat", "Distill.Data"],
+        ["Distill.Report"] = [], // the demo's results contract and report.html; ScottPlot only
+        ["Distill.Methods"] = ["Distill.Training", "Distill.Evaluation", "Distill.Chat", "Distill.Data", "Distill.Report"],
         // the composition root: every library layer, never bench/
-        ["Distill.Cli"] = ["Distill.Tensors", "Distill.Text", "Distill.Models", "Distill.Data", "Distill.Training", "Distill.Evaluation", "Distill.Chat", "Distill.Methods"],
+        ["Distill.Cli"] = ["Distill.Tensors", "Distill.Text", "Distill.Models", "Distill.Data", "Distill.Training", "Distill.Evaluation", "Distill.Chat", "Distill.Methods", "Distill.Report"],
         // the engine's benchmarks and torch_baseline.py's models: engine only, so the engine's tests can use them
         ["Distill.Bench"] = ["Distill.Tensors"],
         // `distill bench ...`: on top of everything, the CLI included (its verbs and error path)
@@ -38,6 +39,7 @@ public partial class LayeringTests
         ["Distill.Evaluation.Tests"] = ["Distill.Evaluation"],
         ["Distill.Chat.Tests"] = ["Distill.Chat", "CacheWriter"],  // CacheWriter: the child process of the crash test
         ["Distill.Methods.Tests"] = ["Distill.Methods"],
+        ["Distill.Report.Tests"] = ["Distill.Report"],
         ["Distill.Cli.Tests"] = ["Distill.Cli", "Distill.Bench.Cli"],
         ["CacheWriter"] = ["Distill.Chat"],
     };
