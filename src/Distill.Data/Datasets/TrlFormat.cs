@@ -65,11 +65,11 @@ public static class TrlFormat
     {
         if (type == TrlType.Messages && style == TrlStyle.Standard)
             throw new ArgumentException("TRL's messages type is conversational only (its standard form is a single \"text\" column, which loses the prompt/completion boundary)");
+        if (type != TrlType.Preference && r.Json.ContainsKey("chosen")) throw r.Error("chosen", $"is a preference column; export this file as preference, not {Name(type)}");
         string prompt = r.RequireString("prompt");
         string? system = r.OptionalString(System);
         var answers = type == TrlType.Preference ? new[] { "chosen", "rejected" } : ["completion"];
         var values = answers.ToDictionary(a => a, r.RequireString);
-        if (type != TrlType.Preference && r.Json.ContainsKey("chosen")) throw r.Error("chosen", $"is a preference column; export this file as preference, not {Name(type)}");
         var o = new JsonObject();
         if (type == TrlType.Messages)
         {
