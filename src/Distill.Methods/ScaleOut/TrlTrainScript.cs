@@ -94,6 +94,11 @@ def data_file(name):
     return os.path.join(HERE, "data", name)
 
 
+def zero3():
+    # accelerate launch with accelerate/deepspeed_zero3.yaml sets this
+    return os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3"
+
+
 def use_bf16():
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
@@ -320,7 +325,7 @@ DPOConfig(
 {{indent}}    max_length={{Py.Int(r.Int("train.max_seq_len"))}},  # train.max_seq_len: prompt + answer
 {{indent}}    max_prompt_length=None,  # Distill does not cut prompts separately
 {{indent}}    max_completion_length=None,
-{{indent}}    precompute_ref_log_probs={{Py.Bool(!referenceFree)}},  # the reference (adapter off) scored once per dataset, as Distill caches it
+{{indent}}    precompute_ref_log_probs={{(referenceFree ? "False" : "not zero3()")}},  # the reference (adapter off) scored once per dataset as Distill caches it; TRL refuses it under ZeRO-3
 {{indent}}    reference_free={{Py.Bool(referenceFree)}},
 {{indent}}    rpo_alpha={{(sftWeight > 0 ? Py.Float(sftWeight) : "None")}},  # preference.sft_weight: NLL of the chosen answer
 {{indent}})
@@ -349,7 +354,7 @@ def sample_answers(model, tokenizer, prompts, iteration):
     tokenizer.padding_side = "left"
     indices = list(range(len(prompts)))
     out_dir = os.path.join(HERE, "output", f"iter-{iteration}")
-    synced = os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3"
+    synced = zero3()
     rows = []
     with state.split_between_processes(indices) as mine:
         for start in range(0, len(mine), 8):

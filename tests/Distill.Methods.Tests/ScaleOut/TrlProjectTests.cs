@@ -259,7 +259,7 @@ public class TrlProjectTests
         Assert.Equal("sigmoid", (string)Value(cfg, "loss_type")!);
         Assert.Equal(0.1, (double)Value(cfg, "label_smoothing")!);
         Assert.Equal(0.5, (double)Value(cfg, "rpo_alpha")!);
-        Assert.True((bool)Value(cfg, "precompute_ref_log_probs")!);
+        Assert.Contains("precompute_ref_log_probs=not zero3(),", text); // trl 0.24 refuses precomputing under ZeRO-3
         Assert.Null(Value(Call(parsed, "DPOTrainer"), "ref_model"));
         var bnb = Call(parsed, "BitsAndBytesConfig");
         Assert.Equal("nf4", (string)Value(bnb, "bnb_4bit_quant_type")!);
