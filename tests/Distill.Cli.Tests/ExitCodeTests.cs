@@ -41,13 +41,16 @@ public class ExitCodeTests
         { "run", [SmokeSft, "--set", "student.init=", "--set", "student.model=" + Missing, "--out", Missing + "-run"], "key 'student.model': '" + Missing + "' is not a model folder" },
         { "data task", ["--shard", "no-such-shard", "--out", Missing + ".jsonl"], "no-such-shard" },
         { "report", [Missing], Missing },
+        { "data export-trl", ["--in", Missing + ".jsonl", "--out", Missing + "-trl.jsonl"], Missing + ".jsonl" },
+        { "data import-trl", ["--in", Missing + ".parquet", "--out", Missing + "-back.jsonl"], Missing + ".parquet" },
+        { "export", ["--format", "trl", "--recipe", Missing + ".yaml", "--out", Missing + "-trl"], Missing + ".yaml" },
         { "bench attention", ["--t", "0"], "--t" },
         { "bench decode-llamacpp", ["--new-tokens", "0"], "--new-tokens" },
         { "bench engine", ["--layout", "XY"], "--layout" },
         { "bench nf4", ["--train-steps", "0"], "--train-steps" },
+        { "bench sample", ["--prompts", "0"], "--prompts" },
         { "bench serve", ["--requests", "1"], "--requests" },
         { "bench train", ["--steps", "0"], "--steps" },
-        { "bench sample", ["--prompts", "0"], "--prompts" },
         { "bench tokenizers", ["--tokenizer", Missing, "--input", Missing + ".jsonl"], Missing },
     };
 

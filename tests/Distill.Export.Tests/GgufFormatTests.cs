@@ -123,4 +123,26 @@ public class GgufFormatTests
         Assert.Equal(false, m["tokenizer.ggml.add_bos_token"]);
         Assert.StartsWith("{% for m in messages %}", (string)m["tokenizer.chat_template"]);
     }
+
+    /// <summary>
+    /// Gemma 3 settings llama.cpp's gemma3 does not read are refused, naming the setting, instead of exporting a file
+    /// llama.cpp would run as another model; the tiny test model's own settings pass.
+    /// </summary>
+    [Fact]
+    public void Gemma3SettingsLlamaCppWouldIgnoreAreRefused()
+    {
+        var ok = TinyModels.Config("gemma3");
+        Assert.Contains(new Gemma3Gguf().Metadata(ok), e => e.Key == "gemma3.attention.sliding_window");
+        (ModelConfig Config, string Names)[] bad =
+        [
+            (ok with { FinalLogitSoftcapping = 30 }, "final_logit_softcapping"),
+            (ok with { QueryPreAttnScalar = 64 }, "query_pre_attn_scalar"),
+            (ok with { RopeLocalTheta = 20000 }, "rope_local_base_freq"),
+            (ok with { LayerTypes = [.. Enumerable.Repeat("sliding_attention", 6)] }, "layer 5 is sliding_attention"),
+        ];
+        foreach (var (c, name) in bad)
+            Assert.Contains(name, Assert.Throws<ModelFormatException>(() => new Gemma3Gguf().Metadata(c).ToList()).Message);
+        // a window as long as the context changes nothing: any layer pattern is then fine
+        new Gemma3Gguf().Metadata(ok with { SlidingWindow = 256, LayerTypes = [.. Enumerable.Repeat("sliding_attention", 6)] }).ToList();
+    }
 }

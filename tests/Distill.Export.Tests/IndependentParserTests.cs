@@ -29,6 +29,7 @@ public class IndependentParserTests
 
     [Theory]
     [InlineData("llama", "q8_0"), InlineData("gpt2", "f16"), InlineData("qwen2", "bf16"), InlineData("llama3", "f32")]
+    [InlineData("qwen3", "f16"), InlineData("gemma3", "q8_0")]
     public void EveryMetadataKeyReadsBackWithItsTypeAndValue(string family, string dtype)
     {
         var dir = TinyModels.Folder(family, trained: false);

@@ -45,6 +45,18 @@ static class TinyModels
                 RopeScaling = new RopeScaling("llama3", 8, 1, 4, 64),
             },
             "qwen2" => llama with { Architecture = "Qwen2ForCausalLM", ModelType = "qwen2", QkvBias = true, RopeTheta = 1000000, TieWordEmbeddings = true },
+            // q_norm / k_norm, head_dim 32 ≠ hidden / heads (attention.key_length), tied, as Qwen3-0.6B
+            "qwen3" => llama with { Architecture = "Qwen3ForCausalLM", ModelType = "qwen3", QkNorm = true, HeadDim = 32, NormEps = 1e-6, RopeTheta = 1000000, TieWordEmbeddings = true },
+            // six layers, llama.cpp's gemma3 pattern (five sliding, one global) with a 16-token window shorter than the
+            // 47-token decode, so the interleaving and both RoPE bases matter; query_pre_attn_scalar = head_dim as llama.cpp scales
+            "gemma3" => new ModelConfig
+            {
+                Architecture = "Gemma3ForCausalLM", ModelType = "gemma3_text", Family = ModelFamily.Gemma3,
+                VocabSize = 50257, HiddenSize = 64, IntermediateSize = 128, NumLayers = 6, NumHeads = 4, NumKvHeads = 2, HeadDim = 16,
+                MaxPositionEmbeddings = 256, NormEps = 1e-6, HiddenAct = "gelu_pytorch_tanh", TieWordEmbeddings = true, InitializerRange = Std,
+                RopeTheta = 1_000_000, RopeLocalTheta = 10_000, QueryPreAttnScalar = 16, QkNorm = true, SlidingWindow = 16,
+                LayerTypes = [.. Enumerable.Repeat("sliding_attention", 5), "full_attention"], BosTokenId = 50256, EosTokenIds = [50256],
+            },
             "gpt2" => new ModelConfig
             {
                 Architecture = "GPT2LMHeadModel", ModelType = "gpt2", Family = ModelFamily.Gpt2,

@@ -28,9 +28,12 @@ public static class GgufArchitectures
         {
             (ModelFamily.Llama, "llama" or "mistral") => new LlamaGguf("llama", permuteQk: true),
             (ModelFamily.Llama, "qwen2") => new LlamaGguf("qwen2", permuteQk: false),
+            // convert_hf_to_gguf.py Qwen3Model (a Qwen2Model): NEOX RoPE, no permutation; q_norm/k_norm → attn_q_norm/attn_k_norm
+            (ModelFamily.Llama, "qwen3") => new LlamaGguf("qwen3", permuteQk: false),
             (ModelFamily.Gpt2, _) => new Gpt2Gguf(),
+            (ModelFamily.Gemma3, _) => new Gemma3Gguf(),
             _ => throw new ModelFormatException($"{c.Architecture} (model_type '{c.ModelType}') has no GGUF mapping in Distill yet "
-                + "(exported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel)"),
+                + "(exported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM, GPT2LMHeadModel)"),
         };
     }
 

@@ -4,7 +4,8 @@ namespace Distill.Models.Formats.Gguf;
 
 /// <summary>
 /// LlamaForCausalLM / MistralForCausalLM as llama.cpp's "llama" architecture and Qwen2ForCausalLM as "qwen2"
-/// (convert_hf_to_gguf.py LlamaModel, Qwen2Model). Tensor names: token_embd, blk.N.{attn_norm, attn_q, attn_k, attn_v,
+/// (convert_hf_to_gguf.py LlamaModel, Qwen2Model), Qwen3ForCausalLM as "qwen3" (Qwen3Model: Qwen2's layout plus the per-head
+/// RMSNorms blk.N.attn_q_norm / attn_k_norm, plain weights — no Gemma-style 1 + w). Tensor names: token_embd, blk.N.{attn_norm, attn_q, attn_k, attn_v,
 /// attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}, output_norm, output (absent when tied: llama.cpp then uses
 /// token_embd). For "llama", q_proj and k_proj rows are permuted (LlamaModel.permute): Hugging Face's checkpoint
 /// rotates the two halves of each head (rotate_half), llama.cpp's "llama" RoPE (LLAMA_ROPE_TYPE_NORM) rotates adjacent
@@ -85,6 +86,8 @@ public sealed partial class LlamaGguf(string arch, bool permuteQk) : IGgufArchit
             "self_attn.k_proj" => "attn_k",
             "self_attn.v_proj" => "attn_v",
             "self_attn.o_proj" => "attn_output",
+            "self_attn.q_norm" => "attn_q_norm", // Qwen3 (gguf-py MODEL_TENSOR.ATTN_Q_NORM)
+            "self_attn.k_norm" => "attn_k_norm",
             "post_attention_layernorm" => "ffn_norm",
             "mlp.gate_proj" => "ffn_gate",
             "mlp.up_proj" => "ffn_up",
