@@ -62,12 +62,6 @@ public abstract partial class CausalLM
         return new InferenceWeightsReport(weights, count, parameters, bytes, kept);
     }
 
-    /// <summary>Freezes every weight (no gradient buffers): generation and serving never train.</summary>
-    public void FreezeAll()
-    {
-        foreach (var w in Weights) w.Parameter.Trainable = false;
-    }
-
     /// <summary>The output head's weight when it is a bare parameter (lm_head, or the embedding it is tied to); null otherwise.</summary>
     Parameter? HeadWeight()
     {
