@@ -24,7 +24,8 @@ public abstract partial class CausalLM
     /// <summary>
     /// Chooses the weights of forward-only (NoGrad) passes. q8: every frozen linear whose in_features is a multiple of 32,
     /// and the output head (lm_head or the tied embedding), get a q8_0 copy (<see cref="Q8Matrix"/>) beside their float
-    /// weights; forward-only passes use it, training passes keep the float weights. LoRA adapters stay float. A trainable
+    /// weights; forward-only passes that ask for them (Tape.InferenceWeights: sampling, reward scoring) use it, every
+    /// other pass keeps the float weights. LoRA adapters stay float. A trainable
     /// weight keeps float (its copy would go stale at the next optimizer step): freeze the base first (LoRA does).
     /// Call again after changing the frozen weights (merging, loading) — SetDenseWeight drops a stale copy itself.
     /// </summary>
@@ -71,5 +72,5 @@ public abstract partial class CausalLM
 
     /// <summary>logits = h · Wᵀ for the output head: the q8_0 copy in forward-only passes when there is one, else float.</summary>
     protected Tensor HeadLinear(Tape tape, Tensor h, Parameter w)
-        => tape.NoGrad && _q8Head is { } q && ReferenceEquals(_q8HeadOf, w) && !w.Trainable ? Q8Linear.Forward(tape, h, q) : Linear.Forward(tape, h, w.Value);
+        => tape.UsesInferenceWeights && _q8Head is { } q && ReferenceEquals(_q8HeadOf, w) && !w.Trainable ? Q8Linear.Forward(tape, h, q) : Linear.Forward(tape, h, w.Value);
 }

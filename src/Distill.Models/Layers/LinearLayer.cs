@@ -41,7 +41,7 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
 
     public Tensor Forward(Tape tape, Tensor x)
     {
-        if (tape.NoGrad && Inference is { } q8 && Weight is not { Trainable: true })
+        if (tape.UsesInferenceWeights && Inference is { } q8 && Weight is not { Trainable: true })
         {
             // 8-bit base, float adapter: y = x·Wq8ᵀ + b (+ s·B(A x)), nothing recorded.
             var y8 = Q8Linear.Forward(tape, x, q8, Bias?.Value);

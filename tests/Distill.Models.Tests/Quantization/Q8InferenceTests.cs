@@ -31,7 +31,7 @@ public class Q8InferenceTests
 
     static float[] Logits(CausalLM model, int[] ids)
     {
-        using var tape = new Tape { NoGrad = true };
+        using var tape = new Tape { NoGrad = true, InferenceWeights = true };
         return model.Forward(tape, ids, 1).Span.ToArray();
     }
 
@@ -121,6 +121,9 @@ public class Q8InferenceTests
         using var tape = new Tape();
         var train = model.Forward(tape, ids, 1).Span.ToArray();
         Assert.Equal(loraF32, train);
+        // ...and so does a forward-only pass that did not ask for the 8-bit weights (a DPO reference, a validation loss).
+        using var reference = new Tape { NoGrad = true };
+        Assert.Equal(loraF32, model.Forward(reference, ids, 1).Span.ToArray());
     }
 
     [Fact]
