@@ -16,7 +16,8 @@ namespace Distill.Chat;
 /// </summary>
 public static class ChatClientFactory
 {
-    public static IChatClient Create(ModelReference reference, string? apiKeyVariable = null, TimeSpan? networkTimeout = null, string? adapter = null)
+    public static IChatClient Create(ModelReference reference, string? apiKeyVariable = null, TimeSpan? networkTimeout = null, string? adapter = null,
+        Distill.Models.InferenceWeights weights = Distill.Models.InferenceWeights.F32)
     {
         switch (reference.Provider)
         {
@@ -42,7 +43,7 @@ public static class ChatClientFactory
             default:
                 if (!File.Exists(Path.Combine(reference.Model, "config.json")))
                     throw new InvalidOperationException($"{reference}: not a model folder (no config.json), and not openai:MODEL or anthropic:MODEL");
-                return LocalModelChatClient.Load(reference.Model, adapter);
+                return LocalModelChatClient.Load(reference.Model, adapter, weights);
         }
     }
 

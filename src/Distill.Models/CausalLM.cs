@@ -13,7 +13,7 @@ public sealed record WeightEntry(string Name, Parameter Parameter, bool Transpos
 /// Forward: token ids (batch·T, sequences of equal length) → logits (batch·T, vocab). With KV caches, the ids
 /// are the next <c>len</c> tokens of each sequence starting at position <c>pos</c>.
 /// </summary>
-public abstract class CausalLM : IDisposable
+public abstract partial class CausalLM : IDisposable
 {
     readonly List<WeightEntry> _weights = [];
     readonly List<LinearLayer> _linears = [];

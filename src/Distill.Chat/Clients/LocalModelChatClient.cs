@@ -41,12 +41,15 @@ public sealed class LocalModelChatClient : IChatClient
         _metadata = new ChatClientMetadata("distill-local", null, name);
     }
 
-    public static LocalModelChatClient Load(string dir, string? adapter = null)
+    /// <param name="weights">the weights generation runs on: f32 (reference) or q8 (8-bit copies of the frozen weights)</param>
+    public static LocalModelChatClient Load(string dir, string? adapter = null, InferenceWeights weights = InferenceWeights.F32)
     {
         if (!File.Exists(Path.Combine(dir, "tokenizer.json")))
             throw new InvalidOperationException($"{dir}: no tokenizer.json — a chat model needs its tokenizer");
         var model = ModelIO.Load(dir);
         if (adapter is not null) LoraModel.Load(model, adapter);
+        model.FreezeBase(); // serving never trains: no gradient buffers, and frozen weights may be held in 8 bits
+        model.UseInferenceWeights(weights);
         var tokenizer = TokenizerLoader.Load(dir);
         // A folder without a chat_template is served by joining the messages' texts.
         var template = Template.FromModelFolder(dir);

@@ -19,12 +19,13 @@ sealed class GenerateCommand : IVerb
         var n = new Option<int>("--n") { Description = "samples per prompt (one output record each, with sample_index)", DefaultValueFactory = _ => 1 };
         var seed = new Option<ulong>("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
         var stop = new Option<string[]>("--stop") { Description = "stop string (repeatable); needs a tokenizer" };
+        var weights = ModelVerbOptions.Weights();
         var command = new Command("generate", "Generate completions: writes completion and completion_ids for each record's prompt or prompt_ids.\n" +
-            "Example: distill generate --model models/tiny --input prompts.jsonl --output gen.jsonl --max-new-tokens 64 --temperature 0.7 --n 4 --seed 1");
-        foreach (var o in new Option[] { model, adapter, input, output, maxNew, temperature, topP, topK, penalty, n, seed, stop }) command.Options.Add(o);
+            "Example: distill generate --model models/tiny --input prompts.jsonl --output gen.jsonl --max-new-tokens 64 --temperature 0.7 --n 4 --seed 1 --weights q8");
+        foreach (var o in new Option[] { model, adapter, input, output, maxNew, temperature, topP, topK, penalty, n, seed, stop, weights }) command.Options.Add(o);
         command.SetAction(pr =>
         {
-            using var m = ModelVerbOptions.LoadModel(pr.GetValue(model)!, pr.GetValue(adapter));
+            using var m = ModelVerbOptions.LoadModel(pr.GetValue(model)!, pr.GetValue(adapter), ModelVerbOptions.ParseWeights(pr.GetValue(weights)));
             var tokenizer = ModelVerbOptions.LazyTokenizer(pr.GetValue(model)!);
             Func<int[], string>? decode = tokenizer.Value is { } tok ? ids => tok.Decode(ids, skipSpecialTokens: true) : null;
             var options = new SamplingOptions

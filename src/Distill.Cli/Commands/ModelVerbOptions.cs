@@ -16,11 +16,30 @@ static class ModelVerbOptions
         new Option<string>("--input") { Description = "input JSONL", Required = true },
         new Option<string>("--output") { Description = "output JSONL (- for stdout)", DefaultValueFactory = _ => "-" });
 
+    /// <summary>`--weights q8|f32`: the weights forward-only passes run on (docs/models.md, "8-bit inference weights").</summary>
+    public static Option<string> Weights() => new("--weights")
+    {
+        Description = "inference weights: f32 (reference) or q8 (llama.cpp's q8_0 blocks, int8 dot products; LoRA adapters stay float)",
+        DefaultValueFactory = _ => "f32",
+    };
+
+    /// <summary>The parsed `--weights` value; a bad one is a usage error naming the choices.</summary>
+    public static InferenceWeights ParseWeights(string? value)
+    {
+        try { return InferenceWeightsNames.Parse(value ?? "f32"); }
+        catch (ArgumentException e) { throw new BadInputException("--weights: " + e.Message); }
+    }
+
     /// <summary>Loads the model (and adapter), logging to stderr what was found: class, config.json generation, tensor-name layout.</summary>
-    public static CausalLM LoadModel(string dir, string? adapter)
+    public static CausalLM LoadModel(string dir, string? adapter, InferenceWeights weights = InferenceWeights.F32)
     {
         var model = ModelIO.Load(dir, line => Console.Error.WriteLine("distill: loaded " + line));
         if (adapter is not null) LoraModel.Load(model, adapter);
+        if (weights != InferenceWeights.F32)
+        {
+            model.FreezeBase(); // inference only: frozen weights get their 8-bit copies
+            Console.Error.WriteLine("distill: " + model.UseInferenceWeights(weights));
+        }
         return model;
     }
 

@@ -16,10 +16,11 @@ sealed class ServeCommand : IVerb
         var fake = new Option<bool>("--fake") { Description = "Serve a deterministic fake model (for tests and load benchmarks)" };
         var host = new Option<string>("--host") { Description = "Address to bind (loopback by default)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port (0 = any free port)", DefaultValueFactory = _ => 8000 };
+        var weights = ModelVerbOptions.Weights();
         var concurrency = new Option<int>("--concurrency") { Description = "Requests run against the model at once; others queue", DefaultValueFactory = _ => 4 };
         var command = new Command("serve", "Serve a model on an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models).\n" +
             "Example: distill serve --model runs/demo/student --port 8000")
-        { model, adapter, fake, host, port, concurrency };
+        { model, adapter, fake, host, port, concurrency, weights };
         command.SetAction(async (pr, ct) =>
         {
             IChatClient client;
@@ -28,7 +29,7 @@ sealed class ServeCommand : IVerb
             else if (pr.GetValue(model) is { } m)
             {
                 var reference = ModelReference.Parse(m);
-                client = ChatClientFactory.Create(reference, adapter: pr.GetValue(adapter));
+                client = ChatClientFactory.Create(reference, adapter: pr.GetValue(adapter), weights: ModelVerbOptions.ParseWeights(pr.GetValue(weights)));
                 // the served model's name: the folder's name for a local model, else the remote model id
                 // (not the tail of a base URL such as ".../v1")
                 name = reference.Provider == ModelProvider.Local ? Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')) : reference.Model;

@@ -57,7 +57,7 @@ public sealed class DpoKdLoop(DpoKdOptions options, string studentDir, IReadOnly
             }
             if (options.Lora is null && previous is not null)
                 throw new InvalidOperationException("online DPO-KD with full fine-tuning is not supported: rounds carry a LoRA adapter");
-            using var model = StudentPolicy.Load(studentDir, lora, options.QLora, previous, options.Trainer.Seed);
+            using var model = StudentPolicy.Load(studentDir, lora, options.QLora, previous, options.Trainer.Seed, options.SamplingWeights);
             if (!File.Exists(PairsPath(k)))
             {
                 // §2.2: "for each iteration, the student model will be queried with the training dataset prompts, and the

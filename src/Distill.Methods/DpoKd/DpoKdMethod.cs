@@ -44,6 +44,7 @@ public sealed class DpoKdStage(bool online) : IStage
             Online = online, Iterations = (int)r.Int("preference.iterations"),
             Sampling = PreferenceRecipe.Sampling(r), Loss = PreferenceRecipe.Loss(r, PreferenceLossKind.Dpo),
             Trainer = PreferenceRecipe.Trainer(r), Lora = PreferenceRecipe.Lora(r), QLora = PreferenceRecipe.QLora(r),
+            SamplingWeights = PreferenceRecipe.InferenceWeights(r),
             DropTruncated = (bool)r["preference.drop_truncated"]!,
             StudentName = r.String("student.model").Length > 0 ? r.String("student.model") : "student:" + r.String("student.init"),
         };

@@ -26,6 +26,8 @@ public sealed record DpoKdOptions
     public required TrainerOptions Trainer { get; init; }
     public LoraConfig? Lora { get; init; }
     public bool QLora { get; init; }
+    /// <summary>The weights the student samples with (q8: 8-bit base beside the float adapter).</summary>
+    public Distill.Models.InferenceWeights SamplingWeights { get; init; }
     /// <summary>Drop pairs with a side cut at the token budget (default); false keeps them (smoke runs on tiny random models).</summary>
     public bool DropTruncated { get; init; } = true;
     /// <summary>Names the student in the pairs' provenance.</summary>

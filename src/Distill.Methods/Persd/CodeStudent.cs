@@ -32,10 +32,13 @@ public sealed class LocalCodeStudent : ICodeStudent, IDisposable
     public string Identity { get; }
 
     /// <param name="tokenizerDir">Where tokenizer.json is when <paramref name="dir"/> has none (a trained full-weights folder).</param>
-    public LocalCodeStudent(string dir, string? adapter = null, string? tokenizerDir = null)
+    /// <param name="weights">the weights sampling runs on (q8: 8-bit copies of the frozen weights; the adapter stays float).</param>
+    public LocalCodeStudent(string dir, string? adapter = null, string? tokenizerDir = null, InferenceWeights weights = InferenceWeights.F32)
     {
         _model = ModelIO.Load(dir);
         if (adapter is not null) LoraModel.Load(_model, adapter);
+        _model.FreezeBase(); // this student only samples
+        _model.UseInferenceWeights(weights);
         _tokenizer = TokenizerLoader.Load(File.Exists(Path.Combine(dir, "tokenizer.json")) || tokenizerDir is null ? dir : tokenizerDir);
         Identity = Fingerprint(dir) + (adapter is null ? "" : "+" + Fingerprint(adapter));
     }

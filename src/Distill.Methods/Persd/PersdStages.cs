@@ -90,10 +90,11 @@ public static class PersdRun
     public static ICodeStudent Student(RunContext ctx, PersdStore store, string? trained = null)
     {
         var baseDir = ModelStage.StudentPath(ctx);
-        if (trained is null) return new CachedCodeStudent(new LocalCodeStudent(baseDir), store);
+        var weights = Preference.PreferenceRecipe.InferenceWeights(ctx.Recipe);
+        if (trained is null) return new CachedCodeStudent(new LocalCodeStudent(baseDir, weights: weights), store);
         return File.Exists(Path.Combine(trained, "adapter_config.json"))
-            ? new CachedCodeStudent(new LocalCodeStudent(baseDir, trained), store)
-            : new CachedCodeStudent(new LocalCodeStudent(trained, null, baseDir), store);
+            ? new CachedCodeStudent(new LocalCodeStudent(baseDir, trained, weights: weights), store)
+            : new CachedCodeStudent(new LocalCodeStudent(trained, null, baseDir, weights), store);
     }
 
     /// <summary>What the train stage left: adapter/ (LoRA) or model/ (all weights), or null when the run has not trained.</summary>

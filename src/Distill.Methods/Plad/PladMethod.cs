@@ -55,7 +55,7 @@ public sealed class PladStage(Func<RunContext, IChatClient>? teacherFactory = nu
             TeacherSampling = new SamplingSettings(1, (float)r.Float("teacher.temperature"), 1f, 0, (int)r.Int("teacher.max_tokens"), (ulong)r.Int("seed") + 1),
             Sft = trainer with { Epochs = Math.Max(1, sftEpochs), MaxSteps = 0 },
             Distill = trainer,
-            Lora = lora, QLora = PreferenceRecipe.QLora(r),
+            Lora = lora, QLora = PreferenceRecipe.QLora(r), SamplingWeights = PreferenceRecipe.InferenceWeights(r),
             SftStudent = sftEpochs > 0, SftTeacher = sftEpochs > 0,
             DistillFraction = r.Float("plad.distill_fraction"), RelabelFraction = r.Float("plad.relabel_fraction"),
             DropTruncated = (bool)r["preference.drop_truncated"]!, Seed = (ulong)r.Int("seed"),

@@ -31,6 +31,8 @@ public sealed record PladOptions
     public required TrainerOptions Distill { get; init; }
     public LoraConfig Lora { get; init; } = new() { R = 8, LoraAlpha = 32, LoraDropout = 0.1, TargetModules = ["q_proj", "v_proj"] };
     public bool QLora { get; init; }
+    /// <summary>The weights the student samples its (rejected) answers with (q8: 8-bit base beside the float adapter).</summary>
+    public Distill.Models.InferenceWeights SamplingWeights { get; init; }
     /// <summary>Skip SFT of the student/teacher (a model already fine-tuned for the task, or an API teacher).</summary>
     public bool SftStudent { get; init; } = true;
     public bool SftTeacher { get; init; } = true;

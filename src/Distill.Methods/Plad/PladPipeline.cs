@@ -91,7 +91,7 @@ public sealed class PladPipeline(PladOptions options, string studentDir, string 
             else chosen = distill.Select(r => teacherAnswers!.TryGetValue(r.Index, out var a) ? a : null).ToList();
             var stok = TokenizerLoader.Load(studentDir);
             List<SampledAnswer> rejected;
-            using (var student = StudentPolicy.Load(studentDir, studentAdapter is null ? null : Lora(studentDir), options.QLora && studentAdapter is not null, studentAdapter, options.Seed))
+            using (var student = StudentPolicy.Load(studentDir, studentAdapter is null ? null : Lora(studentDir), options.QLora && studentAdapter is not null, studentAdapter, options.Seed, options.SamplingWeights))
                 rejected = LocalSampler.Sample(student, stok, prompts, options.StudentSampling, 0, ct: ct);
             var (pairs, stats) = PairBuilder.Build(prompts, chosen, rejected, "student", options.StudentSampling, 0, distill.Select(r => r.Reference).ToList(), options.DropTruncated);
             // prompt indices in the pairs are positions in the distillation shard; the record index is what a task lookup needs

@@ -1,3 +1,4 @@
+using Distill.Models;
 using Distill.Methods.Preference;
 using Distill.Methods.Runs;
 using Distill.Models.Lora;
@@ -39,6 +40,9 @@ public static class PreferenceRecipe
     }
 
     public static bool QLora(Recipe r) => (bool)r["student.adapter.qlora"]!;
+
+    /// <summary>student.inference_weights: the weights the student samples with (docs/models.md, "8-bit inference weights").</summary>
+    public static InferenceWeights InferenceWeights(Recipe r) => InferenceWeightsNames.Parse(r.String("student.inference_weights"));
 
     public static TrainerOptions Trainer(Recipe r) => new()
     {

@@ -65,6 +65,7 @@ public sealed class RecipeTrainStage : ITrainStage
             DataFile = dataFile,
             ModelDir = student,
             TeacherDir = teacher,
+            SamplingWeights = Preference.PreferenceRecipe.InferenceWeights(r),
             Lora = rank == 0 ? null : new LoraConfig
             {
                 R = rank, LoraAlpha = r.Float("student.adapter.alpha"), LoraDropout = r.Float("student.adapter.dropout"),

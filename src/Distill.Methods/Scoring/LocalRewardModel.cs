@@ -89,7 +89,7 @@ public sealed class LocalRewardModel : IRewardModel, IDisposable
                 var rows = order.Skip(start).Take(batch).ToArray();
                 int t = rows.Max(i => seqs[i].Length);
                 var ids = new int[rows.Length * t];
-                using var tape = new Tape { NoGrad = true };
+                using var tape = new Tape { NoGrad = true, InferenceWeights = true };
                 var keyMask = tape.New([rows.Length * t], zero: true);   // arena memory is not cleared otherwise
                 var mask = keyMask.Span;
                 for (int r = 0; r < rows.Length; r++)

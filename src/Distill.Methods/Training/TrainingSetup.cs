@@ -26,6 +26,8 @@ public sealed record TrainingSpec
     /// <summary>Null: train every weight. Otherwise the LoRA adapter to apply (BaseModelNameOrPath is filled in).</summary>
     public LoraConfig? Lora { get; init; }
     public bool QLora { get; init; }
+    /// <summary>The weights the student samples with inside the objective (GKD's on-policy samples): q8 needs an adapter.</summary>
+    public InferenceWeights SamplingWeights { get; init; }
     public required TrainerOptions Options { get; init; }
     public DivergenceOptions Divergence { get; init; } = new(DivergenceKind.ForwardKl);
     public double Lambda { get; init; }
@@ -64,6 +66,8 @@ public static class TrainingSetup
             throw new ArgumentException($"training method '{spec.Method}': expected sft, token-kd, {string.Join(", ", PreferenceMethods)}");
         if (spec.Method == "token-kd" && spec.TeacherDir is null)
             throw new ArgumentException("token-kd needs a teacher: a local model folder sharing the student's vocabulary");
+        if (spec.SamplingWeights != InferenceWeights.F32 && spec.Lora is null)
+            throw new ArgumentException("8-bit sampling weights need a LoRA adapter: training every weight would leave the 8-bit copy stale after the first step");
         if (spec.QLora && spec.Lora is null)
             throw new ArgumentException("QLoRA trains an adapter over an NF4 base; it cannot be combined with training every weight");
         var student = ModelIO.Load(spec.ModelDir);
@@ -76,6 +80,7 @@ public static class TrainingSetup
                 if (spec.QLora) LoraModel.QuantizeBase(student);
                 lora = lora with { BaseModelNameOrPath = Path.GetFullPath(spec.ModelDir) };
                 LoraModel.Apply(student, lora, spec.Options.Seed);
+                student.UseInferenceWeights(spec.SamplingWeights);
             }
             var tokenizer = File.Exists(Path.Combine(spec.ModelDir, "tokenizer.json")) ? TokenizerLoader.Load(spec.ModelDir) : null;
             var examples = TrainingJsonl.Read(spec.DataFile, tokenizer, preference, student.Config.VocabSize);

@@ -99,7 +99,7 @@ public sealed class Gemma3ForCausalLM : CausalLM
         }
         h = GroupRmsNorm.Forward(tape, h, _norm.Value, eps, 1);
         h = LastRows(tape, h, batch, lastOnly);
-        var logits = Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
+        var logits = HeadLinear(tape, h, _lmHead ?? _embed);
         return c.FinalLogitSoftcapping is double cap ? Softcap.Forward(tape, logits, (float)cap) : logits;
     }
 

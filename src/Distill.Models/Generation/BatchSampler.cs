@@ -131,7 +131,7 @@ public static class BatchSampler
         {
             var caches = model.CreateCaches(rows.Count, maxPrompt + o.MaxNewTokens);
             var scratch = model.CreateCaches(1, maxPrompt);
-            using var tape = new Tape { NoGrad = true };
+            using var tape = new Tape { NoGrad = true, InferenceWeights = true };
             var logits = new float[rows.Count * vocab];
             try
             {

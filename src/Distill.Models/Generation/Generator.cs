@@ -30,7 +30,7 @@ public static class Generator
         int n = o.N, capacity = prompt.Length + Math.Max(1, o.MaxNewTokens);
         var rng = new Rng(o.Seed);
         var caches = model.CreateCaches(n, capacity);
-        using var tape = new Tape { NoGrad = true };
+        using var tape = new Tape { NoGrad = true, InferenceWeights = true };
         try
         {
             var generated = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();

@@ -74,7 +74,7 @@ public sealed class Gpt2LMHeadModel : CausalLM
         }
         h = LayerNorm.Forward(tape, h, _lnFW.Value, _lnFB.Value, eps);
         h = LastRows(tape, h, batch, lastOnly);
-        return Linear.Forward(tape, h, (_lmHead ?? _wte).Value);
+        return HeadLinear(tape, h, _lmHead ?? _wte);
     }
 
     static (Tensor Q, Tensor K, Tensor V) Split(Tape tape, Tensor qkv, int e)

@@ -3,6 +3,7 @@ using Distill.Models.Quantization;
 using Distill.Tensors;
 using Distill.Tensors.Autograd;
 using Distill.Tensors.Autograd.Ops;
+using Distill.Tensors.Quantization;
 
 namespace Distill.Models.Layers;
 
@@ -10,6 +11,8 @@ namespace Distill.Models.Layers;
 /// One nn.Linear of a checkpoint (module path such as `model.layers.0.self_attn.q_proj`): y = x Wᵀ + b, with W
 /// dense fp32 or frozen NF4, plus an optional LoRA branch s·B(A(dropout(x))) (PEFT's lora.Linear forward).
 /// W is (out, in) in memory for every family; GPT-2's Conv1D [in, out] is transposed at load and save.
+/// For inference the layer may also hold a q8_0 copy of a frozen W (<see cref="Inference"/>), used by forward-only
+/// (NoGrad) passes; the LoRA branch stays float beside it.
 /// </summary>
 public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
 {
@@ -21,8 +24,29 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
     public Parameter? Bias { get; set; }
     public LoraBranch? Lora { get; set; }
 
+    /// <summary>An 8-bit copy of the frozen base weight for forward-only passes (CausalLM.UseInferenceWeights), or null.</summary>
+    public Q8Matrix? Inference { get; private set; }
+
+    /// <summary>
+    /// Builds (or drops, with false) the q8_0 copy of W. Only a frozen W is quantized — a trainable one would leave a stale
+    /// copy after the next optimizer step — and only when in_features is a multiple of 32. Returns whether a copy exists.
+    /// </summary>
+    public bool SetInferenceQ8(bool on)
+    {
+        Inference = null;
+        if (!on || !Q8Matrix.Fits(InFeatures) || Weight is { Trainable: true }) return false;
+        Inference = Weight is not null ? Q8Matrix.Quantize(Weight.Span, OutFeatures, InFeatures) : Q8Matrix.Quantize(DenseWeight(), OutFeatures, InFeatures);
+        return true;
+    }
+
     public Tensor Forward(Tape tape, Tensor x)
     {
+        if (tape.UsesInferenceWeights && Inference is { } q8 && Weight is not { Trainable: true })
+        {
+            // 8-bit base, float adapter: y = x·Wq8ᵀ + b (+ s·B(A x)), nothing recorded.
+            var y8 = Q8Linear.Forward(tape, x, q8, Bias?.Value);
+            return Lora is not { Enabled: true } ? y8 : Add.Forward(tape, y8, Lora.Forward(tape, x));
+        }
         if (Lora is { Enabled: true, DropoutActive: false } lora)
             // The branch fused into the base GEMM's output (no dropout mask to apply to its input).
             return Quantized is not null ? LoraLinear.Forward(tape, x, Quantized, Bias?.Value, lora.A.Value, lora.B.Value, lora.Scaling)
@@ -53,6 +77,7 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
             Weight = Replacement!(Path + ".weight", OutFeatures, InFeatures);
             Quantized = null;
         }
+        Inference = null; // W changed: an 8-bit copy would be stale
         w.CopyTo(Weight.Span);
     }
 

@@ -90,5 +90,5 @@ public class LlamaForCausalLM : CausalLM
     }
 
     /// <summary>The output head on the final normed hidden states (batch·T, hidden): lm_head (or the tied embedding).</summary>
-    protected virtual Tensor Head(Tape tape, Tensor h) => Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
+    protected virtual Tensor Head(Tape tape, Tensor h) => HeadLinear(tape, h, _lmHead ?? _embed);
 }

@@ -66,6 +66,6 @@ public sealed class Phi3ForCausalLM : CausalLM
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);
         h = LastRows(tape, h, batch, lastOnly);
-        return Linear.Forward(tape, h, (_lmHead ?? _embed).Value);
+        return HeadLinear(tape, h, _lmHead ?? _embed);
     }
 }

@@ -19,6 +19,16 @@ public sealed class Tape : IDisposable
     /// <summary>Inference mode: ops compute outputs but record nothing.</summary>
     public bool NoGrad { get; set; }
 
+    /// <summary>
+    /// With <see cref="NoGrad"/>: this pass may run on a model's 8-bit inference copies of its frozen weights
+    /// (CausalLM.UseInferenceWeights) — set by sampling and reward scoring, not by passes whose numbers must match
+    /// training (a DPO reference's log-probs, validation loss), which keep the float weights.
+    /// </summary>
+    public bool InferenceWeights { get; set; }
+
+    /// <summary>True when an op may use 8-bit inference weights: a forward-only pass that asked for them.</summary>
+    public bool UsesInferenceWeights => NoGrad && InferenceWeights;
+
     public int Count => _count;
 
     /// <summary>Forgets the recorded ops and rewinds the arena (all its tensors become invalid).</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Distill.Tensors.Kernels;
 
 namespace Distill.Models.Formats.Gguf;
 
@@ -6,11 +7,12 @@ namespace Distill.Models.Formats.Gguf;
 /// ggml's Q8_0 blocks (ggml-common.h `block_q8_0`): 32 values as one fp16 scale d followed by 32 int8 q, x ≈ d·q.
 /// Quantization follows ggml-quants.c `quantize_row_q8_0_ref` (and gguf-py quants.py Q8_0): d = max|x| / 127 in
 /// float32, q = round-half-away-from-zero(x / d) (0 when d = 0), then d stored as fp16 — so q is computed with the
-/// float32 d, not with its fp16 rounding, exactly as llama.cpp does.
+/// float32 d, not with its fp16 rounding, exactly as llama.cpp does. The block quantizer is the engine's
+/// <see cref="Q8Blocks.QuantizeBlock"/>, shared with the 8-bit inference weights (Distill.Tensors.Quantization.Q8Matrix).
 /// </summary>
 public static class Q8_0
 {
-    public const int BlockSize = 32;
+    public const int BlockSize = Q8Blocks.BlockSize;
     public const int BlockBytes = 2 + BlockSize;
 
     // src: (n) with n a multiple of 32  ->  dst: (n / 32 · 34) bytes
@@ -22,13 +24,8 @@ public static class Q8_0
         {
             var x = src.Slice(b * BlockSize, BlockSize);
             var block = dst.Slice(b * BlockBytes, BlockBytes);
-            float amax = 0;
-            foreach (float v in x) amax = MathF.Max(amax, MathF.Abs(v));
-            float d = amax / 127f;
-            float id = d != 0 ? 1f / d : 0f;
-            BinaryPrimitives.WriteHalfLittleEndian(block, (Half)d);
-            for (int i = 0; i < BlockSize; i++)
-                block[2 + i] = (byte)(sbyte)MathF.Round(x[i] * id, MidpointRounding.AwayFromZero); // C's roundf
+            var q = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(block[2..]);
+            BinaryPrimitives.WriteHalfLittleEndian(block, Q8Blocks.QuantizeBlock(x, q));
         }
     }
 
