@@ -60,9 +60,9 @@ public sealed record DemoPreset
     {
         Name = "standard", BpeVocab = 768,
         Teacher = new(128, 352, 4, 4, 2), Student = new(48, 128, 2, 4, 2),
-        TrainProblems = 1200, DistillProblems = 96, TestProblems = 60, MaxDifficulty = 2,
-        TeacherSteps = 900, TeacherLr = 2e-3, StudentSteps = 300, StudentLr = 3e-3, MethodSteps = 40, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
-        MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 5, EvalTemperature = 0.6, PassKs = [1, 5], PladFractions = [0.25, 0.5],
+        TrainProblems = 1200, DistillProblems = 64, TestProblems = 40, MaxDifficulty = 2,
+        TeacherSteps = 700, TeacherLr = 2e-3, StudentSteps = 250, StudentLr = 3e-3, MethodSteps = 32, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
+        MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 4, EvalTemperature = 0.6, PassKs = [1, 4], PladFractions = [0.25, 0.5],
         RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000,
     };
 
