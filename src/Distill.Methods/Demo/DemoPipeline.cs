@@ -17,11 +17,14 @@ namespace Distill.Methods.Demo;
 /// Every stage is resumable (runs reuse `distill run`'s markers; evaluations are kept in DIR/eval), results.json is
 /// rewritten after every stage, and everything random is seeded by --seed.
 /// </summary>
-public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, bool resume, TextWriter log, bool verbose = false)
+/// <param name="judge">null: the rule-based judge; else a model reference (openai:MODEL[@URL], anthropic:MODEL) judging through the
+/// response cache DIR/judge-cache.sqlite (the key comes from the environment, as for a teacher).</param>
+public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, bool resume, TextWriter log, bool verbose = false, string? judge = null)
 {
     readonly DemoPaths _paths = new(Path.GetFullPath(outDir));
     readonly Stopwatch _wall = Stopwatch.StartNew();
     DemoResults _results = null!;
+    Microsoft.Extensions.AI.IChatClient? _llmJudge;
 
     public DemoPaths Paths => _paths;
 
@@ -36,7 +39,9 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             if (old.Preset != preset.Name || old.Seed != seed)
                 throw new InvalidOperationException($"{_paths.Results}: the demo there is preset {old.Preset}, seed {old.Seed}; this one is {preset.Name}, seed {seed}: choose another --out");
         }
-        _results = new DemoResults { Preset = preset.Name, Seed = seed, Machine = Machine(), Started = DateTimeOffset.UtcNow, Judge = RuleBasedJudge.Label, TestProblems = preset.TestProblems };
+        _results = new DemoResults { Preset = preset.Name, Seed = seed, Machine = Machine(), Started = DateTimeOffset.UtcNow, Judge = judge ?? RuleBasedJudge.Label, TestProblems = preset.TestProblems };
+        using var judgeCache = judge is null ? null : new Chat.Caching.ResponseCache(Path.Combine(_paths.Root, "judge-cache.sqlite"));
+        _llmJudge = judge is null ? null : Chat.ChatPipeline.Compose(Chat.ChatClientFactory.Create(Chat.ModelReference.Parse(judge)), judge, new Chat.ChatPipelineOptions { Cache = judgeCache, MaxConcurrency = 1 });
         log.WriteLine($"distill demo: preset {preset.Name}, seed {seed}, into {_paths.Root}{(resume ? " (resuming)" : "")}");
 
         List<Problem> test = null!;
@@ -75,7 +80,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
                 outputs[name] = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct);
                 Publish(test, outputs, usage, rewardModel);
             });
-        await Stage("scores: ROUGE, judge (rule-based, both orders), reward model, bootstrap CIs", () => { Publish(test, outputs, usage, rewardModel); return Task.CompletedTask; });
+        await Stage($"scores: ROUGE, judge ({_results.Judge}, both orders), reward model, bootstrap CIs", () => { Publish(test, outputs, usage, rewardModel); return Task.CompletedTask; });
         log.WriteLine($"distill demo: done in {_wall.Elapsed.TotalSeconds:F1} s; results in {_paths.Results}");
         return _results;
     }
@@ -192,7 +197,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
     /// <summary>Recomputes every figure from the kept outputs (deterministic: same outputs, same seed → same numbers) and saves results.json.</summary>
     void Publish(List<Problem> test, Dictionary<string, ModelOutputs> outputs, Dictionary<string, JsonObject> usage, string? rewardModel)
     {
-        _results = DemoScores.Compute(_results, preset, seed, _paths, test, outputs, usage, rewardModel);
+        _results = DemoScores.Compute(_results, preset, seed, _paths, test, outputs, usage, rewardModel, _llmJudge);
         Save();
     }
 

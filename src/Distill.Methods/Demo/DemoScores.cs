@@ -20,11 +20,12 @@ namespace Distill.Methods.Demo;
 public static class DemoScores
 {
     public static DemoResults Compute(DemoResults results, DemoPreset p, int seed, DemoPaths paths, IReadOnlyList<Problem> test,
-        IReadOnlyDictionary<string, ModelOutputs> outputs, IReadOnlyDictionary<string, JsonObject> usage, string? rewardModel)
+        IReadOnlyDictionary<string, ModelOutputs> outputs, IReadOnlyDictionary<string, JsonObject> usage, string? rewardModel,
+        Microsoft.Extensions.AI.IChatClient? llmJudge = null)
     {
         var sumPrompts = test.Select(t => (string)TaskViews.Record(t, TaskView.Sum)["prompt"]!).ToList();
         var references = test.Select(t => t.Description).ToList();
-        var judge = new PairwiseJudge(new RuleBasedJudge(sumPrompts.Zip(references).ToDictionary(x => x.First, x => x.Second)));
+        var judge = new PairwiseJudge(llmJudge ?? new RuleBasedJudge(sumPrompts.Zip(references).ToDictionary(x => x.First, x => x.Second)));
         var rouge = new RougeScorer(useStemmer: true);
         using var rm = rewardModel is null ? null : LocalRewardModel.Load(rewardModel, maxLength: p.MaxSeqLen * 2, batchSize: 1);
         double[]? referenceRewards = rm?.Rewards(sumPrompts.Zip(references).ToList());
@@ -93,7 +94,8 @@ public static class DemoScores
 
         var notes = new List<string>
         {
-            "judge: rule-based (no language model): it answers [[A]]/[[B]]/[[C]] from each summary's mean ROUGE-1/2/L F1 agreement with the reference (tie under 0.02), through PairwiseJudge with the DPO-KD prompt in both orders",
+            llmJudge is null ? "judge: rule-based (no language model): it answers [[A]]/[[B]]/[[C]] from each summary's mean ROUGE-1/2/L F1 agreement with the reference (tie under 0.02), through PairwiseJudge with the DPO-KD prompt in both orders"
+                : $"judge: {results.Judge} (an LLM), through PairwiseJudge with the DPO-KD prompt in both orders; its answers are cached in judge-cache.sqlite",
             "win rates count a win 1, a tie ½, a loss 0; intervals: 95% percentile bootstrap over test problems, seeded",
             $"teacher cost: notional prices ${DemoTeacherServer.PriceInput}/M input and ${DemoTeacherServer.PriceOutput}/M output tokens; only requests that reached the served teacher count (cache hits are free); token-KD reads a local teacher's distributions (no API tokens; examples = training records)",
         };
