@@ -51,7 +51,11 @@ public sealed class DemoTeacherServer : IAsyncDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    public ValueTask DisposeAsync() => _server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync().ConfigureAwait(false);
+        _counter.Dispose(); // the local teacher's weights
+    }
 
     sealed class CountingChatClient(IChatClient inner) : DelegatingChatClient(inner)
     {
