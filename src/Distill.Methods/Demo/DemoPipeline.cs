@@ -55,9 +55,21 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
                 if (!File.Exists(Path.Combine(_paths.StudentStart, Path.GetFileName(f)))) File.Copy(f, Path.Combine(_paths.StudentStart, Path.GetFileName(f)));
         });
 
+        // teacher and student first: the gap every method is measured against is known before any method runs
+        var outputs = new Dictionary<string, ModelOutputs>();
+        var usage = new Dictionary<string, JsonObject>();
+        string? rewardModel = null;
+        async Task Evaluate(string name, string dir, string? adapter) =>
+            await Stage($"eval {name} (test shard: {test.Count} problems × {preset.EvalSamples} samples, sandbox; summaries)", async () =>
+            {
+                outputs[name] = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct);
+                Publish(test, outputs, usage, rewardModel);
+            });
+        await Evaluate("teacher", _paths.Teacher, null);
+        await Evaluate("student", _paths.StudentStart, null);
+
         await using var server = await Timed("serve: teacher on loopback", () => DemoTeacherServer.StartAsync(_paths.Teacher, _paths.Server, ct));
         log.WriteLine($"  teacher served at {server.Reference}");
-        var usage = new Dictionary<string, JsonObject>();
         foreach (var m in DemoMethods.All)
             await Stage($"method {m.Name}", async () => usage[m.Name] = await RunMethod(m, server, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference), m.Name, ct));
         foreach (var f in preset.PladFractions)
@@ -67,19 +79,10 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             await Stage($"method {name} (plad.distill_fraction {f})", async () => usage[name] = await RunMethod(m, server, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference, f, name), name, ct));
         }
 
-        string? rewardModel = null;
         await Stage("reward model (train shard: reference ≻ corrupted)", async () => rewardModel = await DemoRewardModel.TrainAsync(preset, seed, _paths, resume, log, ct));
 
-        var outputs = new Dictionary<string, ModelOutputs>();
-        var evalModels = new List<(string Name, string Dir, string? Adapter)> { ("teacher", _paths.Teacher, null), ("student", _paths.StudentStart, null) };
-        foreach (var m in DemoMethods.All) evalModels.Add(Trained(m.Name));
-        foreach (var f in preset.PladFractions) evalModels.Add(Trained(FractionRun(f)));
-        foreach (var (name, dir, adapter) in evalModels)
-            await Stage($"eval {name} (test shard: {test.Count} problems × {preset.EvalSamples} samples, sandbox; summaries)", async () =>
-            {
-                outputs[name] = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct);
-                Publish(test, outputs, usage, rewardModel);
-            });
+        var evalModels = DemoMethods.All.Select(m => Trained(m.Name)).Concat(preset.PladFractions.Select(f => Trained(FractionRun(f)))).ToList();
+        foreach (var (name, dir, adapter) in evalModels) await Evaluate(name, dir, adapter);
         await Stage($"scores: ROUGE, judge ({_results.Judge}, both orders), reward model, bootstrap CIs", () => { Publish(test, outputs, usage, rewardModel); return Task.CompletedTask; });
         log.WriteLine($"distill demo: done in {_wall.Elapsed.TotalSeconds:F1} s; results in {_paths.Results}");
         return _results;
