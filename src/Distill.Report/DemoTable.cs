@@ -23,6 +23,14 @@ public static class DemoTable
         Print(r, console);
     }
 
+    /// <summary>The table as plain text, every column.</summary>
+    public static string Render(DemoResults r)
+    {
+        var w = new StringWriter();
+        Print(r, w, FullWidth + 10);
+        return w.ToString();
+    }
+
     public static void Print(DemoResults r, IAnsiConsole console) => console.Write(Build(r, console.Profile.Width));
 
     /// <summary>Below this width the table leaves out ROUGE-1/2, tokens, cost and the win-rate intervals (report.html has them all).</summary>

@@ -40,6 +40,7 @@ public class ExitCodeTests
         { "run", [Missing + ".yaml"], Missing + ".yaml" },
         { "run", [SmokeSft, "--set", "train.kd.no_such_key=1", "--out", Missing + "-run"], "train.kd.no_such_key" },
         { "run", [SmokeSft, "--set", "student.init=", "--set", "student.model=" + Missing, "--out", Missing + "-run"], "key 'student.model': '" + Missing + "' is not a model folder" },
+        { "demo", ["--preset", "huge", "--out", Missing + "-demo"], "huge" },
         { "data task", ["--shard", "no-such-shard", "--out", Missing + ".jsonl"], "no-such-shard" },
         { "report", [Missing], Missing },
         { "data export-trl", ["--in", Missing + ".jsonl", "--out", Missing + "-trl.jsonl"], Missing + ".jsonl" },

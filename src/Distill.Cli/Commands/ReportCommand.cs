@@ -27,22 +27,28 @@ sealed class ReportCommand : IVerb
             try { r = DemoResults.Load(json); }
             catch (InvalidDataException e) { throw new BadInputException(e.Message); }
 
-            string html = Path.Combine(d, "report.html");
-            IReadOnlyList<Chart> charts;
-            try { charts = ReportWriter.Write(r, html); }
-            catch (InvalidDataException e) { throw new BadInputException($"{json}: {e.Message}"); }
-            if (Console.IsOutputRedirected) DemoTable.Print(r, Console.Out, DemoTable.FullWidth);   // a log file: plain text, every column
-            else DemoTable.Print(r, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }));
-            var omitted = charts.Where(c => !c.Drawn).ToList();
-            Console.WriteLine($"report   {html} ({charts.Count - omitted.Count} charts"
-                + (omitted.Count > 0 ? $"; not drawn, no data: {string.Join(", ", omitted.Select(c => c.Id))})" : ")"));
-            if (!pr.GetValue(noScreenshot))
-            {
-                string png = Path.Combine(d, "report.png");
-                Console.WriteLine(ReportScreenshot.TryWrite(r, charts, html, png) is { } why ? $"png      not written: {why}" : $"png      {png}");
-            }
+            Render(r, d, json, !pr.GetValue(noScreenshot));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>report.html, report.png (when Chromium is installed) and the table of a demo's results; `distill demo` ends with it too.</summary>
+    internal static void Render(DemoResults r, string d, string json, bool screenshot)
+    {
+        string html = Path.Combine(d, "report.html");
+        IReadOnlyList<Chart> charts;
+        try { charts = ReportWriter.Write(r, html); }
+        catch (InvalidDataException e) { throw new BadInputException($"{json}: {e.Message}"); }
+        if (Console.IsOutputRedirected) DemoTable.Print(r, Console.Out, DemoTable.FullWidth);   // a log file: plain text, every column
+        else DemoTable.Print(r, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }));
+        var omitted = charts.Where(c => !c.Drawn).ToList();
+        Console.WriteLine($"report   {html} ({charts.Count - omitted.Count} charts"
+            + (omitted.Count > 0 ? $"; not drawn, no data: {string.Join(", ", omitted.Select(c => c.Id))})" : ")"));
+        if (screenshot)
+        {
+            string png = Path.Combine(d, "report.png");
+            Console.WriteLine(ReportScreenshot.TryWrite(r, charts, html, png) is { } why ? $"png      not written: {why}" : $"png      {png}");
+        }
     }
 }

@@ -86,7 +86,7 @@ public sealed class ModelStage : IStage
         {
             var preset = r.String(who + ".init");
             if (preset.Length == 0) continue;
-            var config = ModelFolder.ResolveConfig(preset, tokenizer);
+            var config = ModelFolder.ResolveConfig(ModelPresets.Names.Contains(preset) ? preset : Resolve(r, preset), tokenizer);
             // The trained BPE has one special token, id 0: it ends a text (GPT-2's convention), and there is no BOS.
             if (trained) config = config with { BosTokenId = null, EosTokenIds = [0], PadTokenId = 0 };
             var output = Path.Combine(dir, who);

@@ -159,8 +159,12 @@ public sealed class Recipe
         if (Int("teacher.init_steps") > 0 && String("teacher.init").Length == 0) Fail("teacher.init_steps", "fine-tunes a teacher the run makes: give teacher.init too");
         if (Float("teacher.init_lr") <= 0) Fail("teacher.init_lr", "must be > 0");
         foreach (var k in new[] { "student.init", "teacher.init" })
+            // a preset, or a config.json file (relative to the recipe) for a shape no preset has (`distill demo` uses both)
             if (String(k) is { Length: > 0 } preset && !Distill.Models.ModelPresets.Names.Contains(preset))
-                Fail(k, $"'{preset}' is not a preset ({string.Join(", ", Distill.Models.ModelPresets.Names)})");
+            {
+                if (!preset.EndsWith(".json", StringComparison.Ordinal)) Fail(k, $"'{preset}' is not a preset ({string.Join(", ", Distill.Models.ModelPresets.Names)})");
+                else if (!File.Exists(ModelStage.Resolve(this, preset))) Fail(k, $"'{preset}': no such config.json");
+            }
         if (Int("init.bpe_vocab") < 257) Fail("init.bpe_vocab", "must be ≥ 257 (the 256 bytes and the end-of-text token)");
         if (Method == Persd.PersdMethod.MethodName) Persd.PersdMethod.Validate(this, Fail);
         if (RecipeMethods.Find(Method) is { NeedsTeacher: true } && String("teacher.model").Length == 0 && String("teacher.init").Length == 0) Fail("teacher.model", $"method {Method} needs a teacher (teacher.model or teacher.init)");

@@ -30,7 +30,7 @@ public static class RecipeSchema
         new("data.prompt_template", RecipeKind.Choice, "none", "wrap each prompt in a DPO-KD Table 1 template: none, dpo-kd-summary, dpo-kd-generation", ["none", "dpo-kd-summary", "dpo-kd-generation"]),
 
         new("student.model", RecipeKind.String, "", "student: a Hugging Face model folder (relative to the recipe, or the working directory); or student.init"),
-        new("student.init", RecipeKind.String, "", "student made by the run: a `distill init` preset (e.g. tiny), randomly initialized into models/student"),
+        new("student.init", RecipeKind.String, "", "student made by the run: a `distill init` preset (e.g. tiny) or a config.json, randomly initialized into models/student"),
         new("student.adapter.r", RecipeKind.Int, 8L, "LoRA rank (0 = train all weights)"),
         new("student.adapter.alpha", RecipeKind.Float, 16.0, "LoRA alpha"),
         new("student.adapter.dropout", RecipeKind.Float, 0.0, "LoRA dropout"),
@@ -39,7 +39,7 @@ public static class RecipeSchema
         new("student.inference_weights", RecipeKind.Choice, "f32", "weights the student samples with inside the pipelines (online DPO-KD, PLaD, PERsD, GKD): f32, or q8 (8-bit copies of the frozen base, the adapter in float; needs student.adapter.r > 0)", ["f32", "q8"]),
 
         new("teacher.model", RecipeKind.String, "", "teacher: a model folder, openai:MODEL[@BASE_URL] or anthropic:MODEL (seqkd, token-kd)"),
-        new("teacher.init", RecipeKind.String, "", "teacher made by the run: a `distill init` preset, randomly initialized into models/teacher (a local folder)"),
+        new("teacher.init", RecipeKind.String, "", "teacher made by the run: a `distill init` preset or a config.json, randomly initialized into models/teacher (a local folder)"),
         new("teacher.init_steps", RecipeKind.Int, 0L, "teacher.init: SFT steps (every weight) on the run's data before it teaches (0 = a random teacher)"),
         new("teacher.init_lr", RecipeKind.Float, 3e-3, "teacher.init: learning rate of that fine-tuning (cosine schedule)"),
         new("teacher.api_key_env", RecipeKind.String, "", "name of the environment variable holding the teacher's API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"),

@@ -40,6 +40,11 @@ public class RecipeTests
         Assert.StartsWith("r.yaml: key 'student.model': give exactly one", Fails(Minimal + "  init: tiny\n").Message);
         Assert.Equal("r.yaml: key 'student.init': 'huge' is not a preset (" + string.Join(", ", Distill.Models.ModelPresets.Names) + ")",
             Fails("method: sft\nstudent:\n  init: huge\n").Message);
+        // student.init / teacher.init may also name a config.json (a shape no preset has; `distill demo` uses it)
+        Assert.Equal("r.yaml: key 'student.init': '/no/such/config.json': no such config.json", Fails("method: sft\nstudent:\n  init: /no/such/config.json\n").Message);
+        var config = Path.Combine(Directory.CreateTempSubdirectory("distill-recipe-").FullName, "config.json");
+        File.WriteAllText(config, "{}");
+        Assert.Equal(config, Recipe.Parse($"method: sft\nstudent:\n  init: \"{config}\"\n", "r.yaml").String("student.init"));
         Assert.Contains("key 'train.kd.beta': must be in (0, 1)", Fails(Minimal + "train:\n  kd:\n    beta: 1\n").Message);
         Assert.Contains("key 'teacher.init_steps': fine-tunes a teacher the run makes: give teacher.init too",
             Fails(Minimal.Replace("sft", "seqkd") + "teacher:\n  model: /t\n  init_steps: 5\n").Message);

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Distill.Methods.Demo;
+using Distill.Methods.Runs;
+using Distill.Report;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>`distill demo`: the papers' comparison end to end on the built-in code task, offline (docs/demo.md).</summary>
+sealed class DemoCommand : IVerb
+{
+    public Command Build()
+    {
+        var preset = new Option<string>("--preset") { Description = "quick (every stage in minutes, not a result) or standard (the measured comparison)", DefaultValueFactory = _ => "quick" };
+        var output = new Option<string?>("--out") { Description = "Demo directory (default: runs/demo-PRESET)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue a demo: finished runs, models and evaluations are kept" };
+        var seed = new Option<int>("--seed") { Description = "Seed of every random choice (same seed, same table)", DefaultValueFactory = _ => 0 };
+        var judge = new Option<string?>("--judge") { Description = "An LLM judge instead of the rule-based one: openai:MODEL[@BASE_URL] or anthropic:MODEL (key from the environment)" };
+        var verbose = new Option<bool>("--verbose") { Description = "Also print every run's own log lines (they are always in runs/NAME/run.log)" };
+        var command = new Command("demo", "Train a teacher and a student from scratch, distill with every method, evaluate on the test shard, write results.json.\n" +
+            "Example: distill demo --preset quick   |   distill demo --preset standard --out runs/demo --resume");
+        foreach (var o in new Option[] { preset, output, resume, seed, judge, verbose }) command.Options.Add(o);
+        command.SetAction(async (pr, ct) =>
+        {
+            DemoPreset p;
+            try { p = DemoPreset.Get(pr.GetValue(preset)!); }
+            catch (ArgumentException e) { throw new BadInputException(e.Message); }
+            var dir = pr.GetValue(output) ?? Path.Combine("runs", "demo-" + p.Name);
+            DemoResults results;
+            try { results = await new DemoPipeline(p, dir, pr.GetValue(seed), pr.GetValue(resume), Console.Out, pr.GetValue(verbose), pr.GetValue(judge)).RunAsync(ct); }
+            catch (StageFailedException e)
+            {
+                Console.Error.WriteLine($"distill demo: {e.Message} (continue with --resume)");
+                return 1;
+            }
+            ReportCommand.Render(results, dir, Path.Combine(dir, "results.json"), screenshot: true);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text;
+
+namespace Distill.Methods.Demo;
+
+/// <summary>One distilled student of the demo: its name in the results, its family, and the recipe that makes it.</summary>
+public sealed record DemoMethod(string Name, string Family, string RecipeMethod, string Extra, bool UsesApiTeacher, bool UsesLocalTeacher);
+
+/// <summary>
+/// The methods the demo compares (issue 16 §1), each a recipe run through <see cref="Runs.RunPipeline"/> exactly as
+/// `distill run` runs it: the yaml is written to DIR/recipes/NAME.yaml and kept, so any run can be repeated by hand.
+/// </summary>
+public static class DemoMethods
+{
+    public static IReadOnlyList<DemoMethod> All { get; } =
+    [
+        new("sft", "baseline", "sft", "", false, false),
+        new("seqkd", "baseline", "seqkd", "", true, false),
+        new("kd-fkl", "token-kd", "token-kd", "train:\n  kd:\n    divergence: forward_kl\n", false, true),
+        new("kd-rkl", "token-kd", "token-kd", "train:\n  kd:\n    divergence: reverse_kl\n", false, true),
+        new("dpo-kd-offline", "preference", "dpo-kd-offline", "preference:\n  loss: dpo\n  beta: 0.1\n  drop_truncated: false\n", true, false),
+        new("dpo-kd-online", "preference", "dpo-kd-online", "preference:\n  loss: dpo\n  beta: 0.1\n  drop_truncated: false\n  iterations: {iterations}\n", true, false),
+        new("plad-rank", "preference", "plad", "preference:\n  loss: plad-rank\n  delta: 1.0\n  drop_truncated: false\nplad:\n  sft_epochs: 0\n  distill_fraction: {fraction}\n", true, false),
+        new("plad-margin", "preference", "plad", "preference:\n  loss: plad-margin\n  delta: 1.0\n  drop_truncated: false\nplad:\n  sft_epochs: 0\n  scorer: rougeL\n", true, false),
+        new("persd-plain", "persd", "persd", "persd:\n  variant: plain\n", true, false),
+        new("persd-refine", "persd", "persd", "persd:\n  variant: refine\n", true, false),
+    ];
+
+    /// <summary>The recipe yaml of a method run (fraction: plad.distill_fraction of a PLaD run, 1 otherwise).</summary>
+    public static string Recipe(DemoMethod m, DemoPreset p, int seed, DemoPaths paths, string apiTeacher, double fraction = 1.0, string? name = null)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var y = new StringBuilder();
+        y.Append($"# distill demo ({p.Name}, seed {seed}): {m.Name}, made by DemoPipeline; `distill run` runs it the same way.\n");
+        y.Append($"name: demo-{name ?? m.Name}\nmethod: {m.RecipeMethod}\nseed: {seed}\n");
+        if (m.RecipeMethod == "persd")
+            y.Append($"data:\n  source: builtin\n  view: gen\n  shard: distill\n  n: {p.DistillProblems}\n  seed: {seed}\n  max_difficulty: {p.MaxDifficulty}\n");
+        else
+            y.Append($"data:\n  source: {Quote(paths.DistillData)}\n  n: 0\n");
+        y.Append($"student:\n  model: {Quote(paths.StudentStart)}\n  adapter:\n    r: {p.LoraR}\n    alpha: {2 * p.LoraR}\n    dropout: 0.0\n");
+        if (m.UsesApiTeacher || m.UsesLocalTeacher)
+        {
+            y.Append($"teacher:\n  model: {Quote(m.UsesLocalTeacher ? paths.Teacher : apiTeacher)}\n");
+            if (m.UsesApiTeacher)
+                // a notional price (USD per million tokens, an API model of the small class) so the cost column is exercised
+                y.Append($"  max_tokens: {(m.RecipeMethod == "persd" ? 2 * p.MaxNewTokens : p.MaxNewTokens)}\n  temperature: 0.0\n  concurrency: 2\n  max_retries: 1\n" +
+                         $"  price_input: {DemoTeacherServer.PriceInput.ToString(inv)}\n  price_output: {DemoTeacherServer.PriceOutput.ToString(inv)}\n");
+        }
+        y.Append($"sampling:\n  n: 1\n  temperature: 1.0\n  max_new_tokens: {p.MaxNewTokens}\n");
+        if (m.RecipeMethod == "persd")
+            y.Append($"persd:\n  train_source: builtin:distill\n  eval_source: builtin:test\n  eval_tasks: 1\n  max_new_tokens: {p.MaxNewTokens}\n" +
+                     $"  repair_rounds: 1\n  sandbox_timeout_s: 5\n");
+        y.Append($"train:\n  epochs: 1\n  max_steps: {p.MethodSteps}\n  batch_size: {p.BatchSize}\n  lr: {p.MethodLr.ToString("R", inv)}\n  lr_schedule: constant\n" +
+                 $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(2, p.MethodSteps / 2)}\n  log_every: {Math.Max(1, p.MethodSteps / 2)}\n");
+        var extra = m.Extra.Replace("{iterations}", p.DpoOnlineIterations.ToString(inv)).Replace("{fraction}", fraction.ToString("R", inv));
+        // merge the method's extra "train:" block into the one above (YAML keys must not repeat)
+        if (extra.StartsWith("train:\n", StringComparison.Ordinal)) y.Append(extra["train:\n".Length..]);
+        else if (m.RecipeMethod == "persd") y.Replace("persd:\n", extra, 0, y.Length);
+        else y.Append(extra);
+        return y.ToString();
+    }
+
+    /// <summary>The recipe that makes the teacher and the student start (and the BPE) on the train shard: SFT of both, every weight.</summary>
+    public static string BaseRecipe(DemoPreset p, int seed, DemoPaths paths)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        return $"# distill demo ({p.Name}, seed {seed}): the tokenizer, teacher and student start, trained from scratch on the train shard (PLaD §4.1).\n" +
+               $"name: demo-base\nmethod: sft\nseed: {seed}\n" +
+               $"data:\n  source: {Quote(paths.TrainData)}\n  n: 0\n" +
+               $"student:\n  init: {Quote(paths.StudentConfig)}\n  adapter:\n    r: 0\n" +
+               $"teacher:\n  init: {Quote(paths.TeacherConfig)}\n  init_steps: {p.TeacherSteps}\n  init_lr: {p.TeacherLr.ToString("R", inv)}\n" +
+               $"init:\n  tokenizer: bpe\n  bpe_vocab: {p.BpeVocab}\n" +
+               $"train:\n  max_steps: {p.StudentSteps}\n  batch_size: {p.BatchSize}\n  lr: {p.StudentLr.ToString("R", inv)}\n  lr_schedule: cosine\n" +
+               $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(10, p.StudentSteps / 2)}\n  log_every: {Math.Max(1, p.StudentSteps / 4)}\n";
+    }
+
+    static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}
+
+/// <summary>The demo's folder layout under --out.</summary>
+public sealed record DemoPaths(string Root)
+{
+    public string Results => Path.Combine(Root, "results.json");
+    public string Recipes => Path.Combine(Root, "recipes");
+    public string Runs => Path.Combine(Root, "runs");
+    public string DataDir => Path.Combine(Root, "data");
+    public string TrainData => Path.Combine(DataDir, "train.jsonl");
+    public string DistillData => Path.Combine(DataDir, "distill.jsonl");
+    public string TestGen => Path.Combine(DataDir, "test-gen.jsonl");
+    public string TestSum => Path.Combine(DataDir, "test-sum.jsonl");
+    public string TeacherConfig => Path.Combine(DataDir, "teacher-config.json");
+    public string StudentConfig => Path.Combine(DataDir, "student-config.json");
+    public string BaseRun => Path.Combine(Runs, "base");
+    public string Teacher => Path.Combine(BaseRun, "models", "teacher");
+    public string StudentStart => Path.Combine(BaseRun, "model");
+    public string RewardModel => Path.Combine(Root, "reward-model");
+    public string Eval => Path.Combine(Root, "eval");
+    public string Server => Path.Combine(Root, "server.json");
+    public string Run(string name) => Path.Combine(Runs, name);
+}

@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using Distill.Data.BuiltInTask;
+using Distill.Evaluation.Judge;
+using Distill.Methods.Runs;
+using Distill.Models;
+using Distill.Report;
+
+namespace Distill.Methods.Demo;
+
+/// <summary>
+/// `distill demo`: the papers' comparison end to end on the built-in code task (issue 16 §1), as stages over DIR:
+/// data → base (BPE, teacher and student from scratch on the train shard) → serve (the teacher on loopback) → one recipe
+/// run per method on the distill shard → PLaD's distill-fraction runs → reward model → evaluation on the test shard.
+/// Every stage is resumable (runs reuse `distill run`'s markers; evaluations are kept in DIR/eval), results.json is
+/// rewritten after every stage, and everything random is seeded by --seed.
+/// </summary>
+/// <param name="judge">null: the rule-based judge; else a model reference (openai:MODEL[@URL], anthropic:MODEL) judging through the
+/// response cache DIR/judge-cache.sqlite (the key comes from the environment, as for a teacher).</param>
+public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, bool resume, TextWriter log, bool verbose = false, string? judge = null)
+{
+    readonly DemoPaths _paths = new(Path.GetFullPath(outDir));
+    readonly Stopwatch _wall = Stopwatch.StartNew();
+    DemoResults _results = null!;
+    Microsoft.Extensions.AI.IChatClient? _llmJudge;
+
+    public DemoPaths Paths => _paths;
+
+    public async Task<DemoResults> RunAsync(CancellationToken ct = default)
+    {
+        if (!resume && File.Exists(_paths.Results))
+            throw new InvalidOperationException($"{_paths.Root} already holds a demo; pass --resume to continue it, or choose another --out");
+        Directory.CreateDirectory(_paths.Root);
+        if (resume && File.Exists(_paths.Results))
+        {
+            var old = DemoResults.Load(_paths.Results);
+            if (old.Preset != preset.Name || old.Seed != seed)
+                throw new InvalidOperationException($"{_paths.Results}: the demo there is preset {old.Preset}, seed {old.Seed}; this one is {preset.Name}, seed {seed}: choose another --out");
+        }
+        _results = new DemoResults { Preset = preset.Name, Seed = seed, Machine = Machine(), Started = DateTimeOffset.UtcNow, Judge = judge ?? RuleBasedJudge.Label, TestProblems = preset.TestProblems };
+        using var judgeCache = judge is null ? null : new Chat.Caching.ResponseCache(Path.Combine(_paths.Root, "judge-cache.sqlite"));
+        _llmJudge = judge is null ? null : Chat.ChatPipeline.Compose(Chat.ChatClientFactory.Create(Chat.ModelReference.Parse(judge)), judge, new Chat.ChatPipelineOptions { Cache = judgeCache, MaxConcurrency = 1 });
+        log.WriteLine($"distill demo: preset {preset.Name}, seed {seed}, into {_paths.Root}{(resume ? " (resuming)" : "")}");
+
+        List<Problem> test = null!;
+        await Stage("data", () => { test = WriteData(); return Task.CompletedTask; });
+        await Stage("base: BPE, teacher and student from scratch (train shard)", async () =>
+        {
+            await RunRecipe("base", DemoMethods.BaseRecipe(preset, seed, _paths), ct);
+            // the trained student's folder (the train stage's model/) holds weights and config; the methods load it as
+            // student.model, so it gets the tokenizer files of the folder it was initialized in
+            foreach (var f in Directory.GetFiles(Path.Combine(_paths.BaseRun, "models", "student")).Where(f => Path.GetFileName(f).StartsWith("tokenizer", StringComparison.Ordinal) || Path.GetFileName(f) == "special_tokens_map.json"))
+                if (!File.Exists(Path.Combine(_paths.StudentStart, Path.GetFileName(f)))) File.Copy(f, Path.Combine(_paths.StudentStart, Path.GetFileName(f)));
+        });
+
+        // teacher and student first: the gap every method is measured against is known before any method runs
+        var outputs = new Dictionary<string, ModelOutputs>();
+        var usage = new Dictionary<string, JsonObject>();
+        string? rewardModel = null;
+        async Task Evaluate(string name, string dir, string? adapter) =>
+            await Stage($"eval {name} (test shard: {test.Count} problems × {preset.EvalSamples} samples, sandbox; summaries)", async () =>
+            {
+                outputs[name] = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct);
+                Publish(test, outputs, usage, rewardModel);
+            });
+        await Evaluate("teacher", _paths.Teacher, null);
+        await Evaluate("student", _paths.StudentStart, null);
+
+        await using var server = await Timed("serve: teacher on loopback", () => DemoTeacherServer.StartAsync(_paths.Teacher, _paths.Server, ct));
+        log.WriteLine($"  teacher served at {server.Reference}");
+        foreach (var m in DemoMethods.All)
+            await Stage($"method {m.Name}", async () => usage[m.Name] = await RunMethod(m, server, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference), m.Name, ct));
+        foreach (var f in preset.PladFractions)
+        {
+            var m = DemoMethods.All.Single(x => x.Name == "plad-rank");
+            var name = FractionRun(f);
+            await Stage($"method {name} (plad.distill_fraction {f})", async () => usage[name] = await RunMethod(m, server, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference, f, name), name, ct));
+        }
+
+        await Stage("reward model (train shard: reference ≻ corrupted)", async () => rewardModel = await DemoRewardModel.TrainAsync(preset, seed, _paths, resume, log, ct));
+
+        var evalModels = DemoMethods.All.Select(m => Trained(m.Name)).Concat(preset.PladFractions.Select(f => Trained(FractionRun(f)))).ToList();
+        foreach (var (name, dir, adapter) in evalModels) await Evaluate(name, dir, adapter);
+        await Stage($"scores: ROUGE, judge ({_results.Judge}, both orders), reward model, bootstrap CIs", () => { Publish(test, outputs, usage, rewardModel); return Task.CompletedTask; });
+        log.WriteLine($"distill demo: done in {_wall.Elapsed.TotalSeconds:F1} s; results in {_paths.Results}");
+        return _results;
+    }
+
+    static string FractionRun(double f) => "plad-rank-f" + f.ToString("0.##", CultureInfo.InvariantCulture);
+
+    static bool IsEmpty(string jsonl) => File.Exists(jsonl) && File.ReadLines(jsonl).All(string.IsNullOrWhiteSpace);
+
+    /// <summary>Marker of a method run that had nothing to train on (its reason); its model is the student start.</summary>
+    string Untrained(string name) => Untrained(_paths, name);
+    public static string Untrained(DemoPaths paths, string name) => Path.Combine(paths.Run(name), "demo-untrained.json");
+
+    /// <summary>What a method run left: an adapter over the student start, or a full-weights folder.</summary>
+    (string, string, string?) Trained(string name)
+    {
+        var run = _paths.Run(name);
+        if (File.Exists(Untrained(name))) return (name, _paths.StudentStart, null);
+        if (File.Exists(Path.Combine(run, "adapter", "adapter_config.json"))) return (name, _paths.StudentStart, Path.Combine(run, "adapter"));
+        if (File.Exists(Path.Combine(run, "model", "config.json"))) return (name, Path.Combine(run, "model"), null);
+        throw new InvalidOperationException($"{run}: the run left neither adapter/ nor model/");
+    }
+
+    async Task Stage(string name, Func<Task> body)
+    {
+        var clock = Stopwatch.StartNew();
+        log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name} …");
+        await body();
+        log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name}: done in {clock.Elapsed.TotalSeconds:F1} s");
+        Save();
+    }
+
+    async Task<T> Timed<T>(string name, Func<Task<T>> body)
+    {
+        T value = default!;
+        await Stage(name, async () => value = await body());
+        return value;
+    }
+
+    void Save()
+    {
+        _results = _results with { WallSeconds = Math.Round(_wall.Elapsed.TotalSeconds, 1) };
+        RunDirectory.WriteAtomic(_paths.Results, _results.ToJson());
+    }
+
+    async Task RunRecipe(string name, string yaml, CancellationToken ct)
+    {
+        Directory.CreateDirectory(_paths.Recipes);
+        var file = Path.Combine(_paths.Recipes, name + ".yaml");
+        RunDirectory.WriteAtomic(file, yaml);
+        var recipe = Recipe.Load(file);
+        await RunPipeline.RunAsync(recipe, _paths.Run(name), resume, verbose ? log : TextWriter.Null, ct: ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a method's recipe; returns what its teacher cost: requests and tokens that reached the served teacher (cache hits do not).</summary>
+    async Task<JsonObject> RunMethod(DemoMethod m, DemoTeacherServer server, string yaml, string name, CancellationToken ct)
+    {
+        var usageFile = Path.Combine(_paths.Run(name), "demo-teacher-usage.json");
+        var before = server.Usage;
+        try { await RunRecipe(name, yaml, ct); }
+        catch (FormatException e) when (m.RecipeMethod == "persd" && IsEmpty(Path.Combine(_paths.Run(name), "data", "persd-train.jsonl")))
+        {
+            // PERsD trains only on refinements that pass the tests (Chen et al. 2023 §3): a teacher too weak to repair any
+            // attempt leaves nothing to train on. The method then changed nothing; the report says so rather than failing.
+            RunDirectory.WriteAtomic(Untrained(name), new JsonObject { ["reason"] = "no teacher refinement passed the tests: nothing to train on; the student start is reported", ["error"] = e.Message }.ToJsonString());
+            log.WriteLine($"  {name}: no teacher refinement passed the tests, nothing to train on (reported as the student start)");
+        }
+        if (resume && File.Exists(usageFile)) return JsonNode.Parse(File.ReadAllText(usageFile))!.AsObject();
+        var after = server.Usage;
+        var json = new JsonObject
+        {
+            ["requests"] = after.Requests - before.Requests,
+            ["input_tokens"] = after.InputTokens - before.InputTokens,
+            ["output_tokens"] = after.OutputTokens - before.OutputTokens,
+            ["records"] = File.ReadLines(Path.Combine(_paths.Run(name), "data", DataStage.Output)).Count(),
+        };
+        RunDirectory.WriteAtomic(usageFile, json.ToJsonString());
+        return json;
+    }
+
+    /// <summary>The three shards as the demo uses them, and the two model shapes as config.json files the recipes point at.</summary>
+    List<Problem> WriteData()
+    {
+        Directory.CreateDirectory(_paths.DataDir);
+        var train = TaskGenerator.Generate(Shard.Train, preset.TrainProblems, (ulong)seed, preset.MaxDifficulty);
+        var distill = TaskGenerator.Generate(Shard.Distill, preset.DistillProblems, (ulong)seed, preset.MaxDifficulty);
+        var test = TaskGenerator.Generate(Shard.Test, preset.TestProblems, (ulong)seed, preset.MaxDifficulty);
+        // both views of every problem (DPO-KD's two tasks), interleaved
+        WriteJsonl(_paths.TrainData, train.SelectMany(p => new[] { TaskViews.Record(p, TaskView.Gen), TaskViews.Record(p, TaskView.Sum) }));
+        WriteJsonl(_paths.DistillData, distill.SelectMany(p => new[] { TaskViews.Record(p, TaskView.Gen), TaskViews.Record(p, TaskView.Sum) }));
+        WriteJsonl(_paths.TestGen, test.Select(p => TaskViews.Record(p, TaskView.Gen)));
+        WriteJsonl(_paths.TestSum, test.Select(p => TaskViews.Record(p, TaskView.Sum)));
+        WriteConfig(_paths.TeacherConfig, preset.Teacher);
+        WriteConfig(_paths.StudentConfig, preset.Student);
+        log.WriteLine($"  train {train.Count} problems (gen + sum), distill {distill.Count}, test {test.Count}; teacher {Shape(preset.Teacher)}, student {Shape(preset.Student)}");
+        return test;
+    }
+
+    static string Shape(DemoModelShape s) => $"{s.Layers}×{s.Hidden} (heads {s.Heads})";
+
+    void WriteConfig(string path, DemoModelShape s)
+    {
+        var c = ModelPresets.Get("tiny") with
+        {
+            VocabSize = preset.BpeVocab, HiddenSize = s.Hidden, IntermediateSize = s.Intermediate, NumLayers = s.Layers,
+            NumHeads = s.Heads, NumKvHeads = s.KvHeads, HeadDim = s.Hidden / s.Heads, MaxPositionEmbeddings = Math.Max(512, preset.MaxSeqLen),
+        };
+        var json = Models.Formats.ConfigJson.ToJson(c).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        RunDirectory.WriteAtomic(path, json);
+    }
+
+    static void WriteJsonl(string path, IEnumerable<JsonObject> records)
+        => RunDirectory.WriteAtomic(path, string.Concat(records.Select(r => r.ToJsonString() + "\n")));
+
+    /// <summary>Recomputes every figure from the kept outputs (deterministic: same outputs, same seed → same numbers) and saves results.json.</summary>
+    void Publish(List<Problem> test, Dictionary<string, ModelOutputs> outputs, Dictionary<string, JsonObject> usage, string? rewardModel)
+    {
+        _results = DemoScores.Compute(_results, preset, seed, _paths, test, outputs, usage, rewardModel, _llmJudge);
+        Save();
+    }
+
+    static string Machine()
+    {
+        string cpu = "unknown CPU";
+        try { cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu; }
+        catch (IOException) { }
+        return $"{cpu}, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+    }
+}

@@ -1,0 +1,75 @@
+namespace Distill.Methods.Demo;
+
+/// <summary>Shape of one model the demo makes from scratch (a Llama decoder; the vocabulary is the demo's BPE).</summary>
+public sealed record DemoModelShape(int Hidden, int Intermediate, int Layers, int Heads, int KvHeads);
+
+/// <summary>
+/// Everything `distill demo` fixes in advance: model sizes, data sizes, steps, learning rates, sampling. Nothing here is
+/// chosen on the test shard; the methods' settings are the preset's (issue 16 §1: hyperparameters are fixed in the
+/// preset or chosen on the distill shard, never on test).
+/// </summary>
+public sealed record DemoPreset
+{
+    public required string Name { get; init; }
+    public int BpeVocab { get; init; } = 384;
+    public required DemoModelShape Teacher { get; init; }
+    public required DemoModelShape Student { get; init; }
+    /// <summary>Problems of the train shard (each gives a gen and a sum record): the supervised half (PLaD §4.1).</summary>
+    public int TrainProblems { get; init; }
+    /// <summary>Problems of the distill shard: the distillation half every method uses.</summary>
+    public int DistillProblems { get; init; }
+    public int TestProblems { get; init; }
+    public int MaxDifficulty { get; init; } = 1;
+    public int TeacherSteps { get; init; }
+    public double TeacherLr { get; init; } = 3e-3;
+    public int StudentSteps { get; init; }
+    public double StudentLr { get; init; } = 3e-3;
+    public int BatchSize { get; init; } = 4;
+    public int MaxSeqLen { get; init; } = 192;
+    /// <summary>Steps of each method's own training (LoRA on the student start).</summary>
+    public int MethodSteps { get; init; }
+    public double MethodLr { get; init; } = 3e-3;
+    public int LoraR { get; init; } = 8;
+    /// <summary>Longest teacher / student answer, tokens (teacher calls, preference sampling, evaluation).</summary>
+    public int MaxNewTokens { get; init; } = 48;
+    public int DpoOnlineIterations { get; init; } = 2;
+    /// <summary>pass@k: samples per test problem (n) at this temperature; k = 1 and every k ≤ n of <see cref="PassKs"/>.</summary>
+    public int EvalSamples { get; init; } = 2;
+    public double EvalTemperature { get; init; } = 0.8;
+    public int[] PassKs { get; init; } = [1, 2];
+    /// <summary>plad.distill_fraction values besides 1 (PLaD §5.5).</summary>
+    public double[] PladFractions { get; init; } = [0.5];
+    /// <summary>Reward model (a small LlamaForSequenceClassification) Bradley–Terry steps on the train shard.</summary>
+    public int RewardSteps { get; init; } = 40;
+    public int RewardPairs { get; init; } = 32;
+    public int BootstrapResamples { get; init; } = 1000;
+
+    /// <summary>Every stage working, in minutes on 2 cores — not a result (issue 16 §2).</summary>
+    public static DemoPreset Quick { get; } = new()
+    {
+        Name = "quick", BpeVocab = 320,
+        Teacher = new(64, 160, 2, 4, 2), Student = new(32, 96, 1, 2, 2),
+        TrainProblems = 48, DistillProblems = 8, TestProblems = 4, MaxDifficulty = 1,
+        TeacherSteps = 24, StudentSteps = 12, MethodSteps = 4, BatchSize = 4, MaxSeqLen = 160,
+        MaxNewTokens = 24, DpoOnlineIterations = 2, EvalSamples = 2, PassKs = [1, 2], PladFractions = [0.5],
+        RewardSteps = 16, RewardPairs = 16, BootstrapResamples = 500,
+    };
+
+    /// <summary>The measured preset (≤ 20 min target on 2 cores): a teacher several times the student's size, trained longer.</summary>
+    public static DemoPreset Standard { get; } = new()
+    {
+        Name = "standard", BpeVocab = 768,
+        Teacher = new(128, 352, 4, 4, 2), Student = new(48, 128, 2, 4, 2),
+        TrainProblems = 1200, DistillProblems = 64, TestProblems = 40, MaxDifficulty = 2,
+        TeacherSteps = 700, TeacherLr = 2e-3, StudentSteps = 250, StudentLr = 3e-3, MethodSteps = 32, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
+        MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 4, EvalTemperature = 0.6, PassKs = [1, 4], PladFractions = [0.25, 0.5],
+        RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000,
+    };
+
+    public static DemoPreset Get(string name) => name switch
+    {
+        "quick" => Quick,
+        "standard" => Standard,
+        _ => throw new ArgumentException($"--preset '{name}': expected quick or standard"),
+    };
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Distill.Methods.Demo;
+using Distill.Methods.Runs;
+using Distill.Report;
+
+namespace Distill.Methods.Tests.Demo;
+
+/// <summary>
+/// `distill demo --preset quick` end to end (issue 16 §2: quick is part of the test suite and shows every stage working,
+/// not a result): every method's run completed through the recipe machinery, every model was evaluated, results.json holds
+/// every method with numbers; then a resumed demo with one method run and every evaluation removed recomputes them and
+/// gives the same metrics (same seed → same table).
+/// </summary>
+public class DemoQuickTests
+{
+    static readonly string[] Models = ["teacher", "student", .. DemoMethods.All.Select(m => m.Name), "plad-rank-f0.5"];
+
+    [Fact]
+    public async Task QuickDemo_RunsEveryStage_FillsResults_AndAResumedRunGivesTheSameMetrics()
+    {
+        var dir = Directory.CreateTempSubdirectory("distill-demo-quick-").FullName;
+        try
+        {
+            var log = new StringWriter();
+            var clock = Stopwatch.StartNew();
+            var results = await new DemoPipeline(DemoPreset.Quick, dir, seed: 0, resume: false, log).RunAsync();
+            var seconds = clock.Elapsed.TotalSeconds;
+            Assert.True(seconds < 600, $"quick demo took {seconds:F0} s");
+
+            // every stage ran: the base run and each method's recipe run have complete markers for all their stages
+            var paths = new DemoPaths(dir);
+            foreach (var name in new[] { "base" }.Concat(Models.Skip(2)))
+            {
+                var recipe = Recipe.Load(Path.Combine(paths.Recipes, name + ".yaml"));
+                var stages = RunPipeline.Stages(recipe, new RunDirectory(paths.Run(name))).Select(s => s.Name).ToList();
+                bool untrained = File.Exists(DemoPipeline.Untrained(paths, name));
+                foreach (var stage in stages.Where(s => !(untrained && s is "train" or "persd-eval")))
+                    Assert.True(StageRunner.IsComplete(Path.Combine(paths.Run(name), "stages", stage + ".json")), $"{name}: stage {stage} did not complete");
+            }
+            Assert.True(File.Exists(Path.Combine(paths.RewardModel, "complete.json")));
+            Assert.True(File.Exists(paths.Server));
+
+            // results.json: every model with numbers
+            var saved = DemoResults.Load(paths.Results);
+            Assert.Equal(Models, saved.Models.Select(m => m.Name));
+            Assert.Equal("rule-based", saved.Judge);
+            foreach (var m in saved.Models)
+            {
+                foreach (var e in new[] { m.Pass1, m.Rouge1, m.Rouge2, m.RougeL, m.RewardWinRate, m.JudgeWinRate, m.WinRateVsTeacher })
+                {
+                    Assert.NotNull(e);
+                    Assert.True(double.IsFinite(e!.Mean) && e.Lo <= e.Mean && e.Mean <= e.Hi, $"{m.Name}: {e}");
+                    Assert.Equal(DemoPreset.Quick.TestProblems, e.N);
+                }
+                Assert.True(m.PassK!.ContainsKey("2"), m.Name);
+                Assert.NotNull(m.MeanWords);
+                Assert.True(m.Parameters > 0 && m.TrainableParameters > 0, m.Name);
+                // a PERsD run with no passing refinement trains nothing (marked, and said in its verdict)
+                if (File.Exists(DemoPipeline.Untrained(paths, m.Name))) Assert.StartsWith("not trained:", m.Verdict);
+                else Assert.NotEmpty(m.LossCurve);
+                if (m.Name is not ("teacher" or "student")) Assert.NotNull(m.Verdict);
+            }
+            // the API path: every method that asks the teacher reached the served teacher, and was charged for it
+            foreach (var m in DemoMethods.All.Where(m => m.UsesApiTeacher))
+            {
+                var r = saved.Models.Single(x => x.Name == m.Name);
+                Assert.True(r.TeacherExamples > 0 && r.TeacherTokens > 0 && r.TeacherCostUsd > 0, $"{m.Name}: {r.TeacherExamples} examples, {r.TeacherTokens} tokens, ${r.TeacherCostUsd}");
+            }
+            Assert.Equal(0, saved.Models.Single(x => x.Name == "sft").TeacherExamples);
+            // DPO-KD Fig. 4: reward margins per global step, offline and online (two iterations joined)
+            Assert.Equal(DemoPreset.Quick.MethodSteps, saved.Models.Single(x => x.Name == "dpo-kd-offline").RewardMargins.Count);
+            Assert.Equal(2 * DemoPreset.Quick.MethodSteps, saved.Models.Single(x => x.Name == "dpo-kd-online").RewardMargins.Count);
+            Assert.Equal([0.5, 1.0], saved.PladFraction.Select(p => p.X));
+            Assert.Contains("[   ", log.ToString()); // per-stage progress lines with elapsed time
+            Assert.Contains("pass@1", DemoTable.Render(saved));
+
+            // resume after losing one method run and every evaluation: recomputed, the same numbers
+            Directory.Delete(paths.Run("kd-fkl"), recursive: true);
+            Directory.Delete(paths.Eval, recursive: true);
+            var again = await new DemoPipeline(DemoPreset.Quick, dir, seed: 0, resume: true, TextWriter.Null).RunAsync();
+            Assert.Equal(Metrics(results), Metrics(again));
+            Assert.Equal(Metrics(saved), Metrics(DemoResults.Load(paths.Results)));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>results.json without what a clock measures (wall time, start, training seconds).</summary>
+    static string Metrics(DemoResults r)
+    {
+        var json = JsonNode.Parse(r.ToJson())!.AsObject();
+        json.Remove("wall_seconds");
+        json.Remove("started");
+        foreach (var m in json["models"]!.AsArray()) m!.AsObject().Remove("train_seconds");
+        return json.ToJsonString();
+    }
+}
