@@ -10,13 +10,13 @@ namespace Distill.Evaluation.Judge;
 /// <summary>
 /// A judge with no language model, for runs that have none able to judge (the offline demo, the smoke recipes): it
 /// reads the pairwise prompt <see cref="PairwiseJudge"/> sends, looks up the question's reference answer, and answers
-/// [[A]], [[B]] or [[C]] by which answer agrees more with the reference (ROUGE-L F1, stemmed; within
-/// <c>tieBand</c> of each other = tie). It goes through the same interface, prompt and position swap as an LLM judge,
+/// [[A]], [[B]] or [[C]] by which answer agrees more with the reference (the mean of ROUGE-1, ROUGE-2 and ROUGE-L F1,
+/// stemmed; within <c>tieBand</c> of each other = tie). It goes through the same interface, prompt and position swap as an LLM judge,
 /// so the win-rate code under test is the real one; results made with it must be labelled <see cref="Label"/>.
 /// </summary>
 public sealed class ReferenceAgreementJudge : IChatClient
 {
-    public const string Label = "rule-based (ROUGE-L agreement with the reference)";
+    public const string Label = "rule-based";
 
     readonly Regex _user;
     readonly Func<string, string?> _referenceOf;
@@ -56,11 +56,17 @@ public sealed class ReferenceAgreementJudge : IChatClient
         if (!m.Success) throw new ArgumentException("the user message does not follow the judge prompt template this judge was built with");
         var question = m.Groups["q"].Value;
         var reference = _referenceOf(question) ?? throw new KeyNotFoundException($"no reference answer for the question starting \"{Head(question)}\"");
-        double a = _rouge.Score(reference, m.Groups["a"].Value).RougeL.FMeasure;
-        double b = _rouge.Score(reference, m.Groups["b"].Value).RougeL.FMeasure;
-        var verdict = Math.Abs(a - b) <= _tieBand ? "[[C]]" : a > b ? "[[A]]" : "[[B]]";
-        var text = string.Create(CultureInfo.InvariantCulture, $"Agreement with the reference answer (ROUGE-L F1): Assistant A {a:F3}, Assistant B {b:F3}. {verdict}");
-        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text)) { FinishReason = ChatFinishReason.Stop });
+        double a = Agreement(reference, m.Groups["a"].Value), b = Agreement(reference, m.Groups["b"].Value);
+        var verdict = Math.Abs(a - b) < _tieBand ? "[[C]]" : a > b ? "[[A]]" : "[[B]]";
+        var text = string.Create(CultureInfo.InvariantCulture, $"Rule-based judgment (no language model): agreement with the reference answer (mean ROUGE-1/2/L F1) is {a:F3} for Assistant A and {b:F3} for Assistant B. {verdict}");
+        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text)) { FinishReason = ChatFinishReason.Stop, ModelId = Label });
+    }
+
+    /// <summary>Agreement of an answer with the reference: the mean of ROUGE-1, ROUGE-2 and ROUGE-L F1.</summary>
+    public double Agreement(string reference, string answer)
+    {
+        var s = _rouge.Score(reference, answer);
+        return (s.Rouge1.FMeasure + s.Rouge2.FMeasure + s.RougeL.FMeasure) / 3;
     }
 
     static string Head(string s) => s.Length <= 60 ? s : s[..60] + "…";

@@ -3,13 +3,13 @@ namespace Distill.Evaluation.Scoring;
 /// <summary>A mean over problems with its 95% percentile-bootstrap interval (resampling problems, seeded).</summary>
 public readonly record struct MeanInterval(double Mean, double Low, double High, int N);
 
+/// <summary>
+/// 95% percentile-bootstrap intervals over test problems (Efron &amp; Tibshirani 1993, §13.3): the problems are resampled
+/// with replacement, the mean recomputed, and the 2.5th and 97.5th percentiles (interpolated) kept — the papers' "±"
+/// over test problems. Seeded, so a rerun prints the same interval. The eval stage and the demo both use it.
+/// </summary>
 public static class Bootstrap
 {
-    /// <summary>
-    /// The mean of per-problem values and the 2.5/97.5 percentiles of the means of <paramref name="resamples"/> resamples
-    /// of the problems with replacement (Efron's percentile interval), as the papers' "±" over test problems. Seeded, so a
-    /// rerun prints the same interval.
-    /// </summary>
     public static MeanInterval Mean(IReadOnlyList<double> values, int seed = 1234, int resamples = 2000)
     {
         int n = values.Count;
@@ -24,6 +24,20 @@ public static class Bootstrap
             means[r] = s / n;
         }
         Array.Sort(means);
-        return new(mean, means[(int)Math.Floor(0.025 * (resamples - 1))], means[(int)Math.Ceiling(0.975 * (resamples - 1))], n);
+        return new(mean, Percentile(means, 0.025), Percentile(means, 0.975), n);
+    }
+
+    /// <summary>The mean of (a − b) per problem with its interval, the same problems on both sides: whether a beat b beyond noise.</summary>
+    public static MeanInterval PairedDifference(IReadOnlyList<double> a, IReadOnlyList<double> b, int seed = 1234, int resamples = 2000)
+    {
+        if (a.Count != b.Count) throw new ArgumentException($"paired bootstrap: {a.Count} vs {b.Count} problems");
+        return Mean(a.Zip(b, (x, y) => x - y).ToList(), seed, resamples);
+    }
+
+    static double Percentile(double[] sorted, double q)
+    {
+        double pos = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos), hi = (int)Math.Ceiling(pos);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
     }
 }

@@ -39,7 +39,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             if (old.Preset != preset.Name || old.Seed != seed)
                 throw new InvalidOperationException($"{_paths.Results}: the demo there is preset {old.Preset}, seed {old.Seed}; this one is {preset.Name}, seed {seed}: choose another --out");
         }
-        _results = new DemoResults { Preset = preset.Name, Seed = seed, Machine = Machine(), Started = DateTimeOffset.UtcNow, Judge = judge ?? RuleBasedJudge.Label, TestProblems = preset.TestProblems };
+        _results = new DemoResults { Preset = preset.Name, Seed = seed, Machine = Machine(), Started = DateTimeOffset.UtcNow, Judge = judge ?? Distill.Evaluation.Judge.ReferenceAgreementJudge.Label, TestProblems = preset.TestProblems };
         using var judgeCache = judge is null ? null : new Chat.Caching.ResponseCache(Path.Combine(_paths.Root, "judge-cache.sqlite"));
         _llmJudge = judge is null ? null : Chat.ChatPipeline.Compose(Chat.ChatClientFactory.Create(Chat.ModelReference.Parse(judge)), judge, new Chat.ChatPipelineOptions { Cache = judgeCache, MaxConcurrency = 1 });
         log.WriteLine($"distill demo: preset {preset.Name}, seed {seed}, into {_paths.Root}{(resume ? " (resuming)" : "")}");

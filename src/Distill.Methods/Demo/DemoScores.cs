@@ -25,7 +25,7 @@ public static class DemoScores
     {
         var sumPrompts = test.Select(t => (string)TaskViews.Record(t, TaskView.Sum)["prompt"]!).ToList();
         var references = test.Select(t => t.Description).ToList();
-        var judge = new PairwiseJudge(llmJudge ?? new RuleBasedJudge(sumPrompts.Zip(references).ToDictionary(x => x.First, x => x.Second)));
+        var judge = new PairwiseJudge(llmJudge ?? RuleJudge(sumPrompts, references));
         var rouge = new RougeScorer(useStemmer: true);
         using var rm = rewardModel is null ? null : LocalRewardModel.Load(rewardModel, maxLength: p.MaxSeqLen * 2, batchSize: 1);
         double[]? referenceRewards = rm?.Rewards(sumPrompts.Zip(references).ToList());
@@ -127,5 +127,13 @@ public static class DemoScores
         foreach (var f in Directory.GetFiles(stages, "*.json"))
             if (!f.EndsWith(".failed.json", StringComparison.Ordinal) && JsonNode.Parse(File.ReadAllText(f))?["seconds"] is { } v) s += (double)v;
         return Math.Round(s, 1);
+    }
+
+    /// <summary>The offline judge (no language model): agreement of each summary with the test problem's reference.</summary>
+    static ReferenceAgreementJudge RuleJudge(IReadOnlyList<string> prompts, IReadOnlyList<string> references)
+    {
+        var byPrompt = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < prompts.Count; i++) byPrompt.TryAdd(prompts[i], references[i]);
+        return new ReferenceAgreementJudge(q => byPrompt.GetValueOrDefault(q));
     }
 }
