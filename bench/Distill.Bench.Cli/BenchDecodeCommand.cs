@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using Distill.Cli;
 using Distill.Models;
 using Distill.Models.Formats;
@@ -7,9 +6,6 @@ using Distill.Models.Formats.Gguf;
 using Distill.Models.Generation;
 using Distill.Tensors.Quantization;
 using Distill.Tensors.Threading;
-using LLama;
-using LLama.Common;
-using LLama.Native;
 
 namespace Distill.Bench.Cli.Commands;
 
@@ -62,17 +58,13 @@ sealed class BenchDecodeCommand : IVerb
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
-    static int[] Prompt(int s) => [464 + s, 2068, 7586, 21831, 18045, 625, 262, 16931 + s];
-
     static void Run(string root, int newTokens, int runs, int threads, int[] batches, InferenceWeights[] weights, string[] types)
     {
         Console.WriteLine($"machine: {Machine.Describe()}; q8 kernel {Q8Gemm.Best}; {threads} threads; load average {LoadAverage()}");
         var (best, median) = ReadBandwidth.Measure();
         Console.WriteLine($"read bandwidth (1 GiB array, {threads} threads): best {best:F1} GB/s, median {median:F1} GB/s");
-        string tokenizer = Distill.Data.RepoData.Find("tokenizers", "gpt2") ?? throw new BadInputException("data/tokenizers/gpt2 not found (run from the repository)");
-        var config = ModelPresets.Get("smollm2-135m") with { VocabSize = 50257, BosTokenId = 50256, EosTokenIds = [50256] };
         string dir = Path.Combine(root, "model");
-        long parameters = ModelFolder.Init(config, tokenizer, dir, seed: 1, SafetensorsDType.F32);
+        long parameters = DecodeBench.InitModel(dir);
         Console.WriteLine($"model: SmolLM2-135M shape, vocab 50257, {parameters / 1e6:F1} M parameters, random weights; {newTokens} new tokens per sequence, median of {runs}");
         using var model = ModelIO.Load(dir);
         model.FreezeBase();
@@ -86,19 +78,19 @@ sealed class BenchDecodeCommand : IVerb
             long weightBytes = w == InferenceWeights.Q8 ? report.Bytes + NonLinearBytes(model) : 4 * parameters;
             foreach (int b in batches)
             {
-                var prompts = Enumerable.Range(0, b).Select(Prompt).ToArray();
+                var prompts = Enumerable.Range(0, b).Select(DecodeBench.Prompt).ToArray();
                 double seconds;
                 if (b == 1)
                 {
                     var first = Generator.Generate(model, prompts[0], greedy with { MaxNewTokens = 16 })[0].Ids; // warm-up
                     if (w == InferenceWeights.F32) f32Tokens = first;
                     else if (f32Tokens is not null) Console.Error.WriteLine($"  {w.Name()}: {first.Zip(f32Tokens).Count(p => p.First == p.Second)}/16 greedy tokens equal to f32 (random weights: near-ties)");
-                    seconds = Median(runs, () => Generator.Generate(model, prompts[0], greedy));
+                    seconds = DecodeBench.Median(runs, () => Generator.Generate(model, prompts[0], greedy));
                 }
                 else
                 {
                     BatchSampler.Generate(model, prompts, greedy with { MaxNewTokens = 8 }, maxRows: b); // warm-up
-                    seconds = Median(runs, () => BatchSampler.Generate(model, prompts, greedy, maxRows: b));
+                    seconds = DecodeBench.Median(runs, () => BatchSampler.Generate(model, prompts, greedy, maxRows: b));
                 }
                 results[(w.Name(), b)] = b * newTokens / seconds;
                 Console.WriteLine($"{$"Distill ({w.Name()})",-24} {b,5} {b * newTokens / seconds,9:F1} {seconds * 1000 / newTokens,8:F2}  {weightBytes / 1e6:F0} MB");
@@ -111,7 +103,7 @@ sealed class BenchDecodeCommand : IVerb
             GgufExport.Write(model, dir, gguf, d);
             foreach (int b in batches)
             {
-                double s = LlamaCppDecode(gguf, Enumerable.Range(0, b).Select(Prompt).ToArray(), newTokens, runs, threads);
+                double s = DecodeBench.LlamaCppDecode(gguf, Enumerable.Range(0, b).Select(DecodeBench.Prompt).ToArray(), newTokens, runs, threads);
                 results[($"llama.cpp {d}", b)] = b * newTokens / s;
                 Console.WriteLine($"{$"llama.cpp ({d})",-24} {b,5} {b * newTokens / s,9:F1} {s * 1000 / newTokens,8:F2}  {new FileInfo(gguf).Length / 1e6:F0} MB file");
             }
@@ -125,64 +117,4 @@ sealed class BenchDecodeCommand : IVerb
     /// <summary>Float weights a q8 forward still reads per token: norms, biases, and the embedding row (negligible) — the norms.</summary>
     static long NonLinearBytes(CausalLM model)
         => 4L * model.Weights.Where(w => w.Parameter.Value.Rank == 1).Sum(w => (long)w.Parameter.Length);
-
-    static double Median(int runs, Action a)
-    {
-        var times = new List<double>();
-        for (int i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            a();
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
-    }
-
-    /// <summary>llama.cpp greedy decode of <paramref name="newTokens"/> tokens for each prompt (one sequence each, decoded in one batch per step).</summary>
-    static double LlamaCppDecode(string gguf, int[][] prompts, int newTokens, int runs, int threads)
-    {
-        NativeLogConfig.llama_log_set((level, message) => { if (level == LLamaLogLevel.Error) Console.Error.Write(message); });
-        int seqs = prompts.Length, promptLen = prompts.Max(p => p.Length);
-        var p = new ModelParams(gguf)
-        {
-            ContextSize = (uint)(seqs * (promptLen + newTokens + 8)), BatchSize = (uint)Math.Max(512, seqs * promptLen), SeqMax = (uint)seqs,
-            GpuLayerCount = 0, Threads = threads, BatchThreads = threads,
-        };
-        using var weights = LLamaWeights.LoadFromFile(p);
-        using var ctx = weights.CreateContext(p);
-        void Decode(int steps)
-        {
-            ctx.NativeHandle.MemoryClear(true);
-            var batch = new LLamaBatch();
-            var logitIndex = new int[seqs];
-            for (int s = 0; s < seqs; s++)
-                for (int i = 0; i < prompts[s].Length; i++)
-                {
-                    if (i == prompts[s].Length - 1) logitIndex[s] = batch.TokenCount;
-                    batch.Add((LLamaToken)prompts[s][i], i, (LLamaSeqId)s, i == prompts[s].Length - 1);
-                }
-            var pos = prompts.Select(q => q.Length).ToArray();
-            var next = new int[seqs];
-            for (int step = 0; step < steps; step++)
-            {
-                if (ctx.Decode(batch) != DecodeResult.Ok) throw new InvalidOperationException("llama_decode failed");
-                for (int s = 0; s < seqs; s++)
-                {
-                    var logits = ctx.NativeHandle.GetLogitsIth(logitIndex[s]);
-                    int best = 0;
-                    for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
-                    next[s] = best;
-                }
-                batch.Clear();
-                for (int s = 0; s < seqs; s++)
-                {
-                    logitIndex[s] = batch.TokenCount;
-                    batch.Add((LLamaToken)next[s], pos[s]++, (LLamaSeqId)s, true);
-                }
-            }
-        }
-        Decode(8); // warm-up
-        return Median(runs, () => Decode(newTokens));
-    }
 }

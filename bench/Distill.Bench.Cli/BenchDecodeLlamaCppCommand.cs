@@ -1,14 +1,10 @@
 using System.CommandLine;
-using System.Diagnostics;
 using Distill.Cli;
 using Distill.Models;
 using Distill.Models.Formats;
 using Distill.Models.Formats.Gguf;
 using Distill.Models.Generation;
 using Distill.Tensors.Threading;
-using LLama;
-using LLama.Common;
-using LLama.Native;
 
 namespace Distill.Bench.Cli.Commands;
 
@@ -49,67 +45,22 @@ sealed class BenchDecodeLlamaCppCommand : IVerb
 
     static void Run(string root, int newTokens, int runs, int threads, string[] types)
     {
-        string tokenizer = Distill.Data.RepoData.Find("tokenizers", "gpt2") ?? throw new BadInputException("data/tokenizers/gpt2 not found (run from the repository)");
-        var config = ModelPresets.Get("smollm2-135m") with { VocabSize = 50257, BosTokenId = 50256, EosTokenIds = [50256] };
         string dir = Path.Combine(root, "model");
-        long parameters = ModelFolder.Init(config, tokenizer, dir, seed: 1, SafetensorsDType.F32);
+        long parameters = DecodeBench.InitModel(dir);
         Console.Error.WriteLine($"model: SmolLM2-135M shape, vocab 50257, {parameters / 1e6:F1} M parameters, random weights; {threads} threads, {newTokens} new tokens, median of {runs}");
-        int[] prompt = [464, 2068, 7586, 21831, 18045, 625, 262, 16931];
+        int[] prompt = DecodeBench.Prompt(0);
         using var model = ModelIO.Load(dir);
         var greedy = new SamplingOptions { MaxNewTokens = newTokens, Temperature = 0 };
         Generator.Generate(model, prompt, greedy with { MaxNewTokens = 8 }); // warm-up
-        double distill = Median(runs, () => Generator.Generate(model, prompt, greedy));
+        double distill = DecodeBench.Median(runs, () => Generator.Generate(model, prompt, greedy));
         Console.WriteLine($"{"engine",-22} {"tokens/s",9} {"ms/token",9}");
         Console.WriteLine($"{"Distill (f32)",-22} {newTokens / distill,9:F1} {distill * 1000 / newTokens,9:F2}");
         foreach (var d in types)
         {
             string gguf = Path.Combine(root, $"model-{d}.gguf");
             GgufExport.Write(model, dir, gguf, d);
-            double s = LlamaCppDecode(gguf, prompt, newTokens, runs, threads);
+            double s = DecodeBench.LlamaCppDecode(gguf, [prompt], newTokens, runs, threads);
             Console.WriteLine($"{$"llama.cpp ({d})",-22} {newTokens / s,9:F1} {s * 1000 / newTokens,9:F2}   ({distill / s:F1}× Distill's speed)");
         }
-    }
-
-    static double Median(int runs, Action a)
-    {
-        var times = new List<double>();
-        for (int i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            a();
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
-    }
-
-    /// <summary>llama.cpp greedy decode (argmax of the logits) of <paramref name="newTokens"/> tokens; the median seconds of <paramref name="runs"/> runs.</summary>
-    static double LlamaCppDecode(string gguf, int[] prompt, int newTokens, int runs, int threads)
-    {
-        NativeLogConfig.llama_log_set((level, message) => { if (level == LLamaLogLevel.Error) Console.Error.Write(message); });
-        var p = new ModelParams(gguf)
-        {
-            ContextSize = (uint)(prompt.Length + newTokens + 8), BatchSize = 512, GpuLayerCount = 0, Threads = threads, BatchThreads = threads,
-        };
-        using var weights = LLamaWeights.LoadFromFile(p);
-        using var ctx = weights.CreateContext(p);
-        void Decode(int steps)
-        {
-            ctx.NativeHandle.MemoryClear(true);
-            var batch = new LLamaBatch();
-            for (int i = 0; i < prompt.Length; i++) batch.Add((LLamaToken)prompt[i], i, LLamaSeqId.Zero, i == prompt.Length - 1);
-            int pos = prompt.Length;
-            for (int s = 0; s < steps; s++)
-            {
-                if (ctx.Decode(batch) != DecodeResult.Ok) throw new InvalidOperationException("llama_decode failed");
-                var logits = ctx.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
-                int best = 0;
-                for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
-                batch.Clear();
-                batch.Add((LLamaToken)best, pos++, LLamaSeqId.Zero, true);
-            }
-        }
-        Decode(8); // warm-up
-        return Median(runs, () => Decode(newTokens));
     }
 }

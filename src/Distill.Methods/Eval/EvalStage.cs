@@ -60,9 +60,8 @@ public sealed class EvalStage(Func<RunContext, IChatClient>? teacherFactory = nu
         bool hasTeacher = r.String("teacher.model").Length > 0 || r.String("teacher.init").Length > 0;
         if ((bool)r["eval.teacher"]! && hasTeacher)
         {
-            var teacherModel = r.String("teacher.init") is { Length: > 0 } preset ? $"init:{preset}" : r.String("teacher.model");
             using var teacher = (teacherFactory ?? TeacherGenerationStage.DefaultTeacher)(ctx);
-            var client = new ResponseCacheChatClient(new UsageAccountingChatClient(teacher, ledger, Name, teacherModel), cache, teacherModel);
+            var client = TeacherGenerationStage.Wrap(ctx, teacher, ledger, cache, Name);
             var options = new ChatOptions { MaxOutputTokens = (int)r.Int("teacher.max_tokens"), Temperature = (float)r.Float("teacher.temperature") };
             var t = new List<string>[problems.Count];
             for (int i = 0; i < problems.Count; i++)

@@ -29,23 +29,32 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
         return ChatClientFactory.Create(ModelReference.Parse(ModelStage.TeacherReference(ctx)), env.Length == 0 ? null : env, TimeSpan.FromSeconds(r.Float("teacher.timeout_s")));
     }
 
-    public async Task<StageResult> RunAsync(RunContext ctx, CancellationToken ct)
+    /// <summary>The cache and ledger key of the run's teacher: the recipe's teacher.model, or init:PRESET for a teacher the run made.</summary>
+    public static string CacheKey(Recipe r) => r.String("teacher.init") is { Length: > 0 } preset ? $"init:{preset}" : r.String("teacher.model");
+
+    /// <summary>The teacher as every stage asks it: the run's response cache → usage ledger (under <paramref name="stage"/>) → retries (teacher.max_retries, teacher.timeout_s).</summary>
+    public static ResponseCacheChatClient Wrap(RunContext ctx, IChatClient teacher, UsageLedger ledger, ResponseCache cache, string stage)
     {
         var r = ctx.Recipe;
-        var input = ctx.Dir.DataFile(DataStage.Output);
-        var records = JsonlReader.Read(input).Select(x => x.Json).ToList();
-        // The cache and ledger key: the recipe's teacher.model, or init:PRESET for a teacher the run made.
-        var model = r.String("teacher.init") is { Length: > 0 } preset ? $"init:{preset}" : r.String("teacher.model");
-        var ledger = new UsageLedger();
-        using var cache = new ResponseCache(ctx.Dir.Cache);
-        var teacher = (teacherFactory ?? DefaultTeacher)(ctx);
         var retrying = new RetryingChatClient(teacher, new RetryOptions
         {
             MaxRetries = (int)r.Int("teacher.max_retries"),
             BaseDelay = TimeSpan.FromMilliseconds(500),
             AttemptTimeout = TimeSpan.FromSeconds(r.Float("teacher.timeout_s")),
         });
-        var client = new ResponseCacheChatClient(new UsageAccountingChatClient(retrying, ledger, Name, model), cache, model);
+        var model = CacheKey(r);
+        return new ResponseCacheChatClient(new UsageAccountingChatClient(retrying, ledger, stage, model), cache, model);
+    }
+
+    public async Task<StageResult> RunAsync(RunContext ctx, CancellationToken ct)
+    {
+        var r = ctx.Recipe;
+        var input = ctx.Dir.DataFile(DataStage.Output);
+        var records = JsonlReader.Read(input).Select(x => x.Json).ToList();
+        var model = CacheKey(r);
+        var ledger = new UsageLedger();
+        using var cache = new ResponseCache(ctx.Dir.Cache);
+        var client = Wrap(ctx, (teacherFactory ?? DefaultTeacher)(ctx), ledger, cache, Name);
         var options = new ChatOptions { MaxOutputTokens = (int)r.Int("teacher.max_tokens"), Temperature = (float)r.Float("teacher.temperature") };
         var system = r.String("teacher.system_prompt");
 
