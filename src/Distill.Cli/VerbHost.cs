@@ -47,7 +47,13 @@ public static class VerbHost
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
             return Report(parsed, parsed.Errors[0].Message + (parsed.CommandResult.Command.Subcommands.Count > 0 ? $" (see {Name(parsed)} --help)" : ""));
-        try { return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, ct); }
+        // ProcessTerminationTimeout null: signals are the host's (Program.cs, Interruption.cs) and arrive as ct
+        try { return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, ct); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"{Name(parsed)}: interrupted");
+            return Interruption.ExitCode;
+        }
         catch (Exception e) when (IsBadInput(e)) { return Report(parsed, e.Message); }
     }
 

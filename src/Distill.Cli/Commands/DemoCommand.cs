@@ -26,11 +26,21 @@ sealed class DemoCommand : IVerb
             catch (ArgumentException e) { throw new BadInputException(e.Message); }
             var dir = pr.GetValue(output) ?? Path.Combine("runs", "demo-" + p.Name);
             DemoResults results;
-            try { results = await new DemoPipeline(p, dir, pr.GetValue(seed), pr.GetValue(resume), Console.Out, pr.GetValue(verbose), pr.GetValue(judge)).RunAsync(ct); }
+            try
+            {
+                results = await RunProgressView.RunAsync($"demo {p.Name}", (progress, log) =>
+                    new DemoPipeline(p, dir, pr.GetValue(seed), pr.GetValue(resume), log, pr.GetValue(verbose), pr.GetValue(judge), progress).RunAsync(ct));
+            }
             catch (StageFailedException e)
             {
                 Console.Error.WriteLine($"distill demo: {e.Message} (continue with --resume)");
                 return 1;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"distill demo: stopped; every finished stage, run and checkpoint in {dir} is kept. " +
+                    $"Continue with: distill demo --preset {p.Name}{(pr.GetValue(output) is { } o ? $" --out {o}" : "")}{(pr.GetValue(seed) != 0 ? $" --seed {pr.GetValue(seed)}" : "")} --resume");
+                return Interruption.ExitCode;
             }
             ReportCommand.Render(results, dir, Path.Combine(dir, "results.json"), screenshot: true);
             return 0;

@@ -24,11 +24,21 @@ sealed class RunCommand : IVerb
             // Bad input (a recipe, --set or data line that cannot be used) is VerbHost's exit 2; a stage that
             // failed at run time (a teacher that kept failing) exits 1 with its report: --resume continues it.
             var r = Recipe.Load(pr.GetValue(recipe)!, pr.GetValue(set) ?? []);
-            try { await RunPipeline.RunAsync(r, pr.GetValue(output) ?? Path.Combine("runs", r.Name), pr.GetValue(resume), Console.Out, Trainer, ct: ct); }
+            var dir = pr.GetValue(output) ?? Path.Combine("runs", r.Name);
+            try
+            {
+                await RunProgressView.RunAsync($"run {r.Name}", (progress, log) =>
+                    RunPipeline.RunAsync(r, dir, pr.GetValue(resume), log, Trainer, ct: ct, progress: progress));
+            }
             catch (StageFailedException e)
             {
                 Console.Error.WriteLine($"distill run: {e.Message}");
                 return 1;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"distill run: stopped; every finished stage and checkpoint in {dir} is kept. Continue with: distill run {pr.GetValue(recipe)} --out {dir} --resume");
+                return Interruption.ExitCode;
             }
             return 0;
         });

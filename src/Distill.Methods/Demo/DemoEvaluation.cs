@@ -34,7 +34,7 @@ public sealed record GenOutput(string TaskId, List<string> Completions, List<boo
 public static class DemoEvaluation
 {
     public static async Task<ModelOutputs> RunAsync(string name, string modelDir, string? adapterDir, IReadOnlyList<Problem> test, DemoPreset p, int seed,
-        string evalDir, bool resume, CancellationToken ct)
+        string evalDir, bool resume, CancellationToken ct, IProgress<Runs.RunProgressEvent>? progress = null)
     {
         var file = Path.Combine(evalDir, name + ".json");
         if (resume && File.Exists(file)) return JsonSerializer.Deserialize<ModelOutputs>(File.ReadAllText(file), Report.DemoResults.Json)!;
@@ -50,31 +50,50 @@ public static class DemoEvaluation
         var eos = model.Config.EosTokenIds;
         string Decode(int[] ids) => tokenizer.Decode(ids, skipSpecialTokens: true);
 
+        // progress: problems done of the test shard, and the tokens/s the model generates
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long generated = 0;
+        void Work(string what, int done, int total, string unit = "problems", bool tokens = true)
+            => progress?.Report(new Runs.WorkProgress(0, $"{name}: {what}", done, total, unit, tokens && generated > 0 ? generated / Math.Max(1e-3, clock.Elapsed.TotalSeconds) : null));
+
         var gen = new List<GenOutput>();
         var samples = new List<CodeSample>();
         var tasks = test.Select(t => t.ToCodeTask()).ToList();
+        Work($"code generation ({p.EvalSamples} samples each)", 0, test.Count);
         for (int i = 0; i < test.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
             var ids = tokenizer.EncodeToIds(test[i].Prompt, addSpecialTokens: true).ToArray();
             var o = new SamplingOptions { N = p.EvalSamples, Temperature = (float)p.EvalTemperature, MaxNewTokens = p.MaxNewTokens, EosTokenIds = eos, Seed = (ulong)(seed * 100_003 + i) };
-            var texts = Generator.Generate(model, ids, o, Decode).Select(c => c.Text ?? "").ToList();
+            var completions = Generator.Generate(model, ids, o, Decode);
+            generated += completions.Sum(c => (long)c.Ids.Length);
+            var texts = completions.Select(c => c.Text ?? "").ToList();
+            Work($"code generation ({p.EvalSamples} samples each)", i + 1, test.Count);
             gen.Add(new GenOutput(test[i].TaskId, texts, []));
             samples.AddRange(texts.Select(t => new CodeSample(test[i].TaskId, CodeExtraction.Program(tasks[i], t))));
         }
-        var report = await CodeEvaluator.EvaluateAsync(tasks, samples, new SandboxOptions { TimeoutSeconds = 5 }, 2, null, ct).ConfigureAwait(false);
+        int tested = 0;
+        Work("sandbox (hidden tests)", 0, samples.Count, "samples", tokens: false);
+        var sandboxProgress = Runs.RunProgress.Of<SampleResult>(_ => Work("sandbox (hidden tests)", Interlocked.Increment(ref tested), samples.Count, "samples", tokens: false));
+        var report = await CodeEvaluator.EvaluateAsync(tasks, samples, new SandboxOptions { TimeoutSeconds = 5 }, 2, sandboxProgress, ct).ConfigureAwait(false);
         var byTask = report.Tasks.ToDictionary(t => t.TaskId);
         for (int i = 0; i < gen.Count; i++)
             gen[i] = gen[i] with { Passed = byTask[gen[i].TaskId].Samples.OrderBy(s => s.Index).Select(s => s.Passed).ToList() };
 
         var summaries = new List<string>();
+        clock.Restart();
+        generated = 0;
+        Work("summaries (greedy)", 0, test.Count);
         for (int i = 0; i < test.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
             var prompt = (string)TaskViews.Record(test[i], TaskView.Sum)["prompt"]!;
             var ids = tokenizer.EncodeToIds(prompt, addSpecialTokens: true).ToArray();
             var o = new SamplingOptions { N = 1, Temperature = 0, MaxNewTokens = p.MaxNewTokens, EosTokenIds = eos, Seed = (ulong)i };
-            summaries.Add((Generator.Generate(model, ids, o, Decode)[0].Text ?? "").Trim());
+            var c = Generator.Generate(model, ids, o, Decode)[0];
+            generated += c.Ids.Length;
+            summaries.Add((c.Text ?? "").Trim());
+            Work("summaries (greedy)", i + 1, test.Count);
         }
         var outputs = new ModelOutputs { Name = name, Parameters = baseParams, TrainableParameters = trainable, Gen = gen, Summaries = summaries };
         Runs.RunDirectory.WriteAtomic(file, JsonSerializer.Serialize(outputs, Report.DemoResults.Json));

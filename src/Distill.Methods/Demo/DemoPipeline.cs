@@ -19,17 +19,29 @@ namespace Distill.Methods.Demo;
 /// </summary>
 /// <param name="judge">null: the rule-based judge; else a model reference (openai:MODEL[@URL], anthropic:MODEL) judging through the
 /// response cache DIR/judge-cache.sqlite (the key comes from the environment, as for a teacher).</param>
-public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, bool resume, TextWriter log, bool verbose = false, string? judge = null)
+/// <param name="progress">where the stages (level 0: the demo's; level 1: a recipe run's) and the work inside them are reported
+/// for a console to draw (null: nobody listens; the log lines are written either way).</param>
+public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, bool resume, TextWriter log, bool verbose = false, string? judge = null,
+    IProgress<RunProgressEvent>? progress = null)
 {
     readonly DemoPaths _paths = new(Path.GetFullPath(outDir));
     readonly Stopwatch _wall = Stopwatch.StartNew();
     DemoResults _results = null!;
+    int _stageIndex;
+    CancellationToken _ct;
     Microsoft.Extensions.AI.IChatClient? _llmJudge;
 
     public DemoPaths Paths => _paths;
 
+    /// <summary>
+    /// The demo's stages, in order: data, base, the teacher's and the student's evaluations, serve, one per method run (the
+    /// methods, then PLaD's fractions), the reward model, one evaluation per method run, and the scores.
+    /// </summary>
+    public int StageCount => 5 + 2 * (DemoMethods.All.Count + preset.PladFractions.Length) + 2;
+
     public async Task<DemoResults> RunAsync(CancellationToken ct = default)
     {
+        _ct = ct;
         if (!resume && File.Exists(_paths.Results))
             throw new InvalidOperationException($"{_paths.Root} already holds a demo; pass --resume to continue it, or choose another --out");
         Directory.CreateDirectory(_paths.Root);
@@ -62,7 +74,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         async Task Evaluate(string name, string dir, string? adapter) =>
             await Stage($"eval {name} (test shard: {test.Count} problems × {preset.EvalSamples} samples, sandbox; summaries)", async () =>
             {
-                outputs[name] = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct);
+                outputs[name] = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct, progress);
                 Publish(test, outputs, usage, rewardModel);
             });
         await Evaluate("teacher", _paths.Teacher, null);
@@ -71,15 +83,15 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         await using var server = await Timed("serve: teacher on loopback", () => DemoTeacherServer.StartAsync(_paths.Teacher, _paths.Server, ct));
         log.WriteLine($"  teacher served at {server.Reference}");
         foreach (var m in DemoMethods.All)
-            await Stage($"method {m.Name}", async () => usage[m.Name] = await RunMethod(m, server, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference), m.Name, ct));
+            await Stage($"method {m.Name}", async () => usage[m.Name] = await RunMethod(m, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference), m.Name, ct));
         foreach (var f in preset.PladFractions)
         {
             var m = DemoMethods.All.Single(x => x.Name == "plad-rank");
             var name = FractionRun(f);
-            await Stage($"method {name} (plad.distill_fraction {f})", async () => usage[name] = await RunMethod(m, server, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference, f, name), name, ct));
+            await Stage($"method {name} (plad.distill_fraction {f})", async () => usage[name] = await RunMethod(m, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference, f, name), name, ct));
         }
 
-        await Stage("reward model (train shard: reference ≻ corrupted)", async () => rewardModel = await DemoRewardModel.TrainAsync(preset, seed, _paths, resume, log, ct));
+        await Stage("reward model (train shard: reference ≻ corrupted)", async () => rewardModel = await DemoRewardModel.TrainAsync(preset, seed, _paths, resume, log, ct, progress));
 
         var evalModels = DemoMethods.All.Select(m => Trained(m.Name)).Concat(preset.PladFractions.Select(f => Trained(FractionRun(f)))).ToList();
         foreach (var (name, dir, adapter) in evalModels) await Evaluate(name, dir, adapter);
@@ -108,11 +120,15 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
 
     async Task Stage(string name, Func<Task> body)
     {
+        _ct.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
+        int index = _stageIndex++;
+        progress?.Report(new StageStarted(0, name, index, StageCount));
         log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name} …");
         await body();
         log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name}: done in {clock.Elapsed.TotalSeconds:F1} s");
         Save();
+        progress?.Report(new StageCompleted(0, name, index, StageCount, clock.Elapsed, Skipped: false));
     }
 
     async Task<T> Timed<T>(string name, Func<Task<T>> body)
@@ -134,14 +150,13 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         var file = Path.Combine(_paths.Recipes, name + ".yaml");
         RunDirectory.WriteAtomic(file, yaml);
         var recipe = Recipe.Load(file);
-        await RunPipeline.RunAsync(recipe, _paths.Run(name), resume, verbose ? log : TextWriter.Null, ct: ct).ConfigureAwait(false);
+        await RunPipeline.RunAsync(recipe, _paths.Run(name), resume, verbose ? log : TextWriter.Null, ct: ct, progress: RunProgress.Nested(progress)).ConfigureAwait(false);
     }
 
     /// <summary>Runs a method's recipe; returns what its teacher cost: requests and tokens that reached the served teacher (cache hits do not).</summary>
-    async Task<JsonObject> RunMethod(DemoMethod m, DemoTeacherServer server, string yaml, string name, CancellationToken ct)
+    async Task<JsonObject> RunMethod(DemoMethod m, string yaml, string name, CancellationToken ct)
     {
         var usageFile = Path.Combine(_paths.Run(name), "demo-teacher-usage.json");
-        var before = server.Usage;
         try { await RunRecipe(name, yaml, ct); }
         catch (FormatException e) when (m.RecipeMethod == "persd" && IsEmpty(Path.Combine(_paths.Run(name), "data", "persd-train.jsonl")))
         {
@@ -150,17 +165,31 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             RunDirectory.WriteAtomic(Untrained(name), new JsonObject { ["reason"] = "no teacher refinement passed the tests: nothing to train on; the student start is reported", ["error"] = e.Message }.ToJsonString());
             log.WriteLine($"  {name}: no teacher refinement passed the tests, nothing to train on (reported as the student start)");
         }
-        if (resume && File.Exists(usageFile)) return JsonNode.Parse(File.ReadAllText(usageFile))!.AsObject();
-        var after = server.Usage;
-        var json = new JsonObject
-        {
-            ["requests"] = after.Requests - before.Requests,
-            ["input_tokens"] = after.InputTokens - before.InputTokens,
-            ["output_tokens"] = after.OutputTokens - before.OutputTokens,
-            ["records"] = File.ReadLines(Path.Combine(_paths.Run(name), "data", DataStage.Output)).Count(),
-        };
+        var json = TeacherUsage(_paths.Run(name));
+        json["records"] = File.ReadLines(Path.Combine(_paths.Run(name), "data", DataStage.Output)).Count();
         RunDirectory.WriteAtomic(usageFile, json.ToJsonString());
         return json;
+    }
+
+    /// <summary>
+    /// What a method run paid the served teacher: the usage its stage markers booked (stages/*.json; each stage's ledger sits
+    /// under the response cache, so cache hits are free) for the demo's teacher. Read from the markers rather than counted at
+    /// the server, so that a resumed demo books a run's calls once, whichever invocation made them.
+    /// </summary>
+    public static JsonObject TeacherUsage(string runDir)
+    {
+        long requests = 0, input = 0, output = 0;
+        var stages = Path.Combine(runDir, "stages");
+        if (Directory.Exists(stages))
+            foreach (var marker in Directory.GetFiles(stages, "*.json").Order(StringComparer.Ordinal).Where(StageRunner.IsComplete))
+                foreach (var row in JsonNode.Parse(File.ReadAllText(marker))!["usage"]?.AsArray() ?? [])
+                    if (((string?)row!["model"])?.StartsWith($"openai:{DemoTeacherServer.ModelName}@", StringComparison.Ordinal) == true)
+                    {
+                        requests += (long)row["requests"]!;
+                        input += (long)row["input_tokens"]!;
+                        output += (long)row["output_tokens"]!;
+                    }
+        return new JsonObject { ["requests"] = requests, ["input_tokens"] = input, ["output_tokens"] = output };
     }
 
     /// <summary>The three shards as the demo uses them, and the two model shapes as config.json files the recipes point at.</summary>

@@ -19,7 +19,8 @@ namespace Distill.Methods.Demo;
 /// </summary>
 public static class DemoRewardModel
 {
-    public static Task<string> TrainAsync(DemoPreset p, int seed, DemoPaths paths, bool resume, TextWriter log, CancellationToken ct)
+    public static Task<string> TrainAsync(DemoPreset p, int seed, DemoPaths paths, bool resume, TextWriter log, CancellationToken ct,
+        IProgress<RunProgressEvent>? progress = null)
     {
         var dir = paths.RewardModel;
         var marker = Path.Combine(dir, "complete.json");
@@ -76,6 +77,7 @@ public static class DemoRewardModel
             optimizer.Step();
             optimizer.ZeroGrad();
             losses.Add(loss);
+            progress?.Report(new WorkProgress(0, "reward model (Bradley–Terry)", step + 1, p.RewardSteps, "steps", Loss: (float)loss));
         }
         ModelIO.Save(model, dir, SafetensorsDType.F32);
         RunDirectory.WriteAtomic(marker, new JsonObject

@@ -20,14 +20,25 @@ public static class PersdRun
 {
     public const string AttemptsFile = "persd-attempts.jsonl", TrainFile = "persd-train.jsonl", PairsFile = "persd-pairs.jsonl", SeqKdFile = "seqkd-train.jsonl";
 
-    public static string Benchmarks() => RepoData.Benchmarks() ?? throw new InvalidOperationException("data/benchmarks not found: run from a Distill checkout");
+    /// <summary>
+    /// The repository's data/benchmarks, looked up only for a source that reads it (humaneval, humanevalplus, mbpp:*):
+    /// the built-in task and file sources work anywhere, e.g. the published `distill` binary run from another folder.
+    /// </summary>
+    public static string Benchmarks(string source) => !PersdTasks.NeedsBenchmarks(source) ? ""
+        : RepoData.Benchmarks() ?? throw new InvalidOperationException(
+            $"PERsD source '{source}' reads the repository's data/benchmarks, which was not found above the working directory nor above the program's folder: " +
+            "run from a Distill checkout, or use builtin:*, humaneval-file:PATH or mbpp-file:PATH:train|test");
 
     public static List<PersdItem> TrainTasks(Recipe r)
-        => PersdTasks.Load(r.String("persd.train_source"), PersdSplit.Train, Benchmarks(), (int)r.Int("data.n"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"));
+    {
+        var source = r.String("persd.train_source");
+        return PersdTasks.Load(source, PersdSplit.Train, Benchmarks(source), (int)r.Int("data.n"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"));
+    }
 
     public static List<PersdItem> EvalTasks(Recipe r)
     {
-        var test = PersdTasks.Load(r.String("persd.eval_source"), PersdSplit.Test, Benchmarks(), (int)r.Int("persd.eval_tasks"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"));
+        var source = r.String("persd.eval_source");
+        var test = PersdTasks.Load(source, PersdSplit.Test, Benchmarks(source), (int)r.Int("persd.eval_tasks"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"));
         PersdTasks.EnsureDisjoint(TrainTasks(r), test);
         return test;
     }
@@ -125,7 +136,10 @@ public sealed class PersdDataStage(Func<RunContext, IChatClient>? teacherFactory
         var student = (studentFactory ?? ((c, s) => PersdRun.Student(c, s)))(ctx, store);
         using var disposeStudent = student as IDisposable;
         var loop = new PersonalizedDistillation(student, teacher.Client, executor, PersdRun.Options(r));
-        var (records, summary) = await loop.RunAsync(items, new Progress<string>(_ => { }), ct).ConfigureAwait(false);
+        int tasksDone = 0;
+        ctx.Work("attempt, refine, test", 0, items.Count, "tasks");
+        var (records, summary) = await loop.RunAsync(items, RunProgress.Of<string>(_ =>
+            ctx.Work("attempt, refine, test", Interlocked.Increment(ref tasksDone), items.Count, "tasks")), ct).ConfigureAwait(false);
         if (summary.TeacherFailures > 0)
             throw new StageFailedException(Name, $"{summary.TeacherFailures} teacher calls failed after their retries ({records.First(x => x.TeacherError is not null).TeacherError}); " +
                 $"the answers received are kept in {Path.GetFileName(ctx.Dir.Cache)} and every execution in persd.sqlite: run again with --resume");

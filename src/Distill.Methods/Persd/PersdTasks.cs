@@ -63,6 +63,9 @@ public static partial class PersdTasks
         return n > 0 ? items.Take(n).ToList() : items;
     }
 
+    /// <summary>Whether a source reads the repository's data/benchmarks (the others need no checkout).</summary>
+    public static bool NeedsBenchmarks(string source) => source is "humaneval" or "humanevalplus" or "mbpp:train" or "mbpp:test";
+
     /// <summary>The side a source is on; unknown sources are refused with the list of known ones.</summary>
     public static PersdSplit SplitOf(string source)
     {

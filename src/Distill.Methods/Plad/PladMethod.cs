@@ -13,7 +13,8 @@ namespace Distill.Methods.Plad;
 /// <summary>
 /// PLaD as the recipe method `plad` (plad.txt §4–5): stages data, [models], plad. With a local teacher (teacher.model
 /// a folder, or teacher.init) both models are fine-tuned on the labelled half and sampled by the engine; with an API
-/// teacher, <see cref="TeacherGenerationStage"/> answers the prompts first (cached) and the teacher is not fine-tuned.
+/// teacher, <see cref="TeacherGenerationStage"/> answers the prompts first (cached; its own marker stages/teacher-gen.json books
+/// what the teacher cost) and the teacher is not fine-tuned.
 /// </summary>
 public sealed class PladMethod : IRecipeMethod
 {
@@ -39,9 +40,12 @@ public sealed class PladStage(Func<RunContext, IChatClient>? teacherFactory = nu
         IReadOnlyDictionary<int, Answer?>? answers = null;
         if (!local)
         {
-            // an API teacher: its answers through the cached, retried, costed teacher-gen path (all prompts; the distillation half is used)
+            // An API teacher: its answers through the cached, retried, costed teacher-gen path (all prompts; the distillation
+            // half is used), run as a stage of its own so that its marker (stages/teacher-gen.json) books the requests, tokens
+            // and cost that reached the teacher, as SeqKD's and DPO-KD's do; the plad marker books none (the run's cost is the sum).
             var gen = new TeacherGenerationStage(teacherFactory);
-            if (!File.Exists(ctx.Dir.DataFile(TeacherGenerationStage.Output))) await gen.RunAsync(ctx, ct).ConfigureAwait(false);
+            if (!StageRunner.IsComplete(ctx.Dir.Marker(gen.Name)) || !File.Exists(ctx.Dir.DataFile(TeacherGenerationStage.Output)))
+                await StageRunner.RunAsync(ctx with { Progress = RunProgress.Nested(ctx.Progress) }, [gen], resume: false, ct).ConfigureAwait(false);
             answers = JsonlReader.Read(ctx.Dir.DataFile(TeacherGenerationStage.Output)).Select((x, i) => (i, x.Json))
                 .ToDictionary(t => t.i, t => t.Json["completion"] is { } c ? (Answer?)new Answer((string)c!, teacherRef, DpoKd.DpoKdStage.Truncated(t.Json)) : null);
         }

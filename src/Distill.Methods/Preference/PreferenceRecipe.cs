@@ -57,11 +57,11 @@ public static class PreferenceRecipe
     public static IProgress<TrainingProgress> Progress(RunContext ctx, string tag)
     {
         long every = Math.Max(1, ctx.Recipe.Int("train.log_every"));
-        return new SyncProgress(p =>
+        return Runs.RunProgress.Training(ctx.Progress, new SyncProgress(p =>
         {
             if (p.Step > 0 && (p.Step % every == 0 || p.Step == p.TotalSteps))
                 ctx.Say($"[{tag}] {p.Stage} step {p.Step}/{p.TotalSteps} loss {p.Loss:G5}");
-        });
+        }))!;
     }
 
     sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

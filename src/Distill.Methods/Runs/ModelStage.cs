@@ -109,7 +109,10 @@ public sealed class ModelStage : IStage
     {
         var r = ctx.Recipe;
         var work = Path.Combine(ModelsDir(ctx), "teacher-sft");
-        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        // A run stopped mid-way (Ctrl-C, SIGTERM: the Trainer checkpoints at the step boundary) resumes from its newest
+        // checkpoint: the teacher folder was just initialized again from the same seed, and the checkpoint holds every
+        // weight and the optimizer. Without a checkpoint the fine-tuning starts afresh.
+        if (Directory.Exists(work) && TrainerCheckpoint.Complete(work).Count == 0) Directory.Delete(work, recursive: true);
         var spec = new TrainingSpec
         {
             Method = SftMethod.MethodName, DataFile = ctx.Dir.DataFile(DataStage.Output), ModelDir = teacherDir, Lora = null,
@@ -117,12 +120,13 @@ public sealed class ModelStage : IStage
             {
                 Stage = "teacher-sft", MaxSteps = (int)r.Int("teacher.init_steps"), BatchSize = (int)r.Int("train.batch_size"),
                 MaxLength = (int)r.Int("train.max_seq_len"), LearningRate = (float)r.Float("teacher.init_lr"), Schedule = ScheduleKind.Cosine,
-                Seed = seed, SaveSteps = 0,
+                Seed = seed, SaveSteps = Math.Max(10, (int)r.Int("teacher.init_steps") / 4), Resume = true,
             },
         };
         TrainingResult result;
         using (var prepared = TrainingSetup.Prepare(spec))
-            result = prepared.Trainer(work).Run(null, ct);
+            result = prepared.Trainer(work).Run(RunProgress.Training(ctx.Progress), ct);
+        if (result.ResumedFromStep > 0) ctx.Say($"[models] teacher: fine-tuning resumed from step {result.ResumedFromStep} (its checkpoint)");
         ct.ThrowIfCancellationRequested();
         if (!result.Completed || result.FinalDir is null) throw new StageFailedException("models", $"the teacher's fine-tuning stopped at step {result.Steps} of {result.TotalSteps}");
         var losses = File.ReadLines(result.MetricsPath).Select(l => (double)JsonNode.Parse(l)!["loss"]!).ToList();

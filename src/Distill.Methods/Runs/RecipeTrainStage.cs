@@ -26,11 +26,11 @@ public sealed class RecipeTrainStage : ITrainStage
         {
             var trainer = prepared.Trainer(ctx.Dir.Root);
             long every = ctx.Recipe.Int("train.log_every");
-            var progress = new SynchronousProgress(p =>
+            var progress = RunProgress.Training(ctx.Progress, new SynchronousProgress(p =>
             {
                 if (p.Step > 0 && (p.Step % every == 0 || p.Step == p.TotalSteps))
                     ctx.Say($"[train] step {p.Step}/{p.TotalSteps} loss {p.Loss:G5} {p.TokensPerSecond:F0} tokens/s");
-            });
+            }));
             try { result = trainer.Run(progress, ct); }
             catch (TrainingDivergedException e) { throw new StageFailedException("train", e.Message, e); }
         }

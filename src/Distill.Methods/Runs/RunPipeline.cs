@@ -27,10 +27,10 @@ public static class RunPipeline
     /// <see cref="StageFailedException"/>; bad input throws before anything runs.
     /// </summary>
     public static async Task<RunContext> RunAsync(Recipe recipe, string root, bool resume, TextWriter log, ITrainStage? trainer = null,
-        Func<RunContext, Microsoft.Extensions.AI.IChatClient>? teacher = null, CancellationToken ct = default)
+        Func<RunContext, Microsoft.Extensions.AI.IChatClient>? teacher = null, CancellationToken ct = default, IProgress<RunProgressEvent>? progress = null)
     {
         ModelStage.CheckFolders(recipe);
-        var ctx = Open(recipe, root, resume, log);
+        var ctx = Open(recipe, root, resume, log) with { Progress = progress };
         await StageRunner.RunAsync(ctx, Stages(recipe, ctx.Dir, trainer, teacher), resume, ct).ConfigureAwait(false);
         ctx.Say($"run complete: {ctx.Dir.Root}");
         return ctx;

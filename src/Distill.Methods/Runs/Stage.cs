@@ -6,6 +6,13 @@ namespace Distill.Methods.Runs;
 /// <summary>What a stage works with: the recipe, the run directory, and where it reports.</summary>
 public sealed record RunContext(Recipe Recipe, RunDirectory Dir, TextWriter Log, IReadOnlyList<string> SecretValues)
 {
+    /// <summary>Where stages report their progress for a console to draw (null: nobody listens).</summary>
+    public IProgress<RunProgressEvent>? Progress { get; init; }
+
+    /// <summary>Progress inside the current stage (training steps, teacher calls...), when someone listens.</summary>
+    public void Work(string what, long done, long total, string unit, double? tokensPerSecond = null, float? loss = null)
+        => Progress?.Report(new WorkProgress(0, what, done, total, unit, tokensPerSecond, loss));
+
     /// <summary>A line for the console and run.log, with API keys scrubbed.</summary>
     public void Say(string message)
     {

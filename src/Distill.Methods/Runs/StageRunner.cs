@@ -13,12 +13,16 @@ public static class StageRunner
 {
     public static async Task RunAsync(RunContext ctx, IReadOnlyList<IStage> stages, bool resume, CancellationToken ct = default)
     {
-        foreach (var stage in stages)
+        for (int index = 0; index < stages.Count; index++)
         {
+            var stage = stages[index];
+            ct.ThrowIfCancellationRequested();
             var marker = ctx.Dir.Marker(stage.Name);
+            ctx.Progress?.Report(new StageStarted(0, stage.Name, index, stages.Count));
             if (resume && IsComplete(marker))
             {
                 ctx.Say($"[{stage.Name}] complete, skipped");
+                ctx.Progress?.Report(new StageCompleted(0, stage.Name, index, stages.Count, TimeSpan.Zero, Skipped: true));
                 continue;
             }
             if (File.Exists(marker)) File.Delete(marker); // a rerun invalidates the old marker first
@@ -46,6 +50,7 @@ public static class StageRunner
             };
             if (result.Details is not null) json["details"] = result.Details;
             RunDirectory.WriteAtomic(marker, Secrets.Redact(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), ctx.SecretValues));
+            ctx.Progress?.Report(new StageCompleted(0, stage.Name, index, stages.Count, clock.Elapsed, Skipped: false));
             ctx.Say($"[{stage.Name}] done in {clock.Elapsed.TotalSeconds:F1} s; {json["requests"]} requests, {json["input_tokens"]} + {json["output_tokens"]} tokens, cost {(json["cost_usd"] is { } c ? $"${c}" : "unknown (no price for the model)")}");
         }
     }

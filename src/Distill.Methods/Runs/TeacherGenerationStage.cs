@@ -61,7 +61,16 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
         var answers = new string?[records.Count];
         var finish = new string?[records.Count];   // "length" = cut at teacher.max_tokens (preference pairs drop those)
         var failures = new (int Index, string Reason)[records.Count];
-        int failed = 0;
+        int failed = 0, done = 0;
+        long outputTokens = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Report()
+        {
+            int d = Interlocked.Increment(ref done);
+            long tokens = Interlocked.Read(ref outputTokens);
+            ctx.Work("teacher", d, records.Count, "calls", tokens > 0 ? tokens / Math.Max(1e-3, clock.Elapsed.TotalSeconds) : null);
+        }
+        ctx.Work("teacher", 0, records.Count, "calls");
         await Parallel.ForEachAsync(Enumerable.Range(0, records.Count), new ParallelOptions { MaxDegreeOfParallelism = (int)r.Int("teacher.concurrency"), CancellationToken = ct },
             async (i, token) =>
             {
@@ -73,12 +82,14 @@ public sealed class TeacherGenerationStage(Func<RunContext, IChatClient>? teache
                     var response = await client.GetResponseAsync(messages, options, token).ConfigureAwait(false);
                     answers[i] = response.Text;
                     finish[i] = response.FinishReason?.Value;
+                    Interlocked.Add(ref outputTokens, response.Usage?.OutputTokenCount ?? 0);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
                 {
                     failures[i] = (i, Secrets.Redact(Reason(e), ctx.SecretValues));
                     Interlocked.Increment(ref failed);
                 }
+                Report();
             }).ConfigureAwait(false);
 
         var prices = r.OptionalFloat("teacher.price_input") is { } pin && r.OptionalFloat("teacher.price_output") is { } pout
