@@ -28,7 +28,7 @@ public class DemoInterruptTests
     }
 
     [Fact]
-    public void Sigterm_during_base_training_stops_in_seconds_and_resume_finishes()
+    public async Task Sigterm_during_base_training_stops_in_seconds_and_resume_finishes()
     {
         string dir = Path.Combine(Path.GetTempPath(), "distill-demo-term-" + Guid.NewGuid().ToString("N")[..10]);
         string teacherSft = Path.Combine(dir, "runs", "base", "models", "teacher-sft");
@@ -42,15 +42,16 @@ public class DemoInterruptTests
                 var stdout = p.StandardOutput.ReadToEndAsync();
                 var stderr = p.StandardError.ReadToEndAsync();
                 var clock = Stopwatch.StartNew();
-                while (Lines(Path.Combine(teacherSft, "metrics.jsonl")) < 2 && !p.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(5);
-                Assert.False(p.HasExited, $"the demo ended before the teacher trained: {stderr.Result}");
+                while (Lines(Path.Combine(teacherSft, "metrics.jsonl")) < 2 && !p.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3)) await Task.Delay(5);
+                Assert.False(p.HasExited, $"the demo ended before the teacher trained: {(p.HasExited ? await stderr : "")}");
                 using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
                 stopClock = Stopwatch.StartNew();
-                Assert.True(p.WaitForExit(TimeSpan.FromSeconds(20)), "the demo did not stop within 20 s of SIGTERM");
-                p.WaitForExit();
+                using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+                    try { await p.WaitForExitAsync(limit.Token); }
+                    catch (OperationCanceledException) { Assert.Fail("the demo did not stop within 20 s of SIGTERM"); }
                 exit = p.ExitCode;
-                err = stderr.Result;
-                _ = stdout.Result;
+                err = await stderr;
+                _ = await stdout;
             }
             Assert.True(stopClock.Elapsed < TimeSpan.FromSeconds(20));
             Assert.Equal(143, exit);
@@ -67,10 +68,10 @@ public class DemoInterruptTests
             {
                 var stdout = p.StandardOutput.ReadToEndAsync();
                 var stderr = p.StandardError.ReadToEndAsync();
-                Assert.True(p.WaitForExit(TimeSpan.FromMinutes(6)), "the resumed demo did not finish in 6 minutes");
-                p.WaitForExit();
-                Assert.True(p.ExitCode == 0, $"resumed demo exited {p.ExitCode}: {stderr.Result}\n{stdout.Result}");
-                Assert.Contains("(resuming)", stdout.Result);
+                await p.WaitForExitAsync();
+                string o = await stdout, e = await stderr;
+                Assert.True(p.ExitCode == 0, $"resumed demo exited {p.ExitCode}: {e}\n{o}");
+                Assert.Contains("(resuming)", o);
             }
             Assert.True(File.Exists(Path.Combine(dir, "results.json")));
             Assert.True(File.Exists(Path.Combine(dir, "report.html")));

@@ -9,7 +9,7 @@ namespace Distill.Cli.Tests;
 public class OutsideCheckoutTests
 {
     [Fact]
-    public void Persd_on_the_builtin_task_runs_from_a_copied_binary_outside_a_checkout()
+    public async Task Persd_on_the_builtin_task_runs_from_a_copied_binary_outside_a_checkout()
     {
         string root = Path.Combine(Path.GetTempPath(), "distill-outside-" + Guid.NewGuid().ToString("N")[..10]);
         try
@@ -27,9 +27,9 @@ public class OutsideCheckoutTests
                 psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, $"distill run exited {p.ExitCode}: {stderr}\n{stdout.Result}");
+            var stderr = await p.StandardError.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            Assert.True(p.ExitCode == 0, $"distill run exited {p.ExitCode}: {stderr}\n{await stdout}");
             Assert.DoesNotContain("benchmarks", stderr);
             Assert.True(File.Exists(Path.Combine(work, "out", "stages", "persd-data.json")));
             Assert.True(File.Exists(Path.Combine(work, "out", "stages", "persd-eval.json")));

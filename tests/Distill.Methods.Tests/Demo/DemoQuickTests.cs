@@ -24,7 +24,9 @@ public class DemoQuickTests
         {
             var log = new StringWriter();
             var clock = Stopwatch.StartNew();
-            var results = await new DemoPipeline(DemoPreset.Quick, dir, seed: 0, resume: false, log).RunAsync();
+            var events = new List<RunProgressEvent>();
+            var pipeline = new DemoPipeline(DemoPreset.Quick, dir, seed: 0, resume: false, log, progress: RunProgress.Of(e => { lock (events) events.Add(e); }));
+            var results = await pipeline.RunAsync();
             var seconds = clock.Elapsed.TotalSeconds;
             Assert.True(seconds < 180, $"quick demo took {seconds:F0} s (issue 16: at most 3 minutes on 2 cores)");
 
@@ -75,14 +77,71 @@ public class DemoQuickTests
             Assert.Contains("[   ", log.ToString()); // per-stage progress lines with elapsed time
             Assert.Contains("pass@1", DemoTable.Render(saved));
 
+            // the teacher usage of every API method is what its stage markers booked (PLaD's teacher-gen included)
+            foreach (var m in DemoMethods.All.Where(m => m.UsesApiTeacher).Select(m => m.Name).Append("plad-rank-f0.5"))
+            {
+                var booked = DemoPipeline.TeacherUsage(paths.Run(m));
+                Assert.True((long)booked["requests"]! > 0, $"{m}: no teacher request in its markers");
+                Assert.Equal((long)booked["requests"]!, (long)JsonNode.Parse(File.ReadAllText(Path.Combine(paths.Run(m), "demo-teacher-usage.json")))!["requests"]!);
+            }
+            Assert.True(File.Exists(Path.Combine(paths.Run("plad-rank"), "stages", "teacher-gen.json")));
+
+            CheckEvents(events, pipeline.StageCount);
+
             // resume after losing one method run and every evaluation: recomputed, the same numbers
             Directory.Delete(paths.Run("kd-fkl"), recursive: true);
             Directory.Delete(paths.Eval, recursive: true);
-            var again = await new DemoPipeline(DemoPreset.Quick, dir, seed: 0, resume: true, TextWriter.Null).RunAsync();
+            events.Clear();
+            var again = await new DemoPipeline(DemoPreset.Quick, dir, seed: 0, resume: true, TextWriter.Null, progress: RunProgress.Of(e => { lock (events) events.Add(e); })).RunAsync();
+            CheckEvents(events, pipeline.StageCount);
+            // the resumed demo skipped the finished runs' stages (seqkd's) and ran the lost one's (kd-fkl's train)
+            Assert.Contains(events, e => e is StageCompleted { Level: 1, Name: "teacher-gen", Skipped: true });
+            Assert.Contains(events, e => e is StageCompleted { Level: 1, Name: "train", Skipped: false });
             Assert.Equal(Metrics(results), Metrics(again));
             Assert.Equal(Metrics(saved), Metrics(DemoResults.Load(paths.Results)));
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>
+    /// The progress a console draws: the demo's stages in order (0..count-1), each completed after it started; the work
+    /// inside them (training steps, teacher calls, evaluated problems, sandbox samples, reward-model steps) reaches its totals.
+    /// </summary>
+    static void CheckEvents(List<RunProgressEvent> events, int count)
+    {
+        var started = events.OfType<StageStarted>().Where(e => e.Level == 0).ToList();
+        Assert.Equal(Enumerable.Range(0, count), started.Select(e => e.Index));
+        Assert.All(started, e => Assert.Equal(count, e.Count));
+        Assert.Equal(started.Select(e => e.Name), events.OfType<StageCompleted>().Where(e => e.Level == 0).Select(e => e.Name));
+        Assert.Equal("data", started[0].Name);
+        Assert.StartsWith("scores", started[^1].Name);
+        // every level-0 stage completes before the next starts
+        int open = -1;
+        foreach (var e in events)
+            if (e is StageStarted { Level: 0 } s) { Assert.Equal(-1, open); open = s.Index; }
+            else if (e is StageCompleted { Level: 0 } c) { Assert.Equal(open, c.Index); open = -1; }
+        var q = DemoPreset.Quick;
+        var work = events.OfType<WorkProgress>().ToList();
+        foreach (var name in Models)
+        {
+            var gen = work.Where(w => w.What.StartsWith(name + ": code generation", StringComparison.Ordinal)).ToList();
+            var sandbox = work.Where(w => w.What == name + ": sandbox (hidden tests)").ToList();
+            var sums = work.Where(w => w.What == name + ": summaries (greedy)").ToList();
+            Assert.True(gen.Count > 0 && sandbox.Count > 0 && sums.Count > 0, $"{name}: no evaluation progress");
+            Assert.Equal(q.TestProblems, gen.Max(w => w.Done));
+            Assert.Equal(q.TestProblems * q.EvalSamples, sandbox.Max(w => w.Done));
+            Assert.Equal(q.TestProblems, sums.Max(w => w.Done));
+            Assert.All(gen.Where(w => w.Done > 0), w => Assert.True(w.TokensPerSecond > 0, $"{name}: no tokens/s"));
+        }
+        var reward = work.Where(w => w.What.StartsWith("reward model", StringComparison.Ordinal)).ToList();
+        if (reward.Count > 0) Assert.Equal(q.RewardSteps, reward.Max(w => w.Done));
+        // training steps (with loss and tokens/s) reach their totals; teacher calls reach theirs
+        var steps = work.Where(w => w.Unit == "steps" && w.Done > 0).ToList();
+        Assert.NotEmpty(steps);
+        Assert.All(steps, w => Assert.InRange(w.Done, 1, w.Total));
+        Assert.Contains(steps, w => w.Done == w.Total && w.Loss is not null && w.TokensPerSecond > 0);
+        var calls = work.Where(w => w.Unit == "calls").ToList();
+        if (calls.Count > 0) Assert.Contains(calls, w => w.Done == w.Total);
     }
 
     /// <summary>results.json without what a clock measures (wall time, start, training seconds).</summary>
