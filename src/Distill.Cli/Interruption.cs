@@ -8,7 +8,7 @@ namespace Distill.Cli;
 /// and says how to continue; a second signal terminates at once. System.CommandLine's own handler is off
 /// (<see cref="VerbHost"/>): it gives the verb a fixed grace period and then returns while the work still runs.
 /// </summary>
-sealed class Interruption : IDisposable
+public sealed class Interruption : IDisposable
 {
     readonly CancellationTokenSource _cts = new();
     readonly PosixSignalRegistration _int, _term;
