@@ -78,7 +78,9 @@ static class RunProgressView
                 }
                 if (_outer is { } o)
                 {
-                    double inside = _inner is { Count: > 0 } i ? (Math.Min(i.Index, i.Count) + (i.Index < i.Count ? _workFraction : 0)) / i.Count : _workFraction;
+                    // inside the outer stage: its inner stages done plus the current one's work; once the inner stages are all
+                    // done (a sub-stage such as PLaD's teacher-gen inside `distill run`'s plad stage), the work that follows
+                    double inside = _inner is { Count: > 0 } i && i.Index < i.Count ? (i.Index + _workFraction) / i.Count : _workFraction;
                     overall.Value = Math.Max(overall.Value, o.Index + Math.Min(inside, 0.999));
                 }
             }
