@@ -105,6 +105,32 @@ public abstract partial class CausalLM : IDisposable
         => Run(tape, ids, batch, caches, pos, null, null, lastOnly);
 
     /// <summary>
+    /// Prefill of prompts of different lengths in one forward: ids (batch·len) hold prompt b right-padded to len
+    /// (any valid id after its <paramref name="lengths"/>[b] tokens), at positions [0, len) of cache row b. Causal
+    /// attention keeps every real token from seeing the padding after it, so the real positions' keys, values and
+    /// logits equal those of the prompt run alone; the padded positions' cache entries are garbage that decoding
+    /// overwrites before reading (position p is written before a query at p attends it). Returns the logits of each
+    /// prompt's last real token, (batch, vocab).
+    /// </summary>
+    public Tensor ForwardPrefill(Tape tape, int[] ids, int batch, KvCache[] caches, int[] lengths)
+    {
+        if (batch < 1 || ids.Length % batch != 0 || lengths.Length != batch)
+            throw new ArgumentException($"ForwardPrefill: {ids.Length} ids, {lengths.Length} lengths for a batch of {batch}");
+        int len = ids.Length / batch;
+        var last = new int[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            if (lengths[b] < 1 || lengths[b] > len) throw new ArgumentException($"ForwardPrefill: prompt {b} has length {lengths[b]}, need 1..{len}");
+            last[b] = b * len + lengths[b] - 1;
+        }
+        _lastRows = last;
+        try { return Run(tape, ids, batch, caches, 0, null, null, true); }
+        finally { _lastRows = null; }
+    }
+
+    int[]? _lastRows; // set by ForwardPrefill for the call's LastRows
+
+    /// <summary>
     /// One decoding step of a ragged batch: ids[b] is the next token of the sequence in cache row rows.CacheRows[b],
     /// at position rows.Positions[b] (its own length so far). Logits (rows, vocab). See <see cref="DecodeRows"/>.
     /// </summary>
@@ -127,11 +153,11 @@ public abstract partial class CausalLM : IDisposable
     protected RopeTable RopeOf(int pos, int len, DecodeRows? rows) => Rope(rows is null ? pos + len : rows.MaxPosition + 1);
 
     /// <summary>Hidden states (batch·len, hidden) → each sequence's last row (batch, hidden) when <paramref name="lastOnly"/>.</summary>
-    protected static Tensor LastRows(Tape tape, Tensor h, int batch, bool lastOnly)
+    protected Tensor LastRows(Tape tape, Tensor h, int batch, bool lastOnly)
     {
         if (!lastOnly) return h;
         int len = h.Rows / batch;
-        return Tensors.Autograd.Ops.GatherRows.Forward(tape, h, Enumerable.Range(1, batch).Select(b => b * len - 1).ToArray());
+        return Tensors.Autograd.Ops.GatherRows.Forward(tape, h, _lastRows ?? Enumerable.Range(1, batch).Select(b => b * len - 1).ToArray());
     }
 
     /// <summary>One KV cache per layer for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens.</summary>

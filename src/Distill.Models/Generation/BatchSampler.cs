@@ -40,6 +40,9 @@ public static class BatchSampler
     /// <summary>A wave holds at most this much KV cache (more prompts wait for the next wave; one prompt's n rows always go).</summary>
     public const long MaxCacheBytes = 4L << 30;
 
+    /// <summary>Prefill batches: at most this many prompts and this many (padded) tokens per forward.</summary>
+    const int PrefillPrompts = 16, PrefillTokens = 1024;
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the problem when a prompt cannot be generated from.</summary>
     public static void ValidatePrompt(CausalLM model, int[] prompt)
     {
@@ -130,27 +133,45 @@ public static class BatchSampler
         if (o.MaxNewTokens > 0)
         {
             var caches = model.CreateCaches(rows.Count, maxPrompt + o.MaxNewTokens);
-            var scratch = model.CreateCaches(1, maxPrompt);
             using var tape = new Tape { NoGrad = true, InferenceWeights = true };
             var logits = new float[rows.Count * vocab];
             try
             {
-                // prefill: each prompt once, its cache copied to its n rows, its last logits to each row's sampler
+                // prefill: the wave's prompts by length, several per forward (right-padded, see CausalLM.ForwardPrefill);
+                // prompt w's keys and values go to cache row w·n once, the prefix its n samples all read (DecodeRows)
                 long t0 = Stopwatch.GetTimestamp();
-                for (int w = 0; w < wave.Count; w++)
+                var byLength = Enumerable.Range(0, wave.Count).OrderByDescending(w => prompts[wave[w]].Length).ToArray();
+                for (int c0 = 0; c0 < byLength.Length;)
                 {
-                    var prompt = prompts[wave[w]];
-                    tape.Reset();
-                    foreach (var c in scratch) c.Clear();
-                    var last = model.ForwardCached(tape, prompt, 1, scratch, 0, lastOnly: true).Span;
-                    for (int j = 0; j < n; j++)
+                    int len = prompts[wave[byLength[c0]]].Length, c1 = c0 + 1;
+                    while (c1 < byLength.Length && c1 - c0 < PrefillPrompts && (c1 - c0 + 1) * len <= PrefillTokens) c1++;
+                    var chunk = byLength[c0..c1];
+                    var ids = new int[chunk.Length * len];
+                    var lengths = new int[chunk.Length];
+                    for (int b = 0; b < chunk.Length; b++)
                     {
-                        for (int l = 0; l < caches.Length; l++) caches[l].CopyRowFrom(scratch[l], 0, w * n + j, prompt.Length);
-                        last.CopyTo(logits.AsSpan((w * n + j) * vocab, vocab));
+                        var prompt = prompts[wave[chunk[b]]];
+                        prompt.CopyTo(ids, b * len);
+                        lengths[b] = prompt.Length;
+                        stats.PromptTokens += prompt.Length;
                     }
-                    stats.PromptTokens += prompt.Length;
+                    var scratch = model.CreateCaches(chunk.Length, len);
+                    try
+                    {
+                        tape.Reset();
+                        var last = model.ForwardPrefill(tape, ids, chunk.Length, scratch, lengths).Span;
+                        for (int b = 0; b < chunk.Length; b++)
+                        {
+                            int w = chunk[b];
+                            for (int l = 0; l < caches.Length; l++) caches[l].CopyRowFrom(scratch[l], b, w * n, lengths[b]);
+                            for (int j = 0; j < n; j++) last.Slice(b * vocab, vocab).CopyTo(logits.AsSpan((w * n + j) * vocab, vocab));
+                        }
+                    }
+                    finally { foreach (var c in scratch) c.Dispose(); }
+                    c0 = c1;
                 }
                 stats.PrefillSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                var prefixRows = rows.Select((r, x) => x / n * n).ToArray();
                 var live = Enumerable.Range(0, rows.Count).ToArray();
                 Tensor? step = null; // the last step's logits (live rows, vocab), sampled in place
                 t0 = Stopwatch.GetTimestamp();
@@ -176,10 +197,11 @@ public static class BatchSampler
                     if (still.Count == 0) { stats.StepSeconds.Add(Stopwatch.GetElapsedTime(s0).TotalSeconds); break; }
                     // one ragged step: each live sequence feeds its last token at its own position
                     live = [.. still];
-                    var ids = live.Select(x => rows[x].Generated[^1]).ToArray();
+                    var tokens = live.Select(x => rows[x].Generated[^1]).ToArray();
                     var positions = live.Select(x => rows[x].PromptLength + rows[x].Generated.Count - 1).ToArray();
                     tape.Reset();
-                    step = model.ForwardRows(tape, ids, caches, new DecodeRows(live, positions));
+                    step = model.ForwardRows(tape, tokens, caches, new DecodeRows(live, positions,
+                        live.Select(x => prefixRows[x]).ToArray(), live.Select(x => rows[x].PromptLength).ToArray()));
                     stats.StepSeconds.Add(Stopwatch.GetElapsedTime(s0).TotalSeconds);
                 }
                 stats.DecodeSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -187,7 +209,6 @@ public static class BatchSampler
             finally
             {
                 foreach (var c in caches) c.Dispose();
-                foreach (var c in scratch) c.Dispose();
             }
         }
         foreach (int i in wave) result[i] = new Completion[n];

@@ -25,18 +25,28 @@ public static class Sampler
             Penalize(logits, seen, o.RepetitionPenalty);
             return ArgMax(logits);
         }
-        Probabilities(logits, seen, o);
-        // inverse CDF over the kept tokens in vocabulary order (the probabilities are normalized to sum 1)
-        double u = rng.NextDouble(), acc = 0;
-        int last = 0;
-        for (int i = 0; i < logits.Length; i++)
+        var ids = ArrayPool<int>.Shared.Rent(Math.Min(logits.Length, CandidateCapacity(o, logits.Length)));
+        var probs = ArrayPool<float>.Shared.Rent(ids.Length);
+        try
         {
-            if (logits[i] <= 0) continue;
-            acc += logits[i];
-            last = i;
-            if (u < acc) return i;
+            int n = Candidates(logits, seen, o, ref ids, ref probs);
+            // inverse CDF over the kept tokens in vocabulary order (the probabilities are normalized to sum 1)
+            double u = rng.NextDouble(), acc = 0;
+            int last = 0;
+            for (int c = 0; c < n; c++)
+            {
+                if (probs[c] <= 0) continue;
+                acc += probs[c];
+                last = ids[c];
+                if (u < acc) return ids[c];
+            }
+            return last; // rounding: u beyond the accumulated mass
         }
-        return last; // rounding: u beyond the accumulated mass
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ids);
+            ArrayPool<float>.Shared.Return(probs);
+        }
     }
 
     /// <summary>
@@ -46,15 +56,72 @@ public static class Sampler
     public static void Probabilities(Span<float> logits, IReadOnlyCollection<int> seen, SamplingOptions o)
     {
         if (o.Temperature <= 0) throw new ArgumentException("Sampler.Probabilities: temperature must be > 0 (0 is greedy)");
+        var ids = ArrayPool<int>.Shared.Rent(Math.Min(logits.Length, CandidateCapacity(o, logits.Length)));
+        var probs = ArrayPool<float>.Shared.Rent(ids.Length);
+        try
+        {
+            int n = Candidates(logits, seen, o, ref ids, ref probs);
+            logits.Clear();
+            for (int c = 0; c < n; c++) logits[ids[c]] = probs[c];
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ids);
+            ArrayPool<float>.Shared.Return(probs);
+        }
+    }
+
+    /// <summary>Room for top-k's survivors (ties at the k-th value may add more: the buffers then grow).</summary>
+    static int CandidateCapacity(SamplingOptions o, int vocab) => o.TopK > 0 && o.TopK < vocab ? Math.Max(2 * o.TopK, 256) : vocab;
+
+    /// <summary>
+    /// The tokens that survive the repetition penalty, temperature and top-k (TopKLogitsWarper: logits ≥ the k-th
+    /// largest, ties kept), in vocabulary order, with their softmax probabilities; top-p (TopPLogitsWarper) then zeroes
+    /// the tail and renormalizes. Only the survivors are exponentiated and searched: with top-k 50 that is a few dozen
+    /// values instead of the vocabulary, where transformers masks the dropped logits with −∞ and softmaxes all of them
+    /// (the same distribution: exp(−∞) = 0, and the sum runs over the survivors in the same order).
+    /// logits is modified in place (penalty, temperature); ids/probs are pooled buffers, replaced when too small.
+    /// </summary>
+    static int Candidates(Span<float> logits, IReadOnlyCollection<int> seen, SamplingOptions o, ref int[] ids, ref float[] probs)
+    {
         Penalize(logits, seen, o.RepetitionPenalty);
         if (o.Temperature != 1f) TensorPrimitives.Divide(logits, o.Temperature, logits); // scores / temperature
+        int n;
         if (o.TopK > 0 && o.TopK < logits.Length)
         {
             float kth = KthLargest(logits, o.TopK);
-            for (int i = 0; i < logits.Length; i++) if (logits[i] < kth) logits[i] = float.NegativeInfinity;
+            n = 0;
+            for (int i = 0; i < logits.Length; i++)
+            {
+                if (!(logits[i] >= kth)) continue;
+                if (n == ids.Length) Grow(ref ids, ref probs, Math.Min(logits.Length, Math.Max(2 * ids.Length, 256)));
+                ids[n] = i;
+                probs[n++] = logits[i];
+            }
         }
-        Softmax(logits);
-        if (o.TopP < 1f) TopP(logits, o.TopP);
+        else
+        {
+            if (ids.Length < logits.Length) Grow(ref ids, ref probs, logits.Length);
+            n = logits.Length;
+            for (int i = 0; i < n; i++) ids[i] = i;
+            logits.CopyTo(probs);
+        }
+        var p = probs.AsSpan(0, n);
+        Softmax(p);
+        if (o.TopP < 1f) TopP(p, o.TopP);
+        return n;
+    }
+
+    static void Grow(ref int[] ids, ref float[] probs, int size)
+    {
+        var i2 = ArrayPool<int>.Shared.Rent(size);
+        var p2 = ArrayPool<float>.Shared.Rent(size);
+        ids.CopyTo(i2, 0);
+        probs.AsSpan(0, Math.Min(probs.Length, p2.Length)).CopyTo(p2);
+        ArrayPool<int>.Shared.Return(ids);
+        ArrayPool<float>.Shared.Return(probs);
+        ids = i2;
+        probs = p2;
     }
 
     static void Penalize(Span<float> logits, IReadOnlyCollection<int> seen, float penalty)
@@ -71,35 +138,57 @@ public static class Sampler
         return best;
     }
 
-    /// <summary>The k-th largest value (1-based), by quickselect on a pooled copy: O(vocab), where a sort costs O(vocab log vocab).</summary>
+    /// <summary>
+    /// The k-th largest value (1-based): a min-heap of the k largest seen so far, one pass over x; blocks of eight values
+    /// none of which beats the heap's minimum are skipped with one vector compare (after the first few hundred values
+    /// that is nearly all of them), so the cost is about one read of x where a selection on a copy partitions it
+    /// several times.
+    /// </summary>
     public static float KthLargest(ReadOnlySpan<float> x, int k)
     {
-        var pool = ArrayPool<float>.Shared.Rent(x.Length);
+        if (k < 1 || k > x.Length) throw new ArgumentOutOfRangeException(nameof(k), $"KthLargest: k = {k} for {x.Length} values");
+        var pool = ArrayPool<float>.Shared.Rent(k);
         try
         {
-            var a = pool.AsSpan(0, x.Length);
-            x.CopyTo(a);
-            int target = x.Length - k, lo = 0, hi = x.Length - 1; // the value at ascending index n − k
-            while (lo < hi)
+            var heap = pool.AsSpan(0, k);
+            x[..k].CopyTo(heap);
+            for (int i = k / 2 - 1; i >= 0; i--) SiftDown(heap, i);
+            int j = k;
+            ref float r = ref MemoryMarshal.GetReference(x);
+            while (j < x.Length)
             {
-                float pivot = MedianOf3(a[lo], a[lo + (hi - lo) / 2], a[hi]);
-                int i = lo, j = hi;
-                while (i <= j)
+                if (j + 8 <= x.Length && !Vector256.GreaterThanAny(Vector256.LoadUnsafe(ref r, (nuint)j), Vector256.Create(heap[0])))
                 {
-                    while (a[i] < pivot) i++;
-                    while (a[j] > pivot) j--;
-                    if (i <= j) { (a[i], a[j]) = (a[j], a[i]); i++; j--; }
+                    j += 8;
+                    continue;
                 }
-                if (target <= j) hi = j;
-                else if (target >= i) lo = i;
-                else break; // between j and i every value equals the pivot
+                int end = Math.Min(x.Length, j + 8);
+                for (; j < end; j++)
+                    if (x[j] > heap[0])
+                    {
+                        heap[0] = x[j];
+                        SiftDown(heap, 0);
+                    }
             }
-            return a[target];
+            return heap[0];
         }
         finally { ArrayPool<float>.Shared.Return(pool); }
     }
 
-    static float MedianOf3(float a, float b, float c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+    static void SiftDown(Span<float> heap, int i)
+    {
+        float v = heap[i];
+        while (true)
+        {
+            int c = 2 * i + 1;
+            if (c >= heap.Length) break;
+            if (c + 1 < heap.Length && heap[c + 1] < heap[c]) c++;
+            if (!(heap[c] < v)) break;
+            heap[i] = heap[c];
+            i = c;
+        }
+        heap[i] = v;
+    }
 
     static void Softmax(Span<float> x)
     {

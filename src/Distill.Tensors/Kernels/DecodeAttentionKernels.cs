@@ -1,16 +1,19 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Distill.Tensors.Threading;
 
 namespace Distill.Tensors.Kernels;
 
 /// <summary>
 /// Where one ragged decoding step's operands live: Q (batch, heads·hd) with row stride Ldq, one query per row;
-/// the caches K, V (cacheRows, capacity, kvHeads·hd); row b reads cache row CacheRows[b] at keys [lo, Positions[b]].
+/// the caches K, V (cacheRows, capacity, kvHeads·hd); row b reads cache row CacheRows[b] at keys [lo, Positions[b]],
+/// except keys j &lt; PrefixLengths[b], read from cache row PrefixRows[b] (a prompt's keys shared by its samples; both
+/// null: no shared prefix).
 /// </summary>
 public unsafe struct DecodeAttentionLayout
 {
     public float* Q, K, V, Out;
-    public int* CacheRows, Positions;
+    public int* CacheRows, Positions, PrefixRows, PrefixLengths;
     public int Ldq, Batch, Capacity, Heads, KvHeads, HeadDim, Window;
     public float Scale;
 }
@@ -20,8 +23,11 @@ public unsafe struct DecodeAttentionLayout
 /// out = softmax(q kᵀ · scale) v over keys lo ≤ j ≤ p, p the row's position, lo = max(0, p − window + 1) with a
 /// sliding window (as <see cref="AttentionKernels"/>). Split over (row, kv head): the query heads of one group read
 /// each key and value once (grouped-query attention, Ainslie et al. 2023), which is what decoding is bound by.
+/// Rows sharing a prompt prefix read it from one cache row; consecutive units are the rows of one prompt, so the
+/// shared keys are read from memory once and from cache by the prompt's other samples.
+/// With a head dimension that is a multiple of 8 the work runs by prompt instead (DecodeAttentionKernels.Grouped.cs).
 /// </summary>
-public static unsafe class DecodeAttentionKernels
+public static unsafe partial class DecodeAttentionKernels
 {
     public static void Forward(in DecodeAttentionLayout l)
     {
@@ -31,7 +37,8 @@ public static unsafe class DecodeAttentionKernels
         for (int b = 0; b < l.Batch; b++)
             if ((uint)l.Positions[b] >= (uint)l.Capacity)
                 throw new ArgumentOutOfRangeException(nameof(l), $"decode attention: row {b} position {l.Positions[b]} beyond cache capacity {l.Capacity}");
-        Workers.For(l.Batch * l.KvHeads, new Body { L = l }, 4);
+        if (l.HeadDim % 8 == 0) Grouped(l);
+        else Workers.For(l.Batch * l.KvHeads, new Body { L = l }, 4);
     }
 
     struct Body : IRangeBody
@@ -43,8 +50,18 @@ public static unsafe class DecodeAttentionKernels
             int group = L.Heads / L.KvHeads, maxKeys = 0;
             for (int b = begin / L.KvHeads; b <= (end - 1) / L.KvHeads; b++) maxKeys = Math.Max(maxKeys, L.Positions[b] + 1);
             float[] scores = System.Buffers.ArrayPool<float>.Shared.Rent(group * maxKeys);
-            try { for (int u = begin; u < end; u++) Unit(u, scores, maxKeys); }
+            try
+            {
+                for (int u = begin; u < end; u++) Unit(u, scores, maxKeys);
+            }
             finally { System.Buffers.ArrayPool<float>.Shared.Return(scores); }
+        }
+
+        /// <summary>Where key/value j of row b starts: its own cache row, or the shared prefix row below the prefix length.</summary>
+        readonly long KeyOffset(int b, int j, int width)
+        {
+            int row = L.PrefixLengths != null && j < L.PrefixLengths[b] ? L.PrefixRows[b] : L.CacheRows[b];
+            return ((long)row * L.Capacity + j) * width;
         }
 
         void Unit(int u, float[] scoresArr, int stride)
@@ -52,11 +69,10 @@ public static unsafe class DecodeAttentionKernels
             ref readonly var l = ref L;
             int b = u / l.KvHeads, g = u % l.KvHeads, group = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd;
             int p = l.Positions[b], lo = l.Window > 0 ? Math.Max(0, p - l.Window + 1) : 0;
-            long rowBase = (long)l.CacheRows[b] * l.Capacity;
             var scores = scoresArr.AsSpan();
             for (int j = lo; j <= p; j++)
             {
-                var k = new ReadOnlySpan<float>(l.K + (rowBase + j) * width + g * hd, hd);
+                var k = new ReadOnlySpan<float>(l.K + KeyOffset(b, j, width) + g * hd, hd);
                 for (int t = 0; t < group; t++)
                 {
                     var q = new ReadOnlySpan<float>(l.Q + (long)b * l.Ldq + (g * group + t) * hd, hd);
@@ -74,7 +90,7 @@ public static unsafe class DecodeAttentionKernels
             }
             for (int j = lo; j <= p; j++)
             {
-                var v = new ReadOnlySpan<float>(l.V + (rowBase + j) * width + g * hd, hd);
+                var v = new ReadOnlySpan<float>(l.V + KeyOffset(b, j, width) + g * hd, hd);
                 for (int t = 0; t < group; t++)
                 {
                     var o = new Span<float>(l.Out + (long)b * l.Heads * hd + (g * group + t) * hd, hd);

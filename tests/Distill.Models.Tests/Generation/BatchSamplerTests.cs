@@ -114,6 +114,41 @@ public class BatchSamplerTests
         foreach (var c in caches.Concat(scratch)) c.Dispose();
     }
 
+    // CausalLM.ForwardPrefill: prompts of lengths 1–9 right-padded into one forward give each prompt's last logits, and
+    // caches whose padded positions the next decoding steps overwrite before reading (two ragged steps after it).
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void BatchedRightPaddedPrefillEqualsEachPromptAlone(string name)
+    {
+        var expected = ReferenceOutput.Load(name);
+        using var model = ModelIO.Load(ReferenceOutput.Dir(name));
+        var seqs = Prompts(model, expected.GreedyPrompt).Select(p => p.Concat(new[] { 2, 7 }.Select(t => t % model.Config.VocabSize)).ToArray()).ToList();
+        var lens = new[] { expected.GreedyPrompt.Length, 1, 9, 4, 6 };
+        int vocab = model.Config.VocabSize, len = lens.Max(), batch = seqs.Count;
+        var ids = new int[batch * len];
+        for (int b = 0; b < batch; b++)
+        {
+            seqs[b][..lens[b]].CopyTo(ids, b * len);
+            for (int t = lens[b]; t < len; t++) ids[b * len + t] = (5 * t + b) % vocab; // padding: any ids
+        }
+        var caches = model.CreateCaches(batch, len + 2);
+        using var tape = new Tape { NoGrad = true };
+        var last = model.ForwardPrefill(tape, ids, batch, caches, lens).Span.ToArray();
+        double maxErr = 0;
+        for (int b = 0; b < batch; b++) maxErr = Math.Max(maxErr, MaxDiff(last.AsSpan(b * vocab, vocab).ToArray(), FullLastRow(model, tape, seqs[b][..lens[b]])));
+        for (int s = 0; s < 2; s++)
+        {
+            var rows = new DecodeRows(Enumerable.Range(0, batch).ToArray(), lens.Select(l => l + s).ToArray());
+            tape.Reset();
+            var logits = model.ForwardRows(tape, Enumerable.Range(0, batch).Select(b => seqs[b][lens[b] + s]).ToArray(), caches, rows).Span.ToArray();
+            for (int b = 0; b < batch; b++)
+                maxErr = Math.Max(maxErr, MaxDiff(logits.AsSpan(b * vocab, vocab).ToArray(), FullLastRow(model, tape, seqs[b][..(lens[b] + s + 1)])));
+        }
+        Assert.True(maxErr < 1e-4, $"{name}: batched prefill vs one prompt alone max |Δ| {maxErr:E2}");
+        Assert.Throws<ArgumentException>(() => model.ForwardPrefill(tape, ids, batch, caches, [.. lens[..4], len + 1]));
+        foreach (var c in caches) c.Dispose();
+    }
+
     static float[] FullLastRow(CausalLM model, Tape tape, int[] seq)
     {
         using var t = new Tape { NoGrad = true };

@@ -101,6 +101,73 @@ public class AttentionTests
         foreach (var x in seqs) { x.q.Dispose(); x.k.Dispose(); x.v.Dispose(); }
     }
 
+    // Ragged decode with shared prefixes (DecodeRows prefix rows): P prompts, each prefilled once into the cache row of
+    // its first sample; its n samples each generate their own tokens into their own rows and read the prompt's keys
+    // from the shared row. Every output equals the sample's full causal forward (prompt + its own tokens). Head dims
+    // 4 (per-row unit) and 16 (the grouped Vector256 kernel); with a window every row is its own group; 2 prompts give
+    // units of one kv head, 12 (≥ 4 per thread on ≤ 3 threads) units of every kv head.
+    [Theory]
+    [InlineData(0, 4, 2)]
+    [InlineData(0, 16, 2)]
+    [InlineData(0, 16, 12)]
+    [InlineData(3, 16, 2)]
+    [InlineData(3, 8, 12)]
+    public void SharedPrefixDecodeEqualsEachSamplesFullForward(int window, int hd, int prompts)
+    {
+        const int heads = 6, kvHeads = 2, n = 3, steps = 4;
+        var rng = new Rng(91);
+        int[] prefill = Enumerable.Range(0, prompts).Select(i => 2 + 3 * i % 7).ToArray();
+        // one (q, k, v) per sample: the prompt positions shared by its prompt's samples, the generated ones its own
+        Tensor Fill(int rows, int cols) { var t = Tensor.Create(rows, cols); rng.FillNormal(t.Span, 0, 1); return t; }
+        var seqs = new (Tensor q, Tensor k, Tensor v, int T)[prompts * n];
+        for (int i = 0; i < prompts; i++)
+        {
+            int T = prefill[i] + steps;
+            using Tensor pk = Fill(prefill[i], kvHeads * hd), pv = Fill(prefill[i], kvHeads * hd);
+            for (int j = 0; j < n; j++)
+            {
+                Tensor q = Fill(T, heads * hd), k = Fill(T, kvHeads * hd), v = Fill(T, kvHeads * hd);
+                pk.Span.CopyTo(k.Span);
+                pv.Span.CopyTo(v.Span);
+                seqs[i * n + j] = (q, k, v, T);
+            }
+        }
+        using var tape = new Tape { NoGrad = true };
+        var full = seqs.Select(x => CausalAttention.Forward(tape, x.q, x.k, x.v, 1, heads, kvHeads, window: window).Span.ToArray()).ToArray();
+        using var cache = new KvCache(prompts * n, capacity: 16, kvHeads, hd);
+        for (int i = 0; i < prompts; i++)
+        {
+            using var one = new KvCache(1, capacity: 16, kvHeads, hd);
+            var x = seqs[i * n];
+            using Tensor q = Rows(x.q, 1, x.T, 0, prefill[i]), k = Rows(x.k, 1, x.T, 0, prefill[i]), v = Rows(x.v, 1, x.T, 0, prefill[i]);
+            CausalAttention.Decode(tape, q, k, v, one, 0, heads, kvHeads, window);
+            cache.CopyRowFrom(one, 0, i * n, prefill[i]); // once per prompt: the other samples' rows hold no prompt keys
+        }
+        for (int s = 0; s < steps; s++)
+        {
+            var live = Enumerable.Range(0, prompts * n).Where(b => s < 2 || b % n != 1).ToArray(); // sample 1 of each prompt stops after 2 steps
+            var rows = new DecodeRows(live, live.Select(b => prefill[b / n] + s).ToArray(), live.Select(b => b / n * n).ToArray(), live.Select(b => prefill[b / n]).ToArray());
+            using Tensor q = Tensor.Create(live.Length, heads * hd), k = Tensor.Create(live.Length, kvHeads * hd), v = Tensor.Create(live.Length, kvHeads * hd);
+            for (int i = 0; i < live.Length; i++)
+            {
+                var x = seqs[live[i]];
+                int p = prefill[live[i] / n] + s;
+                x.q.Span.Slice(p * heads * hd, heads * hd).CopyTo(q.Span.Slice(i * heads * hd));
+                x.k.Span.Slice(p * kvHeads * hd, kvHeads * hd).CopyTo(k.Span.Slice(i * kvHeads * hd));
+                x.v.Span.Slice(p * kvHeads * hd, kvHeads * hd).CopyTo(v.Span.Slice(i * kvHeads * hd));
+            }
+            var y = CausalAttention.DecodeRows(tape, q, k, v, cache, rows, heads, kvHeads, window).Span;
+            for (int i = 0; i < live.Length; i++)
+                for (int c = 0; c < heads * hd; c++)
+                {
+                    float e = full[live[i]][(prefill[live[i] / n] + s) * heads * hd + c], a = y[i * heads * hd + c];
+                    Assert.True(MathF.Abs(e - a) <= 1e-5f * (1 + MathF.Abs(e)), $"row {live[i]} step {s} c{c}: shared-prefix {a} vs full {e}");
+                }
+        }
+        Assert.Throws<ArgumentException>(() => new DecodeRows([0], [3], [0], [4])); // a prefix past the row's position
+        foreach (var x in seqs) { x.q.Dispose(); x.k.Dispose(); x.v.Dispose(); }
+    }
+
     // Sliding window against a double-precision reference written from the mask definition: key j is kept for query i
     // iff i − window < j ≤ i (masking_utils.py: kv_idx > q_idx − sliding_window and kv_idx <= q_idx).
     [Theory]

@@ -123,16 +123,21 @@ public sealed unsafe class CausalAttention : Op
             int r = rows.CacheRows[b], p = rows.Positions[b];
             if (r >= cache.Batch || p >= cache.Capacity)
                 throw new ArgumentOutOfRangeException(nameof(rows), $"CausalAttention.DecodeRows: row {b} (cache row {r}, position {p}) outside the cache ({cache.Batch} rows × {cache.Capacity})");
+            if (rows.PrefixRows is { } pr && pr[b] >= cache.Batch)
+                throw new ArgumentOutOfRangeException(nameof(rows), $"CausalAttention.DecodeRows: row {b}'s prefix row {pr[b]} is outside the cache ({cache.Batch} rows)");
             ks.Slice(b * w, w).CopyTo(cache.K.Span.Slice((r * cache.Capacity + p) * w, w));
             vs.Slice(b * w, w).CopyTo(cache.V.Span.Slice((r * cache.Capacity + p) * w, w));
         }
         var y = tape.New(n, heads * hd);
         fixed (int* cacheRows = rows.CacheRows)
         fixed (int* positions = rows.Positions)
+        fixed (int* prefixRows = rows.PrefixRows)
+        fixed (int* prefixLengths = rows.PrefixLengths)
         {
             var l = new DecodeAttentionLayout
             {
                 Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, CacheRows = cacheRows, Positions = positions,
+                PrefixRows = prefixRows, PrefixLengths = prefixLengths,
                 Ldq = q.Cols, Batch = n, Capacity = cache.Capacity, Heads = heads, KvHeads = kvHeads, HeadDim = hd, Window = window, Scale = 1f / MathF.Sqrt(hd),
             };
             DecodeAttentionKernels.Forward(l);
