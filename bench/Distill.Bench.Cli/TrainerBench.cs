@@ -84,14 +84,18 @@ public static class TrainerBench
             using var trainer = new Trainer(options, objective, data, student, dir);
             for (int s = 0; s < steps; s++)
             {
+                var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 long t0 = Stopwatch.GetTimestamp();
                 var report = trainer.Step();   // the first call also starts the run (and, for DPO, scores the reference)
                 double elapsed = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                // CPU time of the process over the step (all threads, spin-waits included): on a shared machine it moves
+                // far less with the other processes' load than the wall clock does
+                double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
                 if (s == 0) elapsed = report.Seconds * 1000;   // the step alone, without the run's start-up
                 if (s >= warmupSteps) ms.Add(elapsed);
                 if (s == warmupSteps - 1 && OpProfile.Enabled) OpProfile.Clear();
                 lastLoss = report.Loss;
-                log?.Report($"{name} step {s}{(s < warmupSteps ? " (warm-up)" : "")}: {elapsed:F0} ms, loss {report.Loss:F4}");
+                log?.Report($"{name} step {s}{(s < warmupSteps ? " (warm-up)" : "")}: {elapsed:F0} ms (CPU {cpuMs:F0} ms), loss {report.Loss:F4}");
             }
         }
         finally

@@ -98,6 +98,26 @@ public abstract partial class CausalLM : IDisposable
     public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask = null) => Run(tape, ids, batch, null, 0, keyMask, null, false);
 
     /// <summary>
+    /// The same forward, but the output head runs only on the rows <paramref name="outputRows"/> of (batch·T): logits
+    /// (outputRows.Length, vocab), row i being row outputRows[i] of the full forward. Training losses read the logits of
+    /// completion positions only, and the head (vocab × hidden) is the largest matrix of a small model: the prompt,
+    /// padding and last positions need no logits, forward or backward (a DPO batch of 256-token prompts with 128-token
+    /// answers skips two thirds of the head). Null: every row.
+    /// </summary>
+    public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask, int[]? outputRows)
+    {
+        if (outputRows is null) return Forward(tape, ids, batch, keyMask);
+        if (outputRows.Length == 0) throw new ArgumentException("Forward: outputRows is empty (pass null for every row)");
+        _outputRows = outputRows;
+        try { return Run(tape, ids, batch, null, 0, keyMask, null, false); }
+        finally { _outputRows = null; }
+    }
+
+    // The rows of the forward in progress that reach the head (Forward with outputRows), read by LastRows; a model runs
+    // one forward at a time (as its tape), so a field is enough and every family's Run keeps its signature.
+    int[]? _outputRows;
+
+    /// <summary>
     /// Incremental forward: ids (batch·len) at positions [pos, pos + len), appending keys and values to the caches.
     /// <paramref name="lastOnly"/>: logits (batch, vocab) of each sequence's last position only (a prefill needs no more).
     /// </summary>
@@ -152,9 +172,14 @@ public abstract partial class CausalLM : IDisposable
     /// <summary>The RoPE table for a forward ending before position <c>pos + len</c> (or after the ragged rows' last).</summary>
     protected RopeTable RopeOf(int pos, int len, DecodeRows? rows) => Rope(rows is null ? pos + len : rows.MaxPosition + 1);
 
-    /// <summary>Hidden states (batch·len, hidden) → each sequence's last row (batch, hidden) when <paramref name="lastOnly"/>.</summary>
+    /// <summary>
+    /// Hidden states (batch·len, hidden) → each sequence's last row (batch, hidden) when <paramref name="lastOnly"/> (each
+    /// prompt's last real row in a right-padded prefill), or the rows asked of <see cref="Forward(Tape, int[], int, Tensor?, int[])"/>;
+    /// else h itself. Every family calls it just before its head.
+    /// </summary>
     protected Tensor LastRows(Tape tape, Tensor h, int batch, bool lastOnly)
     {
+        if (_outputRows is { } rows) return Tensors.Autograd.Ops.GatherRows.Forward(tape, h, rows);
         if (!lastOnly) return h;
         int len = h.Rows / batch;
         return Tensors.Autograd.Ops.GatherRows.Forward(tape, h, _lastRows ?? Enumerable.Range(1, batch).Select(b => b * len - 1).ToArray());

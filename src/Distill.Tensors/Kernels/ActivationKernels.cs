@@ -131,12 +131,18 @@ public static class ActivationKernels
     }
 
     // dsilu/dg = σ(g)(1 + g(1 − σ(g)));  dgate += dy·u·dsilu;  dup += dy·silu(g)
-    public static unsafe void SwiGluBackward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, ReadOnlySpan<float> dy, Span<float> dgate, Span<float> dup)
+    /// <summary>
+    /// dgate += dy · u · dsilu(g), dup += dy · silu(g) (either may be empty). With <paramref name="overwriteGate"/> /
+    /// <paramref name="overwriteUp"/> the product is written instead of added (a fresh, uncleared gradient buffer:
+    /// Tape.GradForWrite), which saves the buffer's memset and one read of it.
+    /// </summary>
+    public static unsafe void SwiGluBackward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, ReadOnlySpan<float> dy, Span<float> dgate, Span<float> dup,
+        bool overwriteGate = false, bool overwriteUp = false)
     {
         if (up.Length != gate.Length || dy.Length != gate.Length) throw new ArgumentException("SwiGluBackward: gate, up, dy lengths differ");
         if (!dgate.IsEmpty && dgate.Length != gate.Length || !dup.IsEmpty && dup.Length != gate.Length) throw new ArgumentException("SwiGluBackward: gradient lengths differ");
         fixed (float* g = gate, u = up, d = dy, dg = dgate, du = dup)
-            Pointwise.For(gate.Length, new Pointwise.Args { A = g, B = u, C = d, D = dg, E = du }, &SwiGluBackwardRange);
+            Pointwise.For(gate.Length, new Pointwise.Args { A = g, B = u, C = d, D = dg, E = du, K0 = overwriteGate ? 1 : 0, K1 = overwriteUp ? 1 : 0 }, &SwiGluBackwardRange);
     }
 
     static unsafe void SwiGluBackwardRange(in Pointwise.Args a, int begin, int end)
@@ -155,7 +161,8 @@ public static class ActivationKernels
             {
                 TensorPrimitives.Multiply(g, s, t);                                   // silu(g)
                 var du = new Span<float>(a.E + i0, n);
-                TensorPrimitives.MultiplyAdd(d, t, du, du);
+                if (a.K1 != 0) TensorPrimitives.Multiply(d, t, du);
+                else TensorPrimitives.MultiplyAdd(d, t, du, du);
             }
             if (a.D != null)
             {
@@ -164,7 +171,8 @@ public static class ActivationKernels
                 TensorPrimitives.Multiply(t, s, t);                                   // dsilu/dg
                 TensorPrimitives.Multiply(t, new ReadOnlySpan<float>(a.B + i0, n), t);  // · u
                 var dg = new Span<float>(a.D + i0, n);
-                TensorPrimitives.MultiplyAdd(d, t, dg, dg);
+                if (a.K0 != 0) TensorPrimitives.Multiply(d, t, dg);
+                else TensorPrimitives.MultiplyAdd(d, t, dg, dg);
             }
         }
     }

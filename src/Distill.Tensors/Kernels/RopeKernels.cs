@@ -15,10 +15,10 @@ public static unsafe class RopeKernels
         ReadOnlySpan<int> positions, Span<float> y, bool inverse = false)
         => Run(x, heads, headDim, rotaryDim, cos, sin, positions, y, inverse, accumulate: false);
 
-    // The rotation is orthogonal, so dx = Rᵀ dy = rotation by −θ; added into dx.
+    // The rotation is orthogonal, so dx = Rᵀ dy = rotation by −θ; added into dx, or written with overwrite (a fresh buffer).
     public static void RopeBackward(ReadOnlySpan<float> dy, int heads, int headDim, int rotaryDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
-        ReadOnlySpan<int> positions, Span<float> dx)
-        => Run(dy, heads, headDim, rotaryDim, cos, sin, positions, dx, inverse: true, accumulate: true);
+        ReadOnlySpan<int> positions, Span<float> dx, bool overwrite = false)
+        => Run(dy, heads, headDim, rotaryDim, cos, sin, positions, dx, inverse: true, accumulate: !overwrite);
 
     static void Run(ReadOnlySpan<float> x, int heads, int headDim, int rotaryDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
         ReadOnlySpan<int> positions, Span<float> y, bool inverse, bool accumulate)

@@ -89,7 +89,10 @@ public sealed class PreferenceObjective(PreferenceOptions options) : IObjective
         var s = batch.Sequences;
         var idx = batch.Indices;
         using var mask = s.KeyMaskTensor();
-        var logits = context.Model.Forward(tape, s.Ids, s.Rows, mask);
+        // the head on each sequence's labelled rows only (LossRows.PerSequence keeps SequenceLogProb's per-sequence layout):
+        // with 256-token prompts and 128-token answers two thirds of the head's work had no reader
+        var kept = LossRows.PerSequence(s.Labels, s.Rows);
+        var logits = context.Model.Forward(tape, s.Ids, s.Rows, mask, kept?.Rows);
         float[]? rc = null, rr = null;
         if (_reference is { } reference)
         {
@@ -99,7 +102,7 @@ public sealed class PreferenceObjective(PreferenceOptions options) : IObjective
         }
         var sc = idx.Select(i => context.Dataset[i].ChosenScore).ToArray();
         var sr = idx.Select(i => context.Dataset[i].RejectedScore).ToArray();
-        return LossOnLogits(tape, logits, s.Labels, idx.Length, rc, rr, sc, sr, options, weight);
+        return LossOnLogits(tape, logits, kept?.Labels ?? s.Labels, idx.Length, rc, rr, sc, sr, options, weight);
     }
 
     /// <summary>

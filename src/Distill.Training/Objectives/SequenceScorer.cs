@@ -21,10 +21,13 @@ public static class SequenceScorer
     {
         using var tape = new Tape { NoGrad = true };
         using var mask = batch.KeyMaskTensor();
-        var logits = model.Forward(tape, batch.Ids, batch.Rows, mask);
-        var sum = SequenceLogProb.Forward(tape, logits, batch.Labels, batch.Rows).Span.ToArray();
+        // the head on the labelled rows only, in the layout PreferenceObjective uses, so policy and reference match bit for bit
+        var kept = LossRows.PerSequence(batch.Labels, batch.Rows);
+        var labels = kept?.Labels ?? batch.Labels;
+        var logits = model.Forward(tape, batch.Ids, batch.Rows, mask, kept?.Rows);
+        var sum = SequenceLogProb.Forward(tape, logits, labels, batch.Rows).Span.ToArray();
         // the kernel's own mean (not sum / n here), so a policy scored with lengthNormalized equals it bit for bit
-        var mean = SequenceLogProb.Forward(tape, logits, batch.Labels, batch.Rows, lengthNormalized: true).Span.ToArray();
+        var mean = SequenceLogProb.Forward(tape, logits, labels, batch.Rows, lengthNormalized: true).Span.ToArray();
         return (sum, mean);
     }
 

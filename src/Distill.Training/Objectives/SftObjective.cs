@@ -26,8 +26,10 @@ public sealed class SftObjective : IObjective
     {
         var s = batch.Sequences;
         using var mask = s.KeyMaskTensor();
-        var logits = context.Model.Forward(tape, s.Ids, s.Rows, mask);
-        var loss = CrossEntropy.Forward(tape, logits, s.Labels, overwriteLogits: true);
+        // logits of the labelled rows only (LossRows): the same mean over the same rows, without the head's work elsewhere
+        var kept = LossRows.Kept(s.Labels);
+        var logits = context.Model.Forward(tape, s.Ids, s.Rows, mask, kept?.Rows);
+        var loss = CrossEntropy.Forward(tape, logits, kept?.Labels ?? s.Labels, overwriteLogits: true);
         float value = loss[0];
         if (batch.Units > 0 && float.IsFinite(value)) tape.Backward(loss, weight);
         return new ObjectiveOutput(value, ObjectiveOutput.NoMetrics);

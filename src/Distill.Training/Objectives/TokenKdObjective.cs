@@ -77,9 +77,11 @@ public sealed class TokenKdObjective(CausalLM teacher, DivergenceOptions diverge
         var s = batch.Sequences;
         using var mask = s.KeyMaskTensor();
         _teacherTape.Reset();
-        var teacherLogits = teacher.Forward(_teacherTape, s.Ids, s.Rows, mask);
-        var studentLogits = context.Model.Forward(tape, s.Ids, s.Rows, mask);
-        var loss = TokenDivergence.Forward(tape, teacherLogits, studentLogits, s.Labels, divergence);
+        // both heads on the labelled rows only (LossRows): unlabelled rows never count in the divergence
+        var kept = LossRows.Kept(s.Labels);
+        var teacherLogits = teacher.Forward(_teacherTape, s.Ids, s.Rows, mask, kept?.Rows);
+        var studentLogits = context.Model.Forward(tape, s.Ids, s.Rows, mask, kept?.Rows);
+        var loss = TokenDivergence.Forward(tape, teacherLogits, studentLogits, kept?.Labels ?? s.Labels, divergence);
         float value = loss[0];
         if (batch.Units > 0 && float.IsFinite(value)) tape.Backward(loss, weight);
         return new ObjectiveOutput(value, new Dictionary<string, float> { ["kd/on_policy"] = batch.OnPolicy ? 1f : 0f });

@@ -121,6 +121,10 @@ public class OpGradientTests
             int[] pos = [5, 6, 7];                      // decoding at an offset
             GradCheck.Check("Rope(full)", t => Rope.Forward(t, x, 2, full, pos), [x]);
             GradCheck.Check("Rope(partial)", t => Rope.Forward(t, x, 2, partial, pos), [x]);
+            // x read twice: its gradient exists when Rope's backward runs, which must then add, not overwrite
+            GradCheck.Check("Rope(partial) + x", t => Add.Forward(t, Rope.Forward(t, x, 2, partial, pos), x), [x]);
+            // an intermediate input (no gradient yet when Rope's backward runs): its buffer is written, not added into
+            GradCheck.Check("Rope(partial)(2x)", t => Rope.Forward(t, Scale.Forward(t, x, 2f), 2, partial, pos), [x]);
         },
         ["CausalAttention"] = () =>
         {
@@ -158,6 +162,9 @@ public class OpGradientTests
             var rng = new Rng(21);
             Tensor g = GradCheck.Input(rng, 3, 5), u = GradCheck.Input(rng, 3, 5);
             GradCheck.Check("SwiGlu", t => SwiGlu.Forward(t, g, u), [g, u]);
+            GradCheck.Check("SwiGlu(g, g)", t => SwiGlu.Forward(t, g, g), [g]);
+            GradCheck.Check("SwiGlu + g", t => Add.Forward(t, SwiGlu.Forward(t, g, u), g), [g, u]);
+            GradCheck.Check("SwiGlu(2g, 3u)", t => SwiGlu.Forward(t, Scale.Forward(t, g, 2f), Scale.Forward(t, u, 3f)), [g, u]);
         },
         ["Gelu"] = () =>
         {

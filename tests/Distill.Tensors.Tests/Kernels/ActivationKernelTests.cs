@@ -53,6 +53,12 @@ public class ActivationKernelTests
                 Close(dy[i] * u[i] * s * (1 + g[i] * (1 - s)), dg[i], $"dgate n={n} [{i}]");
                 Close(dy[i] * g[i] * s, du[i], $"dup n={n} [{i}]");
             }
+            // overwrite (a fresh gradient buffer from Tape.GradForWrite): the same values whatever the buffers held
+            var dgW = new float[n]; var duW = new float[n];
+            Array.Fill(dgW, float.NaN); Array.Fill(duW, 1e30f);
+            ActivationKernels.SwiGluBackward(g, u, dy, dgW, duW, overwriteGate: true, overwriteUp: true);
+            Assert.Equal(dg, dgW);
+            Assert.Equal(du, duW);
         }
     }
 }

@@ -24,10 +24,10 @@ public sealed class Rope : Op
 
     public override void Backward(Tape tape, in TapeEntry e)
     {
-        var dx = tape.GradOf(e.A);
+        var dx = tape.GradForWrite(e.A, out bool fresh);   // fresh (q/k projection's only reader): written, not zero-filled and added
         if (dx is null) return;
         var table = (RopeTable)e.X!;
         RopeKernels.RopeBackward(e.Out.Grad!.Span, e.I0, table.HeadDim, table.RotaryDim, table.Cos.Span, table.Sin.Span,
-            (int[])e.Y!, dx.Span);
+            (int[])e.Y!, dx.Span, overwrite: fresh);
     }
 }

@@ -19,8 +19,10 @@ public sealed class SwiGlu : Op
 
     public override void Backward(Tape tape, in TapeEntry e)
     {
-        var dg = tape.GradOf(e.A);
-        var du = tape.GradOf(e.B);
-        ActivationKernels.SwiGluBackward(e.A!.Span, e.B!.Span, e.Out.Grad!.Span, dg is null ? default : dg.Span, du is null ? default : du.Span);
+        // a gradient buffer nobody wrote yet is overwritten, not zero-filled and added into
+        bool freshG = false, freshU = false;
+        var dg = ReferenceEquals(e.A, e.B) ? tape.GradOf(e.A) : tape.GradForWrite(e.A, out freshG);   // gate = up: one buffer, added into twice
+        var du = ReferenceEquals(e.A, e.B) ? dg : tape.GradForWrite(e.B, out freshU);
+        ActivationKernels.SwiGluBackward(e.A!.Span, e.B!.Span, e.Out.Grad!.Span, dg is null ? default : dg.Span, du is null ? default : du.Span, freshG, freshU);
     }
 }
