@@ -28,9 +28,9 @@ sealed class BenchDecodeCommand : IVerb
         var tokens = new Option<int>("--new-tokens") { Description = "Tokens decoded per sequence per run", DefaultValueFactory = _ => 128 };
         var runs = new Option<int>("--runs") { Description = "Timed runs per configuration (median reported)", DefaultValueFactory = _ => 3 };
         var batches = new Option<string>("--batches") { Description = "Batch sizes (comma-separated)", DefaultValueFactory = _ => "1,16" };
-        var weights = new Option<string>("--weights") { Description = "Distill inference weights to run (comma-separated, f32|q8)", DefaultValueFactory = _ => "f32,q8" };
-        var llama = new Option<string>("--llamacpp") { Description = "GGUF types llama.cpp runs (comma-separated; empty: none)", DefaultValueFactory = _ => "q8_0" };
-        var command = new Command("decode", "Decode tokens/s: Distill f32 and q8 weights at batch 1 and 16 vs llama.cpp q8_0 (SmolLM2-135M shape), plus read bandwidth.\n"
+        var weights = new Option<string>("--weights") { Description = "Distill inference weights to run (comma-separated, f32|q8|q8row|bf16)", DefaultValueFactory = _ => "f32,bf16,q8" };
+        var llama = new Option<string>("--llamacpp") { Description = "GGUF types llama.cpp runs (comma-separated; empty: none)", DefaultValueFactory = _ => "f32,q8_0" };
+        var command = new Command("decode", "Decode tokens/s: Distill f32, bf16 and q8 weights at batch 1 and 16 vs llama.cpp f32 and q8_0 (SmolLM2-135M shape), plus read bandwidth.\n"
             + "Example: distill bench decode --threads 2 --new-tokens 128 --runs 3");
         foreach (var o in new Option[] { threads, tokens, runs, batches, weights, llama }) command.Options.Add(o);
         command.SetAction(pr =>
@@ -60,7 +60,7 @@ sealed class BenchDecodeCommand : IVerb
 
     static void Run(string root, int newTokens, int runs, int threads, int[] batches, InferenceWeights[] weights, string[] types)
     {
-        Console.WriteLine($"machine: {Machine.Describe()}; q8 kernel {Q8Gemm.Best}; {threads} threads; load average {LoadAverage()}");
+        Console.WriteLine($"machine: {Machine.Describe()}; q8 kernel {Q8Gemm.Best}, bf16 kernel {Bf16Matrix.Best}; {threads} threads; load average {LoadAverage()}");
         var (best, median) = ReadBandwidth.Measure();
         Console.WriteLine($"read bandwidth (1 GiB array, {threads} threads): best {best:F1} GB/s, median {median:F1} GB/s");
         string dir = Path.Combine(root, "model");
@@ -75,7 +75,7 @@ sealed class BenchDecodeCommand : IVerb
         foreach (var w in weights)
         {
             var report = model.UseInferenceWeights(w);
-            long weightBytes = w == InferenceWeights.Q8 ? report.Bytes + NonLinearBytes(model) : 4 * parameters;
+            long weightBytes = w != InferenceWeights.F32 ? report.Bytes + NonLinearBytes(model) : 4 * parameters;
             foreach (int b in batches)
             {
                 var prompts = Enumerable.Range(0, b).Select(DecodeBench.Prompt).ToArray();
@@ -111,6 +111,9 @@ sealed class BenchDecodeCommand : IVerb
         foreach (int b in batches)
             if (results.TryGetValue(("q8", b), out var q) && results.TryGetValue(("llama.cpp q8_0", b), out var l))
                 Console.WriteLine($"batch {b}: Distill q8 / llama.cpp q8_0 = {q / l:F2}×");
+        foreach (int b in batches)
+            if (results.TryGetValue(("bf16", b), out var h) && results.TryGetValue(("f32", b), out var f))
+                Console.WriteLine($"batch {b}: Distill bf16 / Distill f32 = {h / f:F2}×");
         Console.WriteLine($"load average after: {LoadAverage()}");
     }
 
