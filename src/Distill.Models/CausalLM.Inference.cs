@@ -66,6 +66,9 @@ public abstract partial class CausalLM
         return new InferenceWeightsReport(weights, count, parameters, bytes, kept);
     }
 
+    /// <summary>The output head's inference copy (q8_0, q8row or bf16), or null (profiling: bench decode --profile).</summary>
+    public IInferenceMatrix? InferenceHead => _q8Head;
+
     /// <summary>The output head's weight when it is a bare parameter (lm_head, or the embedding it is tied to); null otherwise.</summary>
     Parameter? HeadWeight()
     {
