@@ -137,7 +137,7 @@ sealed class BenchDecodeCommand : IVerb
         var act = new Q8Activations();
         double quant = DecodeBench.Median(5 * runs, () => { for (int i = 0; i < mats.Count; i++) if (mats[i] is Q8Matrix) act.Quantize(xs[i], 1, mats[i].Cols); });
         Console.WriteLine($"  profile {mats[0].Format}: {mats.Count} matmuls at batch 1 = {all * 1000:F2} ms/token ({bytes / all / 1e9:F1} GB/s over {bytes / 1e6:F0} MB), " +
-                          $"of which the head {headOnly * 1000:F2} ms; activation quantization {quant * 1000:F3} ms/token");
+                          $"of which the head {headOnly * 1000:F2} ms" + (mats.Any(m => m is Q8Matrix) ? $"; activation quantization {quant * 1000:F3} ms/token" : ""));
     }
 
     /// <summary>Float weights a q8 forward still reads per token: norms, biases, and the embedding row (negligible) — the norms.</summary>
