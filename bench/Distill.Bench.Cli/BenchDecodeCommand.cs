@@ -28,11 +28,12 @@ sealed class BenchDecodeCommand : IVerb
         var tokens = new Option<int>("--new-tokens") { Description = "Tokens decoded per sequence per run", DefaultValueFactory = _ => 128 };
         var runs = new Option<int>("--runs") { Description = "Timed runs per configuration (median reported)", DefaultValueFactory = _ => 3 };
         var batches = new Option<string>("--batches") { Description = "Batch sizes (comma-separated)", DefaultValueFactory = _ => "1,16" };
-        var weights = new Option<string>("--weights") { Description = "Distill inference weights to run (comma-separated, f32|q8)", DefaultValueFactory = _ => "f32,q8" };
-        var llama = new Option<string>("--llamacpp") { Description = "GGUF types llama.cpp runs (comma-separated; empty: none)", DefaultValueFactory = _ => "q8_0" };
-        var command = new Command("decode", "Decode tokens/s: Distill f32 and q8 weights at batch 1 and 16 vs llama.cpp q8_0 (SmolLM2-135M shape), plus read bandwidth.\n"
+        var weights = new Option<string>("--weights") { Description = "Distill inference weights to run (comma-separated, f32|q8|q8row|bf16)", DefaultValueFactory = _ => "f32,bf16,q8" };
+        var profile = new Option<bool>("--profile") { Description = "Also time the inference matmuls alone (every matrix once at batch 1, as one token reads them) and the activation quantization" };
+        var llama = new Option<string>("--llamacpp") { Description = "GGUF types llama.cpp runs (comma-separated; empty: none)", DefaultValueFactory = _ => "f32,q8_0" };
+        var command = new Command("decode", "Decode tokens/s: Distill f32, bf16 and q8 weights at batch 1 and 16 vs llama.cpp f32 and q8_0 (SmolLM2-135M shape), plus read bandwidth.\n"
             + "Example: distill bench decode --threads 2 --new-tokens 128 --runs 3");
-        foreach (var o in new Option[] { threads, tokens, runs, batches, weights, llama }) command.Options.Add(o);
+        foreach (var o in new Option[] { threads, tokens, runs, batches, weights, llama, profile }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             int n = pr.GetValue(tokens), r = pr.GetValue(runs), t = pr.GetValue(threads);
@@ -49,7 +50,7 @@ sealed class BenchDecodeCommand : IVerb
             foreach (var d in types) GgmlTypes.Parse(d);
             Workers.Count = t;
             var root = Directory.CreateTempSubdirectory("distill-bench-decode").FullName;
-            try { Run(root, n, r, t, bs, ws, types); }
+            try { Run(root, n, r, t, bs, ws, types, pr.GetValue(profile)); }
             finally { Directory.Delete(root, recursive: true); }
             return 0;
         });
@@ -58,9 +59,9 @@ sealed class BenchDecodeCommand : IVerb
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
-    static void Run(string root, int newTokens, int runs, int threads, int[] batches, InferenceWeights[] weights, string[] types)
+    static void Run(string root, int newTokens, int runs, int threads, int[] batches, InferenceWeights[] weights, string[] types, bool profile)
     {
-        Console.WriteLine($"machine: {Machine.Describe()}; q8 kernel {Q8Gemm.Best}; {threads} threads; load average {LoadAverage()}");
+        Console.WriteLine($"machine: {Machine.Describe()}; q8 kernel {Q8Gemm.Best}, bf16 kernel {Bf16Matrix.Best}; {threads} threads; load average {LoadAverage()}");
         var (best, median) = ReadBandwidth.Measure();
         Console.WriteLine($"read bandwidth (1 GiB array, {threads} threads): best {best:F1} GB/s, median {median:F1} GB/s");
         string dir = Path.Combine(root, "model");
@@ -75,7 +76,7 @@ sealed class BenchDecodeCommand : IVerb
         foreach (var w in weights)
         {
             var report = model.UseInferenceWeights(w);
-            long weightBytes = w == InferenceWeights.Q8 ? report.Bytes + NonLinearBytes(model) : 4 * parameters;
+            long weightBytes = w != InferenceWeights.F32 ? report.Bytes + NonLinearBytes(model) : 4 * parameters;
             foreach (int b in batches)
             {
                 var prompts = Enumerable.Range(0, b).Select(DecodeBench.Prompt).ToArray();
@@ -95,6 +96,7 @@ sealed class BenchDecodeCommand : IVerb
                 results[(w.Name(), b)] = b * newTokens / seconds;
                 Console.WriteLine($"{$"Distill ({w.Name()})",-24} {b,5} {b * newTokens / seconds,9:F1} {seconds * 1000 / newTokens,8:F2}  {weightBytes / 1e6:F0} MB");
             }
+            if (profile && w != InferenceWeights.F32) Profile(model, runs);
         }
         model.UseInferenceWeights(InferenceWeights.F32);
         foreach (var d in types)
@@ -111,7 +113,31 @@ sealed class BenchDecodeCommand : IVerb
         foreach (int b in batches)
             if (results.TryGetValue(("q8", b), out var q) && results.TryGetValue(("llama.cpp q8_0", b), out var l))
                 Console.WriteLine($"batch {b}: Distill q8 / llama.cpp q8_0 = {q / l:F2}×");
+        foreach (int b in batches)
+            if (results.TryGetValue(("bf16", b), out var h) && results.TryGetValue(("f32", b), out var f))
+                Console.WriteLine($"batch {b}: Distill bf16 / Distill f32 = {h / f:F2}×");
         Console.WriteLine($"load average after: {LoadAverage()}");
+    }
+
+    /// <summary>
+    /// The weight stream alone: every inference matrix of the model multiplied once by a random x at batch 1 (what one
+    /// decoded token reads), median of 5·runs passes; and the q8 activations' quantization alone. Decode's ms/token minus
+    /// this is the time spent outside the matmuls (attention, norms, RoPE, tape, sampling, dispatch).
+    /// </summary>
+    static void Profile(CausalLM model, int runs)
+    {
+        var mats = model.Linears.Select(l => l.Inference).OfType<IInferenceMatrix>().ToList();
+        if (model.InferenceHead is { } head) mats.Add(head);
+        long bytes = mats.Sum(m => m.Bytes);
+        var xs = mats.Select(m => Enumerable.Range(0, m.Cols).Select(i => MathF.Sin(i * 0.7f)).ToArray()).ToList();
+        var ys = mats.Select(m => new float[m.Rows]).ToList();
+        for (int i = 0; i < mats.Count; i++) mats[i].Forward(xs[i], 1, ys[i]); // warm-up
+        double all = DecodeBench.Median(5 * runs, () => { for (int i = 0; i < mats.Count; i++) mats[i].Forward(xs[i], 1, ys[i]); });
+        double headOnly = model.InferenceHead is { } h ? DecodeBench.Median(5 * runs, () => h.Forward(xs[^1], 1, ys[^1])) : 0;
+        var act = new Q8Activations();
+        double quant = DecodeBench.Median(5 * runs, () => { for (int i = 0; i < mats.Count; i++) if (mats[i] is Q8Matrix) act.Quantize(xs[i], 1, mats[i].Cols); });
+        Console.WriteLine($"  profile {mats[0].Format}: {mats.Count} matmuls at batch 1 = {all * 1000:F2} ms/token ({bytes / all / 1e9:F1} GB/s over {bytes / 1e6:F0} MB), " +
+                          $"of which the head {headOnly * 1000:F2} ms" + (mats.Any(m => m is Q8Matrix) ? $"; activation quantization {quant * 1000:F3} ms/token" : ""));
     }
 
     /// <summary>Float weights a q8 forward still reads per token: norms, biases, and the embedding row (negligible) — the norms.</summary>

@@ -47,6 +47,21 @@ public class EvalRewardCommandTests
     }
 
     [Fact]
+    public void RewardTakesTheWeightsSwitch()
+    {
+        var input = Jsonl(new JsonObject { ["prompt"] = "Add two numbers.", ["response"] = "def add(a, b): return a + b" });
+        var output = Path.Combine(Path.GetDirectoryName(input)!, "out-q8.jsonl");
+        var (exit, _, err) = Run(new EvalRewardCommand().Build(), "--model", Model.Value, "--input", input, "--output", output, "--weights", "q8");
+        Assert.True(exit == 0, err);
+        Assert.Contains("weights q8", err);
+        using var rm = LocalRewardModel.Load(Model.Value, weights: InferenceWeights.Q8);
+        Assert.Equal(rm.Rewards([("Add two numbers.", "def add(a, b): return a + b")])[0], (double)JsonNode.Parse(File.ReadAllLines(output)[0])!["reward"]!, 6);
+        var (bad, _, badErr) = Run(new EvalRewardCommand().Build(), "--model", Model.Value, "--input", input, "--weights", "int4");
+        Assert.NotEqual(0, bad);
+        Assert.Contains("f32|q8|q8row|bf16", badErr);
+    }
+
+    [Fact]
     public void WinRateByRewardModelFollowsFromTheRewards()
     {
         var input = Jsonl(

@@ -41,7 +41,7 @@ public sealed class LocalModelChatClient : IChatClient
         _metadata = new ChatClientMetadata("distill-local", null, name);
     }
 
-    /// <param name="weights">the weights generation runs on: f32 (reference) or q8 (8-bit copies of the frozen weights)</param>
+    /// <param name="weights">the weights generation runs on: f32 (reference), q8 / q8row (8-bit copies of the frozen weights) or bf16</param>
     public static LocalModelChatClient Load(string dir, string? adapter = null, InferenceWeights weights = InferenceWeights.F32)
     {
         if (!File.Exists(Path.Combine(dir, "tokenizer.json")))

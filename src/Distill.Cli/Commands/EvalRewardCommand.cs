@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Distill.Data.Jsonl;
 using Distill.Methods.Scoring;
+using Distill.Models;
 using Spectre.Console;
 
 namespace Distill.Cli.Commands;
@@ -19,15 +20,17 @@ sealed class EvalRewardCommand : IVerb
         var output = new Option<string>("--output") { Description = "output JSONL: each record with \"reward\" added (- for stdout)", DefaultValueFactory = _ => "-" };
         var maxLength = RewardOptions.MaxLength();
         var batchSize = RewardOptions.BatchSize();
+        var weights = ModelVerbOptions.Weights();
         var command = new Command("reward", "Score responses with a local reward model (LlamaForSequenceClassification, num_labels = 1).\n" +
             "Example: distill eval reward --model models/rm --input answers.jsonl --output rewarded.jsonl");
-        foreach (var o in new Option[] { model, adapter, input, output, maxLength, batchSize }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, adapter, input, output, maxLength, batchSize, weights }) command.Options.Add(o);
         command.SetAction(pr =>
         {
+            var w = ModelVerbOptions.ParseWeights(pr.GetValue(weights));
             string path = pr.GetValue(input)!;
             var records = JsonlReader.Read(path).ToList();
             var items = records.Select(r => (r.RequireString("prompt", path), RewardOptions.Response(r, path))).ToList();
-            using var rm = LocalRewardModel.Load(pr.GetValue(model)!, pr.GetValue(adapter), pr.GetValue(maxLength), pr.GetValue(batchSize));
+            using var rm = LocalRewardModel.Load(pr.GetValue(model)!, pr.GetValue(adapter), pr.GetValue(maxLength), pr.GetValue(batchSize), w);
             var rewards = RewardOptions.Score(rm, items);
             using (var writer = new JsonlWriter(pr.GetValue(output)!))
             {
@@ -43,7 +46,7 @@ sealed class EvalRewardCommand : IVerb
             {
                 double mean = rewards.Average(), sd = Math.Sqrt(rewards.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, rewards.Length - 1));
                 Console.Error.WriteLine($"distill eval reward: {rewards.Length} records, reward mean {mean:F4} (sd {sd:F4}, min {rewards.Min():F4}, max {rewards.Max():F4}); " +
-                    $"inputs by {rm.Formatting}; {rm.Truncated} cut to the last {rm.MaxLength} tokens");
+                    $"inputs by {rm.Formatting}; {rm.Truncated} cut to the last {rm.MaxLength} tokens; weights {w.Name()}");
             }
             else Console.Error.WriteLine("distill eval reward: no records");
         });

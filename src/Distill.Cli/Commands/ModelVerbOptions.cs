@@ -16,10 +16,10 @@ static class ModelVerbOptions
         new Option<string>("--input") { Description = "input JSONL", Required = true },
         new Option<string>("--output") { Description = "output JSONL (- for stdout)", DefaultValueFactory = _ => "-" });
 
-    /// <summary>`--weights q8|f32`: the weights forward-only passes run on (docs/models.md, "8-bit inference weights").</summary>
+    /// <summary>`--weights f32|q8|q8row|bf16`: the weights forward-only passes run on (docs/models.md, "8-bit inference weights").</summary>
     public static Option<string> Weights() => new("--weights")
     {
-        Description = "inference weights: f32 (reference) or q8 (llama.cpp's q8_0 blocks, int8 dot products; LoRA adapters stay float)",
+        Description = "inference weights: f32 (reference), q8 (llama.cpp's q8_0 blocks, int8 dot products), q8row (int8, one scale per row) or bf16 (half the bytes of f32); LoRA adapters stay float",
         DefaultValueFactory = _ => "f32",
     };
 

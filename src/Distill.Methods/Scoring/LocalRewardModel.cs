@@ -40,7 +40,9 @@ public sealed class LocalRewardModel : IRewardModel, IDisposable
     /// <summary>"chat template" or "plain concatenation": how inputs are formatted (reports say which).</summary>
     public string Formatting => _template is null ? "plain concatenation" : "chat template";
 
-    public static LocalRewardModel Load(string dir, string? adapter = null, int maxLength = 2048, int batchSize = 8)
+    /// <param name="weights">the weights scoring runs on: f32 (reference), q8 / q8row (8-bit copies of the frozen
+    /// weights) or bf16; the score head (num_labels × hidden) stays float, an adapter stays float.</param>
+    public static LocalRewardModel Load(string dir, string? adapter = null, int maxLength = 2048, int batchSize = 8, InferenceWeights weights = InferenceWeights.F32)
     {
         if (maxLength < 2) throw new ArgumentException($"--max-length must be at least 2, got {maxLength}");
         if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}");
@@ -54,6 +56,11 @@ public sealed class LocalRewardModel : IRewardModel, IDisposable
             if (labels != 1)
                 throw new InvalidOperationException($"{dir}: the classifier has {labels} labels; a reward model has exactly one (num_labels = 1)");
             if (adapter is not null) LoraModel.Load(model, adapter);
+            if (weights != InferenceWeights.F32)
+            {
+                model.FreezeBase(); // scoring only: frozen weights get their inference copies
+                model.UseInferenceWeights(weights);
+            }
             var tokenizer = TokenizerLoader.Load(dir);
             var template = Template.FromModelFolder(dir);
             return new LocalRewardModel(model, tokenizer, template, maxLength, batchSize);

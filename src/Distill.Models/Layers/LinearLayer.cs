@@ -11,8 +11,8 @@ namespace Distill.Models.Layers;
 /// One nn.Linear of a checkpoint (module path such as `model.layers.0.self_attn.q_proj`): y = x Wᵀ + b, with W
 /// dense fp32 or frozen NF4, plus an optional LoRA branch s·B(A(dropout(x))) (PEFT's lora.Linear forward).
 /// W is (out, in) in memory for every family; GPT-2's Conv1D [in, out] is transposed at load and save.
-/// For inference the layer may also hold a q8_0 copy of a frozen W (<see cref="Inference"/>), used by forward-only
-/// (NoGrad) passes; the LoRA branch stays float beside it.
+/// For inference the layer may also hold a q8_0, q8row or bf16 copy of a frozen W (<see cref="Inference"/>), used by
+/// forward-only (NoGrad) passes; the LoRA branch stays float beside it.
 /// </summary>
 public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
 {
@@ -24,18 +24,19 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
     public Parameter? Bias { get; set; }
     public LoraBranch? Lora { get; set; }
 
-    /// <summary>An 8-bit copy of the frozen base weight for forward-only passes (CausalLM.UseInferenceWeights), or null.</summary>
-    public Q8Matrix? Inference { get; private set; }
+    /// <summary>A compact copy of the frozen base weight for forward-only passes (CausalLM.UseInferenceWeights), or null.</summary>
+    public IInferenceMatrix? Inference { get; private set; }
 
     /// <summary>
-    /// Builds (or drops, with false) the q8_0 copy of W. Only a frozen W is quantized — a trainable one would leave a stale
-    /// copy after the next optimizer step — and only when in_features is a multiple of 32. Returns whether a copy exists.
+    /// Builds (or drops, with f32) the inference copy of W. Only a frozen W is converted — a trainable one would leave a
+    /// stale copy after the next optimizer step — and for the 8-bit formats only when in_features is a multiple of 32.
+    /// Returns whether a copy exists.
     /// </summary>
-    public bool SetInferenceQ8(bool on)
+    public bool SetInference(InferenceWeights format)
     {
         Inference = null;
-        if (!on || !Q8Matrix.Fits(InFeatures) || Weight is { Trainable: true }) return false;
-        Inference = Weight is not null ? Q8Matrix.Quantize(Weight.Span, OutFeatures, InFeatures) : Q8Matrix.Quantize(DenseWeight(), OutFeatures, InFeatures);
+        if (format == InferenceWeights.F32 || !format.Fits(InFeatures) || Weight is { Trainable: true }) return false;
+        Inference = Weight is not null ? format.Convert(Weight.Span, OutFeatures, InFeatures) : format.Convert(DenseWeight(), OutFeatures, InFeatures);
         return true;
     }
 
@@ -43,8 +44,8 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
     {
         if (tape.UsesInferenceWeights && Inference is { } q8 && Weight is not { Trainable: true })
         {
-            // 8-bit base, float adapter: y = x·Wq8ᵀ + b (+ s·B(A x)), nothing recorded.
-            var y8 = Q8Linear.Forward(tape, x, q8, Bias?.Value);
+            // 8-bit (or bf16) base, float adapter: y = x·Wq8ᵀ + b (+ s·B(A x)), nothing recorded.
+            var y8 = InferenceLinear.Forward(tape, x, q8, Bias?.Value);
             return Lora is not { Enabled: true } ? y8 : Add.Forward(tape, y8, Lora.Forward(tape, x));
         }
         if (Lora is { Enabled: true, DropoutActive: false } lora)

@@ -77,12 +77,12 @@ public static class Q8Gemm
             fixed (byte* wc = W.Codes) fixed (float* wd = W.Scales)
             fixed (sbyte* xc = X.Codes) fixed (byte* xa = X.Abs) fixed (float* xd = X.Scales) fixed (int* xo = X.Offset)
             {
-                var a = new Act { Codes = xc, Abs = xa, Scales = xd, Offset = xo, K = k, Blocks = blocks };
+                var a = new Act { Codes = xc, Abs = xa, Scales = xd, Offset = xo, K = k, Blocks = blocks, Ds = W.PerRow ? 0 : 1 };
                 Span<float> out4 = stackalloc float[4];
                 for (int j = begin; j < end; j++)
                 {
                     byte* wr = wc + (long)j * k;
-                    float* dr = wd + (long)j * blocks;
+                    float* dr = wd + (long)j * W.ScalesPerRow;
                     int r = 0;
                     for (; r + 4 <= m; r += 4)
                     {
@@ -114,6 +114,8 @@ public static class Q8Gemm
         public float* Scales;
         public int* Offset;
         public int K, Blocks;
+        /// <summary>Stride of the weight scales per block: 1 (q8_0), 0 (q8row: the row's one scale).</summary>
+        public int Ds;
     }
 
     /// <summary>The reference: Σ_b d_w,b · d_x,b · (Σᵢ q_w,i q_x,i) with the inner sum in int.</summary>
@@ -126,7 +128,7 @@ public static class Q8Gemm
         {
             int dot = 0;
             for (int i = b * Q8Blocks.BlockSize; i < (b + 1) * Q8Blocks.BlockSize; i++) dot += (sbyte)(w[i] ^ 0x80) * x[i];
-            sum += dw[b] * dx[b] * dot;
+            sum += dw[b * a.Ds] * dx[b] * dot;
         }
         return sum;
     }
@@ -148,10 +150,10 @@ public static class Q8Gemm
         {
             var w0 = Avx.LoadVector256(w + b * 32);
             var w1 = Avx.LoadVector256(w + b * 32 + 32);
-            acc0 = Fma.MultiplyAdd(VnniBlock(w0, a, x0 + b * 32, o + b), Vector256.Create(dw[b] * dx[b]), acc0);
-            acc1 = Fma.MultiplyAdd(VnniBlock(w1, a, x0 + b * 32 + 32, o + b + 1), Vector256.Create(dw[b + 1] * dx[b + 1]), acc1);
+            acc0 = Fma.MultiplyAdd(VnniBlock(w0, a, x0 + b * 32, o + b), Vector256.Create(dw[b * a.Ds] * dx[b]), acc0);
+            acc1 = Fma.MultiplyAdd(VnniBlock(w1, a, x0 + b * 32 + 32, o + b + 1), Vector256.Create(dw[(b + 1) * a.Ds] * dx[b + 1]), acc1);
         }
-        if (b < a.Blocks) acc0 = Fma.MultiplyAdd(VnniBlock(Avx.LoadVector256(w + b * 32), a, x0 + b * 32, o + b), Vector256.Create(dw[b] * dx[b]), acc0);
+        if (b < a.Blocks) acc0 = Fma.MultiplyAdd(VnniBlock(Avx.LoadVector256(w + b * 32), a, x0 + b * 32, o + b), Vector256.Create(dw[b * a.Ds] * dx[b]), acc0);
         return Vector256.Sum(acc0 + acc1);
     }
 
@@ -165,7 +167,7 @@ public static class Q8Gemm
         for (int b = 0; b < bs; b++)
         {
             var wv = Avx.LoadVector256(w + b * 32);
-            float s = dw[b];
+            float s = dw[b * a.Ds];
             long xb = x0 + b * 32;
             int ob = o0 + b;
             acc0 = Fma.MultiplyAdd(VnniBlock(wv, a, xb, ob), Vector256.Create(s * dx[ob]), acc0);
@@ -198,7 +200,7 @@ public static class Q8Gemm
         for (int b = 0; b < a.Blocks; b++)
         {
             var ws = Avx2.Xor(Avx.LoadVector256(w + b * 32), flip).AsSByte();
-            acc = Fma.MultiplyAdd(Avx2Block(ws, a, x0 + b * 32), Vector256.Create(dw[b] * dx[b]), acc);
+            acc = Fma.MultiplyAdd(Avx2Block(ws, a, x0 + b * 32), Vector256.Create(dw[b * a.Ds] * dx[b]), acc);
         }
         return Vector256.Sum(acc);
     }
@@ -214,7 +216,7 @@ public static class Q8Gemm
         for (int b = 0; b < bs; b++)
         {
             var ws = Avx2.Xor(Avx.LoadVector256(w + b * 32), flip).AsSByte();
-            float s = dw[b];
+            float s = dw[b * a.Ds];
             long xb = x0 + b * 32;
             int ob = o0 + b;
             acc0 = Fma.MultiplyAdd(Avx2Block(ws, a, xb), Vector256.Create(s * dx[ob]), acc0);

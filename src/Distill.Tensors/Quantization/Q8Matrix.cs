@@ -13,26 +13,58 @@ namespace Distill.Tensors.Quantization;
 /// blocks. The int8 codes are stored offset by 128 (q XOR 0x80 = q + 128 as an unsigned byte): vpdpbusd multiplies
 /// unsigned by signed bytes, and the offset's contribution 128·Σx is subtracted on the activation side, per block.
 /// 1.125 bytes per weight (1 code + 4 bytes of scale per 32).
+/// The per-row option (<see cref="QuantizePerRow"/>, `--weights q8row`): symmetric int8 with one float32 scale per output
+/// row, d = max|W_j| / 127 (the absmax form of LLM.int8()'s row-wise quantization, Dettmers et al. 2022, without its
+/// outlier split), ≈ 1.0 byte per weight; the same codes and kernels, the block scale read as the row's.
 /// </summary>
-public sealed class Q8Matrix
+public sealed class Q8Matrix : IInferenceMatrix
 {
     public int Rows { get; }
     public int Cols { get; }
     public int BlocksPerRow => Cols / Q8Blocks.BlockSize;
+    /// <summary>One scale per row (q8row) instead of one per block of 32 (q8_0).</summary>
+    public bool PerRow { get; }
+    public string Format => PerRow ? "q8row" : "q8_0";
+    /// <summary>Scales per row: 1 (per-row) or the row's block count.</summary>
+    internal int ScalesPerRow => PerRow ? 1 : BlocksPerRow;
 
     /// <summary>(rows, cols) codes q + 128, pinned (the kernels take pointers without fixing).</summary>
     internal byte[] Codes { get; }
     /// <summary>(rows, blocks) scales d, each exactly representable in fp16.</summary>
     internal float[] Scales { get; }
 
-    Q8Matrix(int rows, int cols)
+    Q8Matrix(int rows, int cols, bool perRow = false)
     {
         if (rows < 1 || cols < 1 || cols % Q8Blocks.BlockSize != 0)
             throw new ArgumentException($"q8_0 needs rows ≥ 1 and a multiple of {Q8Blocks.BlockSize} columns, got [{rows}, {cols}]");
         Rows = rows;
         Cols = cols;
         Codes = GC.AllocateUninitializedArray<byte>(rows * cols, pinned: true);
-        Scales = GC.AllocateUninitializedArray<float>(rows * (cols / Q8Blocks.BlockSize), pinned: true);
+        PerRow = perRow;
+        Scales = GC.AllocateUninitializedArray<float>(rows * ScalesPerRow, pinned: true);
+    }
+
+    /// <summary>y (m, rows) = x (m, cols) · Wᵀ (<see cref="Q8Gemm"/>, x quantized to q8_0 per block on the fly).</summary>
+    public void Forward(ReadOnlySpan<float> x, int m, Span<float> y) => Q8Gemm.Forward(x, m, this, y);
+
+    /// <summary>
+    /// Quantizes w (rows, cols) with one scale per row: d_j = max|W_j| / 127 in float32, q = round-half-away-from-zero(W/d)
+    /// (0 for an all-zero row) — the q8_0 rule over the whole row, the scale kept in float32.
+    /// </summary>
+    public static unsafe Q8Matrix QuantizePerRow(ReadOnlySpan<float> w, int rows, int cols)
+    {
+        var m = new Q8Matrix(rows, cols, perRow: true);
+        if (w.Length != (long)rows * cols) throw new ArgumentException($"q8row: {w.Length} values for a [{rows}, {cols}] weight");
+        for (int r = 0; r < rows; r++)
+        {
+            var row = w.Slice(r * cols, cols);
+            float amax = 0;
+            foreach (float v in row) amax = MathF.Max(amax, MathF.Abs(v));
+            float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+            m.Scales[r] = d;
+            for (int i = 0; i < cols; i++) m.Codes[(long)r * cols + i] = (byte)((sbyte)MathF.Round(row[i] * id, MidpointRounding.AwayFromZero) ^ unchecked((sbyte)0x80));
+        }
+        return m;
     }
 
     /// <summary>True when a [*, cols] weight can be held as q8_0 (cols a multiple of 32).</summary>
@@ -97,6 +129,7 @@ public sealed class Q8Matrix
     /// <summary>Writes the ggml q8_0 blocks of this matrix (rows · cols / 32 · 34 bytes): the bytes GgufExport writes for W.</summary>
     public void WriteGguf(Span<byte> dst)
     {
+        if (PerRow) throw new InvalidOperationException("q8row has one float32 scale per row; GGUF's q8_0 has an fp16 scale per block of 32");
         const int bytes = 2 + Q8Blocks.BlockSize;
         if (dst.Length != Scales.Length * bytes) throw new ArgumentException("q8_0: output has the wrong length");
         for (int b = 0; b < Scales.Length; b++)
@@ -111,6 +144,7 @@ public sealed class Q8Matrix
     public void Dequantize(Span<float> dst)
     {
         if (dst.Length != Codes.Length) throw new ArgumentException("q8_0: output has the wrong length");
-        for (int i = 0; i < dst.Length; i++) dst[i] = Scales[i / Q8Blocks.BlockSize] * (sbyte)(Codes[i] ^ 0x80);
+        int per = PerRow ? Cols : Q8Blocks.BlockSize;
+        for (int i = 0; i < dst.Length; i++) dst[i] = Scales[i / per] * (sbyte)(Codes[i] ^ 0x80);
     }
 }

@@ -165,8 +165,8 @@ public class Q8GemmTests
         var x = tape.New(2, 32);
         x.RequiresGrad = true;
         var w = Q8Matrix.Quantize(new float[64], 2, 32);
-        Assert.Throws<InvalidOperationException>(() => Q8Linear.Forward(tape, x, w));
+        Assert.Throws<InvalidOperationException>(() => InferenceLinear.Forward(tape, x, w));
         tape.NoGrad = true;
-        Assert.Equal(2, Q8Linear.Forward(tape, x, w).Cols);
+        Assert.Equal(2, InferenceLinear.Forward(tape, x, w).Cols);
     }
 }
