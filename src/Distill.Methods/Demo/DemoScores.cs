@@ -118,7 +118,7 @@ public static class DemoScores
     /// closed with its interval (the ratio recomputed on each resample); and the same test for the summaries' ROUGE-L F1.
     /// The DPO-KD paper reports its losses on HumanEval plainly; so does this.
     /// </summary>
-    static string Verdict(List<double> m, List<double> s, List<double>? t, List<double> rougeL, List<double>? studentRougeL, int resamples, int seed)
+    public static string Verdict(List<double> m, List<double> s, List<double>? t, List<double> rougeL, List<double>? studentRougeL, int resamples, int seed)
     {
         var d = Bootstrap.PairedDifference(m, s, resamples, seed + 7);
         var parts = new List<string> { Change("pass@1", d) };
