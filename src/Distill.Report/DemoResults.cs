@@ -52,7 +52,7 @@ public sealed record ModelResult
     public List<Point> LossCurve { get; init; } = [];
     /// <summary>Preference methods: mean reward margin (chosen − rejected implicit reward) per step (DPO-KD Fig. 4).</summary>
     public List<Point> RewardMargins { get; init; } = [];
-    /// <summary>Short human-readable verdict the pipeline computed: "helped +6.1 pass@1 (CI 2.0..10.3)", "hurt ...".</summary>
+    /// <summary>Human-readable verdict against the student start (paired bootstrap): "helped by 6.1 points pass@1 [+2.0, +10.3]; gap closed 40% [13, 70]; summaries: no significant change in ROUGE-L: …", "hurt by …", "no significant change …".</summary>
     public string? Verdict { get; init; }
 }
 

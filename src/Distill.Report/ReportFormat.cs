@@ -53,7 +53,7 @@ public static class ReportFormat
 
     public static string PassKHeader(string key) => key.StartsWith("pass@", StringComparison.Ordinal) ? key : "pass@" + key;
 
-    /// <summary>"helped", "hurt" or "" from the verdict the pipeline wrote ("helped +6.1 pass@1 (CI 2.0..10.3)").</summary>
+    /// <summary>"helped", "hurt" or "" from the verdict's first word ("helped by 6.1 points pass@1 [+2.0, +10.3]; …", "hurt by …", "hurt (summaries); …").</summary>
     public static string VerdictKind(string? verdict) =>
         verdict is null ? "" : verdict.StartsWith("helped", StringComparison.OrdinalIgnoreCase) ? "helped"
             : verdict.StartsWith("hurt", StringComparison.OrdinalIgnoreCase) ? "hurt" : "";

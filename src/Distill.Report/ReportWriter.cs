@@ -63,8 +63,11 @@ public static class ReportWriter
         if (Gap(r) is double gap) findings.Add($"The teacher beats the student by {gap.ToString("F1", CultureInfo.InvariantCulture)} points pass@1 on the test shard.");
         var helped = r.Models.Where(m => VerdictKind(m.Verdict) == "helped").Select(m => m.Name).ToList();
         var hurt = r.Models.Where(m => VerdictKind(m.Verdict) == "hurt").Select(m => m.Name).ToList();
-        if (helped.Count > 0) findings.Add($"Helped, by the run's verdicts (table, last column): {string.Join(", ", helped)}.");
+        var hurtSummaries = r.Models.Where(m => m.Verdict?.Contains("summaries: hurt by", StringComparison.Ordinal) == true).Select(m => m.Name).ToList();
+        if (helped.Count > 0) findings.Add($"Helped, by the run's verdicts (paired bootstrap against the student start; table, last column): {string.Join(", ", helped)}.");
         if (hurt.Count > 0) findings.Add($"Hurt: {string.Join(", ", hurt)} (the DPO-KD paper also reports losses on HumanEval for some settings).");
+        if (hurtSummaries.Count > 0) findings.Add($"Summaries worse than the student start's (ROUGE-L, interval below 0): {string.Join(", ", hurtSummaries)}.");
+        if (helped.Count == 0 && r.Models.Any(m => m.Verdict is not null)) findings.Add("No method raised pass@1 beyond noise.");
         var lines = findings.Concat(r.Notes).ToList();
         if (lines.Count > 0)
         {

@@ -51,7 +51,7 @@ public static class DemoMethods
             y.Append($"persd:\n  train_source: builtin:distill\n  eval_source: builtin:test\n  eval_tasks: 1\n  max_new_tokens: {p.MaxNewTokens}\n" +
                      $"  repair_rounds: 1\n  sandbox_timeout_s: 5\n");
         y.Append($"train:\n  epochs: 1\n  max_steps: {p.MethodSteps}\n  batch_size: {p.BatchSize}\n  lr: {p.MethodLr.ToString("R", inv)}\n  lr_schedule: constant\n" +
-                 $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(2, p.MethodSteps / 2)}\n  log_every: {Math.Max(1, p.MethodSteps / 2)}\n");
+                 $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(2, p.MethodSteps / 2)}\n  log_every: {Math.Max(1, p.MethodSteps / 2)}\n  append_eos: {Bool(p.AppendEos)}\n");
         var extra = m.Extra.Replace("{iterations}", p.DpoOnlineIterations.ToString(inv)).Replace("{fraction}", fraction.ToString("R", inv));
         // merge the method's extra "train:" block into the one above (YAML keys must not repeat)
         if (extra.StartsWith("train:\n", StringComparison.Ordinal)) y.Append(extra["train:\n".Length..]);
@@ -71,8 +71,13 @@ public static class DemoMethods
                $"teacher:\n  init: {Quote(paths.TeacherConfig)}\n  init_steps: {p.TeacherSteps}\n  init_lr: {p.TeacherLr.ToString("R", inv)}\n" +
                $"init:\n  tokenizer: bpe\n  bpe_vocab: {p.BpeVocab}\n" +
                $"train:\n  max_steps: {p.StudentSteps}\n  batch_size: {p.BatchSize}\n  lr: {p.StudentLr.ToString("R", inv)}\n  lr_schedule: cosine\n" +
-               $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(10, p.StudentSteps / 2)}\n  log_every: {Math.Max(1, p.StudentSteps / 4)}\n";
+               $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(10, p.StudentSteps / 2)}\n  log_every: {Math.Max(1, p.StudentSteps / 4)}\n" +
+               // TRL's SFTTrainer appends EOS to every completion; without it a model made from scratch never stops and its
+               // code ends in half-written lines (a SyntaxError after a correct return)
+               $"  append_eos: {Bool(p.AppendEos)}\n";
     }
+
+    static string Bool(bool b) => b ? "true" : "false";
 
     static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

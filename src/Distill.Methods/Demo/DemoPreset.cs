@@ -26,6 +26,11 @@ public sealed record DemoPreset
     public double StudentLr { get; init; } = 3e-3;
     public int BatchSize { get; init; } = 4;
     public int MaxSeqLen { get; init; } = 192;
+    /// <summary>
+    /// train.append_eos of every training run (TRL's SFTTrainer appends EOS to each completion): the models learn to stop.
+    /// Off for quick, whose models see a dozen steps: EOS, the most frequent completion token, would be their first word.
+    /// </summary>
+    public bool AppendEos { get; init; } = true;
     /// <summary>Steps of each method's own training (LoRA on the student start).</summary>
     public int MethodSteps { get; init; }
     public double MethodLr { get; init; } = 3e-3;
@@ -47,7 +52,7 @@ public sealed record DemoPreset
     /// <summary>Every stage working, in minutes on 2 cores — not a result (issue 16 §2).</summary>
     public static DemoPreset Quick { get; } = new()
     {
-        Name = "quick", BpeVocab = 320,
+        Name = "quick", BpeVocab = 320, AppendEos = false,
         Teacher = new(64, 160, 2, 4, 2), Student = new(32, 96, 1, 2, 2),
         TrainProblems = 48, DistillProblems = 8, TestProblems = 4, MaxDifficulty = 1,
         TeacherSteps = 24, StudentSteps = 12, MethodSteps = 4, BatchSize = 4, MaxSeqLen = 160,
@@ -60,9 +65,9 @@ public sealed record DemoPreset
     {
         Name = "standard", BpeVocab = 768,
         Teacher = new(128, 352, 4, 4, 2), Student = new(48, 128, 2, 4, 2),
-        TrainProblems = 1200, DistillProblems = 64, TestProblems = 40, MaxDifficulty = 2,
-        TeacherSteps = 700, TeacherLr = 2e-3, StudentSteps = 250, StudentLr = 3e-3, MethodSteps = 32, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
-        MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 4, EvalTemperature = 0.6, PassKs = [1, 4], PladFractions = [0.25, 0.5],
+        TrainProblems = 1600, DistillProblems = 64, TestProblems = 60, MaxDifficulty = 2,
+        TeacherSteps = 1200, TeacherLr = 3e-3, StudentSteps = 300, StudentLr = 3e-3, MethodSteps = 32, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
+        MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 4, EvalTemperature = 0.2, PassKs = [1, 4], PladFractions = [0.25, 0.5],
         RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000,
     };
 

@@ -122,6 +122,7 @@ public sealed class ModelStage : IStage
                 MaxLength = (int)r.Int("train.max_seq_len"), LearningRate = (float)r.Float("teacher.init_lr"), Schedule = ScheduleKind.Cosine,
                 Seed = seed, SaveSteps = Math.Max(10, (int)r.Int("teacher.init_steps") / 4), Resume = true,
             },
+            AppendEos = (bool)r["train.append_eos"]!,
         };
         TrainingResult result;
         using (var prepared = TrainingSetup.Prepare(spec))

@@ -65,6 +65,7 @@ public static class RecipeSchema
         new("train.weight_decay", RecipeKind.Float, 0.0, "AdamW weight decay"),
         new("train.max_grad_norm", RecipeKind.Float, 1.0, "gradient clipping (0 = off)"),
         new("train.max_seq_len", RecipeKind.Int, 512L, "longest prompt + completion, in tokens"),
+        new("train.append_eos", RecipeKind.Bool, false, "append the model's end-of-sequence token to every text completion, as TRL's SFTTrainer does (a model trained from scratch otherwise never learns to stop)"),
         new("train.save_every", RecipeKind.Int, 100L, "checkpoint every N steps"),
         new("train.log_every", RecipeKind.Int, 10L, "console progress line every N steps (metrics.jsonl has every step)"),
         new("train.kd.divergence", RecipeKind.Choice, "forward_kl", "token-level KD divergence", ["forward_kl", "reverse_kl", "js", "tvd", "skew_kl", "skew_reverse_kl"]),

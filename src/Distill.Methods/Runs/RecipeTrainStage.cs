@@ -83,6 +83,7 @@ public sealed class RecipeTrainStage : ITrainStage
                 (float)r.Float("train.kd.beta"), (float)r.Float("train.kd.skew_alpha")),
             Lambda = r.Float("train.kd.lambda"),
             MaxNewTokens = (int)r.Int("train.kd.max_new_tokens"),
+            AppendEos = (bool)r["train.append_eos"]!,
         };
     }
 

@@ -10,11 +10,12 @@ namespace Distill.Methods.Training;
 /// Each text field may instead be given as token ids (`prompt_ids`, `completion_ids`, `chosen_ids`,
 /// `rejected_ids`), used exactly as given. Text is encoded as transformers does by default: the prompt with the
 /// tokenizer's special tokens (BOS where its post-processor adds one), answers without (they continue the prompt).
-/// Every problem names the file, line and field.
+/// Every problem names the file, line and field. With <c>eos</c>, a text completion gets that token appended (TRL's
+/// SFTTrainer add_eos: completion + eos_token), so a model learns where an answer ends; ids are never changed.
 /// </summary>
 public static class TrainingJsonl
 {
-    public static List<TrainingExample> Read(string path, Tokenizer? tokenizer, bool preference, int vocabSize)
+    public static List<TrainingExample> Read(string path, Tokenizer? tokenizer, bool preference, int vocabSize, int? eos = null)
     {
         var list = new List<TrainingExample>();
         foreach (var record in JsonlReader.Read(path))
@@ -23,7 +24,9 @@ public static class TrainingJsonl
             if (prompt.Length == 0) throw new JsonlFormatException(path, record.Line, "the prompt encodes to no tokens; the first answer token needs a context");
             if (!preference)
             {
-                list.Add(new TrainingExample(prompt, Ids(record, path, "completion", tokenizer, false, vocabSize)));
+                var completion = Ids(record, path, "completion", tokenizer, false, vocabSize);
+                if (eos is int e && !record.Json.ContainsKey("completion_ids") && (completion.Length == 0 || completion[^1] != e)) completion = [.. completion, e];
+                list.Add(new TrainingExample(prompt, completion));
                 continue;
             }
             list.Add(new TrainingExample(prompt, Ids(record, path, "chosen", tokenizer, false, vocabSize))

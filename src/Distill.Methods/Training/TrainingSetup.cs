@@ -33,6 +33,8 @@ public sealed record TrainingSpec
     public double Lambda { get; init; }
     public int MaxNewTokens { get; init; } = 128;
     public PreferenceOptions? Preference { get; init; }
+    /// <summary>Append the model's EOS to every text completion (TRL SFTTrainer's add_eos): the model learns where an answer ends.</summary>
+    public bool AppendEos { get; init; }
 }
 
 /// <summary>A loaded stage: the student (adapter applied), the teacher if any, the objective, the examples. Disposing frees the objective and both models.</summary>
@@ -83,7 +85,8 @@ public static class TrainingSetup
                 student.UseInferenceWeights(spec.SamplingWeights);
             }
             var tokenizer = File.Exists(Path.Combine(spec.ModelDir, "tokenizer.json")) ? TokenizerLoader.Load(spec.ModelDir) : null;
-            var examples = TrainingJsonl.Read(spec.DataFile, tokenizer, preference, student.Config.VocabSize);
+            var examples = TrainingJsonl.Read(spec.DataFile, tokenizer, preference, student.Config.VocabSize,
+                spec.AppendEos && !preference && student.Config.EosTokenIds.Length > 0 ? student.Config.EosTokenIds[0] : null);
             IObjective objective = spec.Method switch
             {
                 SftMethod.MethodName => SftMethod.Objective(),
