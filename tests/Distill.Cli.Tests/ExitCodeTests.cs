@@ -51,6 +51,7 @@ public class ExitCodeTests
         { "bench decode-llamacpp", ["--new-tokens", "0"], "--new-tokens" },
         { "bench engine", ["--layout", "XY"], "--layout" },
         { "bench nf4", ["--train-steps", "0"], "--train-steps" },
+        { "bench quant-accuracy", ["--model", Missing], Missing },
         { "bench sample", ["--prompts", "0"], "--prompts" },
         { "bench serve", ["--requests", "1"], "--requests" },
         { "bench train", ["--steps", "0"], "--steps" },
