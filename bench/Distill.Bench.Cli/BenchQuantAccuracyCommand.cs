@@ -83,7 +83,7 @@ sealed class BenchQuantAccuracyCommand : IVerb
         var refGreedy = genPrompts.Select(ids => Generator.Generate(model, ids, greedy)[0].Ids).ToList();
         // teacher-forced on f32's greedy continuation: the next-token argmax at every generated position
         var refForced = genPrompts.Select((ids, i) => Logits([.. ids, .. refGreedy[i]])).ToList();
-        var refPass = PassAt1(model, tokenizer, test, genPrompts, p, seed, eos);
+        var refPass = PassAt1(model, tokenizer, test, p, seed);
         var refEst = Bootstrap.Mean(refPass, p.BootstrapResamples, seed + 1);
         Console.WriteLine($"f32: pass@1 {F(refEst.Mean)} (95% CI {F(refEst.Lo ?? 0)}..{F(refEst.Hi ?? 0)}), max |logit| {maxLogit:F2}");
 
@@ -93,8 +93,7 @@ sealed class BenchQuantAccuracyCommand : IVerb
             double maxAbs = 0;
             for (int i = 0; i < all.Count; i++)
             {
-                var z = Logits(all[i]);
-                for (int j = 0; j < z.Length; j++) maxAbs = Math.Max(maxAbs, Math.Abs(z[j] - refLogits[i][j]));
+                maxAbs = Math.Max(maxAbs, MaxDiff(Logits(all[i]), refLogits[i]));
             }
             int agree = 0, positions = 0, prefix = 0, total = 0, identical = 0;
             for (int i = 0; i < genPrompts.Count; i++)
@@ -112,7 +111,7 @@ sealed class BenchQuantAccuracyCommand : IVerb
                 prefix += g.Zip(refGreedy[i]).TakeWhile(x => x.First == x.Second).Count();
                 if (g.SequenceEqual(refGreedy[i])) identical++;
             }
-            var pass = PassAt1(model, tokenizer, test, genPrompts, p, seed, eos);
+            var pass = PassAt1(model, tokenizer, test, p, seed);
             var est = Bootstrap.Mean(pass, p.BootstrapResamples, seed + 1);
             var d = Bootstrap.PairedDifference(pass, refPass, p.BootstrapResamples, seed + 7);
             string inside = d.Lo <= 0 && d.Hi >= 0 ? "inside: the paired 95% CI of the change includes 0" : "OUTSIDE: the paired 95% CI of the change excludes 0";
@@ -134,19 +133,8 @@ sealed class BenchQuantAccuracyCommand : IVerb
         return m;
     }
 
-    /// <summary>Per-problem pass@1 (unbiased estimator over the demo's n samples), the samples run in the sandbox — DemoEvaluation's gen view.</summary>
-    static List<double> PassAt1(CausalLM model, Tokenizer tokenizer, IReadOnlyList<Problem> test, List<int[]> prompts, DemoPreset p, int seed, IReadOnlyList<int> eos)
-    {
-        string Decode(int[] ids) => tokenizer.Decode(ids, skipSpecialTokens: true);
-        var tasks = test.Select(t => t.ToCodeTask()).ToList();
-        var samples = new List<CodeSample>();
-        for (int i = 0; i < test.Count; i++)
-        {
-            var o = new SamplingOptions { N = p.EvalSamples, Temperature = (float)p.EvalTemperature, MaxNewTokens = p.MaxNewTokens, EosTokenIds = eos, Seed = (ulong)(seed * 100_003 + i) };
-            foreach (var c in Generator.Generate(model, prompts[i], o, Decode)) samples.Add(new CodeSample(test[i].TaskId, CodeExtraction.Program(tasks[i], c.Text ?? "")));
-        }
-        var report = CodeEvaluator.EvaluateAsync(tasks, samples, new SandboxOptions { TimeoutSeconds = 5 }, 2, null, CancellationToken.None).GetAwaiter().GetResult();
-        var byTask = report.Tasks.ToDictionary(t => t.TaskId);
-        return test.Select(t => PassAtK.Estimate(byTask[t.TaskId].Samples.Count, byTask[t.TaskId].Samples.Count(s => s.Passed), 1)).ToList();
-    }
+    /// <summary>Per-problem pass@1 (unbiased estimator over the demo's n samples), through the demo's own gen-view evaluation.</summary>
+    static List<double> PassAt1(CausalLM model, Tokenizer tokenizer, IReadOnlyList<Problem> test, DemoPreset p, int seed) =>
+        DemoEvaluation.GenerateAndTestAsync(model, tokenizer, test, p, seed, CancellationToken.None).GetAwaiter().GetResult()
+            .Select(g => PassAtK.Estimate(g.Passed.Count, g.C, 1)).ToList();
 }

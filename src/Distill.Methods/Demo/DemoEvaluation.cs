@@ -56,29 +56,7 @@ public static class DemoEvaluation
         void Work(string what, int done, int total, string unit = "problems", bool tokens = true)
             => progress?.Report(new Runs.WorkProgress(0, $"{name}: {what}", done, total, unit, tokens && generated > 0 ? generated / Math.Max(1e-3, clock.Elapsed.TotalSeconds) : null));
 
-        var gen = new List<GenOutput>();
-        var samples = new List<CodeSample>();
-        var tasks = test.Select(t => t.ToCodeTask()).ToList();
-        Work($"code generation ({p.EvalSamples} samples each)", 0, test.Count);
-        for (int i = 0; i < test.Count; i++)
-        {
-            ct.ThrowIfCancellationRequested();
-            var ids = tokenizer.EncodeToIds(test[i].Prompt, addSpecialTokens: true).ToArray();
-            var o = new SamplingOptions { N = p.EvalSamples, Temperature = (float)p.EvalTemperature, MaxNewTokens = p.MaxNewTokens, EosTokenIds = eos, Seed = (ulong)(seed * 100_003 + i) };
-            var completions = Generator.Generate(model, ids, o, Decode);
-            generated += completions.Sum(c => (long)c.Ids.Length);
-            var texts = completions.Select(c => c.Text ?? "").ToList();
-            Work($"code generation ({p.EvalSamples} samples each)", i + 1, test.Count);
-            gen.Add(new GenOutput(test[i].TaskId, texts, []));
-            samples.AddRange(texts.Select(t => new CodeSample(test[i].TaskId, CodeExtraction.Program(tasks[i], t))));
-        }
-        int tested = 0;
-        Work("sandbox (hidden tests)", 0, samples.Count, "samples", tokens: false);
-        var sandboxProgress = Runs.RunProgress.Of<SampleResult>(_ => Work("sandbox (hidden tests)", Interlocked.Increment(ref tested), samples.Count, "samples", tokens: false));
-        var report = await CodeEvaluator.EvaluateAsync(tasks, samples, new SandboxOptions { TimeoutSeconds = 5 }, 2, sandboxProgress, ct).ConfigureAwait(false);
-        var byTask = report.Tasks.ToDictionary(t => t.TaskId);
-        for (int i = 0; i < gen.Count; i++)
-            gen[i] = gen[i] with { Passed = byTask[gen[i].TaskId].Samples.OrderBy(s => s.Index).Select(s => s.Passed).ToList() };
+        var gen = await GenerateAndTestAsync(model, tokenizer, test, p, seed, ct, (what, done, total, unit, tokens, n) => { generated += n; Work(what, done, total, unit, tokens); }).ConfigureAwait(false);
 
         var summaries = new List<string>();
         clock.Restart();
@@ -98,5 +76,42 @@ public static class DemoEvaluation
         var outputs = new ModelOutputs { Name = name, Parameters = baseParams, TrainableParameters = trainable, Gen = gen, Summaries = summaries };
         Runs.RunDirectory.WriteAtomic(file, JsonSerializer.Serialize(outputs, Report.DemoResults.Json));
         return outputs;
+    }
+
+    /// <summary>
+    /// The gen view alone: <see cref="DemoPreset.EvalSamples"/> samples per test problem at the preset's temperature (seed
+    /// per problem), each run against the hidden tests in the sandbox. `distill bench quant-accuracy` scores a model's
+    /// inference formats through this same path, so its pass@1 is the demo's.
+    /// </summary>
+    /// <param name="work">progress: (what, done, total, unit, tokens/s meaningful, tokens generated since the last call)</param>
+    public static async Task<List<GenOutput>> GenerateAndTestAsync(CausalLM model, Tokenizer tokenizer, IReadOnlyList<Problem> test, DemoPreset p, int seed,
+        CancellationToken ct, Action<string, int, int, string, bool, long>? work = null)
+    {
+        var eos = model.Config.EosTokenIds;
+        string Decode(int[] ids) => tokenizer.Decode(ids, skipSpecialTokens: true);
+        string what = $"code generation ({p.EvalSamples} samples each)";
+        var gen = new List<GenOutput>();
+        var samples = new List<CodeSample>();
+        var tasks = test.Select(t => t.ToCodeTask()).ToList();
+        work?.Invoke(what, 0, test.Count, "problems", true, 0);
+        for (int i = 0; i < test.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var ids = tokenizer.EncodeToIds(test[i].Prompt, addSpecialTokens: true).ToArray();
+            var o = new SamplingOptions { N = p.EvalSamples, Temperature = (float)p.EvalTemperature, MaxNewTokens = p.MaxNewTokens, EosTokenIds = eos, Seed = (ulong)(seed * 100_003 + i) };
+            var completions = Generator.Generate(model, ids, o, Decode);
+            var texts = completions.Select(c => c.Text ?? "").ToList();
+            work?.Invoke(what, i + 1, test.Count, "problems", true, completions.Sum(c => (long)c.Ids.Length));
+            gen.Add(new GenOutput(test[i].TaskId, texts, []));
+            samples.AddRange(texts.Select(t => new CodeSample(test[i].TaskId, CodeExtraction.Program(tasks[i], t))));
+        }
+        int tested = 0;
+        work?.Invoke("sandbox (hidden tests)", 0, samples.Count, "samples", false, 0);
+        var sandboxProgress = work is null ? null : Runs.RunProgress.Of<SampleResult>(_ => work("sandbox (hidden tests)", Interlocked.Increment(ref tested), samples.Count, "samples", false, 0));
+        var report = await CodeEvaluator.EvaluateAsync(tasks, samples, new SandboxOptions { TimeoutSeconds = 5 }, 2, sandboxProgress, ct).ConfigureAwait(false);
+        var byTask = report.Tasks.ToDictionary(t => t.TaskId);
+        for (int i = 0; i < gen.Count; i++)
+            gen[i] = gen[i] with { Passed = byTask[gen[i].TaskId].Samples.OrderBy(s => s.Index).Select(s => s.Passed).ToList() };
+        return gen;
     }
 }
