@@ -29,7 +29,7 @@ public class RunTests
               api_key_env: {keyVar}
               max_retries: 0
               concurrency: 3
-              timeout_s: 2
+              timeout_s: 5   # the hang case costs this; 2 s failed a healthy answer when CI ran two test assemblies at once
             """;
         var dir = Directory.CreateTempSubdirectory("distill-run-").FullName;
         return (Recipe.Parse(yaml, "seqkd-test.yaml"), dir, keyVar);
