@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Distill.Cli;
+using Distill.Models;
 using Distill.Tensors.Threading;
 
 namespace Distill.Bench.Cli.Commands;
@@ -25,15 +26,18 @@ sealed class BenchSampleCommand : IVerb
         var newTokens = new Option<int>("--new-tokens") { Description = "New tokens per sample (no EOS: all are generated)", DefaultValueFactory = _ => 128 };
         var torch = new Option<bool>("--torch") { Description = "Also run the PyTorch reference (bench/scripts/sample_torch.py, /usr/bin/python3 with python3-torch)" };
         var check = new Option<int>("--check") { Description = "Greedy tokens of prompt 0 compared between the two sides (same weights)", DefaultValueFactory = _ => 8 };
+        var weights = new Option<string>("--weights") { Description = "Distill's inference weights: f32packed (float32 packed once into GEMM panels, the default) or f32 (the training GEMM); both the same f32 work as PyTorch's", DefaultValueFactory = _ => "f32packed" };
         var command = new Command("sample", "Batched sampling speed of the student (SmolLM2-135M shape, LoRA r 8 q,k,v,o, random weights): tokens/s and ms per decode step.\n" +
             "Example: distill bench sample --threads 2 --torch   (quick: --prompts 8 --samples 2 --new-tokens 16)");
-        foreach (var o in new Option[] { json, threads, prompts, samples, newTokens, torch, check }) command.Options.Add(o);
+        foreach (var o in new Option[] { json, threads, prompts, samples, newTokens, torch, check, weights }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             int p = pr.GetValue(prompts), n = pr.GetValue(samples), k = pr.GetValue(newTokens), c = pr.GetValue(check);
             if (p < 1 || n < 1 || k < 1 || c < 0 || pr.GetValue(threads) < 1) throw new BadInputException("--prompts, --samples, --new-tokens and --threads must be ≥ 1, --check ≥ 0");
             Workers.Count = pr.GetValue(threads);
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
+            var w = InferenceWeightsNames.Parse(pr.GetValue(weights) ?? "f32packed");
+            if (w is not (InferenceWeights.F32 or InferenceWeights.F32Packed)) throw new BadInputException($"--weights {w.Name()}: the comparison with PyTorch is float32 work (f32 or f32packed)");
             using var model = SampleBench.Student(out var lora);
             var list = SampleBench.Prompts(p, model.Config.VocabSize);
             JsonNode? torchResult = null;
@@ -47,6 +51,7 @@ sealed class BenchSampleCommand : IVerb
                 }
                 finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
             }
+            ((IProgress<string>)log).Report(model.UseInferenceWeights(w).ToString());
             var r = SampleBench.Measure(model, list, n, k, c, log);
             var torchGreedy = torchResult?["greedy_prompt0"]?.AsArray().Select(x => x!.GetValue<int>()).ToArray();
             int agree = torchGreedy is null ? -1 : r.GreedyPrompt0.Zip(torchGreedy).TakeWhile(x => x.First == x.Second).Count();
@@ -63,7 +68,7 @@ sealed class BenchSampleCommand : IVerb
                 ["greedy_agreement"] = torchGreedy is null ? null : $"{agree}/{Math.Min(r.GreedyPrompt0.Length, torchGreedy.Length)}",
             };
             if (pr.GetValue(json)) { Console.WriteLine(doc.ToJsonString()); return 0; }
-            Console.WriteLine($"{p} prompts ({r.PromptTokens} tokens) × {n} samples × {k} new tokens, {Workers.Count} threads");
+            Console.WriteLine($"{p} prompts ({r.PromptTokens} tokens) × {n} samples × {k} new tokens, {Workers.Count} threads, weights {w.Name()}");
             Console.WriteLine($"{"",-8} {"tokens",8} {"prefill s",10} {"decode s",9} {"ms/step",8} {"tok/s",8}");
             Console.WriteLine($"{"Distill",-8} {r.Tokens,8} {r.PrefillSeconds,10:F2} {r.DecodeSeconds,9:F2} {r.MsPerStep,8:F0} {r.TokensPerSecond,8:F0}");
             if (torchResult is not null)

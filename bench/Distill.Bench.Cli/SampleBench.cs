@@ -68,7 +68,8 @@ public static class SampleBench
         long tokens = result.Sum(r => r.Sum(c => (long)c.Ids.Length));
         if (tokens != (long)prompts.Count * samples * newTokens) throw new InvalidOperationException($"bench sample: {tokens} tokens generated, expected {prompts.Count}×{samples}×{newTokens}");
         var steps = stats.StepSeconds.Order().ToArray();
-        log?.Report($"prefill {stats.PrefillSeconds:F2} s, decode {stats.DecodeSeconds:F2} s over {steps.Length} steps, of which sampling (filters + draws) {stats.SamplingSeconds:F2} s");
+        log?.Report($"prefill {stats.PrefillSeconds:F2} s, decode {stats.DecodeSeconds:F2} s over {steps.Length} steps, of which sampling (filters + draws) {stats.SamplingSeconds:F2} s; " +
+            $"process CPU: prefill {stats.PrefillCpuSeconds:F2} s, decode {stats.DecodeCpuSeconds:F2} s");
         return new Result(prompts.Count, samples, newTokens, tokens, stats.PromptTokens, stats.PrefillSeconds, stats.DecodeSeconds,
             steps[steps.Length / 2] * 1000, greedy);
     }

@@ -6,13 +6,15 @@ namespace Distill.Models;
 /// The weights forward-only passes (generation, serving, sampling inside the pipelines, reward scoring) run on: the
 /// float32 reference; llama.cpp's q8_0 (8-bit blocks of 32 with one scale, activations quantized per block on the
 /// fly); q8row (8-bit with one scale per output row, same kernels); or bf16 (float32 rounded to nearest even, widened
-/// on the fly). The switch `--weights` / recipe key `student.inference_weights` (docs/models.md "8-bit inference weights").
+/// on the fly); or f32packed (float32 itself, packed once into the GEMM's micro-panels: the same products as f32 to
+/// float32 rounding, faster for batched sampling, a second copy of the frozen weights in memory). The switch
+/// `--weights` / recipe key `student.inference_weights` (docs/models.md "8-bit inference weights").
 /// </summary>
-public enum InferenceWeights { F32, Q8, Q8Row, Bf16 }
+public enum InferenceWeights { F32, Q8, Q8Row, Bf16, F32Packed }
 
 public static class InferenceWeightsNames
 {
-    public const string Choices = "f32|q8|q8row|bf16";
+    public const string Choices = "f32|q8|q8row|bf16|f32packed";
 
     public static InferenceWeights Parse(string s) => s.Trim().ToLowerInvariant() switch
     {
@@ -20,6 +22,7 @@ public static class InferenceWeightsNames
         "q8" or "q8_0" => InferenceWeights.Q8,
         "q8row" or "q8_row" => InferenceWeights.Q8Row,
         "bf16" or "bfloat16" => InferenceWeights.Bf16,
+        "f32packed" or "f32-packed" or "packed" => InferenceWeights.F32Packed,
         _ => throw new ArgumentException($"unknown inference weights '{s}' (expected {Choices})"),
     };
 
@@ -28,6 +31,7 @@ public static class InferenceWeightsNames
         InferenceWeights.Q8 => "q8",
         InferenceWeights.Q8Row => "q8row",
         InferenceWeights.Bf16 => "bf16",
+        InferenceWeights.F32Packed => "f32packed",
         _ => "f32",
     };
 
@@ -35,7 +39,7 @@ public static class InferenceWeightsNames
     public static bool Fits(this InferenceWeights w, int cols) => w switch
     {
         InferenceWeights.Q8 or InferenceWeights.Q8Row => Q8Matrix.Fits(cols),
-        InferenceWeights.Bf16 => cols > 0,
+        InferenceWeights.Bf16 or InferenceWeights.F32Packed => cols > 0,
         _ => false,
     };
 
@@ -45,6 +49,7 @@ public static class InferenceWeightsNames
         InferenceWeights.Q8 => Q8Matrix.Quantize(w, rows, cols),
         InferenceWeights.Q8Row => Q8Matrix.QuantizePerRow(w, rows, cols),
         InferenceWeights.Bf16 => Bf16Matrix.Quantize(w, rows, cols),
+        InferenceWeights.F32Packed => PackedF32Matrix.Pack(w, rows, cols),
         _ => throw new ArgumentException("f32 weights need no inference copy"),
     };
 }

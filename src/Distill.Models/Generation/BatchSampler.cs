@@ -13,6 +13,9 @@ public sealed class BatchSamplingStats
     public long GeneratedTokens { get; internal set; }
     public double PrefillSeconds { get; internal set; }
     public double DecodeSeconds { get; internal set; }
+    /// <summary>Process CPU time (all threads) of the prefill and of the decode: on a shared machine, the less distorted figure.</summary>
+    public double PrefillCpuSeconds { get; internal set; }
+    public double DecodeCpuSeconds { get; internal set; }
     /// <summary>Of the decode time, the part spent choosing tokens from the logits (filters and draws, all rows).</summary>
     public double SamplingSeconds { get; internal set; }
     /// <summary>Wall time of each ragged decoding step (forward of all live rows + their sampling).</summary>
@@ -140,6 +143,7 @@ public static class BatchSampler
                 // prefill: the wave's prompts by length, several per forward (right-padded, see CausalLM.ForwardPrefill);
                 // prompt w's keys and values go to cache row w·n once, the prefix its n samples all read (DecodeRows)
                 long t0 = Stopwatch.GetTimestamp();
+                double cpu0 = ProcessCpuSeconds();
                 var byLength = Enumerable.Range(0, wave.Count).OrderByDescending(w => prompts[wave[w]].Length).ToArray();
                 for (int c0 = 0; c0 < byLength.Length;)
                 {
@@ -171,6 +175,8 @@ public static class BatchSampler
                     c0 = c1;
                 }
                 stats.PrefillSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                double cpu1 = ProcessCpuSeconds();
+                stats.PrefillCpuSeconds += cpu1 - cpu0;
                 var prefixRows = rows.Select((r, x) => x / n * n).ToArray();
                 var live = Enumerable.Range(0, rows.Count).ToArray();
                 Tensor? step = null; // the last step's logits (live rows, vocab), sampled in place
@@ -205,6 +211,7 @@ public static class BatchSampler
                     stats.StepSeconds.Add(Stopwatch.GetElapsedTime(s0).TotalSeconds);
                 }
                 stats.DecodeSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                stats.DecodeCpuSeconds += ProcessCpuSeconds() - cpu1;
             }
             finally
             {
@@ -214,6 +221,12 @@ public static class BatchSampler
         foreach (int i in wave) result[i] = new Completion[n];
         foreach (var r in rows)
             result[r.Prompt][r.Sample] = Generator.Finish([.. r.Generated], r.Reason ?? "length", o, decode) with { Seed = r.Seed };
+    }
+
+    static double ProcessCpuSeconds()
+    {
+        using var p = Process.GetCurrentProcess();
+        return p.TotalProcessorTime.TotalSeconds;
     }
 
     /// <summary>Samples the next token of each live row from its logits (rows are independent: own logits, own stream).</summary>

@@ -44,7 +44,9 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
     {
         if (tape.UsesInferenceWeights && Inference is { } q8 && Weight is not { Trainable: true })
         {
-            // 8-bit (or bf16) base, float adapter: y = x·Wq8ᵀ + b (+ s·B(A x)), nothing recorded.
+            // 8-bit, bf16 or packed f32 base, float adapter: y = x·Wq8ᵀ + b (+ s·B(A x), added in place), nothing recorded.
+            if (Lora is { Enabled: true, DropoutActive: false } branch)
+                return InferenceLinear.Forward(tape, x, q8, Bias?.Value, branch.A.Value, branch.B.Value, branch.Scaling);
             var y8 = InferenceLinear.Forward(tape, x, q8, Bias?.Value);
             return Lora is not { Enabled: true } ? y8 : Add.Forward(tape, y8, Lora.Forward(tape, x));
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Distill.Tensors.Threading;
 
 namespace Distill.Tensors.Kernels;
@@ -19,6 +20,9 @@ public static unsafe partial class DecodeAttentionKernels
 {
     /// <summary>Rows per group at most (the scores of a unit: rows × heads × keys floats).</summary>
     const int MaxGroupRows = 16;
+
+    /// <summary>Queries per zmm register in the shared-key passes (SharedScoresByLanes).</summary>
+    const int Lanes = 16;
 
     static void Grouped(in DecodeAttentionLayout l)
     {
@@ -54,21 +58,23 @@ public static unsafe partial class DecodeAttentionKernels
             }
             int queries = maxRows * HeadsPerUnit * qPerKv;
             float[] scores = ArrayPool<float>.Shared.Rent(queries * maxKeys), outs = ArrayPool<float>.Shared.Rent(queries * L.HeadDim);
+            float[] lanes = ArrayPool<float>.Shared.Rent((maxKeys + 2 * L.HeadDim) * Lanes + Lanes);
             try
             {
-                fixed (float* s = scores, o = outs)
+                fixed (float* s = scores, o = outs, ln = lanes)
                     for (int u = begin; u < end; u++)
-                        Unit(Starts[u / perGroup], Starts[u / perGroup + 1], u % perGroup * HeadsPerUnit, s, maxKeys, o);
+                        Unit(Starts[u / perGroup], Starts[u / perGroup + 1], u % perGroup * HeadsPerUnit, s, maxKeys, o, ln);
             }
             finally
             {
                 ArrayPool<float>.Shared.Return(scores);
                 ArrayPool<float>.Shared.Return(outs);
+                ArrayPool<float>.Shared.Return(lanes);
             }
         }
 
         /// <summary>Rows [b0, b1) (one group), kv heads [g0, g0 + HeadsPerUnit). Query i = (row r, kv head gi, head t in its group).</summary>
-        readonly void Unit(int b0, int b1, int g0, float* scores, int stride, float* o)
+        readonly void Unit(int b0, int b1, int g0, float* scores, int stride, float* o, float* lanes)
         {
             ref readonly var l = ref L;
             int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, hs = HeadsPerUnit, chunks = hd / 8;
@@ -77,12 +83,15 @@ public static unsafe partial class DecodeAttentionKernels
             int lo = l.Window > 0 ? Math.Max(0, l.Positions[b0] - l.Window + 1) : 0;
             int shared = l.PrefixLengths != null ? Math.Max(lo, l.PrefixLengths[b0]) : lo;
             long prefixBase = l.PrefixRows != null ? (long)l.PrefixRows[b0] * l.Capacity : 0;
-            for (int j = lo; j < shared; j++)
-            {
-                float* kr = l.K + (prefixBase + j) * width;
-                for (int r = 0; r < rows; r++)
-                    KeyScores(l, b0 + r, kr, g0, scores + (long)r * perRow * stride + j, stride, chunks);
-            }
+            bool byLanes = Avx512F.IsSupported && shared - lo >= 4;
+            if (byLanes) SharedScoresByLanes(b0, rows, g0, lo, shared, prefixBase, scores, stride, lanes);
+            else
+                for (int j = lo; j < shared; j++)
+                {
+                    float* kr = l.K + (prefixBase + j) * width;
+                    for (int r = 0; r < rows; r++)
+                        KeyScores(l, b0 + r, kr, g0, scores + (long)r * perRow * stride + j, stride, chunks);
+                }
             for (int r = 0; r < rows; r++)
             {
                 long own = (long)l.CacheRows[b0 + r] * l.Capacity;
@@ -99,12 +108,14 @@ public static unsafe partial class DecodeAttentionKernels
                     TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
                 }
             new Span<float>(o, rows * perRow * hd).Clear();
-            for (int j = lo; j < shared; j++)
-            {
-                float* vr = l.V + (prefixBase + j) * width;
-                for (int r = 0; r < rows; r++)
-                    AddValues(vr, g0, hs, qPerKv, hd, scores + (long)r * perRow * stride + j, stride, o + (long)r * perRow * hd);
-            }
+            if (byLanes) SharedValuesByLanes(rows, g0, lo, shared, prefixBase, scores, stride, o, lanes);
+            else
+                for (int j = lo; j < shared; j++)
+                {
+                    float* vr = l.V + (prefixBase + j) * width;
+                    for (int r = 0; r < rows; r++)
+                        AddValues(vr, g0, hs, qPerKv, hd, scores + (long)r * perRow * stride + j, stride, o + (long)r * perRow * hd);
+                }
             for (int r = 0; r < rows; r++)
             {
                 long own = (long)l.CacheRows[b0 + r] * l.Capacity;
@@ -115,6 +126,118 @@ public static unsafe partial class DecodeAttentionKernels
                 for (int gi = 0; gi < hs; gi++)
                     new Span<float>(o + (long)(r * perRow + gi * qPerKv) * hd, qPerKv * hd)
                         .CopyTo(new Span<float>(l.Out + (long)(b0 + r) * l.Heads * hd + (g0 + gi) * qPerKv * hd, qPerKv * hd));
+        }
+
+        /// <summary>
+        /// The shared keys' scores with the group's queries of one kv head in the 16 lanes of a zmm register (query i =
+        /// row r, head t: lane r·qPerKv + t, 16 at a time): qᵀ packed d-major once, then per key s[j] = Σ_d k_j[d]·qᵀ[d]
+        /// — one broadcast and one FMA per d for all the lanes, four keys at a time, no horizontal sums — and the
+        /// scores (times the scale) written to their rows of <paramref name="scores"/>. lanes: (keys + 2·hd)·16 floats.
+        /// </summary>
+        readonly void SharedScoresByLanes(int b0, int rows, int g0, int lo, int shared, long prefixBase, float* scores, int stride, float* lanes)
+        {
+            ref readonly var l = ref L;
+            int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, perRow = HeadsPerUnit * qPerKv, nq = rows * qPerKv, keys = shared - lo;
+            float* qt = lanes, st = lanes + 2 * hd * Lanes;
+            for (int gi = 0; gi < HeadsPerUnit; gi++)
+                for (int i0 = 0; i0 < nq; i0 += Lanes)
+                {
+                    int n = Math.Min(Lanes, nq - i0);
+                    new Span<float>(qt, hd * Lanes).Clear();
+                    for (int i = 0; i < n; i++)
+                    {
+                        int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
+                        float* q = l.Q + (long)(b0 + r) * l.Ldq + ((g0 + gi) * qPerKv + t) * hd;
+                        for (int d = 0; d < hd; d++) qt[d * Lanes + i] = q[d];
+                    }
+                    float* k0 = l.K + (prefixBase + lo) * width + (g0 + gi) * hd;
+                    int j = 0;
+                    for (; j + 4 <= keys; j += 4, k0 += 4 * width)
+                    {
+                        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                        float* k1 = k0 + width, k2 = k1 + width, k3 = k2 + width;
+                        for (int d = 0; d < hd; d++)
+                        {
+                            var qv = Avx512F.LoadVector512(qt + d * Lanes);
+                            a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(k0[d]), qv, a0);
+                            a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(k1[d]), qv, a1);
+                            a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(k2[d]), qv, a2);
+                            a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(k3[d]), qv, a3);
+                        }
+                        Avx512F.Store(st + j * Lanes, a0);
+                        Avx512F.Store(st + (j + 1) * Lanes, a1);
+                        Avx512F.Store(st + (j + 2) * Lanes, a2);
+                        Avx512F.Store(st + (j + 3) * Lanes, a3);
+                    }
+                    for (; j < keys; j++, k0 += width)
+                    {
+                        Vector512<float> a0 = default;
+                        for (int d = 0; d < hd; d++) a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(k0[d]), Avx512F.LoadVector512(qt + d * Lanes), a0);
+                        Avx512F.Store(st + j * Lanes, a0);
+                    }
+                    for (int i = 0; i < n; i++)
+                    {
+                        int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
+                        float* s = scores + (long)(r * perRow + gi * qPerKv + t) * stride + lo;
+                        for (int jj = 0; jj < keys; jj++) s[jj] = st[jj * Lanes + i] * l.Scale;
+                    }
+                }
+        }
+
+        /// <summary>
+        /// o_i += Σ_{shared j} p_ij · v_j for the group's queries of each kv head, the queries in zmm lanes as in
+        /// <see cref="SharedScoresByLanes"/>: oᵀ[d] += p_j · v_j[d] (p_j: the 16 lanes' probabilities of key j), four keys
+        /// per pass over oᵀ (hd × 16 floats, L1), then oᵀ added to each query's output row.
+        /// </summary>
+        readonly void SharedValuesByLanes(int rows, int g0, int lo, int shared, long prefixBase, float* scores, int stride, float* o, float* lanes)
+        {
+            ref readonly var l = ref L;
+            int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, perRow = HeadsPerUnit * qPerKv, nq = rows * qPerKv, keys = shared - lo;
+            float* ot = lanes + hd * Lanes, pt = lanes + 2 * hd * Lanes;
+            for (int gi = 0; gi < HeadsPerUnit; gi++)
+                for (int i0 = 0; i0 < nq; i0 += Lanes)
+                {
+                    int n = Math.Min(Lanes, nq - i0);
+                    new Span<float>(pt, keys * Lanes).Clear();
+                    for (int i = 0; i < n; i++)
+                    {
+                        int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
+                        float* s = scores + (long)(r * perRow + gi * qPerKv + t) * stride + lo;
+                        for (int jj = 0; jj < keys; jj++) pt[jj * Lanes + i] = s[jj];
+                    }
+                    new Span<float>(ot, hd * Lanes).Clear();
+                    float* v0 = l.V + (prefixBase + lo) * width + (g0 + gi) * hd;
+                    int j = 0;
+                    for (; j + 4 <= keys; j += 4, v0 += 4 * width)
+                    {
+                        var p0 = Avx512F.LoadVector512(pt + j * Lanes);
+                        var p1 = Avx512F.LoadVector512(pt + (j + 1) * Lanes);
+                        var p2 = Avx512F.LoadVector512(pt + (j + 2) * Lanes);
+                        var p3 = Avx512F.LoadVector512(pt + (j + 3) * Lanes);
+                        float* v1 = v0 + width, v2 = v1 + width, v3 = v2 + width;
+                        for (int d = 0; d < hd; d++)
+                        {
+                            var acc = Avx512F.LoadVector512(ot + d * Lanes);
+                            acc = Avx512F.FusedMultiplyAdd(p0, Vector512.Create(v0[d]), acc);
+                            acc = Avx512F.FusedMultiplyAdd(p1, Vector512.Create(v1[d]), acc);
+                            acc = Avx512F.FusedMultiplyAdd(p2, Vector512.Create(v2[d]), acc);
+                            acc = Avx512F.FusedMultiplyAdd(p3, Vector512.Create(v3[d]), acc);
+                            Avx512F.Store(ot + d * Lanes, acc);
+                        }
+                    }
+                    for (; j < keys; j++, v0 += width)
+                    {
+                        var p0 = Avx512F.LoadVector512(pt + j * Lanes);
+                        for (int d = 0; d < hd; d++)
+                            Avx512F.Store(ot + d * Lanes, Avx512F.FusedMultiplyAdd(p0, Vector512.Create(v0[d]), Avx512F.LoadVector512(ot + d * Lanes)));
+                    }
+                    for (int i = 0; i < n; i++)
+                    {
+                        int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
+                        float* oi = o + (long)(r * perRow + gi * qPerKv + t) * hd;
+                        for (int d = 0; d < hd; d++) oi[d] += ot[d * Lanes + i];
+                    }
+                }
         }
 
         /// <summary>scores[i·stride] = scale · q_i · k for row b's queries of kv heads [g0, g0 + hs); kr: the key's row (all kv heads).</summary>

@@ -24,4 +24,22 @@ public static class InferenceLinear
         if (bias is not null) LinearKernels.AddBias(y.Span, bias.Span);
         return y;
     }
+
+    /// <summary>
+    /// y = x Wᵀ + b + s · (x Aᵀ) Bᵀ: the same with a LoRA branch (A: (r, cols), B: (rows, r)) added into y in place, as the
+    /// training side's fused LoraLinear does (h = x Aᵀ; y += s · h Bᵀ with β = 1): no separate branch output and sum.
+    /// </summary>
+    public static Tensor Forward(Tape tape, Tensor x, IInferenceMatrix w, Tensor? bias, Tensor loraA, Tensor loraB, float scale)
+    {
+        if (tape.NeedsGrad(loraA) || tape.NeedsGrad(loraB)) throw new InvalidOperationException($"{w.Format} weights are for forward-only (NoGrad) passes: no gradient flows through them");
+        int r = loraA.Rows;
+        if (loraA.Rank != 2 || loraA.Cols != w.Cols || loraB.Rank != 2 || loraB.Rows != w.Rows || loraB.Cols != r)
+            throw new ArgumentException($"{w.Format} linear: lora A {Tensor.ShapeString(loraA.Shape)} and B {Tensor.ShapeString(loraB.Shape)} do not fit W [{w.Rows}, {w.Cols}]: A must be (r, {w.Cols}) and B ({w.Rows}, r)");
+        var y = Forward(tape, x, w, bias);
+        int rows = x.Rows;
+        var h = tape.New(rows, r);
+        Gemm.Sgemm(false, true, rows, r, w.Cols, 1f, x.Span, w.Cols, loraA.Span, w.Cols, 0f, h.Span, r);
+        Gemm.Sgemm(false, true, rows, w.Rows, r, scale, h.Span, r, loraB.Span, r, 1f, y.Span, w.Rows);
+        return y;
+    }
 }

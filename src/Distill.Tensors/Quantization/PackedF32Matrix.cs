@@ -1,0 +1,266 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Distill.Tensors.Kernels;
+using Distill.Tensors.Threading;
+
+namespace Distill.Tensors.Quantization;
+
+/// <summary>
+/// A frozen float32 weight W (rows × cols, PyTorch's [out, in]) stored once in the packed GEMM's micro-panel layout, so
+/// the products of forward-only passes (batched sampling: y (256, out) = x (256, in) · Wᵀ at every decoding step) skip
+/// what the training GEMM does at every call — transposing W into NR-wide panels — and block for this use:
+///   * K (= cols) in as few blocks as fit the caches: up to <see cref="MaxKc"/> columns in one block (the LM head's
+///     576 and the layers' 576 whole: C written once), 1,536 as 2 × 768;
+///   * the activations packed once per call into MR-row panels (all of x: 256 × 576 floats = 590 KB, L2), then each
+///     thread claims groups of W's panels (at most <see cref="MaxUnitPanels"/>, ≤ 590 KB at K = 576, L2) and runs
+///     every MR-row panel of x (held in L1 across the group) against them: W is read from memory once per call;
+///   * m = 1 (batch-1 decoding): a streaming matrix-vector product over the same panels (memory-bound).
+/// The arithmetic is the training GEMM's micro-kernel (GemmKernelAvx512.cs: 12×32 tiles of FMAs over k in order), so
+/// each y element is the float32 sum over k of x·w in ascending k — the same terms as <see cref="Gemm.Sgemm"/>, in
+/// K blocks of different sizes (the training GEMM splits 576 into 288 + 288): results agree with it to float32
+/// rounding of the partial sums (relative 1e-6 of Σ|x·w|; PackedF32MatrixTests), not bit for bit. Independent of the
+/// thread count (a tile's arithmetic does not depend on which thread runs it).
+/// Memory: a second copy of W (4 bytes per weight) beside the float parameter the training side keeps.
+/// </summary>
+public sealed unsafe class PackedF32Matrix : IInferenceMatrix
+{
+    /// <summary>K up to this many columns goes in one block; more is split into equal blocks (multiples of 8) at most this wide.</summary>
+    internal static int MaxKc = 768;
+    /// <summary>W panels per unit of work at most (a unit's panels stay in L2 while every row panel of x passes).</summary>
+    internal static int MaxUnitPanels = 8;
+    /// <summary>Rows of x per block (a multiple of MR): x's packed block stays in L2 when M is large (prefill).</summary>
+    internal const int MaxMc = 264;
+
+    public int Rows { get; }
+    public int Cols { get; }
+    public string Format => "f32packed";
+    public long Bytes => 4L * Rows * Cols;
+
+    readonly GemmIsa _isa;
+    readonly int _mr, _nr, _panels, _kBlocks, _kcMax;
+    readonly float[] _store; // pinned: the panels, 64-byte aligned from _w
+    readonly float* _w;
+
+    PackedF32Matrix(int rows, int cols, GemmIsa isa)
+    {
+        if (rows < 1 || cols < 1) throw new ArgumentException($"f32packed needs a non-empty weight, got [{rows}, {cols}]");
+        Rows = rows;
+        Cols = cols;
+        _isa = isa;
+        (_mr, _nr) = MicroKernel.Tile(isa);
+        _panels = (rows + _nr - 1) / _nr;
+        _kBlocks = (cols + MaxKc - 1) / MaxKc;
+        _kcMax = _kBlocks == 1 ? cols : Math.Min(cols, (cols + _kBlocks - 1) / _kBlocks + 7 & ~7);
+        _kBlocks = (cols + _kcMax - 1) / _kcMax;
+        long floats = (long)_panels * _nr * cols;
+        if (floats + 16 > Array.MaxLength) throw new ArgumentException($"f32packed: [{rows}, {cols}] is too large for one array");
+        _store = GC.AllocateUninitializedArray<float>((int)floats + 16, pinned: true);
+        _w = (float*)(((nuint)Unsafe.AsPointer(ref _store[0]) + 63) & ~(nuint)63);
+    }
+
+    /// <summary>The micro-kernel the panels were laid out for (AVX-512 12×32, AVX2 6×16 or scalar 6×16).</summary>
+    public GemmIsa Isa => _isa;
+
+    /// <summary>Packs w (rows, cols) row-major for the best micro-kernel of this CPU (or <paramref name="isa"/>).</summary>
+    public static PackedF32Matrix Pack(ReadOnlySpan<float> w, int rows, int cols, GemmIsa? isa = null)
+    {
+        if (w.Length != (long)rows * cols) throw new ArgumentException($"f32packed: {w.Length} values for a [{rows}, {cols}] weight");
+        var m = new PackedF32Matrix(rows, cols, isa ?? GemmIsaSelect.Default);
+        fixed (float* src = w)
+            for (int kb = 0; kb < m._kBlocks; kb++)
+            {
+                int pc = kb * m._kcMax, kc = Math.Min(m._kcMax, cols - pc);
+                for (int j = 0; j < m._panels; j++)
+                {
+                    float* dst = m.Panel(kb, j);
+                    int col = j * m._nr, n = Math.Min(m._nr, rows - col);
+                    // panel j of block kb: dst[q·NR + c] = W[col + c, pc + q], columns past rows zero
+                    if (GemmPack.TryTransposeRows(src + (long)col * cols + pc, cols, kc, n, m._nr, dst)) continue;
+                    for (int q = 0; q < kc; q++)
+                        for (int c = 0; c < m._nr; c++)
+                            dst[q * m._nr + c] = c < n ? src[(long)(col + c) * cols + pc + q] : 0f;
+                }
+            }
+        return m;
+    }
+
+    /// <summary>Panel j of K block kb: kc × NR floats (block kb starts at pc · panels · NR).</summary>
+    float* Panel(int kb, int j)
+    {
+        int pc = kb * _kcMax, kc = Math.Min(_kcMax, Cols - pc);
+        return _w + (long)pc * _panels * _nr + (long)j * kc * _nr;
+    }
+
+    public void Dequantize(Span<float> dst)
+    {
+        if (dst.Length != (long)Rows * Cols) throw new ArgumentException("f32packed: output has the wrong length");
+        for (int kb = 0; kb < _kBlocks; kb++)
+        {
+            int pc = kb * _kcMax, kc = Math.Min(_kcMax, Cols - pc);
+            for (int j = 0; j < _panels; j++)
+            {
+                float* p = Panel(kb, j);
+                for (int c = 0; c < _nr && j * _nr + c < Rows; c++)
+                    for (int q = 0; q < kc; q++) dst[(j * _nr + c) * Cols + pc + q] = p[q * _nr + c];
+            }
+        }
+    }
+
+    public void Forward(ReadOnlySpan<float> x, int m, Span<float> y)
+    {
+        if (m < 0 || x.Length < (long)m * Cols || y.Length < (long)m * Rows)
+            throw new ArgumentException($"f32packed: x ({x.Length}) or y ({y.Length}) too short for {m} rows of [{Rows}, {Cols}]");
+        if (m == 0) return;
+        fixed (float* px = x, py = y)
+        {
+            if (m == 1) { Gemv(px, py); return; }
+            int mPanels = (m + _mr - 1) / _mr;
+            float* a = Buffers.A((long)mPanels * _mr * Cols);
+            PackX(px, m, a);
+            int threads = (long)m * Rows * Cols < 128L * 128 * 32 ? 1 : Workers.Count;
+            int units = Math.Max(threads, (_panels + MaxUnitPanels - 1) / MaxUnitPanels);
+            units = Math.Min(_panels, (units + threads - 1) / threads * threads);
+            int next = 0;
+            var body = new Body { W = this, A = a, Y = py, M = m, Units = units, Next = &next };
+            if (threads == 1) body.Run(0, 1);
+            else Workers.For(threads, body, 1);
+        }
+    }
+
+    /// <summary>Packs x (m, cols) as MR-row panels per K block: block kb at pc · mPanels · MR, panel i at + i · kc · MR.</summary>
+    void PackX(float* x, int m, float* a)
+    {
+        int mPanels = (m + _mr - 1) / _mr;
+        for (int kb = 0; kb < _kBlocks; kb++)
+        {
+            int pc = kb * _kcMax, kc = Math.Min(_kcMax, Cols - pc);
+            for (int i = 0; i < mPanels; i++)
+            {
+                int row = i * _mr, rows = Math.Min(_mr, m - row);
+                float* dst = a + (long)pc * mPanels * _mr + (long)i * kc * _mr;
+                float* src = x + (long)row * Cols + pc;
+                if (GemmPack.TryPackRows(src, Cols, kc, rows, _mr, dst)) continue;
+                for (int q = 0; q < kc; q++)
+                    for (int r = 0; r < _mr; r++) dst[q * _mr + r] = r < rows ? src[(long)r * Cols + q] : 0f;
+            }
+        }
+    }
+
+    /// <summary>Each thread claims units (equal ranges of W's panels) and runs every row panel of x against them.</summary>
+    struct Body : IRangeBody
+    {
+        public PackedF32Matrix W;
+        public float* A, Y;
+        public int M, Units;
+        public int* Next;
+
+        public readonly void Run(int begin, int end)
+        {
+            var w = W;
+            int mPanels = (M + w._mr - 1) / w._mr, mcPanels = MaxMc / w._mr;
+            int u;
+            while ((u = Interlocked.Increment(ref *Next) - 1) < Units)
+            {
+                int j0 = (int)((long)w._panels * u / Units), j1 = (int)((long)w._panels * (u + 1) / Units);
+                for (int i0 = 0; i0 < mPanels; i0 += mcPanels)
+                {
+                    int i1 = Math.Min(mPanels, i0 + mcPanels);
+                    for (int kb = 0; kb < w._kBlocks; kb++)
+                    {
+                        int pc = kb * w._kcMax, kc = Math.Min(w._kcMax, w.Cols - pc);
+                        float* aBlock = A + (long)pc * mPanels * w._mr;
+                        for (int i = i0; i < i1; i++)
+                        {
+                            int row = i * w._mr, mr = Math.Min(w._mr, M - row);
+                            float* ai = aBlock + (long)i * kc * w._mr;
+                            float* yRow = Y + (long)row * w.Rows;
+                            for (int j = j0; j < j1; j++)
+                                MicroKernel.Run(w._isa, kc, ai, w.Panel(kb, j), yRow + j * w._nr, w.Rows, mr, Math.Min(w._nr, w.Rows - j * w._nr), 1f, 0f, kb == 0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>y (1, rows) = x · Wᵀ: each panel's NR outputs accumulated over k in vector registers, threads split the panels.</summary>
+    void Gemv(float* x, float* y)
+    {
+        int threads = (long)Rows * Cols < 1L << 16 ? 1 : Workers.Count;
+        var body = new GemvBody { W = this, X = x, Y = y };
+        if (threads == 1) body.Run(0, _panels);
+        else Workers.For(_panels, body, Math.Max(1, _panels / (4 * threads)));
+    }
+
+    struct GemvBody : IRangeBody
+    {
+        public PackedF32Matrix W;
+        public float* X, Y;
+
+        public readonly void Run(int begin, int end)
+        {
+            var w = W;
+            int nr = w._nr;
+            float* acc = stackalloc float[nr];
+            for (int j = begin; j < end; j++)
+            {
+                if (nr == 32 && Avx512F.IsSupported)
+                {
+                    Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default;
+                    for (int kb = 0; kb < w._kBlocks; kb++)
+                    {
+                        int pc = kb * w._kcMax, kc = Math.Min(w._kcMax, w.Cols - pc), q = 0;
+                        float* p = w.Panel(kb, j), xs = X + pc;
+                        for (; q + 1 < kc; q += 2, p += 64)
+                        {
+                            var x0 = Vector512.Create(xs[q]);
+                            var x1 = Vector512.Create(xs[q + 1]);
+                            a0 = Avx512F.FusedMultiplyAdd(x0, Avx512F.LoadAlignedVector512(p), a0);
+                            a1 = Avx512F.FusedMultiplyAdd(x0, Avx512F.LoadAlignedVector512(p + 16), a1);
+                            b0 = Avx512F.FusedMultiplyAdd(x1, Avx512F.LoadAlignedVector512(p + 32), b0);
+                            b1 = Avx512F.FusedMultiplyAdd(x1, Avx512F.LoadAlignedVector512(p + 48), b1);
+                        }
+                        if (q < kc)
+                        {
+                            var x0 = Vector512.Create(xs[q]);
+                            a0 = Avx512F.FusedMultiplyAdd(x0, Avx512F.LoadAlignedVector512(p), a0);
+                            a1 = Avx512F.FusedMultiplyAdd(x0, Avx512F.LoadAlignedVector512(p + 16), a1);
+                        }
+                    }
+                    (a0 + b0).Store(acc);
+                    (a1 + b1).Store(acc + 16);
+                }
+                else
+                {
+                    for (int c = 0; c < nr; c++) acc[c] = 0f;
+                    for (int kb = 0; kb < w._kBlocks; kb++)
+                    {
+                        int pc = kb * w._kcMax, kc = Math.Min(w._kcMax, w.Cols - pc);
+                        float* p = w.Panel(kb, j);
+                        for (int q = 0; q < kc; q++, p += nr)
+                        {
+                            float xq = X[pc + q];
+                            for (int c = 0; c < nr; c++) acc[c] = MathF.FusedMultiplyAdd(xq, p[c], acc[c]);
+                        }
+                    }
+                }
+                int n = Math.Min(nr, w.Rows - j * nr);
+                for (int c = 0; c < n; c++) Y[j * nr + c] = acc[c];
+            }
+        }
+    }
+
+    /// <summary>The caller's packed x, pinned, 64-byte aligned, grown on demand and reused.</summary>
+    static class Buffers
+    {
+        [ThreadStatic] static float[]? _a;
+
+        internal static float* A(long floats)
+        {
+            if (_a is null || _a.Length < floats + 16)
+                _a = GC.AllocateUninitializedArray<float>((int)Math.Max(floats + 16, 4096), pinned: true);
+            return (float*)(((nuint)Unsafe.AsPointer(ref _a[0]) + 63) & ~(nuint)63);
+        }
+    }
+}
