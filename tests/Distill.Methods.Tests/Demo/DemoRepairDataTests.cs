@@ -77,7 +77,21 @@ public class DemoRepairDataTests
     [Fact]
     public void DemoRecipes_PersdUsesTheGenViewPrompt_AndOnlyTheTeacherLearnsRepair()
     {
-        var paths = new DemoPaths("/tmp/demo");
+        var root = Directory.CreateTempSubdirectory("distill-demo-recipes-").FullName;
+        try
+        {
+            var paths = new DemoPaths(root);
+            Directory.CreateDirectory(paths.DataDir);
+            var config = Distill.Models.Formats.ConfigJson.ToJson(Distill.Models.ModelPresets.Get("tiny")).ToJsonString();
+            File.WriteAllText(paths.StudentConfig, config);
+            File.WriteAllText(paths.TeacherConfig, config);
+            Check(paths);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    static void Check(DemoPaths paths)
+    {
         foreach (var m in DemoMethods.All.Where(m => m.RecipeMethod == "persd"))
         {
             var r = Recipe.Parse(DemoMethods.Recipe(m, DemoPreset.Standard, 0, paths, "openai:demo-teacher@http://127.0.0.1:1/v1"), "r.yaml");
