@@ -62,8 +62,11 @@ public sealed class LocalModelChatClient : IChatClient
         var list = messages.Select(m => (Role: m.Role.Value, Content: m.Text)).ToList();
         return _template is not null
             ? [.. _tokenizer.EncodeToIds(_template.Render(list, addGenerationPrompt: true), addSpecialTokens: false)]
-            : [.. _tokenizer.EncodeToIds(string.Join("\n", list.Select(m => m.Content)), addSpecialTokens: true)];
+            : [.. _tokenizer.EncodeToIds(JoinedText(messages), addSpecialTokens: true)];
     }
+
+    /// <summary>The text a folder without a chat_template is given for these messages: their texts joined with "\n".</summary>
+    public static string JoinedText(IEnumerable<ChatMessage> messages) => string.Join("\n", messages.Select(m => m.Text));
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {

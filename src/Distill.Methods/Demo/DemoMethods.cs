@@ -48,8 +48,10 @@ public static class DemoMethods
         }
         y.Append($"sampling:\n  n: 1\n  temperature: 1.0\n  max_new_tokens: {p.MaxNewTokens}\n");
         if (m.RecipeMethod == "persd")
+            // the student was trained on the gen view's prompt (signature + docstring), not the authors' wrapper; the teacher
+            // gets the authors' conversation with the task's reference as its CORRECT CODE (persd.gold: reference, the authors' default)
             y.Append($"persd:\n  train_source: builtin:distill\n  eval_source: builtin:test\n  eval_tasks: 1\n  max_new_tokens: {p.MaxNewTokens}\n" +
-                     $"  repair_rounds: 1\n  sandbox_timeout_s: 5\n");
+                     $"  repair_rounds: 1\n  sandbox_timeout_s: 5\n  prompt_format: dataset\n  gold: reference\n");
         y.Append($"train:\n  epochs: 1\n  max_steps: {p.MethodSteps}\n  batch_size: {p.BatchSize}\n  lr: {p.MethodLr.ToString("R", inv)}\n  lr_schedule: constant\n" +
                  $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(2, p.MethodSteps / 2)}\n  log_every: {Math.Max(1, p.MethodSteps / 2)}\n  append_eos: {Bool(p.AppendEos)}\n");
         var extra = m.Extra.Replace("{iterations}", p.DpoOnlineIterations.ToString(inv)).Replace("{fraction}", fraction.ToString("R", inv));
@@ -69,6 +71,8 @@ public static class DemoMethods
                $"data:\n  source: {Quote(paths.TrainData)}\n  n: 0\n" +
                $"student:\n  init: {Quote(paths.StudentConfig)}\n  adapter:\n    r: 0\n" +
                $"teacher:\n  init: {Quote(paths.TeacherConfig)}\n  init_steps: {p.TeacherSteps}\n  init_lr: {p.TeacherLr.ToString("R", inv)}\n" +
+               // the teacher alone also learns PERsD's repair conversations (DemoRepairData), as an API teacher knows how to repair
+               (p.TeacherRepairProblems > 0 ? $"  init_data: {Quote(paths.TeacherRepairData)}\n  init_max_seq_len: {p.TeacherMaxSeqLen}\n" : "") +
                $"init:\n  tokenizer: bpe\n  bpe_vocab: {p.BpeVocab}\n" +
                $"train:\n  max_steps: {p.StudentSteps}\n  batch_size: {p.BatchSize}\n  lr: {p.StudentLr.ToString("R", inv)}\n  lr_schedule: cosine\n" +
                $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(10, p.StudentSteps / 2)}\n  log_every: {Math.Max(1, p.StudentSteps / 4)}\n" +
@@ -90,6 +94,8 @@ public sealed record DemoPaths(string Root)
     public string Runs => Path.Combine(Root, "runs");
     public string DataDir => Path.Combine(Root, "data");
     public string TrainData => Path.Combine(DataDir, "train.jsonl");
+    /// <summary>The teacher's repair conversations on the train shard (<see cref="DemoRepairData"/>).</summary>
+    public string TeacherRepairData => Path.Combine(DataDir, "teacher-repair.jsonl");
     public string DistillData => Path.Combine(DataDir, "distill.jsonl");
     public string TestGen => Path.Combine(DataDir, "test-gen.jsonl");
     public string TestSum => Path.Combine(DataDir, "test-sum.jsonl");

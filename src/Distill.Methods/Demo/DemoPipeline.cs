@@ -57,7 +57,15 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         log.WriteLine($"distill demo: preset {preset.Name}, seed {seed}, into {_paths.Root}{(resume ? " (resuming)" : "")}");
 
         List<Problem> test = null!;
-        await Stage("data", () => { test = WriteData(); return Task.CompletedTask; });
+        await Stage("data", async () =>
+        {
+            test = WriteData();
+            if (preset.TeacherRepairProblems > 0)
+            {
+                int n = await DemoRepairData.WriteAsync(preset, seed, _paths.TeacherRepairData, ct);
+                log.WriteLine($"  teacher repair conversations (PERsD's, train shard): {n} → {Path.GetRelativePath(_paths.Root, _paths.TeacherRepairData)}");
+            }
+        });
         await Stage("base: BPE, teacher and student from scratch (train shard)", async () =>
         {
             await RunRecipe("base", DemoMethods.BaseRecipe(preset, seed, _paths), ct);
@@ -204,7 +212,8 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         WriteJsonl(_paths.DistillData, distill.SelectMany(p => new[] { TaskViews.Record(p, TaskView.Gen), TaskViews.Record(p, TaskView.Sum) }));
         WriteJsonl(_paths.TestGen, test.Select(p => TaskViews.Record(p, TaskView.Gen)));
         WriteJsonl(_paths.TestSum, test.Select(p => TaskViews.Record(p, TaskView.Sum)));
-        WriteConfig(_paths.TeacherConfig, preset.Teacher);
+        // the teacher reads PERsD's repair conversations (TeacherMaxSeqLen) and answers them (2 × MaxNewTokens, the recipes' teacher.max_tokens)
+        WriteConfig(_paths.TeacherConfig, preset.Teacher, preset.TeacherRepairProblems > 0 ? preset.TeacherMaxSeqLen + 2 * preset.MaxNewTokens : 0);
         WriteConfig(_paths.StudentConfig, preset.Student);
         log.WriteLine($"  train {train.Count} problems (gen + sum), distill {distill.Count}, test {test.Count}; teacher {Shape(preset.Teacher)}, student {Shape(preset.Student)}");
         return test;
@@ -212,12 +221,12 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
 
     static string Shape(DemoModelShape s) => $"{s.Layers}×{s.Hidden} (heads {s.Heads})";
 
-    void WriteConfig(string path, DemoModelShape s)
+    void WriteConfig(string path, DemoModelShape s, int positions = 0)
     {
         var c = ModelPresets.Get("tiny") with
         {
             VocabSize = preset.BpeVocab, HiddenSize = s.Hidden, IntermediateSize = s.Intermediate, NumLayers = s.Layers,
-            NumHeads = s.Heads, NumKvHeads = s.KvHeads, HeadDim = s.Hidden / s.Heads, MaxPositionEmbeddings = Math.Max(512, preset.MaxSeqLen),
+            NumHeads = s.Heads, NumKvHeads = s.KvHeads, HeadDim = s.Hidden / s.Heads, MaxPositionEmbeddings = Math.Max(Math.Max(512, positions), preset.MaxSeqLen),
         };
         var json = Models.Formats.ConfigJson.ToJson(c).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
         RunDirectory.WriteAtomic(path, json);

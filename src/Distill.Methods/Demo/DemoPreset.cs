@@ -48,6 +48,13 @@ public sealed record DemoPreset
     public int RewardSteps { get; init; } = 40;
     public int RewardPairs { get; init; } = 32;
     public int BootstrapResamples { get; init; } = 1000;
+    /// <summary>
+    /// Train problems whose PERsD repair conversation the teacher also learns (<see cref="DemoRepairData"/>: the demo's
+    /// stand-in for an API teacher's ability to repair; 0 = none), and the longest such training sequence, tokens
+    /// (the authors' conversation is ~700 tokens of the demo's BPE).
+    /// </summary>
+    public int TeacherRepairProblems { get; init; }
+    public int TeacherMaxSeqLen { get; init; } = 1024;
 
     /// <summary>Every stage working, in minutes on 2 cores — not a result (issue 16 §2).</summary>
     public static DemoPreset Quick { get; } = new()
@@ -58,6 +65,7 @@ public sealed record DemoPreset
         TeacherSteps = 24, StudentSteps = 12, MethodSteps = 4, BatchSize = 4, MaxSeqLen = 160,
         MaxNewTokens = 24, DpoOnlineIterations = 2, EvalSamples = 2, PassKs = [1, 2], PladFractions = [0.5],
         RewardSteps = 16, RewardPairs = 16, BootstrapResamples = 500,
+        TeacherRepairProblems = 16,
     };
 
     /// <summary>
@@ -74,6 +82,7 @@ public sealed record DemoPreset
         TeacherSteps = 1200, TeacherLr = 3e-3, StudentSteps = 800, StudentLr = 3e-3, MethodSteps = 128, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
         MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 4, EvalTemperature = 0.2, PassKs = [1, 4], PladFractions = [0.25, 0.5],
         RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000,
+        TeacherRepairProblems = 800,
     };
 
     public static DemoPreset Get(string name) => name switch

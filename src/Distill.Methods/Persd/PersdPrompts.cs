@@ -55,7 +55,7 @@ public static partial class PersdPrompts
     /// <summary>Turn 1 for a task: what the teacher answers with a gold program (and SeqKD's teacher prompt).</summary>
     public static string TeacherGoldPrompt(PersdTask task)
     {
-        var (t, h) = SplitPrompt(task.Prompt);
+        var (t, h) = SplitPrompt(task.AuthorsPrompt);
         return Fill(TeacherTurn1, ("<<TASK>>", t), ("<<HEADER>>", h));
     }
 
@@ -72,12 +72,19 @@ public static partial class PersdPrompts
     /// TASK = the prompt up to its last <c>"""</c>, CODE = the failing program, ERROR = its feedback,
     /// HEADER = the def line; the answer continues it with a body. The authors filled TASK at training
     /// and left it empty at inference; here both fill it, so the student sees at inference what it learnt on.
+    /// With the dataset's prompt (persd.prompt_format: dataset) the template's last line ("TASK\nHEADER", the authors'
+    /// prompt the body continues) is the student's own prompt instead, so the body continues what the student was trained on.
     /// </summary>
     public static string StudentRepairPrompt(PersdTask task, string incorrectProgram, string feedback)
     {
-        var (t, _) = SplitPrompt(task.Prompt);
-        return Fill(StudentRepair, ("<<TASK>>", t), ("<<CODE>>", incorrectProgram), ("<<ERROR>>", feedback), ("<<HEADER>>", task.Header));
+        var (t, _) = SplitPrompt(task.AuthorsPrompt);
+        if (task.Prompt == task.AuthorsPrompt)
+            return Fill(StudentRepair, ("<<TASK>>", t), ("<<CODE>>", incorrectProgram), ("<<ERROR>>", feedback), ("<<HEADER>>", task.Header));
+        return Fill(StudentRepair[..^StudentRepairTail.Length], ("<<TASK>>", t), ("<<CODE>>", incorrectProgram), ("<<ERROR>>", feedback)) + task.Prompt;
     }
+
+    /// <summary>The student repair template's last line: the prompt the answer continues.</summary>
+    const string StudentRepairTail = "<<TASK>>\n<<HEADER>>\n";
 
     [GeneratedRegex(@"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex Fence();

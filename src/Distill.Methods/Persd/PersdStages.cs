@@ -32,13 +32,15 @@ public static class PersdRun
     public static List<PersdItem> TrainTasks(Recipe r)
     {
         var source = r.String("persd.train_source");
-        return PersdTasks.Load(source, PersdSplit.Train, Benchmarks(source), (int)r.Int("data.n"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"));
+        return PersdTasks.Load(source, PersdSplit.Train, Benchmarks(source), (int)r.Int("data.n"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"), Format(r));
     }
+
+    public static PromptFormat Format(Recipe r) => PersdTasks.ParseFormat(r.String("persd.prompt_format"));
 
     public static List<PersdItem> EvalTasks(Recipe r)
     {
         var source = r.String("persd.eval_source");
-        var test = PersdTasks.Load(source, PersdSplit.Test, Benchmarks(source), (int)r.Int("persd.eval_tasks"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"));
+        var test = PersdTasks.Load(source, PersdSplit.Test, Benchmarks(source), (int)r.Int("persd.eval_tasks"), (ulong)r.Int("data.seed"), (int)r.Int("data.max_difficulty"), Format(r));
         PersdTasks.EnsureDisjoint(TrainTasks(r), test);
         return test;
     }

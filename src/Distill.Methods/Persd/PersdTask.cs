@@ -6,6 +6,9 @@ namespace Distill.Methods.Persd;
 /// <summary>Which side of the train/score wall a task set is on; the two are never mixed (<see cref="PersdTasks"/>).</summary>
 public enum PersdSplit { Train, Test }
 
+/// <summary>The student's prompt: the authors' wrapper (a pretrained or API student), or the dataset's own prompt (a student trained on it).</summary>
+public enum PromptFormat { Authors, Dataset }
+
 /// <summary>
 /// The part of a code task that may reach a prompt (PERsD, Chen et al. 2023): the student's prompt in
 /// the authors' format, the function header the answer continues, the reference program shown to the
@@ -30,6 +33,15 @@ public sealed record PersdTask(
 {
     /// <summary>The task's prompt and setup code with the visible asserts as its only tests (never the hidden ones).</summary>
     internal CodeTask VisibleTask { get; init; } = null!;
+
+    readonly string? _authorsPrompt;
+
+    /// <summary>
+    /// The prompt in the authors' format, which the teacher's conversation splits into TASK and HEADER
+    /// (<see cref="PersdPrompts.TeacherGoldPrompt"/>). The same as <see cref="Prompt"/> unless the student's prompt is the
+    /// dataset's own (persd.prompt_format: dataset): the teacher then still gets the authors' conversation.
+    /// </summary>
+    public string AuthorsPrompt { get => _authorsPrompt ?? Prompt; init => _authorsPrompt = value; }
 
     /// <summary>The sandbox job that runs <paramref name="program"/> against the visible tests.</summary>
     public Evaluation.Sandbox.TestJob VisibleJob(string program) => CodeEvaluator.Job(VisibleTask, program);

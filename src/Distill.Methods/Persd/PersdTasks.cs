@@ -18,6 +18,12 @@ namespace Distill.Methods.Persd;
 /// Sources name their split, and training and scoring sets are never mixed: training reads
 /// builtin:train, builtin:distill or mbpp:train (MBPP task ids 601–974); scoring reads builtin:test,
 /// humaneval, humanevalplus or mbpp:test (ids 11–510) — <see cref="Load"/> refuses the others.
+///
+/// The student's prompt is the authors' format above (<see cref="PromptFormat.Authors"/>, right for a pretrained or API
+/// student), or the dataset's own prompt, which the completion continues (<see cref="PromptFormat.Dataset"/>: the
+/// signature and docstring, as the built-in task's gen view and HumanEval give it). A student trained from scratch on the
+/// gen view (the demo's) has never seen the authors' wrapper: for it the wrapper is out of distribution. The teacher's
+/// conversation is the authors' in both formats (<see cref="PersdTask.AuthorsPrompt"/>).
 /// </summary>
 public static partial class PersdTasks
 {
@@ -37,7 +43,8 @@ public static partial class PersdTasks
     /// Loads <paramref name="n"/> tasks (0 = all) of a source that must be on the <paramref name="expected"/>
     /// side. A source may also be "humaneval-file:PATH" (scoring) or "mbpp-file:PATH:train|test" (split by MBPP ids).
     /// </summary>
-    public static List<PersdItem> Load(string source, PersdSplit expected, string benchmarksDir, int n = 0, ulong seed = 0, int maxDifficulty = 3)
+    public static List<PersdItem> Load(string source, PersdSplit expected, string benchmarksDir, int n = 0, ulong seed = 0, int maxDifficulty = 3,
+        PromptFormat format = PromptFormat.Authors)
     {
         var split = SplitOf(source);
         if (split != expected)
@@ -49,7 +56,7 @@ public static partial class PersdTasks
         {
             var shard = TaskGenerator.ParseShard(source["builtin:".Length..]);
             items = TaskGenerator.Generate(shard, n == 0 ? TaskGenerator.DefaultSizes[shard] : n, seed, maxDifficulty)
-                .Select(p => FromCodeTask(p.ToCodeTask(), source, split)).ToList();
+                .Select(p => FromCodeTask(p.ToCodeTask(), source, split, format)).ToList();
             return items;
         }
         IEnumerable<CodeTask> tasks = source switch
@@ -59,7 +66,7 @@ public static partial class PersdTasks
             _ when source.StartsWith("humaneval-file:", StringComparison.Ordinal) => BenchmarkLoader.HumanEval(source["humaneval-file:".Length..]),
             _ => MbppFile(source, split),
         };
-        items = tasks.Select(t => FromCodeTask(t, source, split)).ToList();
+        items = tasks.Select(t => FromCodeTask(t, source, split, format)).ToList();
         return n > 0 ? items.Take(n).ToList() : items;
     }
 
@@ -67,6 +74,13 @@ public static partial class PersdTasks
     public static bool NeedsBenchmarks(string source) => source is "humaneval" or "humanevalplus" or "mbpp:train" or "mbpp:test";
 
     /// <summary>The side a source is on; unknown sources are refused with the list of known ones.</summary>
+    /// <summary>persd.prompt_format: authors | dataset.</summary>
+    public static PromptFormat ParseFormat(string s) => s switch
+    {
+        "authors" => PromptFormat.Authors, "dataset" => PromptFormat.Dataset,
+        _ => throw new ArgumentException($"unknown PERsD prompt format '{s}' (authors or dataset)"),
+    };
+
     public static PersdSplit SplitOf(string source)
     {
         if (Sources.TryGetValue(source, out var s)) return s;
@@ -101,8 +115,11 @@ public static partial class PersdTasks
     }
 
     /// <summary>A task in PERsD's format: the prompt, the header, the visible asserts, the reference, the hidden tests.</summary>
-    public static PersdItem FromCodeTask(CodeTask t, string source, PersdSplit split)
+    public static PersdItem FromCodeTask(CodeTask t, string source, PersdSplit split, PromptFormat format = PromptFormat.Authors)
     {
+        if (format == PromptFormat.Dataset && !t.CompletionContinuesPrompt)
+            throw new ArgumentException($"{t.TaskId}: persd.prompt_format: dataset needs tasks whose completion continues their prompt (the built-in task, HumanEval); " +
+                                        "an MBPP task's prompt is prose: use prompt_format: authors");
         string prompt, header, reference;
         List<string> visible;
         if (t.CompletionContinuesPrompt)
@@ -126,7 +143,9 @@ public static partial class PersdTasks
             reference = t.CanonicalSolution;
         }
         var visibleTask = t with { Test = string.Concat(visible.Select(v => v + "\n")), ChallengeTests = [] };
-        var task = new PersdTask(t.TaskId, source, split, prompt, header, t.EntryPoint, visible, reference) { VisibleTask = visibleTask };
+        // the dataset's prompt ends where the body starts (the signature and docstring), as the gen view trains it
+        var studentPrompt = format == PromptFormat.Dataset ? t.Prompt : prompt;
+        var task = new PersdTask(t.TaskId, source, split, studentPrompt, header, t.EntryPoint, visible, reference) { VisibleTask = visibleTask, AuthorsPrompt = prompt };
         return new PersdItem(task, new HiddenTests(t));
     }
 

@@ -133,7 +133,10 @@ public sealed class PersonalizedDistillation(ICodeStudent student, IChatClient t
     /// passed | failed_visible | failed_hidden, and the feedback: from the visible run, or the bare
     /// "AssertionError" when only the hidden tests fail (their text never leaves <see cref="HiddenTests"/>).
     /// </summary>
-    async Task<(string Status, string? Feedback)> JudgeAsync(PersdItem item, string body, CancellationToken ct)
+    Task<(string Status, string? Feedback)> JudgeAsync(PersdItem item, string body, CancellationToken ct) => JudgeAsync(item, body, executor, ct);
+
+    /// <inheritdoc cref="JudgeAsync(PersdItem, string, CancellationToken)"/>
+    public static async Task<(string Status, string? Feedback)> JudgeAsync(PersdItem item, string body, CodeExecutor executor, CancellationToken ct)
     {
         var program = PersdPrompts.Program(item.Task, body);
         if (item.Task.HasVisibleTests)

@@ -113,14 +113,27 @@ public sealed class ModelStage : IStage
         // checkpoint: the teacher folder was just initialized again from the same seed, and the checkpoint holds every
         // weight and the optimizer. Without a checkpoint the fine-tuning starts afresh.
         if (Directory.Exists(work) && TrainerCheckpoint.Complete(work).Count == 0) Directory.Delete(work, recursive: true);
+        // teacher.init_data: records only the teacher learns (the demo's repair conversations, its stand-in for an API
+        // teacher's ability to repair code), after the run's data; long ones are batched together (group by length)
+        var extra = r.String("teacher.init_data");
+        var data = ctx.Dir.DataFile(DataStage.Output);
+        if (extra.Length > 0)
+        {
+            var path = Resolve(r, extra);
+            if (!File.Exists(path)) throw new StageFailedException("models", $"teacher.init_data: '{extra}' does not exist");
+            data = Path.Combine(ModelsDir(ctx), "teacher-sft-data.jsonl");
+            RunDirectory.WriteAtomic(data, string.Concat(File.ReadLines(ctx.Dir.DataFile(DataStage.Output)).Concat(File.ReadLines(path))
+                .Where(l => l.Trim().Length > 0).Select(l => l + "\n")));
+        }
+        int maxLength = r.Int("teacher.init_max_seq_len") is > 0 and var m ? (int)m : (int)r.Int("train.max_seq_len");
         var spec = new TrainingSpec
         {
-            Method = SftMethod.MethodName, DataFile = ctx.Dir.DataFile(DataStage.Output), ModelDir = teacherDir, Lora = null,
+            Method = SftMethod.MethodName, DataFile = data, ModelDir = teacherDir, Lora = null,
             Options = new TrainerOptions
             {
                 Stage = "teacher-sft", MaxSteps = (int)r.Int("teacher.init_steps"), BatchSize = (int)r.Int("train.batch_size"),
-                MaxLength = (int)r.Int("train.max_seq_len"), LearningRate = (float)r.Float("teacher.init_lr"), Schedule = ScheduleKind.Cosine,
-                Seed = seed, SaveSteps = Math.Max(10, (int)r.Int("teacher.init_steps") / 4), Resume = true,
+                MaxLength = maxLength, LearningRate = (float)r.Float("teacher.init_lr"), Schedule = ScheduleKind.Cosine,
+                Seed = seed, SaveSteps = Math.Max(10, (int)r.Int("teacher.init_steps") / 4), Resume = true, GroupByLength = extra.Length > 0,
             },
             AppendEos = (bool)r["train.append_eos"]!,
         };

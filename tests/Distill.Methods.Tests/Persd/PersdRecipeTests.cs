@@ -85,5 +85,11 @@ public class PersdRecipeTests
         Assert.Equal("persd.train_source", e.Key);
         e = Assert.Throws<RecipeException>(() => Recipe.Parse("method: persd\nstudent: {init: tiny}\nteacher: {model: reference}\npersd: {eval_source: mbpp:train}\n", "r.yaml"));
         Assert.Equal("persd.eval_source", e.Key);
+        // the dataset's prompt needs tasks whose completion continues it: MBPP's prompt is prose
+        e = Assert.Throws<RecipeException>(() => Recipe.Parse("method: persd\nstudent: {init: tiny}\nteacher: {model: reference}\npersd: {train_source: mbpp:train, eval_source: humaneval, prompt_format: dataset}\n", "r.yaml"));
+        Assert.Equal("persd.prompt_format", e.Key);
+        e = Assert.Throws<RecipeException>(() => Recipe.Parse("method: persd\nstudent: {init: tiny}\nteacher: {model: reference}\npersd: {prompt_format: chat}\n", "r.yaml"));
+        Assert.Equal("persd.prompt_format", e.Key);
+        Assert.Equal("dataset", Recipe.Parse("method: persd\nstudent: {init: tiny}\nteacher: {model: reference}\npersd: {train_source: builtin:distill, prompt_format: dataset}\n", "r.yaml").String("persd.prompt_format"));
     }
 }

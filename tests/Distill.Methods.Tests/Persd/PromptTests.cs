@@ -108,4 +108,40 @@ public class PromptTests
         PersdTasks.EnsureDisjoint(train, test);
         Assert.Throws<ArgumentException>(() => PersdTasks.EnsureDisjoint(train, [.. test, train[3]]));
     }
+
+    [Fact]
+    public void DatasetFormat_StudentGetsTheGenViewPrompt_TeacherStillGetsTheAuthorsConversation()
+    {
+        // the built-in task's gen view (what the demo's student was trained on): signature + docstring, the body continues it
+        var problems = Distill.Data.BuiltInTask.TaskGenerator.Generate(Distill.Data.BuiltInTask.Shard.Distill, 3, 0, 2);
+        var authors = PersdTasks.Load("builtin:distill", PersdSplit.Train, "", 3, 0, 2);
+        var dataset = PersdTasks.Load("builtin:distill", PersdSplit.Train, "", 3, 0, 2, PromptFormat.Dataset);
+        for (int i = 0; i < 3; i++)
+        {
+            var (a, d) = (authors[i].Task, dataset[i].Task);
+            Assert.Equal((string)Distill.Data.BuiltInTask.TaskViews.Record(problems[i], Distill.Data.BuiltInTask.TaskView.Gen)["prompt"]!, d.Prompt);
+            Assert.StartsWith("\"\"\"\nWrite a python function for the following task.\n", a.Prompt);
+            Assert.Equal(a.Prompt, a.AuthorsPrompt);
+            Assert.Equal(a.Prompt, d.AuthorsPrompt);
+            Assert.Equal((a.Header, a.Reference), (d.Header, d.Reference));
+            Assert.Equal(a.Visible, d.Visible);
+            // the teacher's conversation does not depend on the student's format
+            Assert.Equal(PersdPrompts.TeacherGoldPrompt(a), PersdPrompts.TeacherGoldPrompt(d));
+            Assert.Equal(PersdPrompts.TeacherRefinement(a, "G", "C", "E").Select(m => m.Text), PersdPrompts.TeacherRefinement(d, "G", "C", "E").Select(m => m.Text));
+            // the refine variant's prompt: the authors' template, ending in the student's own prompt (which the body continues)
+            var ra = PersdPrompts.StudentRepairPrompt(a, "CODE", "ERR");
+            var rd = PersdPrompts.StudentRepairPrompt(d, "CODE", "ERR");
+            Assert.EndsWith("\n\n" + d.Prompt, rd);
+            Assert.Equal(ra[..^(a.AuthorsPrompt.Length)], rd[..^(d.Prompt.Length)]);
+            Assert.Contains("TASK: \n" + PersdPrompts.SplitPrompt(a.Prompt).Task + "\nCODE\n\nERROR: \nERR\n\n", rd);
+        }
+    }
+
+    [Fact]
+    public void DatasetFormat_RefusesMbppWhosePromptIsProse()
+    {
+        var e = Assert.Throws<ArgumentException>(() => PersdTasks.Load("mbpp:train", PersdSplit.Train, RepoData.Benchmarks()!, 1, format: PromptFormat.Dataset));
+        Assert.Contains("prompt_format: dataset", e.Message);
+        Assert.Throws<ArgumentException>(() => PersdTasks.ParseFormat("chat"));
+    }
 }
