@@ -16,6 +16,8 @@ public class GemmTests
         (0, 5, 3), (5, 0, 3), (4, 3, 0), (1, 1, 1), (1, 37, 19), (1, 131, 300), (2, 1, 5), (7, 13, 17),
         (6, 16, 256), (6, 16, 257), (13, 31, 513), (97, 101, 103), (150, 70, 40), (5, 4100, 3), (13, 8200, 5), (20, 500, 300),
         (64, 64, 64), (37, 17, 1),
+        // split by columns with a claim longer than one L2's worth of B panels (GemmSchedule.ColumnsBody's sub-chunks)
+        (25, 4000, 600),
         // LoRA's adapter gradients (AᵀB with r = 8 or a ragged r over a long reduction): the skinny path (GemmSkinny.cs)
         (384, 8, 1024), (8, 384, 1024), (3, 37, 600), (100, 7, 500), (16, 40, 256), (1024, 8, 384), (33, 5, 71), (40, 16, 64),
     ];
@@ -139,7 +141,7 @@ public class GemmTests
         GemmIsaSelect.Override = isa;
         try
         {
-            foreach (var (m, n, k) in new[] { (150, 70, 300), (20, 500, 300), (1, 3000, 200), (301, 257, 520) })
+            foreach (var (m, n, k) in new[] { (150, 70, 300), (20, 500, 300), (1, 3000, 200), (301, 257, 520), (25, 4000, 600) })
                 foreach (bool transB in new[] { false, true })
                 {
                     var a = Random(rng, m * k);
