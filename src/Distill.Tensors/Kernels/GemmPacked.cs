@@ -21,14 +21,28 @@ namespace Distill.Tensors.Kernels;
 /// </summary>
 public static partial class Gemm
 {
-    // Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared), after BLIS's SkylakeX
-    // sgemm values (KC = 384 for its 32×12 kernel, our 12×32 seen from Cᵀ): the A block MC·KC·4 =
-    // 144 KiB and a thread's B panels stay in L2; a B micro-panel (KC·32·4 = 48 KiB) streams from L2
-    // at 128 bytes per 24 FMAs. KC = 384 holds K = 384 in one block (C written once); 256 measured a
-    // few % slower single-threaded on the transformer shapes, MC = 96..144 within noise.
-    internal const int KC = 384;
-    internal const int MC = 96;    // multiple of both MRs (6, 12)
-    internal const int NC = 4064;  // multiple of both NRs (16, 32)
+    // Blocking after BLIS's SkylakeX sgemm values (its 32×12 kernel is our 12×32 seen from Cᵀ), first
+    // set for Zen 4 (L1d 32 KiB, L2 1 MiB) with KC = 384, MC = 96. KC is now 576, for the Sapphire
+    // Rapids class Xeon (L1d 48 KiB, L2 2 MiB) the trainer is measured on: every K = 576 product of
+    // the SmolLM2-135M shape (q, k, v, gate, up and the 49,152-column LM head) is one K block, so C is
+    // written once instead of written, then read and written again (the head's C is 176 MB at 896
+    // rows): 896×576×49152 NT went 149–216 → 219–234 GFLOPS, interleaved, 2 threads (docs/performance.md,
+    // 2026-12-03). The A block MC·KC·4 = 216 KiB stays in L2; a B micro-panel (KC·32·4 = 72 KiB)
+    // streams from L2 at 128 bytes per 24 FMAs; MC, NC and the loop order measured within noise.
+    // DISTILL_GEMM_KC / _MC / _NC / _ORDER override them for tuning sweeps (bench engine); the result
+    // never depends on MC, NC or the order (each C element sees the same K blocks), only on KC.
+    internal static readonly int KC = Tunable("DISTILL_GEMM_KC", 576, 8);
+    internal static readonly int MC = Tunable("DISTILL_GEMM_MC", 96, 12);    // multiple of both MRs (6, 12)
+    internal static readonly int NC = Tunable("DISTILL_GEMM_NC", 4064, 32);  // multiple of both NRs (16, 32)
+    /// <summary>
+    /// Macro-kernel loop order: false = B micro-panel outer, the MC block's A panels inner (A streams
+    /// from L2); true = A micro-panel outer (KC·12·4 bytes, L1-resident), B panels inner (BLIS's order
+    /// seen from Cᵀ: the B block streams from L2).
+    /// </summary>
+    internal static readonly bool AOuter = Environment.GetEnvironmentVariable("DISTILL_GEMM_ORDER") is "a";
+
+    static int Tunable(string name, int fallback, int multiple)
+        => int.TryParse(Environment.GetEnvironmentVariable(name), out int v) && v >= multiple && v % multiple == 0 ? v : fallback;
 
     /// <summary>
     /// Below this many multiply-adds (about 10 µs on one core) a call stays on the calling thread: a
@@ -59,7 +73,7 @@ public static partial class Gemm
         // N blocks of about equal size too, in whole panels: 8192 → 2752 + 2752 + 2688, not 4064 + 4064 + 64.
         int nBlocks = (p.N + NC - 1) / NC;
         int ncMax = RoundUp((p.N + nBlocks - 1) / nBlocks, nr);
-        // K blocks of equal size (a multiple of 8 for the packers' transposes): 384 → 192 + 192, not 256 + 128.
+        // K blocks of equal size (a multiple of 8 for the packers' transposes): 768 → 384 + 384, not 576 + 192.
         int kBlocks = (p.K + KC - 1) / KC;
         int kcMax = Math.Min(p.K, RoundUp((p.K + kBlocks - 1) / kBlocks, 8));
         // Split C by the dimension whose panels share out more evenly among the threads (rows: A
@@ -107,6 +121,21 @@ public static partial class Gemm
         ref readonly var p = ref block.P;
         var (mr, nr) = MicroKernel.Tile(p.Isa);
         bool first = block.Pc == 0;
+        if (AOuter)
+        {
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                float* aPanel = aPack + (long)ir * kc;
+                float* cRow = p.C + (long)(ic + ir) * p.Ldc + block.Jc;
+                int mrHere = Math.Min(mr, mc - ir);
+                for (int panel = panelBegin; panel < panelEnd; panel++)
+                {
+                    int jr = panel * nr;
+                    MicroKernel.Run(p.Isa, kc, aPanel, bPack + (long)panel * nr * kc, cRow + jr, p.Ldc, mrHere, Math.Min(nr, block.Nc - jr), p.Alpha, p.Beta, first);
+                }
+            }
+            return;
+        }
         for (int panel = panelBegin; panel < panelEnd; panel++)
         {
             int jr = panel * nr;

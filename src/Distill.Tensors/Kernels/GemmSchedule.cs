@@ -18,6 +18,8 @@ public static partial class Gemm
 {
     const int CounterInts = 48;
     const int PackUnit = 4; // panels per packing claim
+    /// <summary>Floats of packed B panels a column-split thread keeps at once: 1 MiB, half this Xeon's L2 (2 MiB), the rest for A and C.</summary>
+    static readonly int ColumnBFloats = Tunable("DISTILL_GEMM_COLUMN_FLOATS", 256 * 1024, 1);
 
     /// <summary>Runs body on every thread of the call (the body claims its own work), or inline with one thread.</summary>
     static void RunShared<T>(T body, int threads) where T : struct, IRangeBody
@@ -83,6 +85,9 @@ public static partial class Gemm
     /// <summary>
     /// Split by columns: A packed together (all M rows), then column panels claimed; each claim packs
     /// its B panels into the thread's own buffer (its L2) and runs them against A, MC rows at a time.
+    /// A claim is run <see cref="ColumnBFloats"/> floats of B panels at a time, so the packed panels stay in L2
+    /// while all of M passes over them: the LM head's first claim is 384 panels (28 MB at KC = 576),
+    /// which every MC block would otherwise stream again from L3.
     /// </summary>
     readonly unsafe struct ColumnsBody(Block block, int* counters, int threads) : IRangeBody
     {
@@ -97,14 +102,17 @@ public static partial class Gemm
                 Interlocked.Add(ref counters[16], a1 - a0);
             }
             WaitPacked(counters + 16, mPanels);
-            float* own = PackBuffers.B(nPanels * nr * block.Kc);
-            while (ClaimGuided(counters + 32, nPanels, threads, out int c0, out int c1))
-            {
-                float* bPack = own - (long)c0 * nr * block.Kc; // so that panel j sits at bPack + j·NR·KC
-                PackB(block, bPack, c0, c1);
-                for (int ic = 0; ic < block.P.M; ic += MC)
-                    MacroKernel(block, block.AShared + (long)ic * block.Kc, bPack, ic, Math.Min(MC, block.P.M - ic), c0, c1);
-            }
+            int step = Math.Max(1, ColumnBFloats / (nr * block.Kc));
+            float* own = PackBuffers.B(Math.Min(nPanels, step) * nr * block.Kc);
+            while (ClaimGuided(counters + 32, nPanels, threads, out int claimBegin, out int claimEnd))
+                for (int c0 = claimBegin; c0 < claimEnd; c0 += step)
+                {
+                    int c1 = Math.Min(claimEnd, c0 + step);
+                    float* bPack = own - (long)c0 * nr * block.Kc; // so that panel j sits at bPack + j·NR·KC
+                    PackB(block, bPack, c0, c1);
+                    for (int ic = 0; ic < block.P.M; ic += MC)
+                        MacroKernel(block, block.AShared + (long)ic * block.Kc, bPack, ic, Math.Min(MC, block.P.M - ic), c0, c1);
+                }
         }
     }
 }
