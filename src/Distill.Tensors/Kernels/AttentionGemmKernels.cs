@@ -34,7 +34,55 @@ public static unsafe class AttentionGemmKernels
         int T = l.Tq, qb = QueryBlock(T, l.Window);
         // One unit per (batch, head), its GEMMs on one thread: a 128×128×64 GEMM is ~20 µs on one core, too small to
         // split across cores without paying a fork/join twice per call (perf-gemm measured the per-head split faster).
-        Workers.For(l.Batch * l.Heads, new ForwardBandBody { L = l, Qb = qb }, 1);
+        if (UseTile) Workers.For(l.Batch * l.Heads, new ForwardTileBody { L = l, Qb = qb }, 1);
+        else Workers.For(l.Batch * l.Heads, new ForwardBandBody { L = l, Qb = qb }, 1);
+    }
+
+    /// <summary>Tests: run the packed-GEMM path on this thread's calls even where <see cref="AttentionTile"/> runs.</summary>
+    [ThreadStatic] internal static bool ForcePackedGemm;
+
+    static bool UseTile => AttentionTile.Supported && !ForcePackedGemm;
+
+    /// <summary>
+    /// The tile path of <see cref="ForwardBandBody"/>: the same blocks and softmax, the two products by <see cref="AttentionTile"/>
+    /// (S = q·kᵀ from a transposed copy of the unit's k, made once per (batch, kv head) run of units).
+    /// </summary>
+    struct ForwardTileBody : IRangeBody
+    {
+        public AttentionLayout L;
+        public int Qb;
+        public void Run(int begin, int end)
+        {
+            int T = L.Tq, hd = L.HeadDim, group = L.Heads / L.KvHeads, outLd = L.Heads * hd;
+            float[] kt = ArrayPool<float>.Shared.Rent(hd * T);
+            try
+            {
+                fixed (float* ktp = kt)
+                {
+                    int lastB = -1, lastG = -1;
+                    for (int u = begin; u < end; u++)
+                    {
+                        int b = u / L.Heads, h = u % L.Heads, g = h / group;
+                        float* k = L.K + (long)b * T * L.Ldk + L.KOff + g * hd;
+                        if (b != lastB || g != lastG) { AttentionTile.Transpose(k, L.Ldk, T, hd, ktp, T); lastB = b; lastG = g; }
+                        float* q = L.Q + (long)b * T * L.Ldq + L.QOff + h * hd;
+                        float* v = L.V + (long)b * T * L.Ldv + L.VOff + g * hd;
+                        float* p = L.P + ((long)b * L.Heads + h) * T * T;
+                        float* o = L.Out + (long)b * T * outLd + h * hd;
+                        for (int i0 = 0; i0 < T; i0 += Qb)
+                        {
+                            int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(i0, L.Window), m = i1 - i0, nk = i1 - lo;
+                            // S[i0:i1, lo:i1] = scale · q[i0:i1] · kᵀ[:, lo:i1]
+                            AttentionTile.Mm(m, nk, hd, L.Scale, q + (long)i0 * L.Ldq, L.Ldq, 1, ktp + lo, T, false, p + (long)i0 * T + lo, T);
+                            for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
+                            // out[i0:i1] = P[i0:i1, lo:i1] · v[lo:i1]
+                            AttentionTile.Mm(m, hd, nk, 1f, p + (long)i0 * T + lo, T, 1, v + (long)lo * L.Ldv, L.Ldv, false, o + (long)i0 * outLd, outLd);
+                        }
+                    }
+                }
+            }
+            finally { ArrayPool<float>.Shared.Return(kt); }
+        }
     }
 
     /// <summary>Band path, one (batch, head) per unit: per query block its scores, its rows' softmax, its P v.</summary>
@@ -98,14 +146,86 @@ public static unsafe class AttentionGemmKernels
         TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
     }
 
-    /// <summary>Adds into dQ/dK/dV (any may be null). Each unit rents its own dS block.</summary>
-    public static void Backward(in AttentionLayout l, float* dOut, float* dQ, float* dK, float* dV)
+    /// <summary>
+    /// Adds into dQ/dK/dV (any may be null) — or, with <paramref name="overwriteDq"/>, overwrites dQ (its buffer fresh and
+    /// uncleared; every dQ element belongs to one query block of one head, so it is written exactly once). Each unit rents
+    /// its own dS block.
+    /// </summary>
+    public static void Backward(in AttentionLayout l, float* dOut, float* dQ, float* dK, float* dV, bool overwriteDq = false)
     {
         Check(l);
         int qb = QueryBlock(l.Tq, l.Window);
+        if (overwriteDq && dQ != null && (dQ == dK || dQ == dV)) throw new ArgumentException("AttentionGemmKernels.Backward: dQ can be overwritten only when it is not dK's or dV's buffer");
         // Units of (batch, kv head): the heads of one group add into the same dK/dV rows, so they run in order on one
         // thread, and the sums do not depend on the thread count.
-        Workers.For(l.Batch * l.KvHeads, new BackwardBandBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV }, 1);
+        if (UseTile) Workers.For(l.Batch * l.KvHeads, new BackwardTileBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, OverwriteDq = overwriteDq }, 1);
+        else Workers.For(l.Batch * l.KvHeads, new BackwardBandBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, OverwriteDq = overwriteDq }, 1);
+    }
+
+    /// <summary>The tile path of <see cref="BackwardBandBody"/>: the same blocks and dS, the five products by <see cref="AttentionTile"/>.</summary>
+    struct BackwardTileBody : IRangeBody
+    {
+        public AttentionLayout L;
+        public int Qb;
+        public float* DOut, DQ, DK, DV;
+        public bool OverwriteDq;
+        public void Run(int begin, int end)
+        {
+            int T = L.Tq, hd = L.HeadDim, group = L.Heads / L.KvHeads, ld = L.Window > 0 ? Qb + L.Window : T, outLd = L.Heads * hd;
+            float[] scratch = ArrayPool<float>.Shared.Rent(Qb * ld);
+            float[] vtArr = ArrayPool<float>.Shared.Rent(hd * T);
+            try
+            {
+                fixed (float* s = scratch)
+                fixed (float* vt = vtArr)
+                    for (int u = begin; u < end; u++)
+                    {
+                        int b = u / L.KvHeads, g = u % L.KvHeads;
+                        long ko = (long)b * T * L.Ldk + L.KOff + g * hd, vo = (long)b * T * L.Ldv + L.VOff + g * hd;
+                        if (DQ != null || DK != null) AttentionTile.Transpose(L.V + vo, L.Ldv, T, hd, vt, T);
+                        for (int h = g * group; h < (g + 1) * group; h++)
+                        {
+                            long qo = (long)b * T * L.Ldq + L.QOff + h * hd;
+                            float* p = L.P + ((long)b * L.Heads + h) * T * T;
+                            float* dO = DOut + (long)b * T * outLd + h * hd;
+                            for (int i0 = 0; i0 < T; i0 += Qb)
+                            {
+                                int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(i0, L.Window), m = i1 - i0, nk = i1 - lo;
+                                float* pBlk = p + (long)i0 * T + lo, dOBlk = dO + (long)i0 * outLd;
+                                // dv[lo:i1] += P_blkᵀ dO_blk
+                                if (DV != null) AttentionTile.Mm(nk, hd, m, 1f, pBlk, 1, T, dOBlk, outLd, true, DV + vo + (long)lo * L.Ldv, L.Ldv);
+                                if (DQ == null && DK == null) continue;
+                                // dP = dO_blk · vᵀ[:, lo:i1]
+                                AttentionTile.Mm(m, nk, hd, 1f, dOBlk, outLd, 1, vt + lo, T, false, s, ld);
+                                DsRows(L, p, s, ld, i0, i1, lo);
+                                // dq[i0:i1] (+)= dS k[lo:i1];  dk[lo:i1] += dSᵀ q[i0:i1]
+                                if (DQ != null) AttentionTile.Mm(m, hd, nk, 1f, s, ld, 1, L.K + ko + (long)lo * L.Ldk, L.Ldk, !OverwriteDq, DQ + qo + (long)i0 * L.Ldq, L.Ldq);
+                                if (DK != null) AttentionTile.Mm(nk, hd, m, 1f, s, 1, ld, L.Q + qo + (long)i0 * L.Ldq, L.Ldq, true, DK + ko + (long)lo * L.Ldk, L.Ldk);
+                            }
+                        }
+                    }
+            }
+            finally { ArrayPool<float>.Shared.Return(scratch); ArrayPool<float>.Shared.Return(vtArr); }
+        }
+    }
+
+    /// <summary>dP rows i0..i1 (in scratch, row stride ldS, keys from lo) → dS = P ⊙ (dP − Σ_j P dP)·scale, zero outside each row's live keys.</summary>
+    static void DsRows(in AttentionLayout l, float* p, float* scratch, int ldS, int i0, int i1, int lo)
+    {
+        int T = l.Tq, nk = i1 - lo;
+        for (int i = i0; i < i1; i++)
+        {
+            int a = AttentionKernels.FirstKey(l, i), n = i + 1;     // row i's live keys [a, n) within the block's [lo, i1)
+            var pr = new ReadOnlySpan<float>(p + (long)i * T + a, n - a);
+            var dr = new Span<float>(scratch + (long)(i - i0) * ldS, nk);
+            var live = dr[(a - lo)..(n - lo)];
+            float dot = TensorPrimitives.Dot(pr, live);
+            TensorPrimitives.Subtract(live, dot, live);
+            TensorPrimitives.Multiply(live, pr, live);
+            TensorPrimitives.Multiply(live, l.Scale, live);
+            dr[..(a - lo)].Clear();
+            dr[(n - lo)..].Clear();
+        }
     }
 
     struct BackwardBandBody : IRangeBody
@@ -113,6 +233,7 @@ public static unsafe class AttentionGemmKernels
         public AttentionLayout L;
         public int Qb;
         public float* DOut, DQ, DK, DV;
+        public bool OverwriteDq;
         public void Run(int begin, int end)
         {
             int group = L.Heads / L.KvHeads, ld = L.Window > 0 ? Qb + L.Window : L.Tq;   // a block's live keys: at most Qb + Window − 1 (T without a window)
@@ -123,7 +244,7 @@ public static unsafe class AttentionGemmKernels
                     for (int u = begin; u < end; u++)
                     {
                         int b = u / L.KvHeads, g = u % L.KvHeads;
-                        for (int h = g * group; h < (g + 1) * group; h++) BackwardHead(L, b, h, Qb, DOut, DQ, DK, DV, s, ld);
+                        for (int h = g * group; h < (g + 1) * group; h++) BackwardHead(L, b, h, Qb, DOut, DQ, DK, DV, OverwriteDq, s, ld);
                     }
             }
             finally { ArrayPool<float>.Shared.Return(scratch); }
@@ -134,7 +255,7 @@ public static unsafe class AttentionGemmKernels
     /// One (batch, head), block by block: dv[lo:i1] += Pᵀ dO; dP = dO vᵀ; dS = P ⊙ (dP − Σ_j P dP)·scale;
     /// dq[i0:i1] += dS k[lo:i1]; dk[lo:i1] += dSᵀ q[i0:i1]. dS of a block lives in scratch (m × nk, row stride ldS).
     /// </summary>
-    static void BackwardHead(in AttentionLayout l, int b, int h, int qb, float* dOut, float* dQ, float* dK, float* dV, float* scratch, int ldS)
+    static void BackwardHead(in AttentionLayout l, int b, int h, int qb, float* dOut, float* dQ, float* dK, float* dV, bool overwriteDq, float* scratch, int ldS)
     {
         int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd;
         long qo = (long)b * T * l.Ldq + l.QOff + h * hd, ko = (long)b * T * l.Ldk + l.KOff + g * hd, vo = (long)b * T * l.Ldv + l.VOff + g * hd;
@@ -148,21 +269,9 @@ public static unsafe class AttentionGemmKernels
             if (dV != null) Mm(true, false, nk, hd, m, 1f, pBlk, T, dOBlk, outLd, 1f, SpanW(dV + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv);
             if (dQ == null && dK == null) continue;
             Mm(false, true, m, nk, hd, 1f, dOBlk, outLd, Span(l.V + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(scratch, m, nk, ldS), ldS);
-            for (int i = i0; i < i1; i++)
-            {
-                int a = AttentionKernels.FirstKey(l, i), n = i + 1;     // row i's live keys [a, n) within the block's [lo, i1)
-                var pr = new ReadOnlySpan<float>(p + (long)i * T + a, n - a);
-                var dr = new Span<float>(scratch + (long)(i - i0) * ldS, nk);
-                var live = dr[(a - lo)..(n - lo)];
-                float dot = TensorPrimitives.Dot(pr, live);
-                TensorPrimitives.Subtract(live, dot, live);
-                TensorPrimitives.Multiply(live, pr, live);
-                TensorPrimitives.Multiply(live, l.Scale, live);
-                dr[..(a - lo)].Clear();
-                dr[(n - lo)..].Clear();
-            }
+            DsRows(l, p, scratch, ldS, i0, i1, lo);
             var ds = Span(scratch, m, nk, ldS);
-            if (dQ != null) Mm(false, false, m, hd, nk, 1f, ds, ldS, Span(l.K + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, 1f, SpanW(dQ + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq);
+            if (dQ != null) Mm(false, false, m, hd, nk, 1f, ds, ldS, Span(l.K + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, overwriteDq ? 0f : 1f, SpanW(dQ + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq);
             if (dK != null) Mm(true, false, nk, hd, m, 1f, ds, ldS, Span(l.Q + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq, 1f, SpanW(dK + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk);
         }
     }

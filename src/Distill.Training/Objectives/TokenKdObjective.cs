@@ -81,7 +81,8 @@ public sealed class TokenKdObjective(CausalLM teacher, DivergenceOptions diverge
         var kept = LossRows.Kept(s.Labels);
         var teacherLogits = teacher.Forward(_teacherTape, s.Ids, s.Rows, mask, kept?.Rows);
         var studentLogits = context.Model.Forward(tape, s.Ids, s.Rows, mask, kept?.Rows);
-        var loss = TokenDivergence.Forward(tape, teacherLogits, studentLogits, kept?.Labels ?? s.Labels, divergence);
+        // the divergence is the student logits' only reader: its backward writes their gradient in place
+        var loss = TokenDivergence.Forward(tape, teacherLogits, studentLogits, kept?.Labels ?? s.Labels, divergence, overwriteStudent: true);
         float value = loss[0];
         if (batch.Units > 0 && float.IsFinite(value)) tape.Backward(loss, weight);
         return new ObjectiveOutput(value, new Dictionary<string, float> { ["kd/on_policy"] = batch.OnPolicy ? 1f : 0f });

@@ -257,7 +257,54 @@ public unsafe class AttentionKernelEqualityTests
     [InlineData(3, 45, 6, 3, 40, true)] // T, hd across the 12×32 and 6×16 tiles; 18 items over 2 threads
     [InlineData(1, 100, 2, 1, 8, true)]    // T > 64 without a window: causal blocks of 32 rows (the last one partial)
     [InlineData(2, 70, 4, 2, 4, false)]    // two full blocks and a 6-row tail
+    [InlineData(2, 130, 3, 1, 64, true)]   // the trainer's head size: whole 4×64 tiles, 16-column chunks, a 2-row tail block
+    [InlineData(1, 50, 2, 1, 64, false, 20)] // hd 64 with a window: band blocks of 20 rows
     public void GemmKernelsEqualRowKernels(int batch, int T, int heads, int kvHeads, int hd, bool maskLast, int window = 0)
+    {
+        // both products of the training path: the AVX-512 tile (where the CPU has it) and the packed GEMM
+        GemmKernelsEqualRowKernelsOn(batch, T, heads, kvHeads, hd, maskLast, window, packed: false);
+        AttentionGemmKernels.ForcePackedGemm = true;
+        try { GemmKernelsEqualRowKernelsOn(batch, T, heads, kvHeads, hd, maskLast, window, packed: true); }
+        finally { AttentionGemmKernels.ForcePackedGemm = false; }
+    }
+
+    /// <summary>Separate q, k, v with dQ overwritten in a NaN-filled buffer (the op's fresh gradient) equal the row kernels' sums.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OverwrittenDqEqualsRowKernel(bool packed)
+    {
+        int batch = 2, T = 100, heads = 4, kvHeads = 2, hd = 24;
+        var rng = new Rng(11);
+        using Tensor q = Tensor.Create(batch * T, heads * hd), k = Tensor.Create(batch * T, kvHeads * hd), v = Tensor.Create(batch * T, kvHeads * hd);
+        using Tensor dOut = Tensor.Create(batch * T, heads * hd), p1 = Tensor.Create(batch, heads, T, T), p2 = Tensor.Create(batch, heads, T, T);
+        using Tensor o1 = Tensor.Create(batch * T, heads * hd), o2 = Tensor.Create(batch * T, heads * hd);
+        using Tensor dq1 = Tensor.Create(batch * T, heads * hd), dq2 = Tensor.Create(batch * T, heads * hd);
+        using Tensor dk1 = Tensor.Create(batch * T, kvHeads * hd), dk2 = Tensor.Create(batch * T, kvHeads * hd);
+        using Tensor dv1 = Tensor.Create(batch * T, kvHeads * hd), dv2 = Tensor.Create(batch * T, kvHeads * hd);
+        foreach (var t in new[] { q, k, v, dOut }) rng.FillNormal(t.Span, 0, 1);
+        dq2.Span.Fill(float.NaN);
+        AttentionLayout L(Tensor p, Tensor o) => new()
+        {
+            Q = q.Pointer, K = k.Pointer, V = v.Pointer, Out = o.Pointer, Ldq = q.Cols, Ldk = k.Cols, Ldv = v.Cols,
+            Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T, Heads = heads, KvHeads = kvHeads, HeadDim = hd, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd),
+        };
+        var l1 = L(p1, o1);
+        var l2 = L(p2, o2);
+        AttentionKernels.Forward(l1);
+        AttentionKernels.Backward(l1, dOut.Pointer, dq1.Pointer, dk1.Pointer, dv1.Pointer);
+        AttentionGemmKernels.ForcePackedGemm = packed;
+        try
+        {
+            AttentionGemmKernels.Forward(l2);
+            AttentionGemmKernels.Backward(l2, dOut.Pointer, dq2.Pointer, dk2.Pointer, dv2.Pointer, overwriteDq: true);
+        }
+        finally { AttentionGemmKernels.ForcePackedGemm = false; }
+        foreach (var (a, b, name) in new[] { (dq1, dq2, "dq"), (dk1, dk2, "dk"), (dv1, dv2, "dv") })
+            for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) <= 1e-5f * (1 + MathF.Abs(a[i])), $"{name}[{i}]: row {a[i]} vs gemm {b[i]}");
+    }
+
+    static void GemmKernelsEqualRowKernelsOn(int batch, int T, int heads, int kvHeads, int hd, bool maskLast, int window, bool packed)
     {
         var rng = new Rng((ulong)(batch * 100 + T));
         int w = (heads + 2 * kvHeads) * hd;
@@ -278,10 +325,10 @@ public unsafe class AttentionKernelEqualityTests
         var l2 = L(p2, o2);
         AttentionKernels.Forward(l1);
         AttentionGemmKernels.Forward(l2);
-        for (int i = 0; i < o1.Length; i++) Assert.True(MathF.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + MathF.Abs(o1[i])), $"out[{i}]: row {o1[i]} vs gemm {o2[i]}");
+        for (int i = 0; i < o1.Length; i++) Assert.True(MathF.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + MathF.Abs(o1[i])), $"out[{i}] (packed {packed}): row {o1[i]} vs gemm {o2[i]}");
         for (int i = 0; i < p1.Length; i++) Assert.True(MathF.Abs(p1[i] - p2[i]) <= 1e-6f, $"P[{i}]: row {p1[i]} vs gemm {p2[i]}");
         AttentionKernels.Backward(l1, dOut.Pointer, d1.Pointer, d1.Pointer, d1.Pointer);
         AttentionGemmKernels.Backward(l2, dOut.Pointer, d2.Pointer, d2.Pointer, d2.Pointer);
-        for (int i = 0; i < d1.Length; i++) Assert.True(MathF.Abs(d1[i] - d2[i]) <= 1e-5f * (1 + MathF.Abs(d1[i])), $"d[{i}]: row {d1[i]} vs gemm {d2[i]}");
+        for (int i = 0; i < d1.Length; i++) Assert.True(MathF.Abs(d1[i] - d2[i]) <= 1e-5f * (1 + MathF.Abs(d1[i])), $"d[{i}] (packed {packed}): row {d1[i]} vs gemm {d2[i]}");
     }
 }

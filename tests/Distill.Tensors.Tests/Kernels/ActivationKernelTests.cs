@@ -53,6 +53,15 @@ public class ActivationKernelTests
                 Close(dy[i] * u[i] * s * (1 + g[i] * (1 - s)), dg[i], $"dgate n={n} [{i}]");
                 Close(dy[i] * g[i] * s, du[i], $"dup n={n} [{i}]");
             }
+            // the fused one-pass kernel gives the values of the three TensorPrimitives passes it replaced, bit for bit
+            if (n > 0)
+            {
+                var yRef = new float[n];
+                System.Numerics.Tensors.TensorPrimitives.Sigmoid(g, yRef);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(yRef, g, yRef);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(yRef, u, yRef);
+                Assert.Equal(yRef, y);
+            }
             // overwrite (a fresh gradient buffer from Tape.GradForWrite): the same values whatever the buffers held
             var dgW = new float[n]; var duW = new float[n];
             Array.Fill(dgW, float.NaN); Array.Fill(duW, 1e30f);

@@ -44,6 +44,11 @@ public class LossOpGradientTests
                 teacher.Grad!.Span.Fill(7f);
                 GradCheck.Check($"TokenDivergence({kind})", t => TokenDivergence.Forward(t, teacher, student, labels, o), [student], maxCoords: 44);
                 Assert.All(teacher.Grad.Span.ToArray(), g => Assert.Equal(7f, g));   // the teacher is a constant
+                if (kind == DivergenceKind.Tvd) continue;   // the kink: a Linear's logits are not kept away from p = q
+                // the training step's form: the student logits from a Linear, their gradient written over them in place
+                Tensor x = GradCheck.Input(rng, 4, 5), w = GradCheck.Input(rng, 11, 5);
+                GradCheck.Check($"Linear→TokenDivergence({kind}, in place)",
+                    t => TokenDivergence.Forward(t, teacher, Linear.Forward(t, x, w), labels, o, overwriteStudent: true), [x, w], maxCoords: 44);
             }
         },
         ["LogSigmoid"] = () =>

@@ -57,6 +57,14 @@ public class TokenDivergenceKernelTests
                 LossCheck.Close($"{kind} τ={tau} V={v} dStudent", dStudent, num, Tol);
             }
             for (int j = 0; j < v; j++) Assert.Equal(0.5f, dStudent[v + j]);   // ignored row untouched
+
+            // in place: the gradient written over the student logits equals the one added into zeros, bit for bit,
+            // and the ignored row becomes 0
+            var added = new float[rows * v];
+            TokenDivergenceKernels.TokenDivergenceBackward(o, teacher, student, v, labels, -100, saved, dLoss, added);
+            var inPlace = (float[])student.Clone();
+            TokenDivergenceKernels.TokenDivergenceBackward(o, teacher, inPlace, v, labels, -100, saved, dLoss, inPlace, overwrite: true);
+            for (int i = 0; i < added.Length; i++) Assert.Equal(added[i] + 0f, inPlace[i] + 0f);   // + 0 folds −0 into +0
         }
     }
 

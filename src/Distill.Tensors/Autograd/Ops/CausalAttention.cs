@@ -66,12 +66,15 @@ public sealed unsafe class CausalAttention : Op
     {
         Tensor q = e.A!, k = e.B!, v = e.C!;
         var l = Layout(q, k, v, e.I0, e.I1, e.I2, e.I3, e.I4, e.D, e.S0, e.I5);
-        var dq = tape.GradOf(q);
         bool fused = ReferenceEquals(q, k);
+        // A separate q's gradient is written whole by the kernel (each element by one query block of one head): its first
+        // writer takes it uncleared and overwrites it. k and v add over blocks and heads, and a fused qkv shares one buffer.
+        bool freshQ = false;
+        var dq = fused || ReferenceEquals(q, v) ? tape.GradOf(q) : tape.GradForWrite(q, out freshQ);
         var dk = fused ? dq : tape.GradOf(k);
         var dv = fused ? dq : tape.GradOf(v);
         float* dqp = dq is null ? null : dq.Pointer, dkp = dk is null ? null : dk.Pointer, dvp = dv is null ? null : dv.Pointer;
-        AttentionGemmKernels.Backward(l, e.Out.Grad!.Pointer, dqp, dkp, dvp);
+        AttentionGemmKernels.Backward(l, e.Out.Grad!.Pointer, dqp, dkp, dvp, overwriteDq: freshQ);
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace Distill.Tensors.Kernels.Losses;
 ///
 /// Forward: per row, lse of both sides (max-subtracted), then one fused pass computing the row loss
 /// and c = Σ h; it saves (lseTeacher, lseStudent, c) per row so the backward is one pass per row:
-/// dz_j += (dLoss / kept / τ) · (h_j − q_j c). Forward overwrites; backward ADDS into dStudent.
+/// dz_j += (dLoss / kept / τ) · (h_j − q_j c). Forward overwrites; backward ADDS into dStudent (or overwrites it, in place).
 /// Rows split across threads; the mean is summed serially (thread-count independent).
 /// </summary>
 public static unsafe class TokenDivergenceKernels
@@ -55,17 +55,23 @@ public static unsafe class TokenDivergenceKernels
     }
 
     // dLoss: upstream gradient of the mean.  dStudent: (rows, V), ADDED to.  teacher, student, labels, saved: as in forward
+    // overwrite: dStudent is written, not added to (ignored rows get 0); it may then be the student's own storage — each
+    // element is read before its gradient is stored over it — which saves the (rows, V) gradient buffer and its zero-fill
     public static void TokenDivergenceBackward(DivergenceOptions o, ReadOnlySpan<float> teacher, ReadOnlySpan<float> student, int vocab,
-        ReadOnlySpan<int> labels, int ignoreIndex, ReadOnlySpan<float> saved, float dLoss, Span<float> dStudent)
+        ReadOnlySpan<int> labels, int ignoreIndex, ReadOnlySpan<float> saved, float dLoss, Span<float> dStudent, bool overwrite = false)
     {
         int rows = Check(o, teacher, student, vocab, labels, saved, "TokenDivergenceBackward");
         if (dStudent.Length != student.Length) throw new ArgumentException($"TokenDivergenceBackward: dStudent has {dStudent.Length} values, student {student.Length}");
         int kept = KeptRows(labels, ignoreIndex, rows);
-        if (kept == 0 || dLoss == 0f) return;
+        if (kept == 0 || dLoss == 0f)
+        {
+            if (overwrite) dStudent.Clear();
+            return;
+        }
         fixed (float* pt = teacher) fixed (float* ps = student) fixed (int* pl = labels) fixed (float* pd = dStudent) fixed (float* pv = saved)
         {
             // chain rule: d(mean)/d(rowLoss) = 1/kept, and s = z/τ gives ∂/∂z = (1/τ) ∂/∂s
-            var a = new Args { T = pt, S = ps, Labels = labels.IsEmpty ? null : pl, Ignore = ignoreIndex, V = vocab, Rows = rows, InvTau = 1f / o.Temperature, Coefs = Coefs(o), Saved = pv, Out = pd, Scale = dLoss / kept / o.Temperature };
+            var a = new Args { T = pt, S = ps, Labels = labels.IsEmpty ? null : pl, Ignore = ignoreIndex, V = vocab, Rows = rows, InvTau = 1f / o.Temperature, Coefs = Coefs(o), Saved = pv, Out = pd, Scale = dLoss / kept / o.Temperature, Overwrite = overwrite };
             switch (o.Kind)
             {
                 case DivergenceKind.ForwardKl: Workers.For(rows, new Bwd<ForwardKlTerm> { A = a }, RowMath.MinRows(vocab)); break;
@@ -108,7 +114,7 @@ public static unsafe class TokenDivergenceKernels
 
     struct Args
     {
-        public float* T, S, Saved, Out; public int* Labels; public int Ignore, V, Rows; public float InvTau, Scale; public TermCoefs Coefs;
+        public float* T, S, Saved, Out; public int* Labels; public int Ignore, V, Rows; public float InvTau, Scale; public TermCoefs Coefs; public bool Overwrite;
         public readonly bool Ignored(int r) => Labels != null && Labels[r] == Ignore;
         public readonly ReadOnlySpan<float> TeacherRow(int r) => new(T + (long)r * V, V);
         public readonly ReadOnlySpan<float> StudentRow(int r) => new(S + (long)r * V, V);
@@ -223,9 +229,13 @@ public static unsafe class TokenDivergenceKernels
             var vt = Vector256.Create(A.InvTau); var vscale = Vector256.Create(A.Scale);
             for (int r = begin; r < end; r++)
             {
-                if (A.Ignored(r)) continue;
-                ReadOnlySpan<float> t = A.TeacherRow(r), s = A.StudentRow(r);
                 var d = new Span<float>(A.Out + (long)r * V, V);
+                if (A.Ignored(r))
+                {
+                    if (A.Overwrite) d.Clear();
+                    continue;
+                }
+                ReadOnlySpan<float> t = A.TeacherRow(r), s = A.StudentRow(r);
                 var vlt = Vector256.Create(A.Saved[r]); var vls = Vector256.Create(A.Saved[A.Rows + r]); var vc = Vector256.Create(A.Saved[2 * A.Rows + r]);
                 ref float t0 = ref MemoryMarshal.GetReference(t);
                 ref float s0 = ref MemoryMarshal.GetReference(s);
@@ -237,7 +247,8 @@ public static unsafe class TokenDivergenceKernels
                     var lq = Vector256.LoadUnsafe(ref s0, (nuint)i) * vt - vls;
                     var q = Vector256.Exp(lq);
                     TTerm.Term(lp, lq, Vector256.Exp(lp), q, in A.Coefs, out _, out var h);
-                    (Vector256.LoadUnsafe(ref d0, (nuint)i) + vscale * (h - q * vc)).StoreUnsafe(ref d0, (nuint)i);
+                    var g = vscale * (h - q * vc);
+                    (A.Overwrite ? g : Vector256.LoadUnsafe(ref d0, (nuint)i) + g).StoreUnsafe(ref d0, (nuint)i);
                 }
                 if (i < V)
                 {
@@ -246,7 +257,9 @@ public static unsafe class TokenDivergenceKernels
                     var lq = RowMath.LoadTail(s, i, rem, 0f) * vt - vls;
                     var q = Vector256.Exp(lq);
                     TTerm.Term(lp, lq, Vector256.Exp(lp), q, in A.Coefs, out _, out var h);
-                    RowMath.AddTail(vscale * (h - q * vc), d, i, rem);   // only the rem real lanes
+                    var g = vscale * (h - q * vc);
+                    if (A.Overwrite) for (int l = 0; l < rem; l++) d[i + l] = g.GetElement(l);   // only the rem real lanes
+                    else RowMath.AddTail(g, d, i, rem);
                 }
             }
         }

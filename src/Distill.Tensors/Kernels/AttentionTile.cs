@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Distill.Tensors.Kernels;
+
+/// <summary>
+/// The small products of the training attention (<see cref="AttentionGemmKernels"/>) without the general GEMM's packing:
+///   C (m × n, ldc) = alpha · Σ_kk A(r, kk) · B[kk·ldb + c]  (+ C when accumulating),   A(r, kk) = a[r·ars + kk·aks].
+/// B is read in rows (contiguous over c), A by broadcasts with any strides, so one kernel does all six products of a
+/// query block: A = q or P or dO or dS as they lie (NN: ars = ld, aks = 1) or transposed (TN: ars = 1, aks = ld), B = k,
+/// v, dO, q rows, or a per-unit transposed copy of k or v (Sᵀ-free S = q·kᵀ). At the attention's shapes (m = 32 query
+/// rows, n ≤ T keys or hd = 64, k = hd or ≤ T) the general GEMM packed both operands for 1–2 MFLOP each call.
+/// Tiles of 4 rows × 64 columns keep 16 zmm accumulators; 16-column chunks, then single columns, finish the edges.
+/// Each output is one FMA chain over kk in order, so results do not depend on tiling or threads.
+/// </summary>
+static unsafe class AttentionTile
+{
+    /// <summary>True where the AVX-512 tile runs (else the callers keep the packed GEMM).</summary>
+    public static bool Supported => Avx512F.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Mm(int m, int n, int k, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    {
+        int r = 0;
+        for (; r + 4 <= m; r += 4)
+        {
+            float* ar = a + r * ars;
+            float* cr = c + r * ldc;
+            int col = 0;
+            for (; col + 64 <= n; col += 64) Tile4x64(k, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
+            for (; col + 16 <= n; col += 16) Tile4x16(k, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
+            for (int i = 0; i < 4; i++) Scalar(col, n, k, alpha, ar + i * ars, aks, b, ldb, accumulate, cr + i * ldc);
+        }
+        for (; r < m; r++)
+        {
+            float* ar = a + r * ars;
+            float* cr = c + r * ldc;
+            int col = 0;
+            for (; col + 16 <= n; col += 16) Tile1x16(k, alpha, ar, aks, b + col, ldb, accumulate, cr + col);
+            Scalar(col, n, k, alpha, ar, aks, b, ldb, accumulate, cr);
+        }
+    }
+
+    static void Scalar(int col0, int n, int k, float alpha, float* a, long aks, float* b, long ldb, bool accumulate, float* c)
+    {
+        for (int col = col0; col < n; col++)
+        {
+            float s = 0;
+            for (int kk = 0; kk < k; kk++) s = MathF.FusedMultiplyAdd(a[kk * aks], b[kk * ldb + col], s);
+            c[col] = accumulate ? c[col] + alpha * s : alpha * s;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* c, Vector512<float> acc, Vector512<float> alpha, bool accumulate)
+    {
+        var v = acc * alpha;
+        if (accumulate) v += Vector512.Load(c);
+        v.Store(c);
+    }
+
+    // Keep the accumulators as separate locals: the JIT holds them in registers across the kk loop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile4x64(int k, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        float* a0 = a, a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars;
+        for (int kk = 0; kk < k; kk++)
+        {
+            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
+            var x = Vector512.Create(*a0);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            c02 = Avx512F.FusedMultiplyAdd(x, b2, c02); c03 = Avx512F.FusedMultiplyAdd(x, b3, c03);
+            x = Vector512.Create(*a1);
+            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            c12 = Avx512F.FusedMultiplyAdd(x, b2, c12); c13 = Avx512F.FusedMultiplyAdd(x, b3, c13);
+            x = Vector512.Create(*a2);
+            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            c22 = Avx512F.FusedMultiplyAdd(x, b2, c22); c23 = Avx512F.FusedMultiplyAdd(x, b3, c23);
+            x = Vector512.Create(*a3);
+            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            c32 = Avx512F.FusedMultiplyAdd(x, b2, c32); c33 = Avx512F.FusedMultiplyAdd(x, b3, c33);
+            a0 += aks; a1 += aks; a2 += aks; a3 += aks; b += ldb;
+        }
+        var al = Vector512.Create(alpha);
+        Store(c, c00, al, accumulate); Store(c + 16, c01, al, accumulate); Store(c + 32, c02, al, accumulate); Store(c + 48, c03, al, accumulate);
+        c += ldc;
+        Store(c, c10, al, accumulate); Store(c + 16, c11, al, accumulate); Store(c + 32, c12, al, accumulate); Store(c + 48, c13, al, accumulate);
+        c += ldc;
+        Store(c, c20, al, accumulate); Store(c + 16, c21, al, accumulate); Store(c + 32, c22, al, accumulate); Store(c + 48, c23, al, accumulate);
+        c += ldc;
+        Store(c, c30, al, accumulate); Store(c + 16, c31, al, accumulate); Store(c + 32, c32, al, accumulate); Store(c + 48, c33, al, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile4x16(int k, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        float* a0 = a, a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars;
+        for (int kk = 0; kk < k; kk++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a0), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a1), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a2), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a3), b0, c3);
+            a0 += aks; a1 += aks; a2 += aks; a3 += aks; b += ldb;
+        }
+        var al = Vector512.Create(alpha);
+        Store(c, c0, al, accumulate); Store(c + ldc, c1, al, accumulate); Store(c + 2 * ldc, c2, al, accumulate); Store(c + 3 * ldc, c3, al, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile1x16(int k, float alpha, float* a, long aks, float* b, long ldb, bool accumulate, float* c)
+    {
+        Vector512<float> c0 = default;
+        for (int kk = 0; kk < k; kk++)
+        {
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a), Vector512.Load(b), c0);
+            a += aks; b += ldb;
+        }
+        Store(c, c0, Vector512.Create(alpha), accumulate);
+    }
+
+    /// <summary>dst (cols × rows, row stride ldd) = srcᵀ, src (rows × cols, row stride lds).</summary>
+    public static void Transpose(float* src, long lds, int rows, int cols, float* dst, long ldd)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* s = src + i * lds;
+            for (int j = 0; j < cols; j++) dst[j * ldd + i] = s[j];
+        }
+    }
+}
