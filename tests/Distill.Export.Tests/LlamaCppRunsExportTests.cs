@@ -31,7 +31,7 @@ public class LlamaCppRunsExportTests(ITestOutputHelper output)
         GgufExport.Write(model, dir, gguf, dtype);
 
         var prompt = TokenizerLoader.Load(dir).EncodeToIds(Prompt).ToArray();
-        var (expected, gap) = DistillGreedy.Run(model, prompt, Steps);
+        var (expected, gap) = DistillGreedy.Of(dir, model, prompt, Steps);
         using var llama = new LlamaCpp(gguf);
         Assert.Equal(prompt, llama.Tokenize(Prompt));
         var actual = llama.Greedy(prompt, Steps);
@@ -56,7 +56,7 @@ public class LlamaCppRunsExportTests(ITestOutputHelper output)
         using var model = ModelIO.Load(dir);
         GgufExport.Write(model, dir, gguf, "f32", architecture: new LlamaGguf("llama", permuteQk: false));
         var prompt = TokenizerLoader.Load(dir).EncodeToIds(Prompt).ToArray();
-        var (expected, _) = DistillGreedy.Run(model, prompt, Steps);
+        var (expected, _) = DistillGreedy.Of(dir, model, prompt, Steps);
         using var llama = new LlamaCpp(gguf);
         var actual = llama.Greedy(prompt, Steps);
         int agree = expected.Zip(actual).TakeWhile(p => p.First == p.Second).Count();
@@ -83,7 +83,7 @@ public class LlamaCppRunsExportTests(ITestOutputHelper output)
             : new LlamaGguf("qwen3", permuteQk: true);
         GgufExport.Write(model, dir, gguf, "f32", architecture: arch);
         var prompt = TokenizerLoader.Load(dir).EncodeToIds(Prompt).ToArray();
-        var (expected, _) = DistillGreedy.Run(model, prompt, Steps);
+        var (expected, _) = DistillGreedy.Of(dir, model, prompt, Steps);
         using var llama = new LlamaCpp(gguf);
         var actual = llama.Greedy(prompt, Steps);
         output.WriteLine($"{family} wrong mapping: {expected.Zip(actual).TakeWhile(p => p.First == p.Second).Count()}/{Steps} agree");
