@@ -90,7 +90,7 @@ public sealed record DemoPreset
         RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000, TuneValidationProblems = 64,
         // chosen by `distill demo --tune` on the distill shard's validation slice (docs/demo.md, 3 December 2026): DPO-KD
         // offline's best of lr {2e-4, 5e-4, 2e-3} × sft_weight {0, 1} (6.2 % pass@1, the student start's level; the old
-        // 2e-3 gave 0.4 %), PLaD rank's best of the four candidates run (5.9 %; 2e-3 gave 0.0 %); online DPO-KD and PLaD
+        // 2e-3 gave 0.4 %), PLaD rank's best of the same grid (5.9 %; 2e-3 gave 0.0 %); online DPO-KD and PLaD
         // margin (same losses, same data, not tuned separately for lack of time) take their sibling's
         Methods = new Dictionary<string, DemoMethodSettings>
         {
