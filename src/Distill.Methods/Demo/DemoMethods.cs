@@ -18,18 +18,21 @@ public static class DemoMethods
         new("seqkd", "baseline", "seqkd", "", true, false),
         new("kd-fkl", "token-kd", "token-kd", "train:\n  kd:\n    divergence: forward_kl\n", false, true),
         new("kd-rkl", "token-kd", "token-kd", "train:\n  kd:\n    divergence: reverse_kl\n", false, true),
-        new("dpo-kd-offline", "preference", "dpo-kd-offline", "preference:\n  loss: dpo\n  beta: 0.1\n  drop_truncated: false\n", true, false),
-        new("dpo-kd-online", "preference", "dpo-kd-online", "preference:\n  loss: dpo\n  beta: 0.1\n  drop_truncated: false\n  iterations: {iterations}\n", true, false),
+        new("dpo-kd-offline", "preference", "dpo-kd-offline", "preference:\n  loss: dpo\n  drop_truncated: false\n", true, false),
+        new("dpo-kd-online", "preference", "dpo-kd-online", "preference:\n  loss: dpo\n  drop_truncated: false\n  iterations: {iterations}\n", true, false),
         new("plad-rank", "preference", "plad", "preference:\n  loss: plad-rank\n  delta: 1.0\n  drop_truncated: false\nplad:\n  sft_epochs: 0\n  distill_fraction: {fraction}\n", true, false),
         new("plad-margin", "preference", "plad", "preference:\n  loss: plad-margin\n  delta: 1.0\n  drop_truncated: false\nplad:\n  sft_epochs: 0\n  scorer: rougeL\n", true, false),
         new("persd-plain", "persd", "persd", "persd:\n  variant: plain\n", true, false),
         new("persd-refine", "persd", "persd", "persd:\n  variant: refine\n", true, false),
     ];
 
-    /// <summary>The recipe yaml of a method run (fraction: plad.distill_fraction of a PLaD run, 1 otherwise).</summary>
-    public static string Recipe(DemoMethod m, DemoPreset p, int seed, DemoPaths paths, string apiTeacher, double fraction = 1.0, string? name = null)
+    /// <summary>The recipe yaml of a method run (fraction: plad.distill_fraction of a PLaD run, 1 otherwise; settings: the
+    /// method's lr, steps, β and sft_weight, by default the preset's for this method).</summary>
+    public static string Recipe(DemoMethod m, DemoPreset p, int seed, DemoPaths paths, string apiTeacher, double fraction = 1.0, string? name = null,
+        DemoMethodSettings? settings = null)
     {
         var inv = CultureInfo.InvariantCulture;
+        var s = settings ?? p.For(m.Name);
         var y = new StringBuilder();
         y.Append($"# distill demo ({p.Name}, seed {seed}): {m.Name}, made by DemoPipeline; `distill run` runs it the same way.\n");
         y.Append($"name: demo-{name ?? m.Name}\nmethod: {m.RecipeMethod}\nseed: {seed}\n");
@@ -52,9 +55,17 @@ public static class DemoMethods
             // gets the authors' conversation with the task's reference as its CORRECT CODE (persd.gold: reference, the authors' default)
             y.Append($"persd:\n  train_source: builtin:distill\n  eval_source: builtin:test\n  eval_tasks: 1\n  max_new_tokens: {p.MaxNewTokens}\n" +
                      $"  repair_rounds: 1\n  sandbox_timeout_s: 5\n  prompt_format: dataset\n  gold: reference\n");
-        y.Append($"train:\n  epochs: 1\n  max_steps: {p.MethodSteps}\n  batch_size: {p.BatchSize}\n  lr: {p.MethodLr.ToString("R", inv)}\n  lr_schedule: constant\n" +
-                 $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(2, p.MethodSteps / 2)}\n  log_every: {Math.Max(1, p.MethodSteps / 2)}\n  append_eos: {Bool(p.AppendEos)}\n");
+        y.Append($"train:\n  epochs: 1\n  max_steps: {s.Steps}\n  batch_size: {p.BatchSize}\n  lr: {s.Lr.ToString("R", inv)}\n  lr_schedule: constant\n" +
+                 $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(2, s.Steps / 2)}\n  log_every: {Math.Max(1, s.Steps / 2)}\n  append_eos: {Bool(p.AppendEos)}\n");
         var extra = m.Extra.Replace("{iterations}", p.DpoOnlineIterations.ToString(inv)).Replace("{fraction}", fraction.ToString("R", inv));
+        if (m.Family == "preference")
+        {
+            // β (DPO's; PLaD's losses have none) and the NLL term on the chosen answer, right after the loss line
+            var pref = (extra.Contains("loss: dpo\n", StringComparison.Ordinal) ? $"  beta: {(s.Beta ?? 0.1).ToString("R", inv)}\n" : "") +
+                       (s.SftWeight != 0 ? $"  sft_weight: {s.SftWeight.ToString("R", inv)}\n" : "");
+            int at = extra.IndexOf('\n', extra.IndexOf("  loss: ", StringComparison.Ordinal)) + 1;
+            extra = extra.Insert(at, pref);
+        }
         // merge the method's extra "train:" block into the one above (YAML keys must not repeat)
         if (extra.StartsWith("train:\n", StringComparison.Ordinal)) y.Append(extra["train:\n".Length..]);
         else if (m.RecipeMethod == "persd") y.Replace("persd:\n", extra, 0, y.Length);
@@ -96,7 +107,9 @@ public sealed record DemoPaths(string Root)
     public string TrainData => Path.Combine(DataDir, "train.jsonl");
     /// <summary>The teacher's repair conversations on the train shard (<see cref="DemoRepairData"/>).</summary>
     public string TeacherRepairData => Path.Combine(DataDir, "teacher-repair.jsonl");
-    public string DistillData => Path.Combine(DataDir, "distill.jsonl");
+    /// <summary>The methods' training data: the distill shard, both views (`distill demo --tune` points it at the distill shard less its validation slice).</summary>
+    public string DistillData => DistillDataOverride ?? Path.Combine(DataDir, "distill.jsonl");
+    public string? DistillDataOverride { get; init; }
     public string TestGen => Path.Combine(DataDir, "test-gen.jsonl");
     public string TestSum => Path.Combine(DataDir, "test-sum.jsonl");
     public string TeacherConfig => Path.Combine(DataDir, "teacher-config.json");

@@ -4,6 +4,13 @@ namespace Distill.Methods.Demo;
 public sealed record DemoModelShape(int Hidden, int Intermediate, int Layers, int Heads, int KvHeads);
 
 /// <summary>
+/// One method's training settings in the demo: train.lr, train.max_steps, and for the preference methods
+/// preference.sft_weight (an NLL term on the chosen answer, as in RPO) and preference.beta (DPO's β; null: 0.1, TRL's
+/// default). Chosen on the distill shard by `distill demo --tune` (<see cref="DemoTuning"/>; docs/demo.md).
+/// </summary>
+public sealed record DemoMethodSettings(double Lr, int Steps, double SftWeight = 0, double? Beta = null);
+
+/// <summary>
 /// Everything `distill demo` fixes in advance: model sizes, data sizes, steps, learning rates, sampling. Nothing here is
 /// chosen on the test shard; the methods' settings are the preset's (issue 16 §1: hyperparameters are fixed in the
 /// preset or chosen on the distill shard, never on test).
@@ -55,6 +62,13 @@ public sealed record DemoPreset
     /// </summary>
     public int TeacherRepairProblems { get; init; }
     public int TeacherMaxSeqLen { get; init; } = 1024;
+    /// <summary>Per-method settings chosen on the distill shard (method name → settings); a method not listed uses <see cref="MethodLr"/> and <see cref="MethodSteps"/>.</summary>
+    public IReadOnlyDictionary<string, DemoMethodSettings> Methods { get; init; } = new Dictionary<string, DemoMethodSettings>();
+    /// <summary>`distill demo --tune`: distill-shard problems held out as the validation slice (the methods train on the rest during selection).</summary>
+    public int TuneValidationProblems { get; init; } = 2;
+
+    /// <summary>The settings a method trains with: its tuned entry, else the preset's common ones.</summary>
+    public DemoMethodSettings For(string method) => Methods.TryGetValue(method, out var s) ? s : new(MethodLr, MethodSteps);
 
     /// <summary>Every stage working, in minutes on 2 cores — not a result (issue 16 §2).</summary>
     public static DemoPreset Quick { get; } = new()
@@ -81,8 +95,19 @@ public sealed record DemoPreset
         TrainProblems = 1600, DistillProblems = 256, TestProblems = 100, MaxDifficulty = 2,
         TeacherSteps = 1200, TeacherLr = 3e-3, StudentSteps = 800, StudentLr = 3e-3, MethodSteps = 128, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
         MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 4, EvalTemperature = 0.2, PassKs = [1, 4], PladFractions = [0.25, 0.5],
-        RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000,
+        RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000, TuneValidationProblems = 64,
         TeacherRepairProblems = 800,
+        // chosen by `distill demo --tune` on the distill shard's validation slice (docs/demo.md, 3 December 2026): DPO-KD
+        // offline's best of lr {2e-4, 5e-4, 2e-3} × sft_weight {0, 1} (6.2 % pass@1, the student start's level; the old
+        // 2e-3 gave 0.4 %), PLaD rank's best of the same grid (5.9 %; 2e-3 gave 0.0 %); online DPO-KD and PLaD
+        // margin (same losses, same data, not tuned separately for lack of time) take their sibling's
+        Methods = new Dictionary<string, DemoMethodSettings>
+        {
+            ["dpo-kd-offline"] = new(2e-4, 128, SftWeight: 1),
+            ["dpo-kd-online"] = new(2e-4, 128, SftWeight: 1),
+            ["plad-rank"] = new(2e-4, 128, SftWeight: 1),
+            ["plad-margin"] = new(2e-4, 128, SftWeight: 1),
+        },
     };
 
     public static DemoPreset Get(string name) => name switch

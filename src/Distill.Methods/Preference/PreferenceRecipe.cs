@@ -41,8 +41,18 @@ public static class PreferenceRecipe
 
     public static bool QLora(Recipe r) => (bool)r["student.adapter.qlora"]!;
 
-    /// <summary>student.inference_weights: the weights the student samples with (docs/models.md, "8-bit inference weights").</summary>
-    public static InferenceWeights InferenceWeights(Recipe r) => InferenceWeightsNames.Parse(r.String("student.inference_weights"));
+    /// <summary>
+    /// student.inference_weights: the weights the student samples with (docs/models.md, "8-bit inference weights"). "auto" (the
+    /// default) is f32packed — the frozen base packed once into the GEMM's panels, the same f32 arithmetic as f32 — when a LoRA
+    /// adapter sits on a float base, and f32 otherwise: a QLoRA base would gain a 4-byte copy of what NF4 keeps in ~0.5, and
+    /// a base trained whole has nothing frozen to pack.
+    /// </summary>
+    public static InferenceWeights InferenceWeights(Recipe r)
+    {
+        var name = r.String("student.inference_weights");
+        if (name != "auto") return InferenceWeightsNames.Parse(name);
+        return r.Int("student.adapter.r") > 0 && !QLora(r) ? global::Distill.Models.InferenceWeights.F32Packed : global::Distill.Models.InferenceWeights.F32;
+    }
 
     public static TrainerOptions Trainer(Recipe r) => new()
     {

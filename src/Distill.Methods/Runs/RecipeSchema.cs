@@ -36,7 +36,7 @@ public static class RecipeSchema
         new("student.adapter.dropout", RecipeKind.Float, 0.0, "LoRA dropout"),
         new("student.adapter.target_modules", RecipeKind.List, new List<string> { "q_proj", "k_proj", "v_proj", "o_proj" }, "modules LoRA wraps"),
         new("student.adapter.qlora", RecipeKind.Bool, false, "QLoRA: the base quantized to NF4 with double quantization under the adapter (DPO-KD §4.1.3)"),
-        new("student.inference_weights", RecipeKind.Choice, "f32", "weights the student samples with inside the pipelines (online DPO-KD, PLaD, PERsD, GKD): f32, q8 (8-bit q8_0 copies of the frozen base, the adapter in float; needs student.adapter.r > 0), q8row (8-bit, one scale per row) or bf16", ["f32", "q8", "q8row", "bf16"]),
+        new("student.inference_weights", RecipeKind.Choice, "auto", "weights the student samples with inside the pipelines (online DPO-KD, PLaD, PERsD, GKD): auto (f32packed with a LoRA adapter on a float base, else f32), f32, f32packed (the frozen base packed once for the GEMM: same f32 arithmetic, one more copy of the base in memory), q8 (8-bit q8_0 copies of the frozen base, the adapter in float; needs student.adapter.r > 0), q8row (8-bit, one scale per row) or bf16", ["auto", "f32", "f32packed", "q8", "q8row", "bf16"]),
 
         new("teacher.model", RecipeKind.String, "", "teacher: a model folder, openai:MODEL[@BASE_URL] or anthropic:MODEL (seqkd, token-kd)"),
         new("teacher.init", RecipeKind.String, "", "teacher made by the run: a `distill init` preset or a config.json, randomly initialized into models/teacher (a local folder)"),
