@@ -96,7 +96,9 @@ public sealed record DemoPreset
         TeacherSteps = 1200, TeacherLr = 3e-3, StudentSteps = 800, StudentLr = 3e-3, MethodSteps = 128, MethodLr = 2e-3, BatchSize = 8, MaxSeqLen = 256,
         MaxNewTokens = 64, DpoOnlineIterations = 2, EvalSamples = 4, EvalTemperature = 0.2, PassKs = [1, 4], PladFractions = [0.25, 0.5],
         RewardSteps = 200, RewardPairs = 400, BootstrapResamples = 2000, TuneValidationProblems = 64,
-        TeacherRepairProblems = 800,
+        // 0: with 800 repair conversations (~700 tokens each) in its 1200 steps the teacher fell from 28.0 to 7.5 pass@1 on
+        // the test shard, below the student (docs/demo.md "PERsD in the demo", 3 December 2026 13:08 run)
+        TeacherRepairProblems = 0,
         // chosen by `distill demo --tune` on the distill shard's validation slice (docs/demo.md, 3 December 2026): DPO-KD
         // offline's best of lr {2e-4, 5e-4, 2e-3} × sft_weight {0, 1} (6.2 % pass@1, the student start's level; the old
         // 2e-3 gave 0.4 %), PLaD rank's best of the same grid (5.9 %; 2e-3 gave 0.0 %); online DPO-KD and PLaD
