@@ -98,9 +98,11 @@ public class DemoRepairDataTests
             Assert.Equal("dataset", r.String("persd.prompt_format"));
             Assert.Equal("reference", r.String("persd.gold"));
         }
-        var base_ = Recipe.Parse(DemoMethods.BaseRecipe(DemoPreset.Standard, 0, paths), "base.yaml");
+        // a preset with repair conversations (the quick one; standard has none: they cost its teacher its gap, docs/demo.md)
+        var withRepair = DemoPreset.Standard with { TeacherRepairProblems = 800 };
+        var base_ = Recipe.Parse(DemoMethods.BaseRecipe(withRepair, 0, paths), "base.yaml");
         Assert.Equal(paths.TeacherRepairData, base_.String("teacher.init_data"));
-        Assert.Equal(DemoPreset.Standard.TeacherMaxSeqLen, base_.Int("teacher.init_max_seq_len"));
+        Assert.Equal(withRepair.TeacherMaxSeqLen, base_.Int("teacher.init_max_seq_len"));
         Assert.Equal(paths.TrainData, base_.String("data.source")); // the student's data: the gen and sum views only
         var none = Recipe.Parse(DemoMethods.BaseRecipe(DemoPreset.Standard with { TeacherRepairProblems = 0 }, 0, paths), "base.yaml");
         Assert.Equal("", none.String("teacher.init_data"));
