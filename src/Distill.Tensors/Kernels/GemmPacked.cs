@@ -28,18 +28,12 @@ public static partial class Gemm
     // written once instead of written, then read and written again (the head's C is 176 MB at 896
     // rows): 896×576×49152 NT went 149–216 → 219–234 GFLOPS, interleaved, 2 threads (docs/performance.md,
     // 2026-12-03). The A block MC·KC·4 = 216 KiB stays in L2; a B micro-panel (KC·32·4 = 72 KiB)
-    // streams from L2 at 128 bytes per 24 FMAs; MC, NC and the loop order measured within noise.
-    // DISTILL_GEMM_KC / _MC / _NC / _ORDER override them for tuning sweeps (bench engine); the result
-    // never depends on MC, NC or the order (each C element sees the same K blocks), only on KC.
+    // streams from L2 at 128 bytes per 24 FMAs; MC, NC and BLIS's loop order (A micro-panel outer)
+    // measured within noise. DISTILL_GEMM_KC / _MC / _NC override them for tuning sweeps (bench engine); the result
+    // never depends on MC or NC (each C element sees the same K blocks), only on KC.
     internal static readonly int KC = Tunable("DISTILL_GEMM_KC", 576, 8);
     internal static readonly int MC = Tunable("DISTILL_GEMM_MC", 96, 12);    // multiple of both MRs (6, 12)
     internal static readonly int NC = Tunable("DISTILL_GEMM_NC", 4064, 32);  // multiple of both NRs (16, 32)
-    /// <summary>
-    /// Macro-kernel loop order: false = B micro-panel outer, the MC block's A panels inner (A streams
-    /// from L2); true = A micro-panel outer (KC·12·4 bytes, L1-resident), B panels inner (BLIS's order
-    /// seen from Cᵀ: the B block streams from L2).
-    /// </summary>
-    internal static readonly bool AOuter = Environment.GetEnvironmentVariable("DISTILL_GEMM_ORDER") is "a";
 
     static int Tunable(string name, int fallback, int multiple)
         => int.TryParse(Environment.GetEnvironmentVariable(name), out int v) && v >= multiple && v % multiple == 0 ? v : fallback;
@@ -121,21 +115,6 @@ public static partial class Gemm
         ref readonly var p = ref block.P;
         var (mr, nr) = MicroKernel.Tile(p.Isa);
         bool first = block.Pc == 0;
-        if (AOuter)
-        {
-            for (int ir = 0; ir < mc; ir += mr)
-            {
-                float* aPanel = aPack + (long)ir * kc;
-                float* cRow = p.C + (long)(ic + ir) * p.Ldc + block.Jc;
-                int mrHere = Math.Min(mr, mc - ir);
-                for (int panel = panelBegin; panel < panelEnd; panel++)
-                {
-                    int jr = panel * nr;
-                    MicroKernel.Run(p.Isa, kc, aPanel, bPack + (long)panel * nr * kc, cRow + jr, p.Ldc, mrHere, Math.Min(nr, block.Nc - jr), p.Alpha, p.Beta, first);
-                }
-            }
-            return;
-        }
         for (int panel = panelBegin; panel < panelEnd; panel++)
         {
             int jr = panel * nr;
