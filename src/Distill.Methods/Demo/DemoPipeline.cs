@@ -71,8 +71,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             await RunRecipe("base", DemoMethods.BaseRecipe(preset, seed, _paths), ct);
             // the trained student's folder (the train stage's model/) holds weights and config; the methods load it as
             // student.model, so it gets the tokenizer files of the folder it was initialized in
-            foreach (var f in Directory.GetFiles(Path.Combine(_paths.BaseRun, "models", "student")).Where(f => Path.GetFileName(f).StartsWith("tokenizer", StringComparison.Ordinal) || Path.GetFileName(f) == "special_tokens_map.json"))
-                if (!File.Exists(Path.Combine(_paths.StudentStart, Path.GetFileName(f)))) File.Copy(f, Path.Combine(_paths.StudentStart, Path.GetFileName(f)));
+            CopyTokenizer(Path.Combine(_paths.BaseRun, "models", "student"), _paths.StudentStart);
         });
 
         // teacher and student first: the gap every method is measured against is known before any method runs
@@ -122,8 +121,20 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         var run = _paths.Run(name);
         if (File.Exists(Untrained(name))) return (name, _paths.StudentStart, null);
         if (File.Exists(Path.Combine(run, "adapter", "adapter_config.json"))) return (name, _paths.StudentStart, Path.Combine(run, "adapter"));
-        if (File.Exists(Path.Combine(run, "model", "config.json"))) return (name, Path.Combine(run, "model"), null);
+        if (File.Exists(Path.Combine(run, "model", "config.json")))
+        {
+            // a student trained whole: its folder holds weights and config; the tokenizer is the student start's
+            CopyTokenizer(_paths.StudentStart, Path.Combine(run, "model"));
+            return (name, Path.Combine(run, "model"), null);
+        }
         throw new InvalidOperationException($"{run}: the run left neither adapter/ nor model/");
+    }
+
+    /// <summary>The tokenizer files of one model folder into another that lacks them.</summary>
+    static void CopyTokenizer(string from, string to)
+    {
+        foreach (var f in Directory.GetFiles(from).Where(f => Path.GetFileName(f).StartsWith("tokenizer", StringComparison.Ordinal) || Path.GetFileName(f) == "special_tokens_map.json"))
+            if (!File.Exists(Path.Combine(to, Path.GetFileName(f)))) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
     }
 
     async Task Stage(string name, Func<Task> body)

@@ -77,11 +77,16 @@ public class DemoQuickTests
             Assert.Contains("[   ", log.ToString()); // per-stage progress lines with elapsed time
             Assert.Contains("pass@1", DemoTable.Render(saved));
 
-            // the teacher usage of every API method is what its stage markers booked (PLaD's teacher-gen included)
+            // the teacher usage of every API method is what its stage markers booked (PLaD's teacher-gen included); the demo's
+            // one response cache (teacher.cache) answers DPO-KD's and PLaD's requests, SeqKD's already: only SeqKD and PERsD
+            // (its own conversations) reach the teacher
+            Assert.True(File.Exists(paths.TeacherCache));
             foreach (var m in DemoMethods.All.Where(m => m.UsesApiTeacher).Select(m => m.Name).Append("plad-rank-f0.5"))
             {
                 var booked = DemoPipeline.TeacherUsage(paths.Run(m));
-                Assert.True((long)booked["requests"]! > 0, $"{m}: no teacher request in its markers");
+                bool asks = m is "seqkd" || m.StartsWith("persd", StringComparison.Ordinal);
+                Assert.True(asks ? (long)booked["requests"]! > 0 : (long)booked["requests"]! == 0, $"{m}: {booked["requests"]} teacher requests in its markers");
+                Assert.False(File.Exists(Path.Combine(paths.Run(m), "cache.sqlite")), $"{m}: a cache of its own");
                 Assert.Equal((long)booked["requests"]!, (long)JsonNode.Parse(File.ReadAllText(Path.Combine(paths.Run(m), "demo-teacher-usage.json")))!["requests"]!);
             }
             Assert.True(File.Exists(Path.Combine(paths.Run("plad-rank"), "stages", "teacher-gen.json")));
