@@ -104,6 +104,7 @@ public static class RecipeSchema
         new("preference.temperature", RecipeKind.Float, 1.0, "PLaD: τ of softmax(z/τ) in the sequence likelihood (§3.1 Eq. 1)"),
         new("preference.length_normalization", RecipeKind.Choice, "auto", "auto (on for IPO and PLaD, off for DPO/hinge), on, off (PLaD's ablation)", ["auto", "on", "off"]),
         new("preference.sft_weight", RecipeKind.Float, 0.0, "weight of an NLL term on the chosen answer (0 = none)"),
+        new("preference.share_prompt", RecipeKind.Bool, true, "run each pair as one row (prompt, chosen, rejected), the prompt once (same losses and gradients); false: two rows, the prompt twice (TRL's concatenated_forward)"),
         new("preference.iterations", RecipeKind.Int, 3L, "dpo-kd-online: iterations (each resamples the rejected side, then trains train.epochs epochs)"),
         new("preference.drop_truncated", RecipeKind.Bool, true, "drop pairs with a side cut at its token budget (counted in pairs.stats.json)"),
         new("plad.distill_fraction", RecipeKind.Float, 1.0, "PLaD §5.5: share of the distillation half used"),
