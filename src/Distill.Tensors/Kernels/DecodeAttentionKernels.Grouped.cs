@@ -255,14 +255,13 @@ public static unsafe partial class DecodeAttentionKernels
             int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, to = l.Positions[b] + 1;
             long own = (long)l.CacheRows[b] * l.Capacity;
             var scale = Vector128.Create(l.Scale);
-            for (int gi = 0; gi < HeadsPerUnit; gi++)
-            {
-                float* q0 = l.Q + (long)b * l.Ldq + (g0 + gi) * qPerKv * hd, kb = l.K + own * width + (g0 + gi) * hd;
-                float* s0 = scores + (long)gi * qPerKv * stride;
-                int j = from;
-                for (; j + 4 <= to; j += 4)
+            // keys outer, kv heads inner: each key row (all the unit's kv heads) is read once, front to back
+            int j = from;
+            for (; j + 4 <= to; j += 4)
+                for (int gi = 0; gi < HeadsPerUnit; gi++)
                 {
-                    float* k0 = kb + (long)j * width, k1 = k0 + width, k2 = k1 + width, k3 = k2 + width;
+                    float* q0 = l.Q + (long)b * l.Ldq + (g0 + gi) * qPerKv * hd, s0 = scores + (long)gi * qPerKv * stride;
+                    float* k0 = l.K + (own + j) * width + (g0 + gi) * hd, k1 = k0 + width, k2 = k1 + width, k3 = k2 + width;
                     for (int t = 0; t < qPerKv; t++)
                     {
                         float* q = q0 + t * hd;
@@ -280,9 +279,11 @@ public static unsafe partial class DecodeAttentionKernels
                         (Sum4(a0, a1, a2, a3) * scale).Store(s0 + (long)t * stride + j);
                     }
                 }
-                for (; j < to; j++)
+            for (; j < to; j++)
+                for (int gi = 0; gi < HeadsPerUnit; gi++)
                 {
-                    float* k = kb + (long)j * width;
+                    float* q0 = l.Q + (long)b * l.Ldq + (g0 + gi) * qPerKv * hd, s0 = scores + (long)gi * qPerKv * stride;
+                    float* k = l.K + (own + j) * width + (g0 + gi) * hd;
                     for (int t = 0; t < qPerKv; t++)
                     {
                         float* q = q0 + t * hd;
@@ -291,7 +292,6 @@ public static unsafe partial class DecodeAttentionKernels
                         s0[(long)t * stride + j] = Vector512.Sum(a) * l.Scale;
                     }
                 }
-            }
         }
 
         /// <summary>[Σ a, Σ b, Σ c, Σ d]: halves, then quarters, then pairs added across the four vectors (7 shuffles, 5 adds).</summary>
