@@ -118,9 +118,10 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
             int mPanels = (m + _mr - 1) / _mr;
             float* a = Buffers.A((long)mPanels * _mr * Cols);
             int threads = (long)m * Rows * Cols < 128L * 128 * 32 ? 1 : Workers.Count;
-            // x's panels are independent: packed by every thread when there is enough of it (256 × 576 floats at a
-            // decoding step, 1,024 × 1,536 in a prefill), so no thread waits while one packs
-            if (threads > 1 && mPanels >= 2 * threads && (long)m * Cols >= 1L << 15)
+            // x's panels are independent: packed by every thread when there is a lot of it (a prefill's 1,024 × 576 or
+            // × 1,536), so no thread waits while one packs; a decoding step's (≤ 256 rows) is packed by the caller — the
+            // extra fork/join cost more than it saved there (bench sample, 64 rows, shared machine: decode CPU +24 %)
+            if (threads > 1 && mPanels >= 2 * threads && (long)m * Cols >= 1L << 19)
                 Workers.For(mPanels, new PackBody { W = this, X = px, A = a, M = m }, 2);
             else PackX(px, m, a, 0, mPanels);
             int units = Math.Max(threads, (_panels + MaxUnitPanels - 1) / MaxUnitPanels);
