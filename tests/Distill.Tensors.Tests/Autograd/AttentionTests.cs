@@ -112,9 +112,12 @@ public class AttentionTests
     [InlineData(0, 16, 12)]
     [InlineData(3, 16, 2)]
     [InlineData(3, 8, 12)]
-    public void SharedPrefixDecodeEqualsEachSamplesFullForward(int window, int hd, int prompts)
+    [InlineData(0, 64, 3, 11)]  // AVX-512 own keys (hd a multiple of 16): blocks of four keys, a remainder of 1–3, 64-column values
+    [InlineData(0, 48, 12, 7)]  // hd 48: three 16-column chunks (the values' tail loop)
+    [InlineData(5, 16, 12, 9)]  // a window inside the own keys
+    public void SharedPrefixDecodeEqualsEachSamplesFullForward(int window, int hd, int prompts, int steps = 4)
     {
-        const int heads = 6, kvHeads = 2, n = 3, steps = 4;
+        const int heads = 6, kvHeads = 2, n = 3;
         var rng = new Rng(91);
         int[] prefill = Enumerable.Range(0, prompts).Select(i => 2 + 3 * i % 7).ToArray();
         // one (q, k, v) per sample: the prompt positions shared by its prompt's samples, the generated ones its own
@@ -134,10 +137,10 @@ public class AttentionTests
         }
         using var tape = new Tape { NoGrad = true };
         var full = seqs.Select(x => CausalAttention.Forward(tape, x.q, x.k, x.v, 1, heads, kvHeads, window: window).Span.ToArray()).ToArray();
-        using var cache = new KvCache(prompts * n, capacity: 16, kvHeads, hd);
+        using var cache = new KvCache(prompts * n, capacity: 32, kvHeads, hd);
         for (int i = 0; i < prompts; i++)
         {
-            using var one = new KvCache(1, capacity: 16, kvHeads, hd);
+            using var one = new KvCache(1, capacity: 32, kvHeads, hd);
             var x = seqs[i * n];
             using Tensor q = Rows(x.q, 1, x.T, 0, prefill[i]), k = Rows(x.k, 1, x.T, 0, prefill[i]), v = Rows(x.v, 1, x.T, 0, prefill[i]);
             CausalAttention.Decode(tape, q, k, v, one, 0, heads, kvHeads, window);

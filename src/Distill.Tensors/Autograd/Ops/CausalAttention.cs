@@ -90,10 +90,13 @@ public sealed unsafe class CausalAttention : Op
         }
     }
 
+    /// <summary>A prefill's score matrix (batch·heads·len² floats) at most this large takes the GEMM kernels (64 MB).</summary>
+    internal const long PrefillScoresMax = 16L << 20;
+
     /// <summary>
     /// Inference with a KV cache: writes k, v (batch·len rows) at positions [pos, pos+len) of the cache,
     /// then attends q (batch·len, heads·hd) over cache positions [0, pos+len), query i sitting at pos+i.
-    /// Records nothing (generation runs without a tape). Equals Forward over the whole prefix. With a sliding window
+    /// Records nothing on a no-grad tape (generation). Equals Forward over the whole prefix; a prefill (pos 0) runs it. With a sliding window
     /// the cache keeps every position and each query reads only its last <paramref name="window"/> keys.
     /// </summary>
     public static Tensor Decode(Tape tape, Tensor q, Tensor k, Tensor v, KvCache cache, int pos, int heads, int kvHeads, int window = 0)
@@ -110,6 +113,13 @@ public sealed unsafe class CausalAttention : Op
             v.Span.Slice(b * len * w, len * w).CopyTo(cache.V.Span.Slice((b * cache.Capacity + pos) * w, len * w));
         }
         cache.Length = Math.Max(cache.Length, pos + len);
+        // A prefill (nothing cached before it): the keys are exactly k and v, so the training forward's GEMM kernels
+        // (AttentionGemmKernels: scores and P·v as small matrix products per head, one unit per (batch, head)) run on
+        // q, k, v themselves — several times faster than the row kernel's dot product per (query, key) — as long as
+        // their (batch, heads, len, len) score matrix stays small. Equal to the row kernel up to float rounding
+        // (AttentionTests.GemmKernelsEqualRowKernels, KvCacheDecodeEqualsFullForward).
+        if (pos == 0 && (long)batch * heads * len * len <= PrefillScoresMax)
+            return Run(tape, q, k, v, batch, len, heads, kvHeads, hd, null, window);
         var y = tape.New(batch * len, heads * hd);
         var l = new AttentionLayout
         {
