@@ -119,7 +119,7 @@ public sealed unsafe class CausalAttention : Op
         // their (batch, heads, len, len) score matrix stays small. Equal to the row kernel up to float rounding
         // (AttentionTests.GemmKernelsEqualRowKernels, KvCacheDecodeEqualsFullForward).
         if (pos == 0 && (long)batch * heads * len * len <= PrefillScoresMax)
-            return Run(tape, q, k, v, batch, len, heads, kvHeads, hd, null, window);
+            return Run(tape, q, k, v, batch, len, heads, kvHeads, hd, null, window, null);
         var y = tape.New(batch * len, heads * hd);
         var l = new AttentionLayout
         {
