@@ -318,14 +318,8 @@ public unsafe class AttentionKernelEqualityTests
         using Tensor p1 = Tensor.Create(batch, heads, T, T), p2 = Tensor.Create(batch, heads, T, T);
         using Tensor o1 = Tensor.Create(batch * T, heads * hd), o2 = Tensor.Create(batch * T, heads * hd);
         using Tensor d1 = Tensor.Create(batch * T, w), d2 = Tensor.Create(batch * T, w);
-        AttentionLayout L(Tensor p, Tensor o) => new()
-        {
-            Q = qkv.Pointer, K = qkv.Pointer, V = qkv.Pointer, Out = o.Pointer, Ldq = w, Ldk = w, Ldv = w,
-            QOff = 0, KOff = heads * hd, VOff = (heads + kvHeads) * hd, Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T,
-            Heads = heads, KvHeads = kvHeads, HeadDim = hd, Mask = mask.Pointer, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd), Window = window,
-        };
-        var l1 = L(p1, o1);
-        var l2 = L(p2, o2);
+        var l1 = FusedLayout(qkv, mask, p1, o1, batch, T, heads, kvHeads, hd, window);
+        var l2 = FusedLayout(qkv, mask, p2, o2, batch, T, heads, kvHeads, hd, window);
         AttentionKernels.Forward(l1);
         AttentionGemmKernels.Forward(l2);
         for (int i = 0; i < o1.Length; i++) Assert.True(MathF.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + MathF.Abs(o1[i])), $"out[{i}] (packed {packed}): row {o1[i]} vs gemm {o2[i]}");
@@ -333,5 +327,17 @@ public unsafe class AttentionKernelEqualityTests
         AttentionKernels.Backward(l1, dOut.Pointer, d1.Pointer, d1.Pointer, d1.Pointer);
         AttentionGemmKernels.Backward(l2, dOut.Pointer, d2.Pointer, d2.Pointer, d2.Pointer);
         for (int i = 0; i < d1.Length; i++) Assert.True(MathF.Abs(d1[i] - d2[i]) <= 1e-5f * (1 + MathF.Abs(d1[i])), $"d[{i}] (packed {packed}): row {d1[i]} vs gemm {d2[i]}");
+    }
+
+    /// <summary>Self-attention over fused qkv rows (q, then k, then v columns) with an additive key mask, P and output given.</summary>
+    internal static unsafe AttentionLayout FusedLayout(Tensor qkv, Tensor mask, Tensor p, Tensor o, int batch, int T, int heads, int kvHeads, int hd, int window)
+    {
+        int w = (heads + 2 * kvHeads) * hd;
+        return new()
+        {
+            Q = qkv.Pointer, K = qkv.Pointer, V = qkv.Pointer, Out = o.Pointer, Ldq = w, Ldk = w, Ldv = w,
+            QOff = 0, KOff = heads * hd, VOff = (heads + kvHeads) * hd, Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T,
+            Heads = heads, KvHeads = kvHeads, HeadDim = hd, Mask = mask.Pointer, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd), Window = window,
+        };
     }
 }

@@ -149,14 +149,8 @@ public class BranchedAttentionTests
         using Tensor d1 = Tensor.Create(batch * T, w), d2 = Tensor.Create(batch * T, w);
         fixed (int* bounds = branches.Bounds)
         {
-            AttentionLayout L(Tensor p, Tensor o) => new()
-            {
-                Q = qkv.Pointer, K = qkv.Pointer, V = qkv.Pointer, Out = o.Pointer, Ldq = w, Ldk = w, Ldv = w,
-                QOff = 0, KOff = heads * hd, VOff = (heads + kvHeads) * hd, Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T,
-                Heads = heads, KvHeads = kvHeads, HeadDim = hd, Mask = mask.Pointer, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd), Window = window,
-            };
-            var l1 = L(p1, o1);
-            var l2 = L(p2, o2);
+            var l1 = AttentionKernelEqualityTests.FusedLayout(qkv, mask, p1, o1, batch, T, heads, kvHeads, hd, window);
+            var l2 = AttentionKernelEqualityTests.FusedLayout(qkv, mask, p2, o2, batch, T, heads, kvHeads, hd, window);
             l1.Branches = l2.Branches = bounds;
             AttentionKernels.Forward(l1);
             AttentionKernels.Backward(l1, dOut.Pointer, d1.Pointer, d1.Pointer, d1.Pointer);
