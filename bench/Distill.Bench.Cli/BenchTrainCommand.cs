@@ -9,7 +9,7 @@ namespace Distill.Bench.Cli.Commands;
 /// <summary>
 /// `distill bench train`: the library trainer's step time on the SmolLM2-135M shape, LoRA r 8 on q,k,v,o
 /// (<see cref="TrainerBench"/>): SFT and token-level KD on batch 4 × 256 tokens, and a DPO step on one 256 + 128 + 128
-/// pair; beside PyTorch doing the same work (bench/scripts/train_torch.py through Debian's /usr/bin/python3 on
+/// pair (the prompt shared unless --no-share-prompt); beside PyTorch doing the same work (bench/scripts/train_torch.py through Debian's /usr/bin/python3 on
 /// OpenBLAS-OpenMP, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that process only, so OpenBLAS picks its own
 /// kernels, and torch.set_num_threads equal to --threads). Figures: docs/performance.md.
 /// </summary>
@@ -28,9 +28,10 @@ sealed class BenchTrainCommand : IVerb
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 1 };
         var objectives = new Option<string>("--objectives") { Description = "Comma-separated: sft, token-kd, dpo", DefaultValueFactory = _ => "sft,token-kd,dpo" };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch reference (bench/scripts/train_torch.py)" };
+        var noShare = new Option<bool>("--no-share-prompt") { Description = "DPO: run chosen and rejected as two rows, the prompt twice (TRL's concatenated_forward) instead of one row with the prompt shared" };
         var command = new Command("train", "Training-step speed of the library trainer (SmolLM2-135M shape, LoRA r 8 q,k,v,o): SFT and token-KD on batch 4 × 256,\n" +
             "DPO on a 256 + 128 + 128 pair, beside PyTorch doing the same work.\nExample: distill bench train --threads 2 --steps 3 --objectives sft,dpo");
-        foreach (var o in new Option[] { json, threads, steps, warmup, objectives, noTorch }) command.Options.Add(o);
+        foreach (var o in new Option[] { json, threads, steps, warmup, objectives, noTorch, noShare }) command.Options.Add(o);
         command.SetAction(pr =>
         {
             if (pr.GetValue(steps) < 1 || pr.GetValue(warmup) < 0) throw new BadInputException("--steps ≥ 1 and --warmup ≥ 0 required");
@@ -46,12 +47,12 @@ sealed class BenchTrainCommand : IVerb
             Workers.Count = pr.GetValue(threads);
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
             string loadBefore = LoadAverage();
-            var results = TrainerBench.Measure(names, pr.GetValue(warmup), pr.GetValue(steps), log);
+            var results = TrainerBench.Measure(names, pr.GetValue(warmup), pr.GetValue(steps), log, sharePrompt: !pr.GetValue(noShare));
             JsonNode? torchResult = torch ? RunTorch(names, Workers.Count, pr.GetValue(warmup), pr.GetValue(steps)) : null;
             string loadAfter = LoadAverage();
             var doc = new JsonObject
             {
-                ["threads"] = Workers.Count, ["lora_r"] = TrainerBench.LoraR, ["load_before"] = loadBefore, ["load_after"] = loadAfter,
+                ["threads"] = Workers.Count, ["lora_r"] = TrainerBench.LoraR, ["dpo_share_prompt"] = !pr.GetValue(noShare), ["load_before"] = loadBefore, ["load_after"] = loadAfter,
                 ["distill"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
                 {
                     ["objective"] = r.Objective, ["ms_per_step"] = Math.Round(r.MsPerStep, 1), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),

@@ -18,9 +18,10 @@ namespace Distill.Bench.Cli;
 /// 896 loss tokens per step); token-KD is forward KL at τ 1 from a teacher of the same shape (its forward is part of
 /// the step).</item>
 /// <item>dpo (issue 14 §5): one pair per step, a 256-token prompt with a 128-token chosen and a 128-token rejected
-/// answer (one batch of 2 × 384); the policy runs forward and backward on both, the reference log-probs (adapter off)
-/// are scored once before training by <see cref="SequenceScorer"/> and cached, as TRL's precompute_ref_log_probs;
-/// sigmoid DPO loss, β 0.1.</item>
+/// answer; the policy runs forward and backward on both, the reference log-probs (adapter off) are scored once before
+/// training by <see cref="SequenceScorer"/> and cached, as TRL's precompute_ref_log_probs; sigmoid DPO loss, β 0.1.
+/// The prompt is shared (the library's default, <see cref="PreferenceOptions.SharePrompt"/>): one row of 256 + 128 + 128
+/// tokens, where PyTorch runs TRL's concatenated 2 × 384; <c>sharePrompt: false</c> runs the 2 × 384 rows too.</item>
 /// </list>
 /// ms per step = median over the timed <see cref="Trainer.Step"/> calls after the warm-up ones (collation, forward,
 /// backward, clipping, AdamW, the metrics line). The run is one step longer than what is stepped, so no timed step
@@ -37,14 +38,14 @@ public static class TrainerBench
 
     public sealed record Result(string Objective, double MsPerStep, double TokensPerSecond, float LastLoss, int TimedSteps, double[] StepMs);
 
-    public static IReadOnlyList<Result> Measure(string[] objectives, int warmupSteps, int timedSteps, IProgress<string>? log = null)
+    public static IReadOnlyList<Result> Measure(string[] objectives, int warmupSteps, int timedSteps, IProgress<string>? log = null, bool sharePrompt = true)
     {
         foreach (var name in objectives)
             if (!Objectives.Contains(name)) throw new ArgumentException($"bench train: unknown objective '{name}' (known: {string.Join(", ", Objectives)})");
-        return objectives.Select(name => MeasureOne(name, warmupSteps, timedSteps, log)).ToList();
+        return objectives.Select(name => MeasureOne(name, warmupSteps, timedSteps, log, sharePrompt)).ToList();
     }
 
-    static Result MeasureOne(string name, int warmupSteps, int timedSteps, IProgress<string>? log)
+    static Result MeasureOne(string name, int warmupSteps, int timedSteps, IProgress<string>? log, bool sharePrompt)
     {
         var config = ModelPresets.Get("smollm2-135m") with { TorchDType = "float32" };
         using var student = ModelIO.Create(config);
@@ -61,7 +62,7 @@ public static class TrainerBench
                 ModelInit.Initialize(teacher, 3);
                 objective = new TokenKdObjective(teacher, new DivergenceOptions(DivergenceKind.ForwardKl));
                 break;
-            default: objective = new PreferenceObjective(new PreferenceOptions(PreferenceLossKind.Dpo, Beta: 0.1f)); break;
+            default: objective = new PreferenceObjective(new PreferenceOptions(PreferenceLossKind.Dpo, Beta: 0.1f) { SharePrompt = sharePrompt }); break;
         }
         var (rows, seqLen, prompt) = Shape(name);
         int batch = name == "dpo" ? rows / 2 : rows;

@@ -104,18 +104,34 @@ public abstract partial class CausalLM : IDisposable
     /// padding and last positions need no logits, forward or backward (a DPO batch of 256-token prompts with 128-token
     /// answers skips two thirds of the head). Null: every row.
     /// </summary>
-    public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask, int[]? outputRows)
+    public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask, int[]? outputRows) => Forward(tape, ids, batch, keyMask, outputRows, null);
+
+    /// <summary>
+    /// The same forward on branched rows (<paramref name="branches"/>, null: plain sequences): each row of ids is a shared
+    /// prefix followed by two branches, the second at the positions of the first and blind to it (<see cref="BranchedRows"/>),
+    /// so a preference pair's prompt runs once for both answers. Every row's hidden state, and so its logits, equal those
+    /// of the same token in its own unbranched sequence (up to float rounding), in every family: positions come from
+    /// <paramref name="branches"/> (RoPE angles, GPT-2's learned positions), attention skips the other branch, and a
+    /// sliding window counts positions.
+    /// </summary>
+    public Tensor Forward(Tape tape, int[] ids, int batch, Tensor? keyMask, int[]? outputRows, BranchedRows? branches)
     {
-        if (outputRows is null) return Forward(tape, ids, batch, keyMask);
-        if (outputRows.Length == 0) throw new ArgumentException("Forward: outputRows is empty (pass null for every row)");
+        if (outputRows is { Length: 0 }) throw new ArgumentException("Forward: outputRows is empty (pass null for every row)");
+        if (branches is not null && (branches.Count != batch || (long)branches.Count * branches.Length != ids.Length))
+            throw new ArgumentException($"Forward: branched rows describe {branches.Count} rows of {branches.Length}, but {ids.Length} ids come in {batch} rows");
         _outputRows = outputRows;
+        _branches = branches;
         try { return Run(tape, ids, batch, null, 0, keyMask, null, false); }
-        finally { _outputRows = null; }
+        finally { _outputRows = null; _branches = null; }
     }
 
-    // The rows of the forward in progress that reach the head (Forward with outputRows), read by LastRows; a model runs
-    // one forward at a time (as its tape), so a field is enough and every family's Run keeps its signature.
+    // The rows of the forward in progress that reach the head (Forward with outputRows), read by LastRows, and its
+    // branched rows; a model runs one forward at a time (as its tape), so fields are enough and every family's Run keeps its signature.
     int[]? _outputRows;
+    BranchedRows? _branches;
+
+    /// <summary>The branched rows of the forward in progress (<see cref="Forward(Tape, int[], int, Tensor?, int[], BranchedRows?)"/>), or null.</summary>
+    protected BranchedRows? Branches => _branches;
 
     /// <summary>
     /// Incremental forward: ids (batch·len) at positions [pos, pos + len), appending keys and values to the caches.
@@ -166,11 +182,17 @@ public abstract partial class CausalLM : IDisposable
     /// <param name="lastOnly">return only each sequence's last-position logits (batch, vocab)</param>
     protected abstract Tensor Run(Tape tape, int[] ids, int batch, KvCache[]? caches, int pos, Tensor? keyMask, DecodeRows? rows, bool lastOnly);
 
-    /// <summary>The position of every row of a forward: pos, pos + 1, … per sequence, or each ragged row's own.</summary>
-    protected static int[] PositionsOf(int pos, int len, DecodeRows? rows) => rows?.Positions ?? Positions(pos, len);
+    /// <summary>The position of every row of a forward: pos, pos + 1, … per sequence, or each ragged or branched row's own.</summary>
+    protected int[] PositionsOf(int pos, int len, DecodeRows? rows) => rows?.Positions ?? _branches?.Positions ?? Positions(pos, len);
 
-    /// <summary>The RoPE table for a forward ending before position <c>pos + len</c> (or after the ragged rows' last).</summary>
-    protected RopeTable RopeOf(int pos, int len, DecodeRows? rows) => Rope(rows is null ? pos + len : rows.MaxPosition + 1);
+    /// <summary>The end (last position + 1) of a forward of <c>len</c> tokens from <c>pos</c>, ragged or branched rows' own.</summary>
+    protected int EndOf(int pos, int len, DecodeRows? rows) => rows is not null ? rows.MaxPosition + 1 : _branches is not null ? _branches.MaxPosition + 1 : pos + len;
+
+    /// <summary>
+    /// The RoPE table for a forward ending before position <c>pos + len</c> (or after the ragged or branched rows' last: a
+    /// branched row is longer than its last position, and longrope picks its factors by the positions, not the row length).
+    /// </summary>
+    protected RopeTable RopeOf(int pos, int len, DecodeRows? rows) => Rope(EndOf(pos, len, rows));
 
     /// <summary>
     /// Hidden states (batch·len, hidden) → each sequence's last row (batch, hidden) when <paramref name="lastOnly"/> (each
@@ -209,7 +231,7 @@ public abstract partial class CausalLM : IDisposable
         int window = WindowOf(layer);
         if (rows is not null) return Tensors.Autograd.Ops.CausalAttention.DecodeRows(tape, q, k, v, cache!, rows, c.NumHeads, c.NumKvHeads, window);
         return cache is null
-            ? Tensors.Autograd.Ops.CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask, window)
+            ? Tensors.Autograd.Ops.CausalAttention.Forward(tape, q, k, v, batch, c.NumHeads, c.NumKvHeads, keyMask, window, _branches)
             : Tensors.Autograd.Ops.CausalAttention.Decode(tape, q, k, v, cache, pos, c.NumHeads, c.NumKvHeads, window);
     }
 

@@ -53,10 +53,12 @@ public static class DemoMethods
         }
         y.Append($"sampling:\n  n: 1\n  temperature: 1.0\n  max_new_tokens: {p.MaxNewTokens}\n");
         if (m.RecipeMethod == "persd")
-            // the student was trained on the gen view's prompt (signature + docstring), not the authors' wrapper; the teacher
-            // gets the authors' conversation with the task's reference as its CORRECT CODE (persd.gold: reference, the authors' default)
+            // the student was trained on the gen view's prompt (signature + docstring), not the authors' wrapper. The teacher:
+            // solve — the failed task's gen-view prompt alone, which it was trained on (it cannot read the repair conversation);
+            // repair — the authors' conversation with the task's reference as its CORRECT CODE (persd.gold: reference, the authors' default)
             y.Append($"persd:\n  train_source: builtin:distill\n  eval_source: builtin:test\n  eval_tasks: 1\n  max_new_tokens: {p.MaxNewTokens}\n" +
-                     $"  repair_rounds: 1\n  sandbox_timeout_s: 5\n  prompt_format: dataset\n  gold: reference\n");
+                     $"  repair_rounds: 1\n  sandbox_timeout_s: 5\n  prompt_format: dataset\n  teacher_mode: {p.PersdTeacherMode}\n" +
+                     (p.PersdTeacherMode == "repair" ? "  gold: reference\n" : ""));
         y.Append($"train:\n  epochs: 1\n  max_steps: {s.Steps}\n  batch_size: {p.BatchSize}\n  lr: {s.Lr.ToString("R", inv)}\n  lr_schedule: constant\n" +
                  $"  max_seq_len: {p.MaxSeqLen}\n  save_every: {Math.Max(2, s.Steps / 2)}\n  log_every: {Math.Max(1, s.Steps / 2)}\n  append_eos: {Bool(p.AppendEos)}\n");
         var extra = m.Extra.Replace("{iterations}", p.DpoOnlineIterations.ToString(inv)).Replace("{fraction}", fraction.ToString("R", inv));

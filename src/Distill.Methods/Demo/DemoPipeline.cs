@@ -181,13 +181,29 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         {
             // PERsD trains only on refinements that pass the tests (Chen et al. 2023 §3): a teacher too weak to repair any
             // attempt leaves nothing to train on. The method then changed nothing; the report says so rather than failing.
-            RunDirectory.WriteAtomic(Untrained(name), new JsonObject { ["reason"] = "no teacher refinement passed the tests: nothing to train on; the student start is reported", ["error"] = e.Message }.ToJsonString());
-            log.WriteLine($"  {name}: no teacher refinement passed the tests, nothing to train on (reported as the student start)");
+            var what = preset.PersdTeacherMode == "solve" ? "no teacher solution of a failed task" : "no teacher refinement";
+            RunDirectory.WriteAtomic(Untrained(name), new JsonObject { ["reason"] = $"{what} passed the tests: nothing to train on; the student start is reported", ["error"] = e.Message }.ToJsonString());
+            log.WriteLine($"  {name}: {what} passed the tests, nothing to train on (reported as the student start)");
         }
         var json = TeacherUsage(_paths.Run(name));
         json["records"] = File.ReadLines(Path.Combine(_paths.Run(name), "data", DataStage.Output)).Count();
+        if (m.RecipeMethod == "persd") json["persd"] = PersdCounts(_paths.Run(name));
         RunDirectory.WriteAtomic(usageFile, json.ToJsonString());
         return json;
+    }
+
+    /// <summary>
+    /// A PERsD run's counts from its persd-data marker: distill tasks and those the student failed, teacher answers kept (the
+    /// teacher's examples the student trains on), training records, and what the teacher was asked (persd.teacher_mode).
+    /// </summary>
+    public static JsonObject PersdCounts(string runDir)
+    {
+        var d = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "stages", "persd-data.json")))!["details"]!;
+        return new JsonObject
+        {
+            ["tasks"] = (int)d["tasks"]!, ["failed_tasks"] = (int)d["failed_tasks"]!, ["kept"] = (int)d["kept"]!,
+            ["train_records"] = (int)d["train_records"]!, ["teacher_mode"] = (string)d["teacher_mode"]!, ["variant"] = (string)d["variant"]!,
+        };
     }
 
     /// <summary>

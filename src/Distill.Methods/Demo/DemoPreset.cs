@@ -63,6 +63,13 @@ public sealed record DemoPreset
     /// </summary>
     public int TeacherRepairProblems { get; init; }
     public int TeacherMaxSeqLen { get; init; } = 1024;
+    /// <summary>
+    /// persd.teacher_mode of the PERsD runs: "solve" (the served teacher gets each failed task's gen-view prompt alone, the
+    /// prompt it was trained on, and solves it afresh; only answers that pass the tests are kept) or "repair" (the authors'
+    /// conversation with the student's attempt and feedback, which only a teacher that learnt it, <see cref="TeacherRepairProblems"/>,
+    /// can answer). docs/demo.md "PERsD in the demo".
+    /// </summary>
+    public string PersdTeacherMode { get; init; } = "solve";
     /// <summary>Per-method settings chosen on the distill shard (method name → settings); a method not listed uses <see cref="MethodLr"/> and <see cref="MethodSteps"/>.</summary>
     public IReadOnlyDictionary<string, DemoMethodSettings> Methods { get; init; } = new Dictionary<string, DemoMethodSettings>();
     /// <summary>`distill demo --tune`: distill-shard problems held out as the validation slice (the methods train on the rest during selection).</summary>
@@ -81,6 +88,8 @@ public sealed record DemoPreset
         TeacherSteps = 24, StudentSteps = 12, MethodSteps = 4, LoraR = 0, BatchSize = 4, MaxSeqLen = 160,
         MaxNewTokens = 24, DpoOnlineIterations = 2, EvalSamples = 2, PassKs = [1, 2], PladFractions = [0.5],
         RewardSteps = 16, RewardPairs = 16, BootstrapResamples = 500,
+        // 16 repair conversations only so that the teacher's repair data (teacher.init_data) runs in the test suite; the
+        // PERsD runs ask as the standard preset's do (PersdTeacherMode solve)
         TeacherRepairProblems = 16,
     };
 
@@ -102,6 +111,9 @@ public sealed record DemoPreset
         // 0: with 800 repair conversations (~700 tokens each) in its 1200 steps the teacher fell from 28.0 to 7.5 pass@1 on
         // the test shard, below the student (docs/demo.md "PERsD in the demo", 3 December 2026 13:08 run)
         TeacherRepairProblems = 0,
+        // so PERsD's teacher is asked each failed task's gen-view prompt alone (persd.teacher_mode: solve), not the repair
+        // conversation it cannot read (it answered all 241 with the empty string: docs/demo.md)
+        PersdTeacherMode = "solve",
         // the preference methods keep the NLL term on the chosen answer (RPO) that `distill demo --tune` chose under LoRA
         // (sft_weight 1 beat 0 at every lr; docs/demo.md), at the common lr: not re-tuned for full-weight training
         Methods = new Dictionary<string, DemoMethodSettings>

@@ -65,6 +65,8 @@ public static class DemoScores
                 verdict = Verdict(pass1[name], pass1["student"], teacher is null ? null : pass1["teacher"],
                     scores.Select(x => x.RougeL.FMeasure).ToList(), rougeL.GetValueOrDefault("student"), B, seed);
             if (File.Exists(DemoPipeline.Untrained(paths, name))) verdict = "not trained: " + (string?)JsonNode.Parse(File.ReadAllText(DemoPipeline.Untrained(paths, name)))!["reason"];
+            var persd = u?["persd"] as JsonObject;
+            if (persd is not null && verdict is not null) verdict += "; " + PersdLabel(persd);
             models.Add(new ModelResult
             {
                 Name = name,
@@ -80,7 +82,10 @@ public static class DemoScores
                 JudgeWinRate = JudgeAgainst(student),
                 WinRateVsTeacher = JudgeAgainst(teacher),
                 GapClosed = t1 is { } t && s1 is { } s && Math.Abs(t - s) > 1e-12 && name is not ("teacher" or "student") ? (m1 - s) / (t - s) : null,
-                TeacherExamples = method is null || !(method.UsesApiTeacher || method.UsesLocalTeacher) ? 0 : Long(u?[api ? "requests" : "records"]),
+                // the teacher's answers the student trains on: PERsD keeps only those that pass (its requests — one per failed
+                // task — are in the tokens and cost); every other API method trains on every answer it asked for
+                TeacherExamples = method is null || !(method.UsesApiTeacher || method.UsesLocalTeacher) ? 0
+                    : persd is not null ? Long(persd["kept"]) : Long(u?[api ? "requests" : "records"]),
                 TeacherTokens = api ? inTok + outTok : 0,
                 TeacherCostUsd = api ? Math.Round((inTok * DemoTeacherServer.PriceInput + outTok * DemoTeacherServer.PriceOutput) / 1e6, 8) : method?.UsesLocalTeacher == true ? null : 0,
                 TrainSeconds = TrainSeconds(name, paths),
@@ -95,7 +100,7 @@ public static class DemoScores
             llmJudge is null ? "judge: rule-based (no language model): it answers [[A]]/[[B]]/[[C]] from each summary's mean ROUGE-1/2/L F1 agreement with the reference (tie under 0.02), through PairwiseJudge with the DPO-KD prompt in both orders"
                 : $"judge: {results.Judge} (an LLM), through PairwiseJudge with the DPO-KD prompt in both orders; its answers are cached in judge-cache.sqlite",
             "win rates count a win 1, a tie ½, a loss 0; intervals: 95% percentile bootstrap over test problems, seeded",
-            $"teacher cost: notional prices ${DemoTeacherServer.PriceInput}/M input and ${DemoTeacherServer.PriceOutput}/M output tokens; only requests that reached the served teacher count (cache hits are free); token-KD reads a local teacher's distributions (no API tokens; examples = training records)",
+            $"teacher cost: notional prices ${DemoTeacherServer.PriceInput}/M input and ${DemoTeacherServer.PriceOutput}/M output tokens; only requests that reached the served teacher count (cache hits are free); token-KD reads a local teacher's distributions (no API tokens; examples = training records); PERsD's examples are the teacher answers it kept (those that passed the tests), its tokens and cost those of every request (one per failed task)",
         };
         if (t1 is { } tt && s1 is { } ss) notes.Insert(0, string.Create(CultureInfo.InvariantCulture, $"teacher pass@1 {100 * tt:0.0} vs student {100 * ss:0.0}: gap {100 * (tt - ss):+0.0;-0.0;0.0} points on {test.Count} test problems"));
         if (rewardModel is null) notes.Add("reward model: not trained (reward win rates absent)");
@@ -137,6 +142,15 @@ public static class DemoScores
         : FormattableString.Invariant($"no significant change in {metric}: {100 * d.Mean:+0.0;-0.0;0.0} points [{100 * d.Lo:+0.0;-0.0;0.0}, {100 * d.Hi:+0.0;-0.0;0.0}]");
 
     /// <summary>A JSON integer whatever CLR type it was written from (int or long), 0 when absent.</summary>
+    /// <summary>What PERsD's teacher did, for its verdict: "teacher solved 60 of 241 failed tasks afresh (persd.teacher_mode: solve, not a repair); 60 kept".</summary>
+    public static string PersdLabel(JsonObject persd)
+    {
+        int failed = (int)persd["failed_tasks"]!, kept = (int)persd["kept"]!, tasks = (int)persd["tasks"]!;
+        return (string?)persd["teacher_mode"] == "solve"
+            ? FormattableString.Invariant($"student failed {failed} of {tasks} distill tasks; the teacher, given each failed task alone (persd.teacher_mode: solve; it cannot read the repair conversation), solved {kept} afresh (not a repair of the student's attempt): {kept} examples")
+            : FormattableString.Invariant($"student failed {failed} of {tasks} distill tasks; the teacher repaired {kept} (PERsD's repair conversation): {kept} examples");
+    }
+
     static long Long(JsonNode? n) => n is null ? 0 : long.Parse(n.ToJsonString(), CultureInfo.InvariantCulture);
 
     static double Points(PairOutcome o) => o switch { PairOutcome.Win => 1, PairOutcome.Loss => 0, _ => 0.5 };

@@ -36,6 +36,8 @@ public sealed class PersdMethod : IRecipeMethod
         if (r.Int("persd.repair_rounds") < 0 || r.Int("persd.eval_tasks") < 0) fail("persd.repair_rounds", "repair_rounds and eval_tasks must be ≥ 0");
         if (r.Float("persd.temperature") < 0 || r.Float("persd.eval_temperature") < 0) fail("persd.temperature", "temperatures must be ≥ 0");
         if (r.Float("persd.sandbox_timeout_s") <= 0) fail("persd.sandbox_timeout_s", "must be > 0");
+        if (r.String("persd.teacher_mode") == "solve" && r.Int("persd.rounds") != 1)
+            fail("persd.rounds", "must be 1 with persd.teacher_mode: solve (the teacher gets the task alone, so a second round would ask the same question)");
         if (r.String("persd.prompt_format") == "dataset")
             foreach (var key in new[] { "persd.train_source", "persd.eval_source" })
                 if (r.String(key).StartsWith("mbpp", StringComparison.Ordinal))

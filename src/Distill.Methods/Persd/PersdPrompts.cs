@@ -59,6 +59,21 @@ public static partial class PersdPrompts
         return Fill(TeacherTurn1, ("<<TASK>>", t), ("<<HEADER>>", h));
     }
 
+    /// <summary>
+    /// What a teacher in solve mode (persd.teacher_mode: solve) is asked about a failed task: the task alone, in the
+    /// student's prompt format — the authors' turn 1 (<see cref="TeacherGoldPrompt"/>, also SeqKD's prompt) when the student
+    /// gets the authors' wrapper, else the task's own prompt (persd.prompt_format: dataset: signature and docstring, the prompt a
+    /// teacher trained on the dataset knows). Never the student's attempt, its feedback or the reference.
+    /// </summary>
+    public static string TeacherSolvePrompt(PersdTask task) => task.Prompt == task.AuthorsPrompt ? TeacherGoldPrompt(task) : task.Prompt;
+
+    /// <summary>
+    /// The code of a solve-mode answer: to the authors' turn 1, parsed as <see cref="TeacherCode"/> parses any teacher answer;
+    /// to the task's own prompt, the answer continues the prompt (a body, as a student's sample), unless it holds a fenced block.
+    /// </summary>
+    public static string SolveCode(PersdTask task, string answer)
+        => task.Prompt == task.AuthorsPrompt || answer.Contains("```", StringComparison.Ordinal) ? TeacherCode(answer) : answer;
+
     /// <summary>The teacher's conversation for one failing program: turn 1, the gold answer, turn 2.</summary>
     public static List<ChatMessage> TeacherRefinement(PersdTask task, string gold, string incorrectProgram, string feedback) =>
     [

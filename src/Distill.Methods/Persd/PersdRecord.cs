@@ -13,8 +13,10 @@ public sealed record PersdRound(int Round, string Answer, string Refinement, boo
 /// <param name="AttemptStatus">passed | failed_visible | failed_hidden (failed tests no prompt shows).</param>
 /// <param name="Feedback">The attempt's execution feedback (REFERENCE.md format); null when it passed.</param>
 /// <param name="Refinement">The teacher's passing body, or null when no round passed (or the attempt passed).</param>
-/// <param name="Gold">What the teacher was shown as its own correct code: "reference" or "teacher".</param>
+/// <param name="Gold">What the teacher was shown as its own correct code: "reference" or "teacher" ("none" in solve mode).</param>
 /// <param name="TeacherError">Why the teacher could not be asked (after retries), or null.</param>
+/// <param name="TeacherMode">What the teacher was asked (persd.teacher_mode): "repair" (the authors' conversation with the attempt and
+/// its feedback) or "solve" (the task alone; <see cref="Refinement"/> is then the teacher's own passing solution, not a repair).</param>
 public sealed record PersdRecord(
     string TaskId,
     int Sample,
@@ -26,7 +28,8 @@ public sealed record PersdRecord(
     string? Refinement,
     IReadOnlyList<PersdRound> Rounds,
     string Gold,
-    string? TeacherError = null)
+    string? TeacherError = null,
+    string TeacherMode = "repair")
 {
     public bool Kept => Refinement is not null;
 
@@ -48,6 +51,7 @@ public sealed record PersdRecord(
         }).ToArray()),
         ["gold"] = Gold,
         ["teacher_error"] = TeacherError,
+        ["teacher_mode"] = TeacherMode,
     };
 
     public static PersdRecord FromJson(JsonObject o, string where)
@@ -56,6 +60,6 @@ public sealed record PersdRecord(
         string? N(string k) => o[k] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
         var rounds = (o["rounds"] as JsonArray ?? throw new FormatException($"{where}: field \"rounds\" missing"))
             .Select(r => new PersdRound((int)r!["round"]!, (string)r["answer"]!, (string)r["refinement"]!, (bool)r["passed"]!, (string?)r["feedback"])).ToList();
-        return new PersdRecord(S("task_id"), (int)o["sample"]!, S("prompt"), S("header"), S("attempt"), S("attempt_status"), N("feedback"), N("refinement"), rounds, S("gold"), N("teacher_error"));
+        return new PersdRecord(S("task_id"), (int)o["sample"]!, S("prompt"), S("header"), S("attempt"), S("attempt_status"), N("feedback"), N("refinement"), rounds, S("gold"), N("teacher_error"), N("teacher_mode") ?? "repair");
     }
 }

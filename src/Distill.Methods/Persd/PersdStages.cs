@@ -53,6 +53,7 @@ public static class PersdRun
         Seed = (ulong)r.Int("seed"), Rounds = (int)r.Int("persd.rounds"), TeacherMaxTokens = (int)r.Int("teacher.max_tokens"),
         TeacherTemperature = (float)r.Float("teacher.temperature"), Concurrency = (int)r.Int("teacher.concurrency"),
         Gold = r.String("persd.gold") == "teacher" ? GoldSource.Teacher : GoldSource.Reference,
+        Mode = r.String("persd.teacher_mode") == "solve" ? TeacherMode.Solve : TeacherMode.Repair,
     };
 
     /// <summary>The recipe's teacher: "reference" is the offline <see cref="ReferenceTeacher"/>, anything else goes through Distill.Chat.</summary>
@@ -153,13 +154,14 @@ public sealed class PersdDataStage(Func<RunContext, IChatClient>? teacherFactory
         PersdRun.Write(ctx.Dir.DataFile(PersdRun.TrainFile), train);
         var pairs = PersdDatasets.Pairs(records);
         PersdRun.Write(ctx.Dir.DataFile(PersdRun.PairsFile), pairs);
-        ctx.Say($"[{Name}] {summary.Tasks} tasks, {summary.Attempts} attempts: {summary.Passed} passed (skipped), {summary.Failed} failed, {summary.Kept} refinements kept; " +
+        ctx.Say($"[{Name}] {summary.Tasks} tasks, {summary.Attempts} attempts: {summary.Passed} passed (skipped), {summary.Failed} failed, {summary.Kept} {(r.String("persd.teacher_mode") == "solve" ? "teacher solutions (asked the task alone: persd.teacher_mode solve)" : "refinements")} kept; " +
             $"{train.Count} training records ({r.String("persd.variant")}), {pairs.Count} pairs; {summary.Executions} executions run ({summary.ExecutionCacheHits} cached), " +
             $"{teacher.Cache.Misses} teacher calls asked ({teacher.Cache.Hits} cached)");
         var details = new JsonObject
         {
             ["tasks"] = summary.Tasks, ["attempts"] = summary.Attempts, ["passed"] = summary.Passed, ["failed"] = summary.Failed, ["kept"] = summary.Kept,
-            ["train_records"] = train.Count, ["pairs"] = pairs.Count, ["variant"] = r.String("persd.variant"),
+            ["train_records"] = train.Count, ["pairs"] = pairs.Count, ["variant"] = r.String("persd.variant"), ["teacher_mode"] = r.String("persd.teacher_mode"),
+            ["failed_tasks"] = records.Where(x => x.AttemptStatus != "passed").Select(x => x.TaskId).Distinct().Count(),
             ["executions"] = summary.Executions, ["execution_cache_hits"] = summary.ExecutionCacheHits, ["sandbox_seconds"] = Math.Round(summary.SandboxSeconds, 3),
             ["student_generations"] = summary.StudentGenerations, ["student_cache_hits"] = summary.StudentCacheHits,
             ["teacher_cache_hits"] = teacher.Cache.Hits, ["teacher_cache_misses"] = teacher.Cache.Misses,

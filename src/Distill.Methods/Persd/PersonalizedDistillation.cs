@@ -12,6 +12,20 @@ public enum GoldSource
     Teacher,
 }
 
+/// <summary>What the teacher is asked about a failed attempt (recipe: persd.teacher_mode).</summary>
+public enum TeacherMode
+{
+    /// <summary>The authors' repair conversation: task and header, the gold program, the student's program and its feedback, "RECTIFIED CODE:".</summary>
+    Repair,
+    /// <summary>
+    /// The failed task alone, in the student's prompt format (<see cref="PersdPrompts.TeacherSolvePrompt"/>): no attempt, no
+    /// feedback, no gold. For a teacher that cannot read the repair conversation (`distill demo`'s, trained from scratch on the
+    /// task's own prompts): PERsD's choice of tasks (the student's failures) and its test filter stay; the refinement
+    /// conditioned on the attempt does not. Asked once per task, whatever the number of failed samples.
+    /// </summary>
+    Solve,
+}
+
 /// <summary>Settings of the data loop (defaults: the authors' run — one sample at temperature 0.3, one teacher round).</summary>
 public sealed record PersdOptions
 {
@@ -26,9 +40,12 @@ public sealed record PersdOptions
     /// <summary>Tasks worked on at once (teacher calls and executions in flight).</summary>
     public int Concurrency { get; init; } = 4;
     public GoldSource Gold { get; init; } = GoldSource.Reference;
+    public TeacherMode Mode { get; init; } = TeacherMode.Repair;
 
     public PersdOptions Validate()
     {
+        if (Mode == TeacherMode.Solve && Rounds != 1)
+            throw new ArgumentException($"rounds must be 1 with teacher mode solve (the teacher gets the task alone, so a second round would ask the same question), got {Rounds}");
         if (Samples < 1) throw new ArgumentException($"samples must be ≥ 1, got {Samples}");
         if (Rounds < 1) throw new ArgumentException($"rounds must be ≥ 1, got {Rounds}");
         if (Temperature < 0 || TeacherTemperature < 0) throw new ArgumentException("temperatures must be ≥ 0");
@@ -47,6 +64,7 @@ public sealed record PersdSummary(int Tasks, int Attempts, int Passed, int Faile
 /// create_*_finetuning_data scripts): the student attempts every task; attempts that pass are skipped;
 /// for each failure the teacher gets the task, its own correct code, the student's program and the
 /// execution feedback, and writes a refinement; the refinement is re-tested and kept only if it passes.
+/// With <see cref="TeacherMode.Solve"/> the teacher gets the failed task alone and its answer is tested and kept the same way.
 /// An attempt passes when it passes the visible tests and the hidden ones (training tasks); feedback
 /// comes from the visible tests only — when only hidden tests fail it is the bare "AssertionError"
 /// (the authors' text when no details are known), so no hidden input or expected value reaches a prompt.
@@ -87,14 +105,37 @@ public sealed class PersonalizedDistillation(ICodeStudent student, IChatClient t
         var samples = await student.SampleAsync(task.Prompt, options.Samples, options.Temperature, options.MaxNewTokens, TaskSeed(options.Seed, task.TaskId), ct).ConfigureAwait(false);
         var records = new List<PersdRecord>();
         string? gold = null;
+        PersdRound? solved = null; // solve mode: the teacher's answer to the task, asked once whatever the number of failed samples
         for (int s = 0; s < samples.Count; s++)
         {
             var attempt = PersdPrompts.Body(task, samples[s]);
             var (status, feedback) = await JudgeAsync(item, attempt, ct).ConfigureAwait(false);
-            var goldKind = options.Gold == GoldSource.Reference && task.Reference is not null ? "reference" : "teacher";
+            var goldKind = options.Mode == TeacherMode.Solve ? "none" : options.Gold == GoldSource.Reference && task.Reference is not null ? "reference" : "teacher";
+            var mode = options.Mode == TeacherMode.Solve ? "solve" : "repair";
             if (status == "passed")
             {
-                records.Add(new PersdRecord(task.TaskId, s, task.Prompt, task.Header, attempt, status, null, null, [], goldKind));
+                records.Add(new PersdRecord(task.TaskId, s, task.Prompt, task.Header, attempt, status, null, null, [], goldKind, TeacherMode: mode));
+                continue;
+            }
+            if (options.Mode == TeacherMode.Solve)
+            {
+                string? solveError = null;
+                try
+                {
+                    if (solved is null)
+                    {
+                        var answer = await AskAsync([new ChatMessage(ChatRole.User, PersdPrompts.TeacherSolvePrompt(task))], ct).ConfigureAwait(false);
+                        var body = PersdPrompts.Body(task, PersdPrompts.SolveCode(task, answer));
+                        var (ss, sf) = await JudgeAsync(item, body, ct).ConfigureAwait(false);
+                        solved = new PersdRound(1, answer, body, ss == "passed", sf);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not InvalidOperationException)
+                {
+                    solveError = e.GetType().Name + ": " + e.Message.Split('\n')[0];
+                }
+                records.Add(new PersdRecord(task.TaskId, s, task.Prompt, task.Header, attempt, status, feedback, solved is { Passed: true } ? solved.Refinement : null,
+                    solved is null ? [] : [solved], goldKind, solveError, mode));
                 continue;
             }
             var rounds = new List<PersdRound>();
@@ -117,7 +158,7 @@ public sealed class PersonalizedDistillation(ICodeStudent student, IChatClient t
             {
                 error = e.GetType().Name + ": " + e.Message.Split('\n')[0];
             }
-            records.Add(new PersdRecord(task.TaskId, s, task.Prompt, task.Header, attempt, status, feedback, refinement, rounds, goldKind, error));
+            records.Add(new PersdRecord(task.TaskId, s, task.Prompt, task.Header, attempt, status, feedback, refinement, rounds, goldKind, error, mode));
         }
         return records;
     }

@@ -6,7 +6,7 @@ namespace Distill.Methods.Persd;
 /// <summary>
 /// A deterministic, offline stand-in teacher for smoke runs and tests (recipe: <c>teacher.model: reference</c>):
 /// it is NOT a model. It recognises the task from the first user message of a PERsD teacher conversation
-/// (turn 1, <see cref="PersdPrompts.TeacherGoldPrompt"/>) and answers with the task's reference program in
+/// (turn 1, <see cref="PersdPrompts.TeacherGoldPrompt"/>, or the solve-mode prompt <see cref="PersdPrompts.TeacherSolvePrompt"/>) and answers with the task's reference program in
 /// a ```python fence — so every refinement it writes passes, and SeqKD's answers are the references. Usage is
 /// counted as whitespace-separated words; it costs nothing. A message it does not recognise is an error.
 /// </summary>
@@ -22,7 +22,11 @@ public sealed class ReferenceTeacher : IChatClient
     {
         _byPrompt = [];
         foreach (var (task, _) in items)
-            if (task.Reference is not null) _byPrompt[PersdPrompts.TeacherGoldPrompt(task)] = task.Reference;
+            if (task.Reference is not null)
+            {
+                _byPrompt[PersdPrompts.TeacherGoldPrompt(task)] = task.Reference;
+                _byPrompt[PersdPrompts.TeacherSolvePrompt(task)] = task.Reference; // solve mode with the dataset's prompt
+            }
     }
 
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)

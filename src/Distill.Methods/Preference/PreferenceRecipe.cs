@@ -26,6 +26,7 @@ public static class PreferenceRecipe
             Temperature = (float)r.Float("preference.temperature"),
             LengthNormalization = r.String("preference.length_normalization") switch { "on" => true, "off" => false, _ => null },
             SftWeight = (float)r.Float("preference.sft_weight"),
+            SharePrompt = (bool)r["preference.share_prompt"]!,
         };
     }
 

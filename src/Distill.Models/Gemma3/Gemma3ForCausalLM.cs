@@ -76,7 +76,7 @@ public sealed class Gemma3ForCausalLM : CausalLM
         int len = ids.Length / batch;
         float eps = (float)c.NormEps;
         var globalRope = RopeOf(pos, len, rows);
-        int end = rows is null ? pos + len : rows.MaxPosition + 1;
+        int end = EndOf(pos, len, rows);
         var localRope = LocalRope(end);
         var positions = PositionsOf(pos, len, rows);
         // scores · query_pre_attn_scalar^−½ = (q · √(hd / qpas)) · k / √hd

@@ -46,13 +46,14 @@ public sealed class Gpt2LMHeadModel : CausalLM
     {
         var c = Config;
         int len = ids.Length / batch, e = c.HiddenSize;
-        int end = rows is null ? pos + len : rows.MaxPosition + 1;
+        int end = EndOf(pos, len, rows);
         if (end > c.MaxPositionEmbeddings)
             throw new ArgumentException($"GPT-2 has {c.MaxPositionEmbeddings} learned positions (n_positions); {end} asked for");
         float eps = (float)c.NormEps;
         bool tanh = c.HiddenAct != "gelu";
-        var posIds = new int[batch * len];
-        for (int i = 0; i < posIds.Length; i++) posIds[i] = rows is null ? pos + i % len : rows.Positions[i];
+        var posIds = rows?.Positions ?? Branches?.Positions ?? new int[batch * len];
+        if (rows is null && Branches is null)
+            for (int i = 0; i < posIds.Length; i++) posIds[i] = pos + i % len;
         var h = Add.Forward(tape, Embedding.Forward(tape, ids, _wte.Value), Embedding.Forward(tape, posIds, _wpe.Value));
         for (int l = 0; l < _blocks.Length; l++)
         {
@@ -60,7 +61,7 @@ public sealed class Gpt2LMHeadModel : CausalLM
             var qkv = B.CAttn.Forward(tape, LayerNorm.Forward(tape, h, B.Ln1W.Value, B.Ln1B.Value, eps));
             Tensor a;
             if (caches is null)
-                a = CausalAttention.Forward(tape, qkv, batch, c.NumHeads, c.NumHeads, keyMask);
+                a = CausalAttention.Forward(tape, qkv, batch, c.NumHeads, c.NumHeads, keyMask, branches: Branches);
             else
             {
                 // the cache takes separate k and v: copy the column blocks out of the fused projection

@@ -15,6 +15,9 @@ namespace Distill.Tensors.Kernels;
 /// cost grows as T·W instead of T². The blocks' GEMMs are small, so the band path runs them on one thread each and
 /// splits the work over (batch, head) units instead (over (batch, kv head) in backward, so dk/dv have one writer).
 /// Without a window the same units run with one block of T rows. P keeps its (T, T) layout, zero outside the band.
+/// Branched rows (<see cref="AttentionLayout.Branches"/>, prompt sharing): a second-branch row's softmax drops the first
+/// branch's keys (<see cref="AttentionKernels.RowKeys"/>), so its P is exactly 0 there and the products over the block's
+/// [lo, i1) add zeros for them, as for the masked upper triangle.
 /// </summary>
 public static unsafe class AttentionGemmKernels
 {
@@ -25,8 +28,21 @@ public static unsafe class AttentionGemmKernels
     /// </summary>
     public static int QueryBlock(int T, int window) => window <= 0 || window >= T ? (T > 64 ? 32 : T) : Math.Min(T, Math.Max(16, window));
 
-    /// <summary>Live keys of query block [i0, i1): [lo, i1) with lo = first key of row i0 (rows are causal, so i1 bounds them).</summary>
-    static int BlockFirstKey(int i0, int window) => window > 0 ? Math.Max(0, i0 - window + 1) : 0;
+    /// <summary>
+    /// Live keys of query block [i0, i1) of sequence b: [lo, i1) with lo = the first key of row i0 (rows are causal, so i1
+    /// bounds them), or with branched rows the first key of any row of the block (a second-branch row at position
+    /// i − (b1 − b0) reaches further left than the first-branch row above it).
+    /// </summary>
+    static int BlockFirstKey(in AttentionLayout l, int b, int i0, int i1)
+    {
+        if (l.Branches == null) return l.Window > 0 ? Math.Max(0, i0 - l.Window + 1) : 0;
+        int lo = i1;
+        for (int i = i0; i < i1; i++) lo = Math.Min(lo, AttentionKernels.RowKeys(l, b, i, out _, out _));
+        return lo;
+    }
+
+    /// <summary>Row stride of a block's dS scratch: its live keys, at most Qb + Window − 1 with a window (any with branched rows), else T.</summary>
+    static int ScratchLd(in AttentionLayout l, int qb) => l.Window > 0 && l.Branches == null ? qb + l.Window : l.Tq;
 
     public static void Forward(in AttentionLayout l)
     {
@@ -71,7 +87,7 @@ public static unsafe class AttentionGemmKernels
                         float* o = L.Out + (long)b * T * outLd + h * hd;
                         for (int i0 = 0; i0 < T; i0 += Qb)
                         {
-                            int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(i0, L.Window), m = i1 - i0, nk = i1 - lo;
+                            int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(L, b, i0, i1), m = i1 - i0, nk = i1 - lo;
                             // S[i0:i1, lo:i1] = scale · q[i0:i1] · kᵀ[:, lo:i1]
                             AttentionTile.Mm(m, nk, hd, L.Scale, q + (long)i0 * L.Ldq, L.Ldq, 1, ktp + lo, T, false, p + (long)i0 * T + lo, T);
                             for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
@@ -110,7 +126,7 @@ public static unsafe class AttentionGemmKernels
     /// <summary>S[i0:i1, lo:i1] (m×nk) = scale · q[i0:i1] (m×hd) · k[lo:i1]ᵀ for one (batch, head); P's row stride stays T.</summary>
     static void Scores(in AttentionLayout l, int b, int h, int i0, int i1)
     {
-        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
+        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), lo = BlockFirstKey(l, b, i0, i1), m = i1 - i0, nk = i1 - lo;
         float* q = l.Q + (long)b * T * l.Ldq + l.QOff + h * hd;
         float* k = l.K + (long)b * T * l.Ldk + l.KOff + g * hd;
         float* p = l.P + ((long)b * l.Heads + h) * T * T;
@@ -121,7 +137,7 @@ public static unsafe class AttentionGemmKernels
     /// <summary>out[i0:i1] (m×hd) = P[i0:i1, lo:i1] (m×nk) · v[lo:i1] (nk×hd); masked entries of P are exactly 0.</summary>
     static void Values(in AttentionLayout l, int b, int h, int i0, int i1)
     {
-        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd, lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
+        int T = l.Tq, hd = l.HeadDim, g = h / (l.Heads / l.KvHeads), outLd = l.Heads * hd, lo = BlockFirstKey(l, b, i0, i1), m = i1 - i0, nk = i1 - lo;
         float* v = l.V + (long)b * T * l.Ldv + l.VOff + g * hd;
         float* p = l.P + ((long)b * l.Heads + h) * T * T;
         float* o = l.Out + (long)b * T * outLd + h * hd;
@@ -134,15 +150,17 @@ public static unsafe class AttentionGemmKernels
     {
         int T = l.Tq, i = (int)(r % T), b = (int)(r / ((long)T * l.Heads));
         var s = new Span<float>(l.P + r * T, T);
-        int n = i + 1, lo = AttentionKernels.FirstKey(l, i);
+        int n = i + 1, lo = AttentionKernels.RowKeys(l, b, i, out int h0, out int h1);
         var live = s[lo..n];
         if (l.Mask != null) TensorPrimitives.Add(live, new ReadOnlySpan<float>(l.Mask + (long)b * l.KvRowsPerBatch + lo, n - lo), live);
+        s[h0..h1].Fill(float.NegativeInfinity);   // a second-branch row's hole: the first branch's keys
         float max = TensorPrimitives.Max(live);
         s[..lo].Clear();
         s[n..].Clear();
         if (float.IsNegativeInfinity(max)) { live.Clear(); return; } // every key masked: output 0
         TensorPrimitives.Subtract(live, max, live);
         TensorPrimitives.Exp(live, live);
+        s[h0..h1].Clear();   // exp(−∞) is 0 already; exactly 0 whatever Exp's vector path does at −∞
         TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
     }
 
@@ -171,7 +189,7 @@ public static unsafe class AttentionGemmKernels
         public bool OverwriteDq;
         public void Run(int begin, int end)
         {
-            int T = L.Tq, hd = L.HeadDim, group = L.Heads / L.KvHeads, ld = L.Window > 0 ? Qb + L.Window : T, outLd = L.Heads * hd;
+            int T = L.Tq, hd = L.HeadDim, group = L.Heads / L.KvHeads, ld = ScratchLd(L, Qb), outLd = L.Heads * hd;
             float[] scratch = ArrayPool<float>.Shared.Rent(Qb * ld);
             float[] vtArr = ArrayPool<float>.Shared.Rent(hd * T);
             try
@@ -190,14 +208,14 @@ public static unsafe class AttentionGemmKernels
                             float* dO = DOut + (long)b * T * outLd + h * hd;
                             for (int i0 = 0; i0 < T; i0 += Qb)
                             {
-                                int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(i0, L.Window), m = i1 - i0, nk = i1 - lo;
+                                int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(L, b, i0, i1), m = i1 - i0, nk = i1 - lo;
                                 float* pBlk = p + (long)i0 * T + lo, dOBlk = dO + (long)i0 * outLd;
                                 // dv[lo:i1] += P_blkᵀ dO_blk
                                 if (DV != null) AttentionTile.Mm(nk, hd, m, 1f, pBlk, 1, T, dOBlk, outLd, true, DV + vo + (long)lo * L.Ldv, L.Ldv);
                                 if (DQ == null && DK == null) continue;
                                 // dP = dO_blk · vᵀ[:, lo:i1]
                                 AttentionTile.Mm(m, nk, hd, 1f, dOBlk, outLd, 1, vt + lo, T, false, s, ld);
-                                DsRows(L, p, s, ld, i0, i1, lo);
+                                DsRows(L, b, p, s, ld, i0, i1, lo);
                                 // dq[i0:i1] (+)= dS k[lo:i1];  dk[lo:i1] += dSᵀ q[i0:i1]
                                 if (DQ != null) AttentionTile.Mm(m, hd, nk, 1f, s, ld, 1, L.K + ko + (long)lo * L.Ldk, L.Ldk, !OverwriteDq, DQ + qo + (long)i0 * L.Ldq, L.Ldq);
                                 if (DK != null) AttentionTile.Mm(nk, hd, m, 1f, s, 1, ld, L.Q + qo + (long)i0 * L.Ldq, L.Ldq, true, DK + ko + (long)lo * L.Ldk, L.Ldk);
@@ -210,12 +228,12 @@ public static unsafe class AttentionGemmKernels
     }
 
     /// <summary>dP rows i0..i1 (in scratch, row stride ldS, keys from lo) → dS = P ⊙ (dP − Σ_j P dP)·scale, zero outside each row's live keys.</summary>
-    static void DsRows(in AttentionLayout l, float* p, float* scratch, int ldS, int i0, int i1, int lo)
+    static void DsRows(in AttentionLayout l, int b, float* p, float* scratch, int ldS, int i0, int i1, int lo)
     {
         int T = l.Tq, nk = i1 - lo;
         for (int i = i0; i < i1; i++)
         {
-            int a = AttentionKernels.FirstKey(l, i), n = i + 1;     // row i's live keys [a, n) within the block's [lo, i1)
+            int a = AttentionKernels.RowKeys(l, b, i, out int h0, out int h1), n = i + 1;     // row i's live keys [a, n) within the block's [lo, i1), less [h0, h1)
             var pr = new ReadOnlySpan<float>(p + (long)i * T + a, n - a);
             var dr = new Span<float>(scratch + (long)(i - i0) * ldS, nk);
             var live = dr[(a - lo)..(n - lo)];
@@ -225,6 +243,7 @@ public static unsafe class AttentionGemmKernels
             TensorPrimitives.Multiply(live, l.Scale, live);
             dr[..(a - lo)].Clear();
             dr[(n - lo)..].Clear();
+            if (h1 > h0) dr[(h0 - lo)..(h1 - lo)].Clear();   // P is 0 there, so dS was too; cleared as the row's dP may hold anything
         }
     }
 
@@ -236,7 +255,7 @@ public static unsafe class AttentionGemmKernels
         public bool OverwriteDq;
         public void Run(int begin, int end)
         {
-            int group = L.Heads / L.KvHeads, ld = L.Window > 0 ? Qb + L.Window : L.Tq;   // a block's live keys: at most Qb + Window − 1 (T without a window)
+            int group = L.Heads / L.KvHeads, ld = ScratchLd(L, Qb);
             float[] scratch = ArrayPool<float>.Shared.Rent(Qb * ld);
             try
             {
@@ -263,13 +282,13 @@ public static unsafe class AttentionGemmKernels
         float* dO = dOut + (long)b * T * outLd + h * hd;
         for (int i0 = 0; i0 < T; i0 += qb)
         {
-            int i1 = Math.Min(T, i0 + qb), lo = BlockFirstKey(i0, l.Window), m = i1 - i0, nk = i1 - lo;
+            int i1 = Math.Min(T, i0 + qb), lo = BlockFirstKey(l, b, i0, i1), m = i1 - i0, nk = i1 - lo;
             var pBlk = Span(p + (long)i0 * T + lo, m, nk, T);        // P[i0:i1, lo:i1]
             var dOBlk = Span(dO + (long)i0 * outLd, m, hd, outLd);   // dO[i0:i1]
             if (dV != null) Mm(true, false, nk, hd, m, 1f, pBlk, T, dOBlk, outLd, 1f, SpanW(dV + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv);
             if (dQ == null && dK == null) continue;
             Mm(false, true, m, nk, hd, 1f, dOBlk, outLd, Span(l.V + vo + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(scratch, m, nk, ldS), ldS);
-            DsRows(l, p, scratch, ldS, i0, i1, lo);
+            DsRows(l, b, p, scratch, ldS, i0, i1, lo);
             var ds = Span(scratch, m, nk, ldS);
             if (dQ != null) Mm(false, false, m, hd, nk, 1f, ds, ldS, Span(l.K + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk, overwriteDq ? 0f : 1f, SpanW(dQ + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq);
             if (dK != null) Mm(true, false, nk, hd, m, 1f, ds, ldS, Span(l.Q + qo + (long)i0 * l.Ldq, m, hd, l.Ldq), l.Ldq, 1f, SpanW(dK + ko + (long)lo * l.Ldk, nk, hd, l.Ldk), l.Ldk);

@@ -19,6 +19,9 @@ public unsafe struct AttentionLayout
     public float* Mask;   // optional additive key mask (batch, KvRowsPerBatch): 0 keeps, −∞ drops (key padding)
     public float* P;      // probabilities (batch, heads, Tq, Tk) saved for backward, or null (inference)
     public float Scale;   // 1/√hd
+    // optional (batch, 2), training layout only (Pos0 = 0, Tq = Tk): [b0, b1) of sequence b is a first branch that the
+    // rows i ≥ b1 (the second branch) skip, those rows sitting at position i − (b1 − b0); see BranchedRows
+    public int* Branches;
 }
 
 /// <summary>
@@ -56,11 +59,12 @@ public static unsafe class AttentionKernels
             {
                 var q = new ReadOnlySpan<float>(l.Q + (long)(b * l.Tq + i) * l.Ldq + l.QOff + h * hd, hd);
                 var o = new Span<float>(l.Out + (long)(b * l.Tq + i) * l.Heads * hd + h * hd, hd);
-                int n = Math.Min(l.Pos0 + i + 1, l.Tk), lo = FirstKey(l, i);
+                int n = Math.Min(l.Pos0 + i + 1, l.Tk), lo = RowKeys(l, b, i, out int h0, out int h1);
                 Span<float> s = l.P != null ? new Span<float>(l.P + (((long)b * l.Heads + h) * l.Tq + i) * l.Tk, l.Tk) : scoresArr.AsSpan(0, l.Tk);
                 s[..lo].Clear();
+                s[h0..h1].Clear();
                 float max = float.NegativeInfinity;
-                for (int j = lo; j < n; j++)
+                for (int j = Skip(lo, h0, h1); j < n; j = Skip(j + 1, h0, h1))
                 {
                     var k = new ReadOnlySpan<float>(l.K + (long)(b * l.KvRowsPerBatch + j) * l.Ldk + l.KOff + g * hd, hd);
                     float v = TensorPrimitives.Dot(q, k) * l.Scale;
@@ -71,9 +75,9 @@ public static unsafe class AttentionKernels
                 o.Clear();
                 if (float.IsNegativeInfinity(max)) { s.Slice(0, n).Clear(); continue; } // every key masked: output 0
                 double sum = 0;
-                for (int j = lo; j < n; j++) { float e = MathF.Exp(s[j] - max); s[j] = e; sum += e; }
+                for (int j = Skip(lo, h0, h1); j < n; j = Skip(j + 1, h0, h1)) { float e = MathF.Exp(s[j] - max); s[j] = e; sum += e; }
                 float inv = (float)(1.0 / sum);
-                for (int j = lo; j < n; j++)
+                for (int j = Skip(lo, h0, h1); j < n; j = Skip(j + 1, h0, h1))
                 {
                     float p = s[j] * inv;
                     s[j] = p;
@@ -114,13 +118,13 @@ public static unsafe class AttentionKernels
             for (int h = g * group; h < (g + 1) * group; h++)
                 for (int i = 0; i < l.Tq; i++)
                 {
-                    int n = Math.Min(l.Pos0 + i + 1, l.Tk), lo = FirstKey(l, i);
+                    int n = Math.Min(l.Pos0 + i + 1, l.Tk), lo = RowKeys(l, b, i, out int h0, out int h1);
                     var p = new ReadOnlySpan<float>(l.P + (((long)b * l.Heads + h) * l.Tq + i) * l.Tk, n);
                     var dO = new ReadOnlySpan<float>(DOut + (long)(b * l.Tq + i) * l.Heads * hd + h * hd, hd);
                     long qo = (long)(b * l.Tq + i) * l.Ldq + l.QOff + h * hd;
                     var q = new ReadOnlySpan<float>(l.Q + qo, hd);
                     double dot = 0;
-                    for (int j = lo; j < n; j++)
+                    for (int j = Skip(lo, h0, h1); j < n; j = Skip(j + 1, h0, h1))
                     {
                         var v = new ReadOnlySpan<float>(l.V + (long)(b * l.KvRowsPerBatch + j) * l.Ldv + l.VOff + g * hd, hd);
                         dp[j] = TensorPrimitives.Dot(dO, v);
@@ -133,7 +137,7 @@ public static unsafe class AttentionKernels
                     }
                     float fdot = (float)dot;
                     Span<float> dq = DQ != null ? new Span<float>(DQ + qo, hd) : default;
-                    for (int j = lo; j < n; j++)
+                    for (int j = Skip(lo, h0, h1); j < n; j = Skip(j + 1, h0, h1))
                     {
                         float ds = p[j] * (dp[j] - fdot) * l.Scale;
                         if (ds == 0) continue;
@@ -148,6 +152,29 @@ public static unsafe class AttentionKernels
     /// <summary>The first key query row i may see: 0, or p − Window + 1 for its absolute position p = Pos0 + i.</summary>
     public static int FirstKey(in AttentionLayout l, int i) => l.Window > 0 ? Math.Max(0, l.Pos0 + i - l.Window + 1) : 0;
 
+    /// <summary>
+    /// The keys query row i of sequence b sees: [lo, i] (the return value) less the hole [h0, h1) (empty unless branched).
+    /// With <see cref="AttentionLayout.Branches"/> a second-branch row (i ≥ b1) sits at position p = i − (b1 − b0) and skips
+    /// the first branch [b0, b1); a window keeps the keys whose position is within p − Window &lt; position ≤ p: prefix keys
+    /// j ≥ p − Window + 1, second-branch keys j ≥ i − Window + 1. When the window starts past the prefix, the first
+    /// branch lies left of it and the live keys are one range again.
+    /// </summary>
+    public static int RowKeys(in AttentionLayout l, int b, int i, out int h0, out int h1)
+    {
+        h0 = h1 = 0;
+        if (l.Branches == null) return FirstKey(l, i);
+        int b0 = l.Branches[2 * b], b1 = l.Branches[2 * b + 1];
+        if (i < b1 || b0 == b1) return FirstKey(l, i);
+        int p = i - (b1 - b0);
+        if (l.Window > 0 && p - l.Window + 1 >= b0) return i - l.Window + 1;
+        h0 = b0;
+        h1 = b1;
+        return l.Window > 0 ? Math.Max(0, p - l.Window + 1) : 0;
+    }
+
+    /// <summary>j, or the end of the hole [h0, h1) when j falls inside it.</summary>
+    static int Skip(int j, int h0, int h1) => j >= h0 && j < h1 ? h1 : j;
+
     static void Validate(in AttentionLayout l)
     {
         if (l.Window < 0) throw new ArgumentException($"attention: sliding window must be positive (or 0 for none), got {l.Window}");
@@ -155,5 +182,7 @@ public static unsafe class AttentionKernels
             throw new ArgumentException($"attention: kv heads ({l.KvHeads}) must divide heads ({l.Heads})");
         if (l.HeadDim <= 0 || l.Tq <= 0 || l.Tk > l.KvRowsPerBatch)
             throw new ArgumentException($"attention: bad sizes Tq={l.Tq} Tk={l.Tk} kvRows={l.KvRowsPerBatch} hd={l.HeadDim}");
+        if (l.Branches != null && (l.Pos0 != 0 || l.Tq != l.Tk))
+            throw new ArgumentException("attention: branched rows need the training layout (Pos0 = 0, Tq = Tk)");
     }
 }

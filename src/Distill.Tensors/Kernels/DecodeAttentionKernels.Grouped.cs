@@ -92,9 +92,11 @@ public static unsafe partial class DecodeAttentionKernels
                     for (int r = 0; r < rows; r++)
                         KeyScores(l, b0 + r, kr, g0, scores + (long)r * perRow * stride + j, stride, chunks);
                 }
+            bool own512 = Avx512F.IsSupported && hd % 16 == 0;
             for (int r = 0; r < rows; r++)
             {
                 long own = (long)l.CacheRows[b0 + r] * l.Capacity;
+                if (own512) { OwnScores512(l, b0 + r, g0, shared, scores + (long)r * perRow * stride, stride); continue; }
                 for (int j = shared; j <= l.Positions[b0 + r]; j++)
                     KeyScores(l, b0 + r, l.K + (own + j) * width, g0, scores + (long)r * perRow * stride + j, stride, chunks);
             }
@@ -119,6 +121,7 @@ public static unsafe partial class DecodeAttentionKernels
             for (int r = 0; r < rows; r++)
             {
                 long own = (long)l.CacheRows[b0 + r] * l.Capacity;
+                if (own512) { OwnValues512(l, b0 + r, g0, shared, scores + (long)r * perRow * stride, stride, o + (long)r * perRow * hd); continue; }
                 for (int j = shared; j <= l.Positions[b0 + r]; j++)
                     AddValues(l.V + (own + j) * width, g0, hs, qPerKv, hd, scores + (long)r * perRow * stride + j, stride, o + (long)r * perRow * hd);
             }
@@ -238,6 +241,133 @@ public static unsafe partial class DecodeAttentionKernels
                         for (int d = 0; d < hd; d++) oi[d] += ot[d * Lanes + i];
                     }
                 }
+        }
+
+        /// <summary>
+        /// Row b's own keys [from, position] (what it generated, in its own cache row) against its queries of kv heads
+        /// [g0, g0 + HeadsPerUnit), AVX-512, head dim a multiple of 16: four keys at a time, each query's four dot products
+        /// accumulated in zmm registers over the head dim and reduced together (<see cref="Sum4"/>: one shuffle tree for
+        /// four keys instead of a horizontal sum per key and query); scores[i·stride + j] = scale · q_i · k_j, query i =
+        /// (kv head gi, head t) = gi·qPerKv + t, as <see cref="KeyScores"/> writes them.
+        /// </summary>
+        readonly void OwnScores512(in DecodeAttentionLayout l, int b, int g0, int from, float* scores, int stride)
+        {
+            int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, to = l.Positions[b] + 1;
+            long own = (long)l.CacheRows[b] * l.Capacity;
+            var scale = Vector128.Create(l.Scale);
+            // keys outer, kv heads inner: each key row (all the unit's kv heads) is read once, front to back
+            int j = from;
+            for (; j + 4 <= to; j += 4)
+                for (int gi = 0; gi < HeadsPerUnit; gi++)
+                {
+                    float* q0 = l.Q + (long)b * l.Ldq + (g0 + gi) * qPerKv * hd, s0 = scores + (long)gi * qPerKv * stride;
+                    float* k0 = l.K + (own + j) * width + (g0 + gi) * hd, k1 = k0 + width, k2 = k1 + width, k3 = k2 + width;
+                    for (int t = 0; t < qPerKv; t++)
+                    {
+                        float* q = q0 + t * hd;
+                        var qc = Avx512F.LoadVector512(q);
+                        Vector512<float> a0 = qc * Avx512F.LoadVector512(k0), a1 = qc * Avx512F.LoadVector512(k1),
+                            a2 = qc * Avx512F.LoadVector512(k2), a3 = qc * Avx512F.LoadVector512(k3);
+                        for (int c = 16; c < hd; c += 16)
+                        {
+                            qc = Avx512F.LoadVector512(q + c);
+                            a0 = Avx512F.FusedMultiplyAdd(qc, Avx512F.LoadVector512(k0 + c), a0);
+                            a1 = Avx512F.FusedMultiplyAdd(qc, Avx512F.LoadVector512(k1 + c), a1);
+                            a2 = Avx512F.FusedMultiplyAdd(qc, Avx512F.LoadVector512(k2 + c), a2);
+                            a3 = Avx512F.FusedMultiplyAdd(qc, Avx512F.LoadVector512(k3 + c), a3);
+                        }
+                        (Sum4(a0, a1, a2, a3) * scale).Store(s0 + (long)t * stride + j);
+                    }
+                }
+            for (; j < to; j++)
+                for (int gi = 0; gi < HeadsPerUnit; gi++)
+                {
+                    float* q0 = l.Q + (long)b * l.Ldq + (g0 + gi) * qPerKv * hd, s0 = scores + (long)gi * qPerKv * stride;
+                    float* k = l.K + (own + j) * width + (g0 + gi) * hd;
+                    for (int t = 0; t < qPerKv; t++)
+                    {
+                        float* q = q0 + t * hd;
+                        var a = Avx512F.LoadVector512(q) * Avx512F.LoadVector512(k);
+                        for (int c = 16; c < hd; c += 16) a = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(q + c), Avx512F.LoadVector512(k + c), a);
+                        s0[(long)t * stride + j] = Vector512.Sum(a) * l.Scale;
+                    }
+                }
+        }
+
+        /// <summary>[Σ a, Σ b, Σ c, Σ d]: halves, then quarters, then pairs added across the four vectors (7 shuffles, 5 adds).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+        {
+            // quarters [a0+a2, a1+a3, b0+b2, b1+b3], [c0+c2, c1+c3, d0+d2, d1+d3]
+            var ab = Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
+            var cd = Avx512F.Shuffle4x128(c, d, 0x44) + Avx512F.Shuffle4x128(c, d, 0xEE);
+            // quarter i: the four partial sums of vector i
+            var x = Avx512F.Shuffle4x128(ab, cd, 0x88) + Avx512F.Shuffle4x128(ab, cd, 0xDD);
+            x += Avx512F.Shuffle(x, x, 0xB1);  // within quarters: [p0+p1, p0+p1, p2+p3, p2+p3]
+            x += Avx512F.Shuffle(x, x, 0x4E);  // every element of quarter i: Σ vector i
+            return Avx512F.PermuteVar16x32(x, Vector512.Create(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).GetLower().GetLower();
+        }
+
+        /// <summary>
+        /// o_i += Σ_j p_ij · v_j over row b's own keys [from, position] for its queries of kv heads [g0, g0 + HeadsPerUnit),
+        /// AVX-512, head dim a multiple of 16: each query's output held in zmm registers (64 columns at a time) across all
+        /// the keys, two keys per pass in separate accumulators (the FMA latency), instead of a load, FMA and store of o
+        /// per key (<see cref="AddValues"/>). o: the row's outputs, query i at i·hd.
+        /// </summary>
+        readonly void OwnValues512(in DecodeAttentionLayout l, int b, int g0, int from, float* scores, int stride, float* o)
+        {
+            int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, to = l.Positions[b] + 1;
+            long own = (long)l.CacheRows[b] * l.Capacity;
+            for (int gi = 0; gi < HeadsPerUnit; gi++)
+            {
+                float* vb = l.V + own * width + (g0 + gi) * hd;
+                for (int t = 0; t < qPerKv; t++)
+                {
+                    int i = gi * qPerKv + t;
+                    float* s = scores + (long)i * stride, oi = o + (long)i * hd;
+                    int c = 0;
+                    for (; c + 64 <= hd; c += 64)
+                    {
+                        Vector512<float> a0 = Avx512F.LoadVector512(oi + c), a1 = Avx512F.LoadVector512(oi + c + 16),
+                            a2 = Avx512F.LoadVector512(oi + c + 32), a3 = Avx512F.LoadVector512(oi + c + 48);
+                        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                        int j = from;
+                        for (; j + 2 <= to; j += 2)
+                        {
+                            float* v0 = vb + (long)j * width + c, v1 = v0 + width;
+                            var p0 = Vector512.Create(s[j]);
+                            var p1 = Vector512.Create(s[j + 1]);
+                            a0 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0), a0);
+                            a1 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0 + 16), a1);
+                            a2 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0 + 32), a2);
+                            a3 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0 + 48), a3);
+                            b0 = Avx512F.FusedMultiplyAdd(p1, Avx512F.LoadVector512(v1), b0);
+                            b1 = Avx512F.FusedMultiplyAdd(p1, Avx512F.LoadVector512(v1 + 16), b1);
+                            b2 = Avx512F.FusedMultiplyAdd(p1, Avx512F.LoadVector512(v1 + 32), b2);
+                            b3 = Avx512F.FusedMultiplyAdd(p1, Avx512F.LoadVector512(v1 + 48), b3);
+                        }
+                        if (j < to)
+                        {
+                            float* v0 = vb + (long)j * width + c;
+                            var p0 = Vector512.Create(s[j]);
+                            a0 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0), a0);
+                            a1 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0 + 16), a1);
+                            a2 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0 + 32), a2);
+                            a3 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0 + 48), a3);
+                        }
+                        (a0 + b0).Store(oi + c);
+                        (a1 + b1).Store(oi + c + 16);
+                        (a2 + b2).Store(oi + c + 32);
+                        (a3 + b3).Store(oi + c + 48);
+                    }
+                    for (; c < hd; c += 16)
+                    {
+                        var a = Avx512F.LoadVector512(oi + c);
+                        for (int j = from; j < to; j++) a = Avx512F.FusedMultiplyAdd(Vector512.Create(s[j]), Avx512F.LoadVector512(vb + (long)j * width + c), a);
+                        a.Store(oi + c);
+                    }
+                }
+            }
         }
 
         /// <summary>scores[i·stride] = scale · q_i · k for row b's queries of kv heads [g0, g0 + hs); kr: the key's row (all kv heads).</summary>

@@ -117,8 +117,13 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
             if (m == 1) { Gemv(px, py); return; }
             int mPanels = (m + _mr - 1) / _mr;
             float* a = Buffers.A((long)mPanels * _mr * Cols);
-            PackX(px, m, a);
             int threads = (long)m * Rows * Cols < 128L * 128 * 32 ? 1 : Workers.Count;
+            // x's panels are independent: packed by every thread when there is a lot of it (a prefill's 1,024 × 576 or
+            // × 1,536), so no thread waits while one packs; a decoding step's (≤ 256 rows) is packed by the caller — the
+            // extra fork/join cost more than it saved there (bench sample, 64 rows, shared machine: decode CPU +24 %)
+            if (threads > 1 && mPanels >= 2 * threads && (long)m * Cols >= 1L << 19)
+                Workers.For(mPanels, new PackBody { W = this, X = px, A = a, M = m }, 2);
+            else PackX(px, m, a, 0, mPanels);
             int units = Math.Max(threads, (_panels + MaxUnitPanels - 1) / MaxUnitPanels);
             units = Math.Min(_panels, (units + threads - 1) / threads * threads);
             int next = 0;
@@ -128,14 +133,17 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
         }
     }
 
-    /// <summary>Packs x (m, cols) as MR-row panels per K block: block kb at pc · mPanels · MR, panel i at + i · kc · MR.</summary>
-    void PackX(float* x, int m, float* a)
+    /// <summary>
+    /// Packs row panels [i0, i1) of x (m, cols) as MR-row panels per K block: block kb at pc · mPanels · MR, panel i at
+    /// + i · kc · MR.
+    /// </summary>
+    void PackX(float* x, int m, float* a, int i0, int i1)
     {
         int mPanels = (m + _mr - 1) / _mr;
         for (int kb = 0; kb < _kBlocks; kb++)
         {
             int pc = kb * _kcMax, kc = Math.Min(_kcMax, Cols - pc);
-            for (int i = 0; i < mPanels; i++)
+            for (int i = i0; i < i1; i++)
             {
                 int row = i * _mr, rows = Math.Min(_mr, m - row);
                 float* dst = a + (long)pc * mPanels * _mr + (long)i * kc * _mr;
@@ -145,6 +153,14 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
                     for (int r = 0; r < _mr; r++) dst[q * _mr + r] = r < rows ? src[(long)r * Cols + q] : 0f;
             }
         }
+    }
+
+    struct PackBody : IRangeBody
+    {
+        public PackedF32Matrix W;
+        public float* X, A;
+        public int M;
+        public readonly void Run(int begin, int end) => W.PackX(X, M, A, begin, end);
     }
 
     /// <summary>Each thread claims units (equal ranges of W's panels) and runs every row panel of x against them.</summary>

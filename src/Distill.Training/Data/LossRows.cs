@@ -23,6 +23,13 @@ public static class LossRows
     }
 
     /// <summary>
+    /// <see cref="PerSequence(int[], int)"/> of a collated batch: a prompt-shared pair batch already lists its scored rows
+    /// (<see cref="SequenceBatch.OutputRows"/>, in the same per-sequence layout), a plain batch scores each row.
+    /// </summary>
+    public static (int[] Rows, int[] Labels)? PerSequence(SequenceBatch batch)
+        => batch.OutputRows is { } rows ? (rows, batch.Labels) : PerSequence(batch.Labels, batch.Sequences);
+
+    /// <summary>
     /// For per-sequence losses (SequenceLogProb sums over each sequence's T positions): every sequence of
     /// <paramref name="sequences"/> keeps its labelled rows in order, padded to the longest sequence's count with ignored
     /// rows (they point at the sequence's first row and carry the ignore index), so the result is still

@@ -25,6 +25,13 @@ public sealed record PreferenceOptions(PreferenceLossKind Kind, float Beta = 0.1
     /// </summary>
     public float Temperature { get; init; } = 1f;
 
+    /// <summary>
+    /// Prompt sharing (the default): each pair runs as one row [prompt | chosen | rejected] (<see cref="Collator.SharedPairs"/>),
+    /// the prompt through the model once instead of twice, with the same log-probs, losses and gradients as the two rows
+    /// of TRL's concatenated_forward (up to float rounding). False: the two rows (<see cref="Collator.Pairs"/>).
+    /// </summary>
+    public bool SharePrompt { get; init; } = true;
+
     /// <summary>Overrides <see cref="LengthNormalized"/>'s default (PLaD's length-normalisation ablation: false = summed log-likelihood).</summary>
     public bool? LengthNormalization { get; init; }
 
@@ -47,8 +54,9 @@ public sealed record PreferenceOptions(PreferenceLossKind Kind, float Beta = 0.1
 }
 
 /// <summary>
-/// Preference optimisation on prompt/chosen/rejected pairs: chosen and rejected run as one concatenated batch of 2B
-/// rows (TRL's concatenated_forward), SequenceLogProb gives log π per row, the pure loss of <c>Losses/</c> gives the
+/// Preference optimisation on prompt/chosen/rejected pairs: chosen and rejected run in one batch — by default one row per
+/// pair with the prompt shared (<see cref="Collator.SharedPairs"/>), else 2B rows as TRL's concatenated_forward
+/// (<see cref="PreferenceOptions.SharePrompt"/>) — SequenceLogProb gives log π per answer, the pure loss of <c>Losses/</c> gives the
 /// loss and dL/dlog π, and the tape back-propagates those seeds. The reference log-probs (adapters off) are scored
 /// once over the dataset at <see cref="Initialize"/> and cached in the output folder (reference_logps.safetensors).
 /// Units are pairs; metrics are TRL's rewards/* and logps/* (means over pairs).
@@ -78,11 +86,15 @@ public sealed class PreferenceObjective(PreferenceOptions options) : IObjective
                 throw new ArgumentException($"{Name}: example {i} has no rejected answer; preference training needs prompt/chosen/rejected records");
         if (options.NeedsReference)
             _reference = SequenceScorer.Reference(context.Model, context.Dataset, ReferenceBatchSize, context.MaxLength, context.PadTokenId,
-                Path.Combine(context.OutputDir, ReferenceCacheFile));
+                Path.Combine(context.OutputDir, ReferenceCacheFile), options.SharePrompt);
     }
 
     public MicroBatch Prepare(IReadOnlyList<int> indices, TrainingContext context, Rng rng)
-        => new(Collator.Pairs(indices.Select(i => context.Dataset[i]).ToList(), context.MaxLength, context.PadTokenId), [.. indices], indices.Count);
+        => new(Collate(indices.Select(i => context.Dataset[i]).ToList(), context.MaxLength, context.PadTokenId, options.SharePrompt), [.. indices], indices.Count);
+
+    /// <summary>The pairs as the policy and the reference score them: prompt-shared rows, or chosen rows then rejected rows.</summary>
+    public static SequenceBatch Collate(IReadOnlyList<TrainingExample> pairs, int maxLength, int padId, bool sharePrompt)
+        => sharePrompt ? Collator.SharedPairs(pairs, maxLength, padId) : Collator.Pairs(pairs, maxLength, padId);
 
     public ObjectiveOutput Step(Tape tape, MicroBatch batch, float weight, TrainingContext context)
     {
@@ -91,8 +103,8 @@ public sealed class PreferenceObjective(PreferenceOptions options) : IObjective
         using var mask = s.KeyMaskTensor();
         // the head on each sequence's labelled rows only (LossRows.PerSequence keeps SequenceLogProb's per-sequence layout):
         // with 256-token prompts and 128-token answers two thirds of the head's work had no reader
-        var kept = LossRows.PerSequence(s.Labels, s.Rows);
-        var logits = context.Model.Forward(tape, s.Ids, s.Rows, mask, kept?.Rows);
+        var kept = LossRows.PerSequence(s);
+        var logits = context.Model.Forward(tape, s.Ids, s.Rows, mask, kept?.Rows, s.Branches);
         float[]? rc = null, rr = null;
         if (_reference is { } reference)
         {

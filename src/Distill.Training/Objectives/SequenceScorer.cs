@@ -16,27 +16,28 @@ namespace Distill.Training.Objectives;
 /// </summary>
 public static class SequenceScorer
 {
-    /// <summary>Summed and mean completion log-probs of each row of <paramref name="batch"/>, without gradient.</summary>
+    /// <summary>Summed and mean completion log-probs of each scored sequence of <paramref name="batch"/> (its rows, or a shared pair batch's 2 per pair), without gradient.</summary>
     public static (float[] Sum, float[] Mean) Score(CausalLM model, SequenceBatch batch)
     {
         using var tape = new Tape { NoGrad = true };
         using var mask = batch.KeyMaskTensor();
         // the head on the labelled rows only, in the layout PreferenceObjective uses, so policy and reference match bit for bit
-        var kept = LossRows.PerSequence(batch.Labels, batch.Rows);
+        var kept = LossRows.PerSequence(batch);
         var labels = kept?.Labels ?? batch.Labels;
-        var logits = model.Forward(tape, batch.Ids, batch.Rows, mask, kept?.Rows);
-        var sum = SequenceLogProb.Forward(tape, logits, labels, batch.Rows).Span.ToArray();
+        var logits = model.Forward(tape, batch.Ids, batch.Rows, mask, kept?.Rows, batch.Branches);
+        var sum = SequenceLogProb.Forward(tape, logits, labels, batch.Sequences).Span.ToArray();
         // the kernel's own mean (not sum / n here), so a policy scored with lengthNormalized equals it bit for bit
-        var mean = SequenceLogProb.Forward(tape, logits, labels, batch.Rows, lengthNormalized: true).Span.ToArray();
+        var mean = SequenceLogProb.Forward(tape, logits, labels, batch.Sequences, lengthNormalized: true).Span.ToArray();
         return (sum, mean);
     }
 
     /// <summary>
     /// Reference log-probs of every example's chosen and rejected answer, with adapters off, in dataset order,
     /// batch by batch. Cached in <paramref name="cacheFile"/> (safetensors, float32, exact) when given: a resumed run
-    /// reads the very numbers the first run used.
+    /// reads the very numbers the first run used. <paramref name="sharePrompt"/>: collated as the policy is
+    /// (<see cref="PreferenceObjective.Collate"/>), so an unchanged adapter scores what the reference did.
     /// </summary>
-    public static ReferenceLogProbs Reference(CausalLM model, IReadOnlyList<TrainingExample> data, int batchSize, int maxLength, int padId, string? cacheFile = null)
+    public static ReferenceLogProbs Reference(CausalLM model, IReadOnlyList<TrainingExample> data, int batchSize, int maxLength, int padId, string? cacheFile = null, bool sharePrompt = true)
     {
         if (cacheFile is not null && File.Exists(cacheFile))
         {
@@ -54,7 +55,7 @@ public static class SequenceScorer
             for (int s = 0; s < n; s += batchSize)
             {
                 var chunk = Enumerable.Range(s, Math.Min(batchSize, n - s)).Select(i => data[i]).ToList();
-                var (sum, mean) = Score(model, Collator.Pairs(chunk, maxLength, padId));
+                var (sum, mean) = Score(model, PreferenceObjective.Collate(chunk, maxLength, padId, sharePrompt));
                 int b = chunk.Count;
                 sum.AsSpan(0, b).CopyTo(r.ChosenSum.AsSpan(s));
                 sum.AsSpan(b, b).CopyTo(r.RejectedSum.AsSpan(s));

@@ -69,8 +69,16 @@ public class DemoQuickTests
             {
                 var r = saved.Models.Single(x => x.Name == m.Name);
                 if (m.Name is "seqkd" or "persd-plain")
-                    Assert.True(r.TeacherExamples > 0 && r.TeacherTokens > 0 && r.TeacherCostUsd > 0, $"{m.Name}: {r.TeacherExamples} examples, {r.TeacherTokens} tokens, ${r.TeacherCostUsd}");
+                    Assert.True(r.TeacherTokens > 0 && r.TeacherCostUsd > 0, $"{m.Name}: {r.TeacherTokens} tokens, ${r.TeacherCostUsd}");
                 else Assert.True(r.TeacherTokens == 0 && (r.TeacherCostUsd ?? 0) == 0, $"{m.Name}: {r.TeacherTokens} tokens, ${r.TeacherCostUsd} (expected from the shared cache)");
+                if (m.RecipeMethod != "persd") { if (m.Name == "seqkd") Assert.True(r.TeacherExamples > 0, m.Name); continue; }
+                // PERsD's teacher examples are the answers it kept (they passed the tests), not its requests; its verdict says
+                // what the teacher was asked (the failed tasks alone: persd.teacher_mode solve)
+                var persd = JsonNode.Parse(File.ReadAllText(Path.Combine(paths.Run(m.Name), "stages", "persd-data.json")))!["details"]!;
+                Assert.Equal("solve", (string)persd["teacher_mode"]!);
+                Assert.Equal((long)persd["kept"]!, r.TeacherExamples);
+                Assert.True((int)persd["failed_tasks"]! > 0, m.Name);
+                Assert.Contains(DemoScores.PersdLabel(DemoPipeline.PersdCounts(paths.Run(m.Name))), r.Verdict, StringComparison.Ordinal);
             }
             Assert.Equal(0, saved.Models.Single(x => x.Name == "sft").TeacherExamples);
             // DPO-KD Fig. 4: reward margins per global step, offline and online (two iterations joined)

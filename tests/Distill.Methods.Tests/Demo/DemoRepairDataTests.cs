@@ -96,8 +96,15 @@ public class DemoRepairDataTests
         {
             var r = Recipe.Parse(DemoMethods.Recipe(m, DemoPreset.Standard, 0, paths, "openai:demo-teacher@http://127.0.0.1:1/v1"), "r.yaml");
             Assert.Equal("dataset", r.String("persd.prompt_format"));
-            Assert.Equal("reference", r.String("persd.gold"));
+            // the standard teacher never learnt the repair conversation: it is asked each failed task's gen-view prompt alone
+            Assert.Equal("solve", r.String("persd.teacher_mode"));
+            Assert.Equal(TeacherMode.Solve, PersdRun.Options(r).Mode);
+            // a teacher that learnt it is asked the authors' conversation, with the task's reference as its CORRECT CODE
+            var repair = Recipe.Parse(DemoMethods.Recipe(m, DemoPreset.Standard with { PersdTeacherMode = "repair", TeacherRepairProblems = 800 }, 0, paths, "openai:demo-teacher@http://127.0.0.1:1/v1"), "r.yaml");
+            Assert.Equal("repair", repair.String("persd.teacher_mode"));
+            Assert.Equal("reference", repair.String("persd.gold"));
         }
+        Assert.Equal("solve", DemoPreset.Quick.PersdTeacherMode);
         // a preset with repair conversations (the quick one; standard has none: they cost its teacher its gap, docs/demo.md)
         var withRepair = DemoPreset.Standard with { TeacherRepairProblems = 800 };
         var base_ = Recipe.Parse(DemoMethods.BaseRecipe(withRepair, 0, paths), "base.yaml");

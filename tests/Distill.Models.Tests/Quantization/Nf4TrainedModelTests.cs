@@ -13,22 +13,17 @@ namespace Distill.Models.Tests.Quantization;
 /// </summary>
 public class Nf4TrainedModelTests
 {
-    static string Mbpp => Path.Combine(TestPaths.RepoRoot, "data", "benchmarks", "mbpp", "mbpp.jsonl");
-
     [Fact]
     public void NF4LogitsOfATrainedModelStayWithinTheStatedTolerance()
     {
-        var (train, heldOut) = ScratchTraining.MbppBytes(Mbpp);
-        using var model = ModelIO.Create(ScratchTraining.ByteLlama(hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 160));
-        ModelInit.Initialize(model, 1);
-        var losses = ScratchTraining.Train(model, train, steps: 300, batch: 8, seqLen: 64, lr: 3e-3f, seed: 7);
+        // trained once per test run for this test and Q8InferenceTests (TrainedByteLlama: 300 steps, init seed 1, data seed 7)
+        var (model, losses, unigram, tokens) = TrainedByteLlama.Fresh();
+        using var _ = model;
 
         // The model must have learned: measured final loss ≈ 2.5 nats against a byte unigram entropy of 3.49.
-        double unigram = ScratchTraining.UnigramEntropy(train);
         double final = losses.TakeLast(50).Average(l => (double)l);
         Assert.True(final < unigram - 0.5, $"final training loss {final:F3} is not clearly below the unigram entropy {unigram:F3}");
 
-        var tokens = heldOut.Select(b => (int)b).ToArray();
         double engineNll = HeldOutCrossEntropy(model, tokens, 128, 16); // before Measure quantizes the model in place
         var f = Nf4Fidelity.Measure(model, tokens, windowLength: 128, maxWindows: 16);
         // Nf4Fidelity's own log-softmax agrees with the engine's cross-entropy on the same windows.

@@ -16,17 +16,13 @@ namespace Distill.Models.Tests.Quantization;
 /// </summary>
 public class Q8InferenceTests
 {
-    static string Mbpp => Path.Combine(TestPaths.RepoRoot, "data", "benchmarks", "mbpp", "mbpp.jsonl");
-
+    /// <summary>The shared trained model (<see cref="TrainedByteLlama"/>), frozen as a base for inference and LoRA.</summary>
     static (CausalLM Model, int[] HeldOut) Trained()
     {
-        var (train, heldOut) = ScratchTraining.MbppBytes(Mbpp);
-        var model = ModelIO.Create(ScratchTraining.ByteLlama(hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 160));
-        ModelInit.Initialize(model, 1);
-        var losses = ScratchTraining.Train(model, train, steps: 300, batch: 8, seqLen: 64, lr: 3e-3f, seed: 7);
-        Assert.True(losses.TakeLast(50).Average(l => (double)l) < ScratchTraining.UnigramEntropy(train) - 0.5, "the model did not learn");
+        var (model, losses, unigram, heldOut) = TrainedByteLlama.Fresh();
+        Assert.True(losses.TakeLast(50).Average(l => (double)l) < unigram - 0.5, "the model did not learn");
         model.FreezeBase();
-        return (model, heldOut.Select(b => (int)b).ToArray());
+        return (model, heldOut);
     }
 
     static float[] Logits(CausalLM model, int[] ids)

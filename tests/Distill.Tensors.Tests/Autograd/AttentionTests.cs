@@ -112,9 +112,12 @@ public class AttentionTests
     [InlineData(0, 16, 12)]
     [InlineData(3, 16, 2)]
     [InlineData(3, 8, 12)]
-    public void SharedPrefixDecodeEqualsEachSamplesFullForward(int window, int hd, int prompts)
+    [InlineData(0, 64, 3, 11)]  // AVX-512 own keys (hd a multiple of 16): blocks of four keys, a remainder of 1–3, 64-column values
+    [InlineData(0, 48, 12, 7)]  // hd 48: three 16-column chunks (the values' tail loop)
+    [InlineData(5, 16, 12, 9)]  // a window inside the own keys
+    public void SharedPrefixDecodeEqualsEachSamplesFullForward(int window, int hd, int prompts, int steps = 4)
     {
-        const int heads = 6, kvHeads = 2, n = 3, steps = 4;
+        const int heads = 6, kvHeads = 2, n = 3;
         var rng = new Rng(91);
         int[] prefill = Enumerable.Range(0, prompts).Select(i => 2 + 3 * i % 7).ToArray();
         // one (q, k, v) per sample: the prompt positions shared by its prompt's samples, the generated ones its own
@@ -134,10 +137,10 @@ public class AttentionTests
         }
         using var tape = new Tape { NoGrad = true };
         var full = seqs.Select(x => CausalAttention.Forward(tape, x.q, x.k, x.v, 1, heads, kvHeads, window: window).Span.ToArray()).ToArray();
-        using var cache = new KvCache(prompts * n, capacity: 16, kvHeads, hd);
+        using var cache = new KvCache(prompts * n, capacity: 32, kvHeads, hd);
         for (int i = 0; i < prompts; i++)
         {
-            using var one = new KvCache(1, capacity: 16, kvHeads, hd);
+            using var one = new KvCache(1, capacity: 32, kvHeads, hd);
             var x = seqs[i * n];
             using Tensor q = Rows(x.q, 1, x.T, 0, prefill[i]), k = Rows(x.k, 1, x.T, 0, prefill[i]), v = Rows(x.v, 1, x.T, 0, prefill[i]);
             CausalAttention.Decode(tape, q, k, v, one, 0, heads, kvHeads, window);
@@ -315,14 +318,8 @@ public unsafe class AttentionKernelEqualityTests
         using Tensor p1 = Tensor.Create(batch, heads, T, T), p2 = Tensor.Create(batch, heads, T, T);
         using Tensor o1 = Tensor.Create(batch * T, heads * hd), o2 = Tensor.Create(batch * T, heads * hd);
         using Tensor d1 = Tensor.Create(batch * T, w), d2 = Tensor.Create(batch * T, w);
-        AttentionLayout L(Tensor p, Tensor o) => new()
-        {
-            Q = qkv.Pointer, K = qkv.Pointer, V = qkv.Pointer, Out = o.Pointer, Ldq = w, Ldk = w, Ldv = w,
-            QOff = 0, KOff = heads * hd, VOff = (heads + kvHeads) * hd, Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T,
-            Heads = heads, KvHeads = kvHeads, HeadDim = hd, Mask = mask.Pointer, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd), Window = window,
-        };
-        var l1 = L(p1, o1);
-        var l2 = L(p2, o2);
+        var l1 = FusedLayout(qkv, mask, p1, o1, batch, T, heads, kvHeads, hd, window);
+        var l2 = FusedLayout(qkv, mask, p2, o2, batch, T, heads, kvHeads, hd, window);
         AttentionKernels.Forward(l1);
         AttentionGemmKernels.Forward(l2);
         for (int i = 0; i < o1.Length; i++) Assert.True(MathF.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + MathF.Abs(o1[i])), $"out[{i}] (packed {packed}): row {o1[i]} vs gemm {o2[i]}");
@@ -330,5 +327,17 @@ public unsafe class AttentionKernelEqualityTests
         AttentionKernels.Backward(l1, dOut.Pointer, d1.Pointer, d1.Pointer, d1.Pointer);
         AttentionGemmKernels.Backward(l2, dOut.Pointer, d2.Pointer, d2.Pointer, d2.Pointer);
         for (int i = 0; i < d1.Length; i++) Assert.True(MathF.Abs(d1[i] - d2[i]) <= 1e-5f * (1 + MathF.Abs(d1[i])), $"d[{i}] (packed {packed}): row {d1[i]} vs gemm {d2[i]}");
+    }
+
+    /// <summary>Self-attention over fused qkv rows (q, then k, then v columns) with an additive key mask, P and output given.</summary>
+    internal static unsafe AttentionLayout FusedLayout(Tensor qkv, Tensor mask, Tensor p, Tensor o, int batch, int T, int heads, int kvHeads, int hd, int window)
+    {
+        int w = (heads + 2 * kvHeads) * hd;
+        return new()
+        {
+            Q = qkv.Pointer, K = qkv.Pointer, V = qkv.Pointer, Out = o.Pointer, Ldq = w, Ldk = w, Ldv = w,
+            QOff = 0, KOff = heads * hd, VOff = (heads + kvHeads) * hd, Batch = batch, Tq = T, Tk = T, KvRowsPerBatch = T,
+            Heads = heads, KvHeads = kvHeads, HeadDim = hd, Mask = mask.Pointer, P = p.Pointer, Scale = 1f / MathF.Sqrt(hd), Window = window,
+        };
     }
 }

@@ -141,6 +141,15 @@ public class OpGradientTests
             var maskW = Tensor.Create(2, 20);
             maskW[20 + 17] = float.NegativeInfinity;
             GradCheck.Check("CausalAttention(window 3)", t => CausalAttention.Forward(t, qw, kw, vw, 2, 2, 1, maskW, window: 3), [qw, kw, vw], maxCoords: 96);
+            // branched rows (a shared prompt, then two answers; BranchedRows): sequence 0 = prompt 4, answers 7 and 6 (T 17);
+            // sequence 1 = prompt 2, answers 5 and 9, then a padded key. With and without a window (3: a second-branch row reaches
+            // back into the prompt past the first branch)
+            Tensor qb = GradCheck.Input(rng, 34, 8), kb = GradCheck.Input(rng, 34, 4), vb = GradCheck.Input(rng, 34, 4);
+            var branches = new BranchedRows(17, [4, 2], [7, 5], [6, 9]);
+            var maskB = Tensor.Create(2, 17);
+            maskB[17 + 16] = float.NegativeInfinity;
+            GradCheck.Check("CausalAttention(branched)", t => CausalAttention.Forward(t, qb, kb, vb, 2, 2, 1, maskB, branches: branches), [qb, kb, vb], maxCoords: 96);
+            GradCheck.Check("CausalAttention(branched, window 3)", t => CausalAttention.Forward(t, qb, kb, vb, 2, 2, 1, maskB, window: 3, branches: branches), [qb, kb, vb], maxCoords: 96);
         },
         ["SliceColumns"] = () =>
         {

@@ -9,35 +9,40 @@ namespace Distill.Tensors.Autograd.Ops;
 /// Output: (batch·T, heads·hd), heads side by side as the o_proj expects. keyMask (batch, T), optional:
 /// additive, 0 keeps a key and −∞ drops it (padding). window &gt; 0: sliding-window attention, query i sees keys
 /// i − window &lt; j ≤ i (transformers' masking_utils.py sliding_window_overlay AND causal_mask_function), blocks left of
-/// the band skipped. Saved for backward: P (batch, heads, T, T).
-/// Slots: A = q, B = k, C = v (all the same tensor when fused), D = mask, S0 = P, I0..I5 = batch, T, heads, kvHeads, hd, window.
+/// the band skipped. branches, optional: each sequence is a shared prefix and two branches (<see cref="BranchedRows"/>,
+/// prompt sharing in preference training); the second branch's rows do not see the first's keys and the window counts
+/// positions. Saved for backward: P (batch, heads, T, T).
+/// Slots: A = q, B = k, C = v (all the same tensor when fused), D = mask, S0 = P, I0..I5 = batch, T, heads, kvHeads, hd, window,
+/// Y = branches (BranchedRows or null).
 /// </summary>
 public sealed unsafe class CausalAttention : Op
 {
     static readonly CausalAttention Instance = new();
     public override string Name => nameof(CausalAttention);
 
-    public static Tensor Forward(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int heads, int kvHeads, Tensor? keyMask = null, int window = 0)
+    public static Tensor Forward(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int heads, int kvHeads, Tensor? keyMask = null, int window = 0, BranchedRows? branches = null)
     {
         int T = q.Rows / batch, hd = q.Cols / heads;
         if (q.Rows != batch * T || k.Rows != q.Rows || v.Rows != q.Rows || k.Cols != kvHeads * hd || v.Cols != kvHeads * hd || q.Cols != heads * hd)
             throw new ArgumentException($"CausalAttention: q {Tensor.ShapeString(q.Shape)}, k {Tensor.ShapeString(k.Shape)}, v {Tensor.ShapeString(v.Shape)} do not fit batch {batch}, heads {heads}/{kvHeads}");
-        return Run(tape, q, k, v, batch, T, heads, kvHeads, hd, keyMask, window);
+        return Run(tape, q, k, v, batch, T, heads, kvHeads, hd, keyMask, window, branches);
     }
 
     /// <summary>Fused qkv: columns [0, H·hd) are q, then kvHeads·hd of k, then of v.</summary>
-    public static Tensor Forward(Tape tape, Tensor qkv, int batch, int heads, int kvHeads, Tensor? keyMask = null, int window = 0)
+    public static Tensor Forward(Tape tape, Tensor qkv, int batch, int heads, int kvHeads, Tensor? keyMask = null, int window = 0, BranchedRows? branches = null)
     {
         int T = qkv.Rows / batch, hd = qkv.Cols / (heads + 2 * kvHeads);
         if (qkv.Rows != batch * T || qkv.Cols != (heads + 2 * kvHeads) * hd)
             throw new ArgumentException($"CausalAttention: qkv {Tensor.ShapeString(qkv.Shape)} does not split into {heads}+2×{kvHeads} heads");
-        return Run(tape, qkv, qkv, qkv, batch, T, heads, kvHeads, hd, keyMask, window);
+        return Run(tape, qkv, qkv, qkv, batch, T, heads, kvHeads, hd, keyMask, window, branches);
     }
 
-    static Tensor Run(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask, int window)
+    static Tensor Run(Tape tape, Tensor q, Tensor k, Tensor v, int batch, int T, int heads, int kvHeads, int hd, Tensor? mask, int window, BranchedRows? branches)
     {
         if (window < 0) throw new ArgumentException($"CausalAttention: sliding window must be positive (0 for none), got {window}");
         if (mask is not null && mask.Length != batch * T) throw new ArgumentException($"CausalAttention: key mask has {mask.Length} values, expected batch×T = {batch * T}");
+        if (branches is not null && (branches.Count != batch || branches.Length != T))
+            throw new ArgumentException($"CausalAttention: branched rows for {branches.Count} sequences of {branches.Length}, but the batch is {batch} × {T}");
         var y = tape.New(batch * T, heads * hd);
         bool grad = tape.NeedsGrad(q, k, v);
         Span<int> pShape = stackalloc int[4];
@@ -45,8 +50,12 @@ public sealed unsafe class CausalAttention : Op
         var p = tape.New(pShape); // the GEMM path needs the full score matrix even without a tape
         var l = Layout(q, k, v, batch, T, heads, kvHeads, hd, mask, p, window);
         l.Out = y.Pointer;
-        AttentionGemmKernels.Forward(l); // the row kernel (AttentionKernels) serves decoding; tests hold them equal
-        if (grad) tape.Record(new TapeEntry { Op = Instance, Out = y, A = q, B = k, C = v, D = mask, S0 = p, I0 = batch, I1 = T, I2 = heads, I3 = kvHeads, I4 = hd, I5 = window });
+        fixed (int* bounds = branches?.Bounds)
+        {
+            l.Branches = bounds;
+            AttentionGemmKernels.Forward(l); // the row kernel (AttentionKernels) serves decoding; tests hold them equal
+        }
+        if (grad) tape.Record(new TapeEntry { Op = Instance, Out = y, A = q, B = k, C = v, D = mask, S0 = p, I0 = batch, I1 = T, I2 = heads, I3 = kvHeads, I4 = hd, I5 = window, Y = branches });
         return y;
     }
 
@@ -74,13 +83,20 @@ public sealed unsafe class CausalAttention : Op
         var dk = fused ? dq : tape.GradOf(k);
         var dv = fused ? dq : tape.GradOf(v);
         float* dqp = dq is null ? null : dq.Pointer, dkp = dk is null ? null : dk.Pointer, dvp = dv is null ? null : dv.Pointer;
-        AttentionGemmKernels.Backward(l, e.Out.Grad!.Pointer, dqp, dkp, dvp, overwriteDq: freshQ);
+        fixed (int* bounds = ((BranchedRows?)e.Y)?.Bounds)
+        {
+            l.Branches = bounds;
+            AttentionGemmKernels.Backward(l, e.Out.Grad!.Pointer, dqp, dkp, dvp, overwriteDq: freshQ);
+        }
     }
+
+    /// <summary>A prefill's score matrix (batch·heads·len² floats) at most this large takes the GEMM kernels (64 MB).</summary>
+    internal const long PrefillScoresMax = 16L << 20;
 
     /// <summary>
     /// Inference with a KV cache: writes k, v (batch·len rows) at positions [pos, pos+len) of the cache,
     /// then attends q (batch·len, heads·hd) over cache positions [0, pos+len), query i sitting at pos+i.
-    /// Records nothing (generation runs without a tape). Equals Forward over the whole prefix. With a sliding window
+    /// Records nothing on a no-grad tape (generation). Equals Forward over the whole prefix; a prefill (pos 0) runs it. With a sliding window
     /// the cache keeps every position and each query reads only its last <paramref name="window"/> keys.
     /// </summary>
     public static Tensor Decode(Tape tape, Tensor q, Tensor k, Tensor v, KvCache cache, int pos, int heads, int kvHeads, int window = 0)
@@ -97,6 +113,13 @@ public sealed unsafe class CausalAttention : Op
             v.Span.Slice(b * len * w, len * w).CopyTo(cache.V.Span.Slice((b * cache.Capacity + pos) * w, len * w));
         }
         cache.Length = Math.Max(cache.Length, pos + len);
+        // A prefill (nothing cached before it): the keys are exactly k and v, so the training forward's GEMM kernels
+        // (AttentionGemmKernels: scores and P·v as small matrix products per head, one unit per (batch, head)) run on
+        // q, k, v themselves — several times faster than the row kernel's dot product per (query, key) — as long as
+        // their (batch, heads, len, len) score matrix stays small. Equal to the row kernel up to float rounding
+        // (AttentionTests.GemmKernelsEqualRowKernels, KvCacheDecodeEqualsFullForward).
+        if (pos == 0 && (long)batch * heads * len * len <= PrefillScoresMax)
+            return Run(tape, q, k, v, batch, len, heads, kvHeads, hd, null, window, null);
         var y = tape.New(batch * len, heads * hd);
         var l = new AttentionLayout
         {

@@ -1,0 +1,43 @@
+using Distill.Training;
+
+namespace Distill.Models.Tests.Quantization;
+
+/// <summary>
+/// The byte-level Llama of <see cref="Nf4TrainedModelTests"/> and <see cref="Q8InferenceTests"/> (hidden 64, 2 layers,
+/// ≈ 0.1 M parameters), trained once per test run from scratch on MBPP's training tasks (300 steps): four tests measure
+/// a quantization of the same trained weights, and training is deterministic (same init seed, data and schedule), so
+/// training it once per test gave the same weights four times over (≈ 30 s of CPU each). Every test gets its own
+/// <see cref="CausalLM"/> holding a copy of the weights, since the tests quantize, freeze or adapt it in place.
+/// </summary>
+static class TrainedByteLlama
+{
+    static string Mbpp => Path.Combine(TestPaths.RepoRoot, "data", "benchmarks", "mbpp", "mbpp.jsonl");
+
+    sealed record Trained(ModelConfig Config, float[][] Weights, float[] Losses, double UnigramEntropy, int[] HeldOut);
+
+    static readonly Lazy<Trained> Once = new(Train, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    static Trained Train()
+    {
+        var (train, heldOut) = ScratchTraining.MbppBytes(Mbpp);
+        using var model = ModelIO.Create(ScratchTraining.ByteLlama(hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 160));
+        ModelInit.Initialize(model, 1);
+        var losses = ScratchTraining.Train(model, train, steps: 300, batch: 8, seqLen: 64, lr: 3e-3f, seed: 7);
+        return new Trained(model.Config, [.. model.Weights.Select(w => w.Parameter.Span.ToArray())], [.. losses],
+            ScratchTraining.UnigramEntropy(train), [.. heldOut.Select(b => (int)b)]);
+    }
+
+    /// <summary>
+    /// A new model with the trained weights, the training losses, the training bytes' unigram entropy (nats) and the
+    /// held-out MBPP bytes as token ids.
+    /// </summary>
+    public static (CausalLM Model, float[] Losses, double UnigramEntropy, int[] HeldOut) Fresh()
+    {
+        var t = Once.Value;
+        var model = ModelIO.Create(t.Config);
+        var weights = model.Weights.ToList();
+        Assert.Equal(t.Weights.Length, weights.Count);
+        for (int i = 0; i < weights.Count; i++) t.Weights[i].CopyTo(weights[i].Parameter.Span);
+        return (model, t.Losses, t.UnigramEntropy, t.HeldOut);
+    }
+}
