@@ -57,6 +57,12 @@ public sealed record DemoPreset
     public int RewardPairs { get; init; } = 32;
     public int BootstrapResamples { get; init; } = 1000;
     /// <summary>
+    /// Method runs and evaluations run this many at a time, each on one engine thread (1: one after another on every
+    /// thread). The demo's models are too small for a step's kernels to gain from two threads; two runs side by side use
+    /// both cores without the workers' spinning (DemoPipeline.InParallel). The base run (the teacher) keeps every thread.
+    /// </summary>
+    public int ParallelRuns { get; init; } = 2;
+    /// <summary>
     /// Train problems whose PERsD repair conversation the teacher also learns (<see cref="DemoRepairData"/>: the demo's
     /// stand-in for an API teacher's ability to repair; 0 = none), and the longest such training sequence, tokens
     /// (the authors' conversation is ~700 tokens of the demo's BPE).
