@@ -45,6 +45,7 @@ static class RunProgressView
         readonly object _lock = new();
         (string Name, int Index, int Count)? _outer, _inner;
         double _workFraction;
+        int _completed;
 
         public void On(RunProgressEvent e)
         {
@@ -59,8 +60,9 @@ static class RunProgressView
                         Set(overall, s.Index, s.Count, $"{title} [{s.Index + 1}/{s.Count}] {Short(s.Name)}");
                         Set(current, 0, 1, Short(s.Name));
                         break;
-                    case StageCompleted { Level: 0 } c:
-                        overall.Value = c.Index + 1;
+                    case StageCompleted { Level: 0 }:
+                        // stages may end out of order (the demo runs two method runs at once): the bar counts those done
+                        overall.Value = ++_completed;
                         break;
                     case StageStarted { Level: 1 } s:
                         _inner = (s.Name, s.Index, s.Count);
@@ -81,7 +83,7 @@ static class RunProgressView
                     // inside the outer stage: its inner stages done plus the current one's work; once the inner stages are all
                     // done (a sub-stage such as PLaD's teacher-gen inside `distill run`'s plad stage), the work that follows
                     double inside = _inner is { Count: > 0 } i && i.Index < i.Count ? (i.Index + _workFraction) / i.Count : _workFraction;
-                    overall.Value = Math.Max(overall.Value, o.Index + Math.Min(inside, 0.999));
+                    overall.Value = Math.Max(overall.Value, _completed + Math.Min(inside, 0.999));
                 }
             }
         }

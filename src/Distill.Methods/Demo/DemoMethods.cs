@@ -46,7 +46,9 @@ public static class DemoMethods
             y.Append($"teacher:\n  model: {Quote(m.UsesLocalTeacher ? paths.Teacher : apiTeacher)}\n");
             if (m.UsesApiTeacher)
                 // a notional price (USD per million tokens, an API model of the small class) so the cost column is exercised
+                // one response cache for the demo: SeqKD, DPO-KD and PLaD send the same requests, so the teacher answers each distill input once
                 y.Append($"  max_tokens: {(m.RecipeMethod == "persd" ? 2 * p.MaxNewTokens : p.MaxNewTokens)}\n  temperature: 0.0\n  concurrency: 2\n  max_retries: 1\n" +
+                         $"  cache: {Quote(paths.TeacherCache)}\n" +
                          $"  price_input: {DemoTeacherServer.PriceInput.ToString(inv)}\n  price_output: {DemoTeacherServer.PriceOutput.ToString(inv)}\n");
         }
         y.Append($"sampling:\n  n: 1\n  temperature: 1.0\n  max_new_tokens: {p.MaxNewTokens}\n");
@@ -122,5 +124,7 @@ public sealed record DemoPaths(string Root)
     public string RewardModel => Path.Combine(Root, "reward-model");
     public string Eval => Path.Combine(Root, "eval");
     public string Server => Path.Combine(Root, "server.json");
+    /// <summary>The served teacher's answers, shared by every method run of the demo (teacher.cache).</summary>
+    public string TeacherCache => Path.Combine(Root, "teacher-cache.sqlite");
     public string Run(string name) => Path.Combine(Runs, name);
 }

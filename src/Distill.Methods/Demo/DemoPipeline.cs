@@ -25,6 +25,9 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
     IProgress<RunProgressEvent>? progress = null)
 {
     readonly DemoPaths _paths = new(Path.GetFullPath(outDir));
+    // two stages may write at once (DemoPreset.ParallelRuns)
+    readonly TextWriter _log = TextWriter.Synchronized(log);
+    readonly object _gate = new();
     readonly Stopwatch _wall = Stopwatch.StartNew();
     DemoResults _results = null!;
     int _stageIndex;
@@ -54,7 +57,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         _results = new DemoResults { Preset = preset.Name, Seed = seed, Machine = Machine(), Started = DateTimeOffset.UtcNow, Judge = judge ?? Distill.Evaluation.Judge.ReferenceAgreementJudge.Label, TestProblems = preset.TestProblems };
         using var judgeCache = judge is null ? null : new Chat.Caching.ResponseCache(Path.Combine(_paths.Root, "judge-cache.sqlite"));
         _llmJudge = judge is null ? null : Chat.ChatPipeline.Compose(Chat.ChatClientFactory.Create(Chat.ModelReference.Parse(judge)), judge, new Chat.ChatPipelineOptions { Cache = judgeCache, MaxConcurrency = 1 });
-        log.WriteLine($"distill demo: preset {preset.Name}, seed {seed}, into {_paths.Root}{(resume ? " (resuming)" : "")}");
+        _log.WriteLine($"distill demo: preset {preset.Name}, seed {seed}, into {_paths.Root}{(resume ? " (resuming)" : "")}");
 
         List<Problem> test = null!;
         await Stage("data", async () =>
@@ -63,7 +66,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             if (preset.TeacherRepairProblems > 0)
             {
                 int n = await DemoRepairData.WriteAsync(preset, seed, _paths.TeacherRepairData, ct);
-                log.WriteLine($"  teacher repair conversations (PERsD's, train shard): {n} → {Path.GetRelativePath(_paths.Root, _paths.TeacherRepairData)}");
+                _log.WriteLine($"  teacher repair conversations (PERsD's, train shard): {n} → {Path.GetRelativePath(_paths.Root, _paths.TeacherRepairData)}");
             }
         });
         await Stage("base: BPE, teacher and student from scratch (train shard)", async () =>
@@ -71,40 +74,45 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             await RunRecipe("base", DemoMethods.BaseRecipe(preset, seed, _paths), ct);
             // the trained student's folder (the train stage's model/) holds weights and config; the methods load it as
             // student.model, so it gets the tokenizer files of the folder it was initialized in
-            foreach (var f in Directory.GetFiles(Path.Combine(_paths.BaseRun, "models", "student")).Where(f => Path.GetFileName(f).StartsWith("tokenizer", StringComparison.Ordinal) || Path.GetFileName(f) == "special_tokens_map.json"))
-                if (!File.Exists(Path.Combine(_paths.StudentStart, Path.GetFileName(f)))) File.Copy(f, Path.Combine(_paths.StudentStart, Path.GetFileName(f)));
+            CopyTokenizer(Path.Combine(_paths.BaseRun, "models", "student"), _paths.StudentStart);
         });
 
         // teacher and student first: the gap every method is measured against is known before any method runs
         var outputs = new Dictionary<string, ModelOutputs>();
         var usage = new Dictionary<string, JsonObject>();
         string? rewardModel = null;
-        async Task Evaluate(string name, string dir, string? adapter) =>
-            await Stage($"eval {name} (test shard: {test.Count} problems × {preset.EvalSamples} samples, sandbox; summaries)", async () =>
+        ParallelStage Evaluate(string name, string dir, string? adapter) =>
+            new(name, [], $"eval {name} (test shard: {test.Count} problems × {preset.EvalSamples} samples, sandbox; summaries)", async () =>
             {
-                outputs[name] = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct, progress);
-                Publish(test, outputs, usage, rewardModel);
+                var o = await DemoEvaluation.RunAsync(name, dir, adapter, test, preset, seed, _paths.Eval, resume, ct, progress);
+                lock (_gate)
+                {
+                    outputs[name] = o;
+                    Publish(test, outputs, usage, rewardModel);
+                }
             });
-        await Evaluate("teacher", _paths.Teacher, null);
-        await Evaluate("student", _paths.StudentStart, null);
+        await InParallel([Evaluate("teacher", _paths.Teacher, null), Evaluate("student", _paths.StudentStart, null)]);
 
         await using var server = await Timed("serve: teacher on loopback", () => DemoTeacherServer.StartAsync(_paths.Teacher, _paths.Server, ct));
-        log.WriteLine($"  teacher served at {server.Reference}");
-        foreach (var m in DemoMethods.All)
-            await Stage($"method {m.Name}", async () => usage[m.Name] = await RunMethod(m, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference), m.Name, ct));
-        foreach (var f in preset.PladFractions)
-        {
-            var m = DemoMethods.All.Single(x => x.Name == "plad-rank");
-            var name = FractionRun(f);
-            await Stage($"method {name} (plad.distill_fraction {f})", async () => usage[name] = await RunMethod(m, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference, f, name), name, ct));
-        }
+        _log.WriteLine($"  teacher served at {server.Reference}");
+        ParallelStage Method(DemoMethod m, string stage, string name, double fraction = 1.0) =>
+            new(name, After(m), stage, async () =>
+            {
+                var u = await RunMethod(m, DemoMethods.Recipe(m, preset, seed, _paths, server.Reference, fraction, name == m.Name ? null : name), name, ct);
+                lock (_gate) usage[name] = u;
+            });
+        var plad = DemoMethods.All.Single(x => x.Name == "plad-rank");
+        await InParallel([
+            .. DemoMethods.All.Select(m => Method(m, $"method {m.Name}", m.Name)),
+            .. preset.PladFractions.Select(f => Method(plad, $"method {FractionRun(f)} (plad.distill_fraction {f})", FractionRun(f), f)),
+        ]);
 
-        await Stage("reward model (train shard: reference ≻ corrupted)", async () => rewardModel = await DemoRewardModel.TrainAsync(preset, seed, _paths, resume, log, ct, progress));
+        await Stage("reward model (train shard: reference ≻ corrupted)", async () => rewardModel = await DemoRewardModel.TrainAsync(preset, seed, _paths, resume, _log, ct, progress));
 
         var evalModels = DemoMethods.All.Select(m => Trained(m.Name)).Concat(preset.PladFractions.Select(f => Trained(FractionRun(f)))).ToList();
-        foreach (var (name, dir, adapter) in evalModels) await Evaluate(name, dir, adapter);
+        await InParallel([.. evalModels.Select(e => Evaluate(e.Item1, e.Item2, e.Item3))]);
         await Stage($"scores: ROUGE, judge ({_results.Judge}, both orders), reward model, bootstrap CIs", () => { Publish(test, outputs, usage, rewardModel); return Task.CompletedTask; });
-        log.WriteLine($"distill demo: done in {_wall.Elapsed.TotalSeconds:F1} s; results in {_paths.Results}");
+        _log.WriteLine($"distill demo: done in {_wall.Elapsed.TotalSeconds:F1} s; results in {_paths.Results}");
         return _results;
     }
 
@@ -122,21 +130,103 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         var run = _paths.Run(name);
         if (File.Exists(Untrained(name))) return (name, _paths.StudentStart, null);
         if (File.Exists(Path.Combine(run, "adapter", "adapter_config.json"))) return (name, _paths.StudentStart, Path.Combine(run, "adapter"));
-        if (File.Exists(Path.Combine(run, "model", "config.json"))) return (name, Path.Combine(run, "model"), null);
+        if (File.Exists(Path.Combine(run, "model", "config.json")))
+        {
+            // a student trained whole: its folder holds weights and config; the tokenizer is the student start's
+            CopyTokenizer(_paths.StudentStart, Path.Combine(run, "model"));
+            return (name, Path.Combine(run, "model"), null);
+        }
         throw new InvalidOperationException($"{run}: the run left neither adapter/ nor model/");
+    }
+
+    /// <summary>The tokenizer files of one model folder into another that lacks them.</summary>
+    static void CopyTokenizer(string from, string to)
+    {
+        foreach (var f in Directory.GetFiles(from).Where(f => Path.GetFileName(f).StartsWith("tokenizer", StringComparison.Ordinal) || Path.GetFileName(f) == "special_tokens_map.json"))
+            if (!File.Exists(Path.Combine(to, Path.GetFileName(f)))) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
     }
 
     async Task Stage(string name, Func<Task> body)
     {
         _ct.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
-        int index = _stageIndex++;
-        progress?.Report(new StageStarted(0, name, index, StageCount));
-        log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name} …");
+        int index;
+        lock (_gate)
+        {
+            // numbered and reported together, so that stages started from two threads report their indices in order
+            index = _stageIndex++;
+            progress?.Report(new StageStarted(0, name, index, StageCount));
+        }
+        _log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name} …");
         await body();
-        log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name}: done in {clock.Elapsed.TotalSeconds:F1} s");
-        Save();
-        progress?.Report(new StageCompleted(0, name, index, StageCount, clock.Elapsed, Skipped: false));
+        _log.WriteLine($"[{_wall.Elapsed.TotalSeconds,6:F1} s] {name}: done in {clock.Elapsed.TotalSeconds:F1} s");
+        lock (_gate)
+        {
+            Save();
+            progress?.Report(new StageCompleted(0, name, index, StageCount, clock.Elapsed, Skipped: false));
+        }
+    }
+
+    /// <summary>A stage that may run beside another: its key, the keys of the stages it must follow, its name and work.</summary>
+    sealed record ParallelStage(string Key, string[] After, string Name, Func<Task> Body);
+
+    /// <summary>
+    /// What a method run must wait for, so that which requests reach the served teacher does not depend on the schedule
+    /// (the teacher usage columns stay the same from run to run): DPO-KD and PLaD send SeqKD's requests, answered from the
+    /// demo's one response cache once SeqKD asked them; PERsD refine sends PERsD plain's.
+    /// </summary>
+    static string[] After(DemoMethod m) => m.RecipeMethod switch
+    {
+        "dpo-kd-offline" or "dpo-kd-online" or "plad" => ["seqkd"],
+        "persd" when m.Name != "persd-plain" => ["persd-plain"],
+        _ => [],
+    };
+
+    /// <summary>
+    /// Runs independent stages <see cref="DemoPreset.ParallelRuns"/> at a time, each on one engine thread: the demo's
+    /// models are so small (the standard student has 203 k parameters) that a training step's kernels are too short to
+    /// split across two threads — measured, 100 full-weight SFT steps of the standard student took 7.9 s of CPU on one
+    /// thread and 19.9 s on two (the workers spin between kernels), and took longer in wall time too on a loaded machine.
+    /// Two runs on one thread each keep both cores busy instead. Results do not depend on the thread count
+    /// (<see cref="Distill.Tensors.Threading.Workers"/> splits by rows, never along a reduction) nor on the schedule
+    /// (every run is seeded by its recipe; <see cref="After"/> orders the runs that share teacher requests), so the same
+    /// seed gives the same results.json. The first stage is started first, and a stage starts when the stages it follows
+    /// are done, in list order.
+    /// </summary>
+    async Task InParallel(IReadOnlyList<ParallelStage> stages)
+    {
+        int width = Math.Max(1, preset.ParallelRuns);
+        int threads = Distill.Tensors.Threading.Workers.Count;
+        if (width > 1) Distill.Tensors.Threading.Workers.Count = 1;
+        try
+        {
+            var pending = stages.ToList();
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            var running = new Dictionary<Task, string>();
+            try
+            {
+                while (pending.Count > 0 || running.Count > 0)
+                {
+                    while (running.Count < width && pending.FirstOrDefault(s => s.After.All(a => done.Contains(a) || !stages.Any(x => x.Key == a))) is { } next)
+                    {
+                        pending.Remove(next);
+                        running[Task.Run(() => Stage(next.Name, next.Body), _ct)] = next.Key;
+                    }
+                    if (running.Count == 0) throw new InvalidOperationException($"demo stages waiting on each other: {string.Join(", ", pending.Select(p => p.Key))}");
+                    var finished = await Task.WhenAny(running.Keys);
+                    await finished; // a failure stops the schedule (the finally below lets the other stage end first)
+                    done.Add(running[finished]);
+                    running.Remove(finished);
+                }
+            }
+            finally
+            {
+                // a failed or cancelled stage: the one beside it ends too (at its next safe point when cancelled) before the
+                // failure propagates, so no run is left writing into DIR
+                try { await Task.WhenAll(running.Keys); } catch (Exception) { /* the first failure is the one that propagates */ }
+            }
+        }
+        finally { if (width > 1) Distill.Tensors.Threading.Workers.Count = threads; }
     }
 
     async Task<T> Timed<T>(string name, Func<Task<T>> body)
@@ -148,8 +238,11 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
 
     void Save()
     {
-        _results = _results with { WallSeconds = Math.Round(_wall.Elapsed.TotalSeconds, 1) };
-        RunDirectory.WriteAtomic(_paths.Results, _results.ToJson());
+        lock (_gate)
+        {
+            _results = _results with { WallSeconds = Math.Round(_wall.Elapsed.TotalSeconds, 1) };
+            RunDirectory.WriteAtomic(_paths.Results, _results.ToJson());
+        }
     }
 
     async Task RunRecipe(string name, string yaml, CancellationToken ct)
@@ -158,7 +251,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         var file = Path.Combine(_paths.Recipes, name + ".yaml");
         RunDirectory.WriteAtomic(file, yaml);
         var recipe = Recipe.Load(file);
-        await RunPipeline.RunAsync(recipe, _paths.Run(name), resume, verbose ? log : TextWriter.Null, ct: ct, progress: RunProgress.Nested(progress)).ConfigureAwait(false);
+        await RunPipeline.RunAsync(recipe, _paths.Run(name), resume, verbose ? _log : TextWriter.Null, ct: ct, progress: RunProgress.Nested(progress)).ConfigureAwait(false);
     }
 
     /// <summary>Runs a method's recipe; returns what its teacher cost: requests and tokens that reached the served teacher (cache hits do not).</summary>
@@ -172,7 +265,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
             // attempt leaves nothing to train on. The method then changed nothing; the report says so rather than failing.
             var what = preset.PersdTeacherMode == "solve" ? "no teacher solution of a failed task" : "no teacher refinement";
             RunDirectory.WriteAtomic(Untrained(name), new JsonObject { ["reason"] = $"{what} passed the tests: nothing to train on; the student start is reported", ["error"] = e.Message }.ToJsonString());
-            log.WriteLine($"  {name}: {what} passed the tests, nothing to train on (reported as the student start)");
+            _log.WriteLine($"  {name}: {what} passed the tests, nothing to train on (reported as the student start)");
         }
         var json = TeacherUsage(_paths.Run(name));
         json["records"] = File.ReadLines(Path.Combine(_paths.Run(name), "data", DataStage.Output)).Count();
@@ -231,7 +324,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
         // the teacher reads PERsD's repair conversations (TeacherMaxSeqLen) and answers them (2 × MaxNewTokens, the recipes' teacher.max_tokens)
         WriteConfig(_paths.TeacherConfig, preset.Teacher, preset.TeacherRepairProblems > 0 ? preset.TeacherMaxSeqLen + 2 * preset.MaxNewTokens : 0);
         WriteConfig(_paths.StudentConfig, preset.Student);
-        log.WriteLine($"  train {train.Count} problems (gen + sum), distill {distill.Count}, test {test.Count}; teacher {Shape(preset.Teacher)}, student {Shape(preset.Student)}");
+        _log.WriteLine($"  train {train.Count} problems (gen + sum), distill {distill.Count}, test {test.Count}; teacher {Shape(preset.Teacher)}, student {Shape(preset.Student)}");
         return test;
     }
 

@@ -59,22 +59,24 @@ public static class DemoTuning
     }
 
     /// <summary>
-    /// The grid (standard preset): the baselines at lr {5e-4, 2e-3}; each preference method at lr {2e-4, 5e-4, 2e-3} ×
-    /// sft_weight {0, 1} (RPO's NLL term on the chosen answer against DPO's likelihood displacement), β 0.1 (the DPO-KD
-    /// paper's), all at the preset's steps. 2e-3 with sft_weight 0 is the preset's setting before tuning. PERsD is left
+    /// The grid, relative to the preset's common lr (L): the baselines at lr {L/4, L}; each preference method at lr
+    /// {L/10, L/4, L} × sft_weight {0, 1} (RPO's NLL term on the chosen answer against DPO's likelihood displacement), β 0.1
+    /// (the DPO-KD paper's), all at the preset's steps (with L = 2e-3, LoRA's, {2e-4, 5e-4, 2e-3}; with L = 1e-3, every
+    /// weight trained, {1e-4, 2.5e-4, 1e-3}). L with sft_weight 0 is the preset's setting before tuning. PERsD is left
     /// out: its teacher repairs no attempt on this task, so it trains nothing whatever its settings.
     /// </summary>
     public static IReadOnlyList<DemoCandidate> Grid(DemoPreset p, IReadOnlyCollection<string>? methods = null)
     {
         var grid = new List<DemoCandidate>();
+        double L = p.MethodLr;
         foreach (var m in DemoMethods.All.Where(m => m.Family != "persd" && (methods is null || methods.Contains(m.Name))))
         {
             if (m.Family == "preference")
                 // most promising first (the DPO-KD paper's lr 5e-4 with RPO's NLL term), so a grid stopped early has run those
-                foreach (var (lr, sft) in new[] { (5e-4, 1.0), (5e-4, 0.0), (2e-3, 0.0), (2e-4, 1.0), (2e-3, 1.0), (2e-4, 0.0) })
+                foreach (var (lr, sft) in new[] { (L / 4, 1.0), (L / 4, 0.0), (L, 0.0), (L / 10, 1.0), (L, 1.0), (L / 10, 0.0) })
                     grid.Add(new(m.Name, new(lr, p.MethodSteps, sft)));
             else
-                foreach (var lr in new[] { 5e-4, 2e-3 })
+                foreach (var lr in new[] { L / 4, L })
                     grid.Add(new(m.Name, new(lr, p.MethodSteps)));
         }
         return grid;
@@ -147,8 +149,12 @@ public static class DemoTuning
             ShareCache(Path.Combine(runDir, "cache.sqlite"), sharedCache);
             double trainSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
+            // an adapter over the student start, or (student.adapter.r 0) the weights trained whole, with the start's tokenizer
             var adapter = Path.Combine(runDir, "adapter");
-            var (pass1, _) = await ScoreAsync(c.Id, demo.StudentStart, Directory.Exists(adapter) ? adapter : null, validation, p, seed, root, ct);
+            var whole = Path.Combine(runDir, "model");
+            bool full = !Directory.Exists(adapter) && File.Exists(Path.Combine(whole, "config.json"));
+            if (full && !File.Exists(Path.Combine(whole, "tokenizer.json"))) File.Copy(Path.Combine(demo.StudentStart, "tokenizer.json"), Path.Combine(whole, "tokenizer.json"));
+            var (pass1, _) = await ScoreAsync(c.Id, full ? whole : demo.StudentStart, Directory.Exists(adapter) ? adapter : null, validation, p, seed, root, ct);
             rows.Add(new DemoTuneRow(c, pass1, Math.Round(trainSeconds, 1), Math.Round(clock.Elapsed.TotalSeconds, 1)));
             progress?.Report(new StageCompleted(0, c.Id, rows.Count - 1, grid.Count, TimeSpan.FromSeconds(trainSeconds + clock.Elapsed.TotalSeconds), Skipped: false));
             log.WriteLine($"  {c.Id,-40} validation pass@1 {Pct(pass1)}   (train {trainSeconds:F0} s, eval {clock.Elapsed.TotalSeconds:F0} s)");

@@ -55,9 +55,11 @@ public sealed class DpoKdLoop(DpoKdOptions options, string studentDir, IReadOnly
                 log?.WriteLine($"[dpo-kd] iteration {k}: complete, skipped");
                 continue;
             }
-            if (options.Lora is null && previous is not null)
-                throw new InvalidOperationException("online DPO-KD with full fine-tuning is not supported: rounds carry a LoRA adapter");
-            using var model = StudentPolicy.Load(studentDir, lora, options.QLora, previous, options.Trainer.Seed, options.SamplingWeights);
+            // trained whole, round k starts from round k − 1's weights, which are also its reference (reference_logps are taken
+            // before the round trains: the previous iterate, as in iterative DPO); with an adapter, from round k − 1's adapter
+            using var model = options.Lora is null
+                ? StudentPolicy.Load(previous ?? studentDir, null, false, null, options.Trainer.Seed, options.SamplingWeights)
+                : StudentPolicy.Load(studentDir, lora, options.QLora, previous, options.Trainer.Seed, options.SamplingWeights);
             if (!File.Exists(PairsPath(k)))
             {
                 // §2.2: "for each iteration, the student model will be queried with the training dataset prompts, and the

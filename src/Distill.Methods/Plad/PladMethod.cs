@@ -51,7 +51,8 @@ public sealed class PladStage(Func<RunContext, IChatClient>? teacherFactory = nu
         }
         int sftEpochs = (int)r.Int("plad.sft_epochs");
         var trainer = PreferenceRecipe.Trainer(r);
-        var lora = PreferenceRecipe.Lora(r) ?? throw new StageFailedException(Name, "PLaD trains a LoRA adapter (SFT, then calibration); set student.adapter.r > 0");
+        // student.adapter.r 0: every weight trained (the calibration losses need no reference model; PladOptions.Lora)
+        var lora = PreferenceRecipe.Lora(r);
         var options = new PladOptions
         {
             Loss = PreferenceRecipe.Loss(r, PreferenceLossKind.PladRank),

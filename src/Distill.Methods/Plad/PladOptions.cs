@@ -29,7 +29,9 @@ public sealed record PladOptions
     public required TrainerOptions Sft { get; init; }
     /// <summary>The distillation stage (calibration loss).</summary>
     public required TrainerOptions Distill { get; init; }
-    public LoraConfig Lora { get; init; } = new() { R = 8, LoraAlpha = 32, LoraDropout = 0.1, TargetModules = ["q_proj", "v_proj"] };
+    /// <summary>The adapter every training step trains; null: every weight (the calibration losses, Eq. 4–5, compare the
+    /// student's own length-normalised log-probabilities and need no reference model, so nothing has to stay frozen).</summary>
+    public LoraConfig? Lora { get; init; } = new() { R = 8, LoraAlpha = 32, LoraDropout = 0.1, TargetModules = ["q_proj", "v_proj"] };
     public bool QLora { get; init; }
     /// <summary>The weights the student samples its (rejected) answers with (q8: 8-bit base beside the float adapter).</summary>
     public Distill.Models.InferenceWeights SamplingWeights { get; init; }

@@ -19,11 +19,12 @@ public sealed record PladResult(bool Completed, string? FinalDir, PairStats? Pai
 /// <code>
 /// split.json                      the labelled and distillation indices (§5.1), after the §5.5 fraction
 /// sft.jsonl                       the labelled shard in prompt/completion columns
-/// sft-teacher/, sft-student/      SFT runs (Trainer folders; adapter/), each with complete.json when done
+/// sft-teacher/, sft-student/      SFT runs (Trainer folders; adapter/, or model/ trained whole), each with complete.json when done
 /// pairs.jsonl (+ .stats.json)     pseudo-preference pairs teacher ≻ student on the distillation shard (§4.2),
 ///                                 scored/relabelled when a scorer is given (§4.3 Eq. 5, §5.3)
 /// distill/                        the calibration-loss run (metrics.jsonl with TRL's names; the "rewards" are ℓθ)
-/// adapter/                        the distilled student's adapter (the SFT adapter, trained further)
+/// adapter/ (or model/)            the distilled student's adapter (the SFT adapter, trained further), or its weights when
+///                                 <see cref="PladOptions.Lora"/> is null (every weight trained)
 /// </code>
 /// Every step is skipped when its output is complete, and the training steps resume from their checkpoints.
 /// </summary>
@@ -83,7 +84,7 @@ public sealed class PladPipeline(PladOptions options, string studentDir, string 
             if (teacherDir is not null)
             {
                 var tok = TokenizerLoader.Load(teacherDir);
-                using var teacher = StudentPolicy.Load(teacherDir, teacherAdapter is null ? null : Lora(teacherDir), options.QLora && teacherAdapter is not null, teacherAdapter, options.Seed);
+                using var teacher = Load(teacherDir, teacherAdapter);
                 var ts = LocalSampler.Sample(teacher, tok, prompts, options.TeacherSampling with { N = 1 }, 0, ct: ct);
                 var settings = options.TeacherSampling.ToJson();
                 chosen = ts.Select(a => (Answer?)new Answer(a.Text, "teacher", a.Truncated, Provenance(settings, a))).ToList();
@@ -91,7 +92,7 @@ public sealed class PladPipeline(PladOptions options, string studentDir, string 
             else chosen = distill.Select(r => teacherAnswers!.TryGetValue(r.Index, out var a) ? a : null).ToList();
             var stok = TokenizerLoader.Load(studentDir);
             List<SampledAnswer> rejected;
-            using (var student = StudentPolicy.Load(studentDir, studentAdapter is null ? null : Lora(studentDir), options.QLora && studentAdapter is not null, studentAdapter, options.Seed, options.SamplingWeights))
+            using (var student = Load(studentDir, studentAdapter, options.SamplingWeights))
                 rejected = LocalSampler.Sample(student, stok, prompts, options.StudentSampling, 0, ct: ct);
             var (pairs, stats) = PairBuilder.Build(prompts, chosen, rejected, "student", options.StudentSampling, 0, distill.Select(r => r.Reference).ToList(), options.DropTruncated);
             // prompt indices in the pairs are positions in the distillation shard; the record index is what a task lookup needs
@@ -112,11 +113,11 @@ public sealed class PladPipeline(PladOptions options, string studentDir, string 
         if (pairStats.Kept == 0) throw new InvalidOperationException($"PLaD: every pair was dropped ({pairStats}); see {PairBuilder.StatsPath(PairsPath)}");
 
         // §4.3: the calibration loss on the student (its SFT adapter trained further)
-        var final = Path.Combine(outDir, "adapter");
+        var final = Path.Combine(outDir, FinalName);
         if (!File.Exists(Complete(DistillDir)))
         {
             var stok = TokenizerLoader.Load(studentDir);
-            using var model = StudentPolicy.Load(studentDir, Lora(studentDir), options.QLora, studentAdapter, options.Seed);
+            using var model = Train(studentDir, studentAdapter);
             var examples = TrainingJsonl.Read(PairsPath, stok, preference: true, model.Config.VocabSize);
             var trainer = new Trainer(options.Distill with { Stage = "plad", Lora = Lora(studentDir), Resume = true, PadTokenId = model.Config.PadTokenId ?? 0 },
                 new PreferenceObjective(options.Loss), examples, model, DistillDir);
@@ -128,7 +129,20 @@ public sealed class PladPipeline(PladOptions options, string studentDir, string 
         return new PladResult(true, final, pairStats, scoring, labelled.Count, distill.Count);
     }
 
-    LoraConfig Lora(string baseDir) => options.Lora with { BaseModelNameOrPath = Path.GetFullPath(baseDir) };
+    LoraConfig? Lora(string baseDir) => options.Lora is null ? null : options.Lora with { BaseModelNameOrPath = Path.GetFullPath(baseDir) };
+
+    /// <summary>The Trainer's final folder: adapter/, or model/ when every weight is trained.</summary>
+    string FinalName => options.Lora is null ? "model" : "adapter";
+
+    /// <summary>A model to sample: the base with its SFT adapter, or the SFT'd weights themselves when trained whole (tuned: that run's output, null = the base).</summary>
+    Distill.Models.CausalLM Load(string baseDir, string? tuned, Distill.Models.InferenceWeights weights = Distill.Models.InferenceWeights.F32) =>
+        options.Lora is null ? StudentPolicy.Load(tuned ?? baseDir, null, false, null, options.Seed, weights)
+            : StudentPolicy.Load(baseDir, tuned is null ? null : Lora(baseDir), options.QLora && tuned is not null, tuned, options.Seed, weights);
+
+    /// <summary>A model to train further: a fresh (or the SFT) adapter over the base, or the (SFT'd) weights trained whole.</summary>
+    Distill.Models.CausalLM Train(string baseDir, string? tuned) =>
+        options.Lora is null ? StudentPolicy.Load(tuned ?? baseDir, null, false, null, options.Seed)
+            : StudentPolicy.Load(baseDir, Lora(baseDir), options.QLora, tuned, options.Seed);
 
     static JsonObject Provenance(JsonObject settings, SampledAnswer a)
     {
@@ -138,14 +152,14 @@ public sealed class PladPipeline(PladOptions options, string studentDir, string 
         return s;
     }
 
-    /// <summary>One SFT run on the labelled shard; the adapter folder, or null when it was interrupted.</summary>
+    /// <summary>One SFT run on the labelled shard; the adapter (or model) folder, or null when it was interrupted.</summary>
     string? Sft(string name, string modelDir, string data, TextWriter? log, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         var dir = Path.Combine(outDir, name);
-        var adapter = Path.Combine(dir, "adapter");
+        var adapter = Path.Combine(dir, FinalName);
         if (File.Exists(Complete(dir))) return adapter;
         var tok = TokenizerLoader.Load(modelDir);
-        using var model = StudentPolicy.Load(modelDir, Lora(modelDir), options.QLora, null, options.Seed);
+        using var model = Train(modelDir, null);
         var examples = TrainingJsonl.Read(data, tok, preference: false, model.Config.VocabSize);
         var trainer = new Trainer(options.Sft with { Stage = "plad/" + name, Lora = Lora(modelDir), Resume = true, PadTokenId = model.Config.PadTokenId ?? 0 },
             new SftObjective(), examples, model, dir);

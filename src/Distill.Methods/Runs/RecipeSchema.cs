@@ -50,6 +50,7 @@ public static class RecipeSchema
         new("teacher.temperature", RecipeKind.Float, 0.0, "sampling temperature of the teacher"),
         new("teacher.concurrency", RecipeKind.Int, 4L, "teacher requests in flight at once"),
         new("teacher.max_retries", RecipeKind.Int, 3L, "retries of a failed request (429, 5xx, time-out, dropped connection)"),
+        new("teacher.cache", RecipeKind.String, "", "the response cache of the teacher's answers (sqlite; relative to the recipe; empty = the run's cache.sqlite): runs that share one ask the teacher once per request (the demo's methods)"),
         new("teacher.timeout_s", RecipeKind.Float, 120.0, "time limit of one attempt, seconds"),
         new("teacher.price_input", RecipeKind.Float, null, "dollars per million input tokens (default: Distill's price table; unknown model = cost not reported)"),
         new("teacher.price_output", RecipeKind.Float, null, "dollars per million output tokens"),

@@ -10,15 +10,17 @@ public sealed class RunDirectory
 {
     public string Root { get; }
 
-    public RunDirectory(string root)
+    public RunDirectory(string root, string? cache = null)
     {
         Root = Path.GetFullPath(root);
+        Cache = cache is { Length: > 0 } ? Path.GetFullPath(cache) : Path.Combine(Root, "cache.sqlite");
         foreach (var d in new[] { Data, Checkpoints, Eval, Stages }) Directory.CreateDirectory(d);
     }
 
     public string Recipe => Path.Combine(Root, "recipe.yaml");
     public string Data => Path.Combine(Root, "data");
-    public string Cache => Path.Combine(Root, "cache.sqlite");
+    /// <summary>The response cache: the run's cache.sqlite, or teacher.cache (a cache several runs share).</summary>
+    public string Cache { get; }
     public string Checkpoints => Path.Combine(Root, "checkpoints");
     public string Metrics => Path.Combine(Root, "metrics.jsonl");
     public string Eval => Path.Combine(Root, "eval");

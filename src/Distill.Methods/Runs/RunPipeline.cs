@@ -36,6 +36,14 @@ public static class RunPipeline
         return ctx;
     }
 
+    /// <summary>teacher.cache, relative to the recipe's folder (null: the run's own cache.sqlite).</summary>
+    static string? SharedCache(Recipe recipe)
+    {
+        var c = recipe.String("teacher.cache");
+        if (c.Length == 0) return null;
+        return Path.IsPathRooted(c) || recipe.SourcePath is not { } file ? c : Path.Combine(Path.GetDirectoryName(file)!, c);
+    }
+
     /// <summary>Opens (or starts) the run directory for a recipe; the run's context.</summary>
     public static RunContext Open(Recipe recipe, string root, bool resume, TextWriter log)
     {
@@ -47,7 +55,7 @@ public static class RunPipeline
             if (recipe.FirstDifference(saved) is { } key)
                 throw new RecipeException(recipeFile, null, key, $"differs from the run being resumed (was {saved[key] ?? "null"}, now {recipe[key] ?? "null"}); start a new run with another --out");
         }
-        var dir = new RunDirectory(root);
+        var dir = new RunDirectory(root, SharedCache(recipe));
         var secrets = Secrets.Values(recipe).ToList();
         if (!File.Exists(recipeFile)) RunDirectory.WriteAtomic(recipeFile, Secrets.Redact(recipe.ToYaml(), secrets));
         return new RunContext(recipe, dir, log, secrets);

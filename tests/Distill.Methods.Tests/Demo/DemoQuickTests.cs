@@ -63,12 +63,15 @@ public class DemoQuickTests
                 else Assert.NotEmpty(m.LossCurve);
                 if (m.Name is not ("teacher" or "student")) Assert.NotNull(m.Verdict);
             }
-            // the API path: every method that asks the teacher reached the served teacher, and was charged for it
+            // the API path: SeqKD (the first to ask) and PERsD plain (its own conversations; refine sends the same) reached the served teacher and were charged;
+            // DPO-KD and PLaD send SeqKD's requests, answered by the demo's one response cache: nothing reached the teacher
             foreach (var m in DemoMethods.All.Where(m => m.UsesApiTeacher))
             {
                 var r = saved.Models.Single(x => x.Name == m.Name);
-                Assert.True(r.TeacherTokens > 0 && r.TeacherCostUsd > 0, $"{m.Name}: {r.TeacherTokens} tokens, ${r.TeacherCostUsd}");
-                if (m.RecipeMethod != "persd") { Assert.True(r.TeacherExamples > 0, m.Name); continue; }
+                if (m.Name is "seqkd" or "persd-plain")
+                    Assert.True(r.TeacherTokens > 0 && r.TeacherCostUsd > 0, $"{m.Name}: {r.TeacherTokens} tokens, ${r.TeacherCostUsd}");
+                else Assert.True(r.TeacherTokens == 0 && (r.TeacherCostUsd ?? 0) == 0, $"{m.Name}: {r.TeacherTokens} tokens, ${r.TeacherCostUsd} (expected from the shared cache)");
+                if (m.RecipeMethod != "persd") { if (m.Name == "seqkd") Assert.True(r.TeacherExamples > 0, m.Name); continue; }
                 // PERsD's teacher examples are the answers it kept (they passed the tests), not its requests; its verdict says
                 // what the teacher was asked (the failed tasks alone: persd.teacher_mode solve)
                 var persd = JsonNode.Parse(File.ReadAllText(Path.Combine(paths.Run(m.Name), "stages", "persd-data.json")))!["details"]!;
@@ -85,11 +88,16 @@ public class DemoQuickTests
             Assert.Contains("[   ", log.ToString()); // per-stage progress lines with elapsed time
             Assert.Contains("pass@1", DemoTable.Render(saved));
 
-            // the teacher usage of every API method is what its stage markers booked (PLaD's teacher-gen included)
+            // the teacher usage of every API method is what its stage markers booked (PLaD's teacher-gen included); the demo's
+            // one response cache (teacher.cache) answers DPO-KD's and PLaD's requests, SeqKD's already: only SeqKD and PERsD plain
+            // (its own conversations) reach the teacher
+            Assert.True(File.Exists(paths.TeacherCache));
             foreach (var m in DemoMethods.All.Where(m => m.UsesApiTeacher).Select(m => m.Name).Append("plad-rank-f0.5"))
             {
                 var booked = DemoPipeline.TeacherUsage(paths.Run(m));
-                Assert.True((long)booked["requests"]! > 0, $"{m}: no teacher request in its markers");
+                bool asks = m is "seqkd" or "persd-plain";
+                Assert.True(asks ? (long)booked["requests"]! > 0 : (long)booked["requests"]! == 0, $"{m}: {booked["requests"]} teacher requests in its markers");
+                Assert.False(File.Exists(Path.Combine(paths.Run(m), "cache.sqlite")), $"{m}: a cache of its own");
                 Assert.Equal((long)booked["requests"]!, (long)JsonNode.Parse(File.ReadAllText(Path.Combine(paths.Run(m), "demo-teacher-usage.json")))!["requests"]!);
             }
             Assert.True(File.Exists(Path.Combine(paths.Run("plad-rank"), "stages", "teacher-gen.json")));
@@ -120,15 +128,18 @@ public class DemoQuickTests
         var started = events.OfType<StageStarted>().Where(e => e.Level == 0).ToList();
         Assert.Equal(Enumerable.Range(0, count), started.Select(e => e.Index));
         Assert.All(started, e => Assert.Equal(count, e.Count));
-        Assert.Equal(started.Select(e => e.Name), events.OfType<StageCompleted>().Where(e => e.Level == 0).Select(e => e.Name));
+        var q = DemoPreset.Quick;
+        Assert.Equal(started.Select(e => e.Name).Order(), events.OfType<StageCompleted>().Where(e => e.Level == 0).Select(e => e.Name).Order());
         Assert.Equal("data", started[0].Name);
         Assert.StartsWith("scores", started[^1].Name);
-        // every level-0 stage completes before the next starts
-        int open = -1;
+        // every level-0 stage completes once, after it started; at most ParallelRuns of them (method runs, evaluations) at once
+        var open = new HashSet<int>();
+        int widest = 0;
         foreach (var e in events)
-            if (e is StageStarted { Level: 0 } s) { Assert.Equal(-1, open); open = s.Index; }
-            else if (e is StageCompleted { Level: 0 } c) { Assert.Equal(open, c.Index); open = -1; }
-        var q = DemoPreset.Quick;
+            if (e is StageStarted { Level: 0 } s) { Assert.True(open.Add(s.Index)); widest = Math.Max(widest, open.Count); Assert.True(open.Count <= q.ParallelRuns, $"{open.Count} stages at once"); }
+            else if (e is StageCompleted { Level: 0 } c) Assert.True(open.Remove(c.Index), $"stage {c.Index} completed without starting");
+        Assert.Empty(open);
+        Assert.Equal(q.ParallelRuns, widest);
         var work = events.OfType<WorkProgress>().ToList();
         foreach (var name in Models)
         {

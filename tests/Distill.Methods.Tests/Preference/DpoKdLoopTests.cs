@@ -57,6 +57,22 @@ public class DpoKdLoopTests
     }
 
     [Fact]
+    public void OnlineTrainedWholeStartsEachRoundFromThePreviousWeights()
+    {
+        string root = Directory.CreateTempSubdirectory("dpokd-full").FullName;
+        string student = TinyLm.Make(root);
+        var loop = new DpoKdLoop(Options(online: true) with { Lora = null }, student, Prompts, Teacher, Path.Combine(root, "on"));
+        var on = loop.Run();
+        Assert.True(on.Completed);
+        Assert.Equal(2, on.Rounds.Count);
+        Assert.Equal(Path.Combine(root, "on", "model"), on.FinalDir);
+        Assert.True(File.Exists(Path.Combine(loop.TrainDir(1), "model", "model.safetensors")));
+        // round 2 samples from round 1's weights: other rejected answers than round 1's (the base student's)
+        Assert.NotEqual(Rows(loop.PairsPath(1)).Select(r => (string?)r["rejected"]), Rows(loop.PairsPath(2)).Select(r => (string?)r["rejected"]));
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(loop.TrainDir(1), "model", "model.safetensors")), File.ReadAllBytes(Path.Combine(on.FinalDir!, "model.safetensors")));
+    }
+
+    [Fact]
     public void AnInterruptedOnlineRunResumesToTheSameResult()
     {
         string root = Directory.CreateTempSubdirectory("dpokd-resume").FullName;

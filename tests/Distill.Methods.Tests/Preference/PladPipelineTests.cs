@@ -59,6 +59,29 @@ public class PladPipelineTests
     }
 
     [Fact]
+    public async Task EveryWeightTrainsWithoutAnAdapter()
+    {
+        // Lora null (student.adapter.r 0): SFT and calibration train the whole model; the losses need no reference model
+        string root = Directory.CreateTempSubdirectory("plad-full").FullName;
+        string student = TinyLm.Make(root, "student", seed: 3), teacher = TinyLm.Make(root, "teacher", seed: 9);
+        var p = new PladPipeline(Options(PreferenceLossKind.PladRank) with { Lora = null }, student, Path.Combine(root, "run"));
+        var r = await p.RunAsync(Records, teacher, null);
+        Assert.True(r.Completed);
+        Assert.Equal(Path.Combine(root, "run", "model"), r.FinalDir);
+        Assert.True(File.Exists(Path.Combine(root, "run", "sft-student", "model", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(root, "run", "sft-teacher", "model", "model.safetensors")));
+        Assert.False(Directory.Exists(Path.Combine(root, "run", "adapter")));
+        Assert.False(File.Exists(Path.Combine(p.DistillDir, PreferenceObjective.ReferenceCacheFile)));
+        Assert.Equal(4, Rows(Path.Combine(p.DistillDir, Trainer.MetricsFile)).Count);
+        // the calibrated weights differ from the SFT'd student's they started from, and reload as a plain model
+        var sft = File.ReadAllBytes(Path.Combine(root, "run", "sft-student", "model", "model.safetensors"));
+        Assert.NotEqual(sft, File.ReadAllBytes(Path.Combine(r.FinalDir!, "model.safetensors")));
+        using (var m = Distill.Models.ModelIO.Load(r.FinalDir!)) Assert.True(m.Config.VocabSize > 0);
+        var again = await p.RunAsync(Records, teacher, null);                 // complete: skipped, same output
+        Assert.True(again.Completed);
+    }
+
+    [Fact]
     public async Task MarginLossScoresPairsAndTheAblationsApply()
     {
         string root = Directory.CreateTempSubdirectory("plad-m").FullName;
