@@ -3,6 +3,7 @@ using Distill.Models.Quantization;
 using Distill.Tensors;
 using Distill.Tensors.Autograd;
 using Distill.Tensors.Autograd.Ops;
+using Distill.Tensors.Kernels;
 using Distill.Tensors.Quantization;
 
 namespace Distill.Models.Layers;
@@ -58,6 +59,44 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
             : Linear.Forward(tape, x, Weight!.Value, Bias?.Value);
         return Lora is not { Enabled: true } ? y : Add.Forward(tape, y, Lora.Forward(tape, x));
     }
+
+    /// <summary>
+    /// The layers' outputs on the same x (a layer's q, k, v projections, or gate and up): with packed f32 inference copies
+    /// (<see cref="PackedF32Matrix"/>) in a forward-only pass, one grouped product (x packed once, one fork/join; the
+    /// same tiles, so bit-identical to each layer's <see cref="Forward"/>), then each layer's bias and fused LoRA branch;
+    /// otherwise each layer's <see cref="Forward"/>.
+    /// </summary>
+    public static Tensor[] ForwardMany(Tape tape, Tensor x, LinearLayer a, LinearLayer b, LinearLayer? c = null)
+    {
+        var wc = c?.Grouped(tape);
+        if (a.Grouped(tape) is { } wa && b.Grouped(tape) is { } wb && (c is null || wc is not null)
+            && wb.Cols == wa.Cols && wb.Isa == wa.Isa && (wc is null || wc.Cols == wa.Cols && wc.Isa == wa.Isa))
+        {
+            var layers = c is null ? new[] { a, b } : new[] { a, b, c };
+            var ys = new Tensor[layers.Length];
+            Span<int> shape = stackalloc int[x.Rank];
+            for (int i = 0; i < layers.Length; i++)
+            {
+                x.Shape.CopyTo(shape);
+                shape[^1] = layers[i].OutFeatures;
+                ys[i] = tape.New(shape);
+            }
+            PackedF32Matrix.ForwardMany(x.Span, x.Rows, wa, ys[0].Span, wb, ys[1].Span, wc, wc is null ? default : ys[2].Span);
+            for (int i = 0; i < layers.Length; i++)
+            {
+                var l = layers[i];
+                if (l.Bias is { } bias) LinearKernels.AddBias(ys[i].Span, bias.Value.Span);
+                if (l.Lora is { Enabled: true } lora) InferenceLinear.AddLora(tape, x, ys[i], lora.A.Value, lora.B.Value, lora.Scaling);
+            }
+            return ys;
+        }
+        return c is null ? [a.Forward(tape, x), b.Forward(tape, x)] : [a.Forward(tape, x), b.Forward(tape, x), c.Forward(tape, x)];
+    }
+
+    /// <summary>The packed f32 copy <see cref="Forward"/> would use with at most a fused (dropout-free) LoRA branch, or null.</summary>
+    PackedF32Matrix? Grouped(Tape tape)
+        => tape.UsesInferenceWeights && Inference is PackedF32Matrix p && Weight is not { Trainable: true }
+           && Lora is null or { Enabled: false } or { Enabled: true, DropoutActive: false } ? p : null;
 
     /// <summary>
     /// Replaces the fp32 weight by NF4 with double quantization (the base of QLoRA). The fp32 parameter keeps its

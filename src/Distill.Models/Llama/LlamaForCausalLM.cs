@@ -74,14 +74,17 @@ public class LlamaForCausalLM : CausalLM
         {
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
+            // q, k, v (and below gate, up) as one product with packed inference weights (LinearLayer.ForwardMany)
+            var qkv = LinearLayer.ForwardMany(tape, x, L.Q, L.K, L.V);
             var a = L.QNorm is null
-                ? RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions, rows)
-                : RotaryAttention(tape, GroupRmsNorm.Forward(tape, L.Q.Forward(tape, x), L.QNorm.Value, eps),
-                    GroupRmsNorm.Forward(tape, L.K.Forward(tape, x), L.KNorm!.Value, eps), L.V.Forward(tape, x),
+                ? RotaryAttention(tape, qkv[0], qkv[1], qkv[2], l, batch, caches?[l], pos, keyMask, rope, positions, rows)
+                : RotaryAttention(tape, GroupRmsNorm.Forward(tape, qkv[0], L.QNorm.Value, eps),
+                    GroupRmsNorm.Forward(tape, qkv[1], L.KNorm!.Value, eps), qkv[2],
                     l, batch, caches?[l], pos, keyMask, rope, positions, rows);
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
-            var m = SwiGlu.Forward(tape, L.Gate.Forward(tape, x), L.Up.Forward(tape, x));
+            var gateUp = LinearLayer.ForwardMany(tape, x, L.Gate, L.Up);
+            var m = SwiGlu.Forward(tape, gateUp[0], gateUp[1]);
             h = Add.Forward(tape, h, L.Down.Forward(tape, m));
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);

@@ -36,23 +36,37 @@ public static unsafe partial class DecodeAttentionKernels
         starts.Add(l.Batch);
         int groups = starts.Count - 1;
         int split = groups >= 4 * Workers.Count ? l.KvHeads : 1; // kv heads per unit
-        fixed (int* st = starts.ToArray())
-            Workers.For(groups * (l.KvHeads / split), new GroupBody { L = l, Starts = st, HeadsPerUnit = split }, 1);
+        int units = groups * (l.KvHeads / split);
+        // units claimed one at a time, the most keys first (groups differ in prompt length and rows): the threads finish
+        // together instead of each taking a fixed half of the groups (same arithmetic per unit, any thread)
+        var work = new long[units];
+        var order = new int[units];
+        for (int u = 0; u < units; u++)
+        {
+            int g = u / (l.KvHeads / split);
+            long keys = 0;
+            for (int b = starts[g]; b < starts[g + 1]; b++) keys += l.Positions[b] + 1;
+            work[u] = -keys;
+            order[u] = u;
+        }
+        Array.Sort(work, order);
+        int next = 0;
+        fixed (int* st = starts.ToArray(), ord = order)
+            Workers.For(Math.Min(units, Workers.Count), new GroupBody { L = l, Starts = st, HeadsPerUnit = split, Order = ord, Units = units, Next = &next }, 1);
     }
 
     struct GroupBody : IRangeBody
     {
         public DecodeAttentionLayout L;
-        public int* Starts;
-        public int HeadsPerUnit;
+        public int* Starts, Order, Next;
+        public int HeadsPerUnit, Units;
 
         public void Run(int begin, int end)
         {
             int perGroup = L.KvHeads / HeadsPerUnit, qPerKv = L.Heads / L.KvHeads;
             int maxKeys = 0, maxRows = 0;
-            for (int u = begin; u < end; u++)
+            for (int g = 0; g < Units / perGroup; g++)
             {
-                int g = u / perGroup;
                 maxRows = Math.Max(maxRows, Starts[g + 1] - Starts[g]);
                 for (int b = Starts[g]; b < Starts[g + 1]; b++) maxKeys = Math.Max(maxKeys, L.Positions[b] + 1);
             }
@@ -62,8 +76,14 @@ public static unsafe partial class DecodeAttentionKernels
             try
             {
                 fixed (float* s = scores, o = outs, ln = lanes)
-                    for (int u = begin; u < end; u++)
+                {
+                    int c;
+                    while ((c = Interlocked.Increment(ref *Next) - 1) < Units)
+                    {
+                        int u = Order[c];
                         Unit(Starts[u / perGroup], Starts[u / perGroup + 1], u % perGroup * HeadsPerUnit, s, maxKeys, o, ln);
+                    }
+                }
             }
             finally
             {

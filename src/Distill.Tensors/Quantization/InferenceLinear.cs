@@ -36,10 +36,23 @@ public static class InferenceLinear
         if (loraA.Rank != 2 || loraA.Cols != w.Cols || loraB.Rank != 2 || loraB.Rows != w.Rows || loraB.Cols != r)
             throw new ArgumentException($"{w.Format} linear: lora A {Tensor.ShapeString(loraA.Shape)} and B {Tensor.ShapeString(loraB.Shape)} do not fit W [{w.Rows}, {w.Cols}]: A must be (r, {w.Cols}) and B ({w.Rows}, r)");
         var y = Forward(tape, x, w, bias);
-        int rows = x.Rows;
-        var h = tape.New(rows, r);
-        Gemm.Sgemm(false, true, rows, r, w.Cols, 1f, x.Span, w.Cols, loraA.Span, w.Cols, 0f, h.Span, r);
-        Gemm.Sgemm(false, true, rows, w.Rows, r, scale, h.Span, r, loraB.Span, r, 1f, y.Span, w.Rows);
+        AddLora(tape, x, y, loraA, loraB, scale);
         return y;
+    }
+
+    /// <summary>
+    /// y (x's rows, out) += s · (x Aᵀ) Bᵀ in place (A: (r, in), B: (out, r)): the LoRA branch of an inference product
+    /// whose base part is already in y (<see cref="Forward(Tape, Tensor, IInferenceMatrix, Tensor?, Tensor, Tensor, float)"/>,
+    /// or a grouped product, PackedF32Matrix.ForwardMany).
+    /// </summary>
+    public static void AddLora(Tape tape, Tensor x, Tensor y, Tensor loraA, Tensor loraB, float scale)
+    {
+        int rows = x.Rows, r = loraA.Rows, cols = x.Cols, outs = y.Cols;
+        if (tape.NeedsGrad(loraA) || tape.NeedsGrad(loraB)) throw new InvalidOperationException("inference weights are for forward-only (NoGrad) passes: no gradient flows through them");
+        if (loraA.Rank != 2 || loraA.Cols != cols || loraB.Rank != 2 || loraB.Rows != outs || loraB.Cols != r || y.Rows != rows)
+            throw new ArgumentException($"inference linear: lora A {Tensor.ShapeString(loraA.Shape)} and B {Tensor.ShapeString(loraB.Shape)} do not fit x {Tensor.ShapeString(x.Shape)} → y {Tensor.ShapeString(y.Shape)}");
+        var h = tape.New(rows, r);
+        Gemm.Sgemm(false, true, rows, r, cols, 1f, x.Span, cols, loraA.Span, cols, 0f, h.Span, r);
+        Gemm.Sgemm(false, true, rows, outs, r, scale, h.Span, r, loraB.Span, r, 1f, y.Span, outs);
     }
 }

@@ -115,22 +115,76 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
         fixed (float* px = x, py = y)
         {
             if (m == 1) { Gemv(px, py); return; }
-            int mPanels = (m + _mr - 1) / _mr;
-            float* a = Buffers.A((long)mPanels * _mr * Cols);
-            int threads = (long)m * Rows * Cols < 128L * 128 * 32 ? 1 : Workers.Count;
-            // x's panels are independent: packed by every thread when there is a lot of it (a prefill's 1,024 × 576 or
-            // × 1,536), so no thread waits while one packs; a decoding step's (≤ 256 rows) is packed by the caller — the
-            // extra fork/join cost more than it saved there (bench sample, 64 rows, shared machine: decode CPU +24 %)
-            if (threads > 1 && mPanels >= 2 * threads && (long)m * Cols >= 1L << 19)
-                Workers.For(mPanels, new PackBody { W = this, X = px, A = a, M = m }, 2);
-            else PackX(px, m, a, 0, mPanels);
-            int units = Math.Max(threads, (_panels + MaxUnitPanels - 1) / MaxUnitPanels);
-            units = Math.Min(_panels, (units + threads - 1) / threads * threads);
-            int next = 0;
-            var body = new Body { W = this, A = a, Y = py, M = m, Units = units, Next = &next };
-            if (threads == 1) body.Run(0, 1);
-            else Workers.For(threads, body, 1);
+            var g = new Group { W0 = this, Y0 = py, End0 = _panels, End1 = _panels, Panels = _panels, Rows = Rows };
+            Run(px, m, ref g);
         }
+    }
+
+    /// <summary>
+    /// y0 = x · W0ᵀ, y1 = x · W1ᵀ (and y2 = x · W2ᵀ): the products of several weights on the same x — a layer's q, k and v
+    /// projections, or gate and up — as one product over their panels side by side: x packed once, one fork/join, the
+    /// threads' units spread over all the panels. Each output element is the same micro-kernel tile as
+    /// <see cref="Forward"/> computes for its matrix alone, so the results are bit-identical to separate calls
+    /// (PackedF32MatrixTests.ForwardManyEqualsSeparateForwards). The weights must share cols and micro-kernel.
+    /// </summary>
+    public static void ForwardMany(ReadOnlySpan<float> x, int m, PackedF32Matrix w0, Span<float> y0, PackedF32Matrix w1, Span<float> y1,
+        PackedF32Matrix? w2 = null, Span<float> y2 = default)
+    {
+        Check(w0, w0, x.Length, m, y0.Length, "y0");
+        Check(w0, w1, x.Length, m, y1.Length, "y1");
+        if (w2 is not null) Check(w0, w2, x.Length, m, y2.Length, "y2");
+        if (m == 0) return;
+        fixed (float* px = x, p0 = y0, p1 = y1, p2 = y2)
+        {
+            if (m == 1)
+            {
+                w0.Gemv(px, p0);
+                w1.Gemv(px, p1);
+                w2?.Gemv(px, p2);
+                return;
+            }
+            int end1 = w0._panels + w1._panels, end2 = end1 + (w2?._panels ?? 0);
+            var g = new Group
+            {
+                W0 = w0, W1 = w1, W2 = w2!, Y0 = p0, Y1 = p1, Y2 = p2, End0 = w0._panels, End1 = end1, Panels = end2,
+                Rows = w0.Rows + w1.Rows + (w2?.Rows ?? 0),
+            };
+            w0.Run(px, m, ref g);
+        }
+    }
+
+    static void Check(PackedF32Matrix first, PackedF32Matrix w, int xLength, int m, int yLength, string name)
+    {
+        if (w.Cols != first.Cols || w._isa != first._isa)
+            throw new ArgumentException($"f32packed: a grouped product needs the same cols and micro-kernel, got [{first.Rows}, {first.Cols}] {first._isa} and [{w.Rows}, {w.Cols}] {w._isa}");
+        if (m < 0 || xLength < (long)m * w.Cols || yLength < (long)m * w.Rows)
+            throw new ArgumentException($"f32packed: x ({xLength}) or {name} ({yLength}) too short for {m} rows of [{w.Rows}, {w.Cols}]");
+    }
+
+    /// <summary>Up to three weights' panels side by side: global panel j is W0's j below End0, W1's j − End0 below End1, else W2's.</summary>
+    struct Group
+    {
+        public PackedF32Matrix W0, W1, W2;
+        public float* Y0, Y1, Y2;
+        public int End0, End1, Panels, Rows;
+    }
+
+    /// <summary>
+    /// y = x · Wᵀ for every weight of <paramref name="g"/> (this one's geometry: cols, K blocks, tile). x's MR-row panels
+    /// are packed inside the same parallel job: the threads claim panels to pack, wait until all are packed, then claim
+    /// units of W panels — no thread waits while another packs alone, and no second fork/join for the packing.
+    /// </summary>
+    void Run(float* px, int m, ref Group g)
+    {
+        int mPanels = (m + _mr - 1) / _mr;
+        float* a = Buffers.A((long)mPanels * _mr * Cols);
+        int threads = (long)m * g.Rows * Cols < 128L * 128 * 32 ? 1 : Workers.Count;
+        int units = Math.Max(threads, (g.Panels + MaxUnitPanels - 1) / MaxUnitPanels);
+        units = Math.Min(g.Panels, (units + threads - 1) / threads * threads);
+        int next = 0, packNext = 0, packDone = 0;
+        var body = new Body { W = this, G = g, X = px, A = a, M = m, Units = units, Next = &next, PackNext = &packNext, PackDone = &packDone };
+        if (threads == 1) body.Run(0, 1);
+        else Workers.For(threads, body, 1);
     }
 
     /// <summary>
@@ -155,30 +209,38 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
         }
     }
 
-    struct PackBody : IRangeBody
-    {
-        public PackedF32Matrix W;
-        public float* X, A;
-        public int M;
-        public readonly void Run(int begin, int end) => W.PackX(X, M, A, begin, end);
-    }
-
-    /// <summary>Each thread claims units (equal ranges of W's panels) and runs every row panel of x against them.</summary>
+    /// <summary>
+    /// Each thread first claims row panels of x to pack (one at a time) and waits until every panel is packed (a claiming
+    /// barrier: run serially, as a nested For does, the first chunk packs them all and never waits), then claims units
+    /// (equal ranges of the group's panels) and runs every row panel of x against them.
+    /// </summary>
     struct Body : IRangeBody
     {
         public PackedF32Matrix W;
-        public float* A, Y;
+        public Group G;
+        public float* X, A;
         public int M, Units;
-        public int* Next;
+        public int* Next, PackNext, PackDone;
 
         public readonly void Run(int begin, int end)
         {
             var w = W;
             int mPanels = (M + w._mr - 1) / w._mr, mcPanels = MaxMc / w._mr;
+            int p;
+            while ((p = Interlocked.Increment(ref *PackNext) - 1) < mPanels)
+            {
+                w.PackX(X, M, A, p, p + 1);
+                Interlocked.Increment(ref *PackDone);
+            }
+            if (Volatile.Read(ref *PackDone) < mPanels)
+            {
+                var spin = new SpinWait();
+                while (Volatile.Read(ref *PackDone) < mPanels) spin.SpinOnce(sleep1Threshold: -1);
+            }
             int u;
             while ((u = Interlocked.Increment(ref *Next) - 1) < Units)
             {
-                int j0 = (int)((long)w._panels * u / Units), j1 = (int)((long)w._panels * (u + 1) / Units);
+                int j0 = (int)((long)G.Panels * u / Units), j1 = (int)((long)G.Panels * (u + 1) / Units);
                 for (int i0 = 0; i0 < mPanels; i0 += mcPanels)
                 {
                     int i1 = Math.Min(mPanels, i0 + mcPanels);
@@ -190,13 +252,24 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
                         {
                             int row = i * w._mr, mr = Math.Min(w._mr, M - row);
                             float* ai = aBlock + (long)i * kc * w._mr;
-                            float* yRow = Y + (long)row * w.Rows;
-                            for (int j = j0; j < j1; j++)
-                                MicroKernel.Run(w._isa, kc, ai, w.Panel(kb, j), yRow + j * w._nr, w.Rows, mr, Math.Min(w._nr, w.Rows - j * w._nr), 1f, 0f, kb == 0);
+                            // the unit's panels, matrix by matrix
+                            if (j0 < G.End0) Tiles(G.W0, G.Y0, 0, G.End0, j0, j1, kb, kc, ai, row, mr);
+                            if (j1 > G.End0 && j0 < G.End1) Tiles(G.W1, G.Y1, G.End0, G.End1, j0, j1, kb, kc, ai, row, mr);
+                            if (j1 > G.End1) Tiles(G.W2, G.Y2, G.End1, G.Panels, j0, j1, kb, kc, ai, row, mr);
                         }
                     }
                 }
             }
+        }
+
+        /// <summary>The tiles of row panel (row, mr) against the panels of matrix w (global [start, stop)) inside [j0, j1).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Tiles(PackedF32Matrix w, float* y, int start, int stop, int j0, int j1, int kb, int kc, float* ai, int row, int mr)
+        {
+            int from = Math.Max(j0, start) - start, to = Math.Min(j1, stop) - start;
+            float* yRow = y + (long)row * w.Rows;
+            for (int j = from; j < to; j++)
+                MicroKernel.Run(w._isa, kc, ai, w.Panel(kb, j), yRow + j * w._nr, w.Rows, mr, Math.Min(w._nr, w.Rows - j * w._nr), 1f, 0f, kb == 0);
         }
     }
 

@@ -92,6 +92,59 @@ public class PackedF32MatrixTests
         finally { Workers.Count = saved; }
     }
 
+    /// <summary>
+    /// The grouped product (q, k, v or gate, up side by side, x packed once inside the job) against each matrix's own
+    /// Forward, bit for bit: every kernel, 1 and 2 threads, edges (m = 1, rows and columns off the tile, two K blocks, more
+    /// rows than one row block), and run nested inside a Workers.For body (the pool busy: its chunks run one after the
+    /// other on this thread, so x's packing barrier must not wait for a second thread).
+    /// </summary>
+    [Theory]
+    [InlineData(256, 576, 192, 192, 576)]   // the decode step's q, k, v at 256 rows
+    [InlineData(256, 1536, 1536, 0, 576)]   // gate, up
+    [InlineData(13, 70, 33, 5, 75)]
+    [InlineData(1, 37, 64, 0, 576)]         // batch 1: the matrix-vector path
+    [InlineData(1100, 96, 40, 0, 1536)]     // a prefill chunk: several row blocks, two K blocks
+    public void ForwardManyEqualsSeparateForwards(int m, int n0, int n1, int n2, int k)
+    {
+        var rng = new Rng(31);
+        var x = Fill(rng, m * k, 1);
+        var ns = n2 > 0 ? new[] { n0, n1, n2 } : new[] { n0, n1 };
+        var ws = ns.Select(n => Fill(rng, n * k, 0.05f)).ToArray();
+        int saved = Workers.Count;
+        try
+        {
+            foreach (var isa in Kernels)
+            {
+                var packed = ns.Select((n, i) => PackedF32Matrix.Pack(ws[i], n, k, isa)).ToArray();
+                Workers.Count = 1;
+                var separate = packed.Select((p, i) => { var y = new float[m * ns[i]]; p.Forward(x, m, y); return y; }).ToArray();
+                foreach (int threads in new[] { 1, 2 })
+                    foreach (bool nested in new[] { false, true })
+                    {
+                        Workers.Count = threads;
+                        var ys = ns.Select(n => Enumerable.Repeat(float.NaN, m * n).ToArray()).ToArray();
+                        var run = () => PackedF32Matrix.ForwardMany(x, m, packed[0], ys[0], packed[1], ys[1], packed.Length > 2 ? packed[2] : null, packed.Length > 2 ? ys[2] : default);
+                        if (nested) Workers.For(2, new Nested { Run = run }, 1);
+                        else run();
+                        for (int i = 0; i < ns.Length; i++) Assert.True(separate[i].AsSpan().SequenceEqual(ys[i]), $"{isa}, {threads} threads, nested {nested}: matrix {i} differs");
+                    }
+            }
+        }
+        finally { Workers.Count = saved; }
+        var other = PackedF32Matrix.Pack(new float[3 * (k + 1)], 3, k + 1);
+        Assert.Throws<ArgumentException>(() => PackedF32Matrix.ForwardMany(x, m, PackedF32Matrix.Pack(ws[0], n0, k), new float[m * n0], other, new float[m * 3]));
+    }
+
+    /// <summary>Runs the product in chunk 0 of a Workers.For, so the pool is busy while it runs.</summary>
+    struct Nested : IRangeBody
+    {
+        public Action Run;
+        readonly void IRangeBody.Run(int begin, int end)
+        {
+            if (begin == 0) Run();
+        }
+    }
+
     [Fact]
     public void TheLoraOverloadAddsTheBranchAndBiasInPlace()
     {
