@@ -17,7 +17,8 @@ namespace Distill.Tensors.Kernels;
 /// Without a window the same units run with one block of T rows. P keeps its (T, T) layout, zero outside the band.
 /// Branched rows (<see cref="AttentionLayout.Branches"/>, prompt sharing): a second-branch row's softmax drops the first
 /// branch's keys (<see cref="AttentionKernels.RowKeys"/>), so its P is exactly 0 there and the products over the block's
-/// [lo, i1) add zeros for them, as for the masked upper triangle.
+/// [lo, i1) add zeros for them, as for the masked upper triangle — in the packed path; the tile path skips them when a
+/// whole query block is second-branch rows (<see cref="BlockHole"/>), with the same results.
 /// </summary>
 public static unsafe class AttentionGemmKernels
 {
@@ -39,6 +40,27 @@ public static unsafe class AttentionGemmKernels
         int lo = i1;
         for (int i = i0; i < i1; i++) lo = Math.Min(lo, AttentionKernels.RowKeys(l, b, i, out _, out _));
         return lo;
+    }
+
+    /// <summary>
+    /// The keys [h0, h1) inside the block's [lo, i1) that no row of query block [i0, i1) attends: with branched rows, the
+    /// first branch, when every row of the block is a second-branch row (empty otherwise, h0 = h1 = i1). The tile path skips
+    /// them in every product (the rows' P and dS are exactly 0 there), so a second-branch block costs as its own sequence.
+    /// </summary>
+    static void BlockHole(in AttentionLayout l, int b, int i0, int i1, int lo, out int h0, out int h1)
+    {
+        h0 = h1 = i1;
+        if (l.Branches == null) return;
+        int a0 = lo, a1 = i1;
+        for (int i = i0; i < i1; i++)
+        {
+            AttentionKernels.RowKeys(l, b, i, out int r0, out int r1);
+            a0 = Math.Max(a0, r0);
+            a1 = Math.Min(a1, r1);
+            if (a1 <= a0) return;
+        }
+        h0 = a0;
+        h1 = a1;
     }
 
     /// <summary>Row stride of a block's dS scratch: its live keys, at most Qb + Window − 1 with a window (any with branched rows), else T.</summary>
@@ -88,11 +110,14 @@ public static unsafe class AttentionGemmKernels
                         for (int i0 = 0; i0 < T; i0 += Qb)
                         {
                             int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(L, b, i0, i1), m = i1 - i0, nk = i1 - lo;
-                            // S[i0:i1, lo:i1] = scale · q[i0:i1] · kᵀ[:, lo:i1]
-                            AttentionTile.Mm(m, nk, hd, L.Scale, q + (long)i0 * L.Ldq, L.Ldq, 1, ktp + lo, T, false, p + (long)i0 * T + lo, T);
+                            BlockHole(L, b, i0, i1, lo, out int h0, out int h1);
+                            // S[i0:i1, lo:i1] = scale · q[i0:i1] · kᵀ[:, lo:i1], less the hole's columns (SoftmaxRow sets them to 0)
+                            float* q0 = q + (long)i0 * L.Ldq, s0 = p + (long)i0 * T;
+                            AttentionTile.Mm(m, h0 - lo, hd, L.Scale, q0, L.Ldq, 1, ktp + lo, T, false, s0 + lo, T);
+                            if (h1 < i1) AttentionTile.Mm(m, i1 - h1, hd, L.Scale, q0, L.Ldq, 1, ktp + h1, T, false, s0 + h1, T);
                             for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
-                            // out[i0:i1] = P[i0:i1, lo:i1] · v[lo:i1]
-                            AttentionTile.Mm(m, hd, nk, 1f, p + (long)i0 * T + lo, T, 1, v + (long)lo * L.Ldv, L.Ldv, false, o + (long)i0 * outLd, outLd);
+                            // out[i0:i1] = P[i0:i1, lo:i1] · v[lo:i1], the hole's keys (P = 0) skipped
+                            AttentionTile.Mm(m, hd, nk, 1f, s0 + lo, T, 1, v + (long)lo * L.Ldv, L.Ldv, false, o + (long)i0 * outLd, outLd, h0 - lo, h1 - lo);
                         }
                     }
                 }
@@ -209,16 +234,32 @@ public static unsafe class AttentionGemmKernels
                             for (int i0 = 0; i0 < T; i0 += Qb)
                             {
                                 int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(L, b, i0, i1), m = i1 - i0, nk = i1 - lo;
+                                // the block's hole [h0, h1) (branched rows): P and dS are 0 there, so every product skips it —
+                                // the key-row outputs (dv, dk) and dP's columns by two calls, the key sums (dq) inside the tile
+                                BlockHole(L, b, i0, i1, lo, out int h0, out int h1);
+                                int n0 = h0 - lo, n1 = i1 - h1, c1 = h1 - lo;
                                 float* pBlk = p + (long)i0 * T + lo, dOBlk = dO + (long)i0 * outLd;
                                 // dv[lo:i1] += P_blkᵀ dO_blk
-                                if (DV != null) AttentionTile.Mm(nk, hd, m, 1f, pBlk, 1, T, dOBlk, outLd, true, DV + vo + (long)lo * L.Ldv, L.Ldv);
+                                if (DV != null)
+                                {
+                                    float* dvBlk = DV + vo + (long)lo * L.Ldv;
+                                    AttentionTile.Mm(n0, hd, m, 1f, pBlk, 1, T, dOBlk, outLd, true, dvBlk, L.Ldv);
+                                    if (n1 > 0) AttentionTile.Mm(n1, hd, m, 1f, pBlk + c1, 1, T, dOBlk, outLd, true, dvBlk + (long)c1 * L.Ldv, L.Ldv);
+                                }
                                 if (DQ == null && DK == null) continue;
-                                // dP = dO_blk · vᵀ[:, lo:i1]
-                                AttentionTile.Mm(m, nk, hd, 1f, dOBlk, outLd, 1, vt + lo, T, false, s, ld);
+                                // dP = dO_blk · vᵀ[:, lo:i1], the hole's columns zeroed (DsRows reads the row whole, then clears them)
+                                AttentionTile.Mm(m, n0, hd, 1f, dOBlk, outLd, 1, vt + lo, T, false, s, ld);
+                                if (n1 > 0) AttentionTile.Mm(m, n1, hd, 1f, dOBlk, outLd, 1, vt + h1, T, false, s + c1, ld);
+                                if (c1 > n0) for (int r = 0; r < m; r++) new Span<float>(s + (long)r * ld + n0, c1 - n0).Clear();
                                 DsRows(L, b, p, s, ld, i0, i1, lo);
                                 // dq[i0:i1] (+)= dS k[lo:i1];  dk[lo:i1] += dSᵀ q[i0:i1]
-                                if (DQ != null) AttentionTile.Mm(m, hd, nk, 1f, s, ld, 1, L.K + ko + (long)lo * L.Ldk, L.Ldk, !OverwriteDq, DQ + qo + (long)i0 * L.Ldq, L.Ldq);
-                                if (DK != null) AttentionTile.Mm(nk, hd, m, 1f, s, 1, ld, L.Q + qo + (long)i0 * L.Ldq, L.Ldq, true, DK + ko + (long)lo * L.Ldk, L.Ldk);
+                                if (DQ != null) AttentionTile.Mm(m, hd, nk, 1f, s, ld, 1, L.K + ko + (long)lo * L.Ldk, L.Ldk, !OverwriteDq, DQ + qo + (long)i0 * L.Ldq, L.Ldq, n0, c1);
+                                if (DK != null)
+                                {
+                                    float* dkBlk = DK + ko + (long)lo * L.Ldk, qBlk = L.Q + qo + (long)i0 * L.Ldq;
+                                    AttentionTile.Mm(n0, hd, m, 1f, s, 1, ld, qBlk, L.Ldq, true, dkBlk, L.Ldk);
+                                    if (n1 > 0) AttentionTile.Mm(n1, hd, m, 1f, s + c1, 1, ld, qBlk, L.Ldq, true, dkBlk + (long)c1 * L.Ldk, L.Ldk);
+                                }
                             }
                         }
                     }

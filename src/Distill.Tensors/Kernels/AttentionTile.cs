@@ -19,35 +19,45 @@ static unsafe class AttentionTile
     /// <summary>True where the AVX-512 tile runs (else the callers keep the packed GEMM).</summary>
     public static bool Supported => Avx512F.IsSupported;
 
+    /// <summary>
+    /// The product above; with a hole 0 ≤ <paramref name="hole0"/> &lt; <paramref name="hole1"/> ≤ k the sums skip kk in
+    /// [hole0, hole1) — terms the caller knows are exactly 0 (a second-branch row's P and dS over the first branch's keys),
+    /// so each output is the same FMA chain less additions of zero: the same value.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Mm(int m, int n, int k, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    public static void Mm(int m, int n, int k, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc,
+        int hole0 = 0, int hole1 = 0)
     {
+        if (hole1 <= hole0) hole0 = hole1 = k; // no hole: the first run is the whole of [0, k)
+        else if (hole0 < 0 || hole1 > k) throw new ArgumentOutOfRangeException(nameof(hole0), $"AttentionTile.Mm: hole [{hole0}, {hole1}) outside [0, {k})");
+        var run = new KRuns(hole0, hole1, k);
         int r = 0;
         for (; r + 4 <= m; r += 4)
         {
             float* ar = a + r * ars;
             float* cr = c + r * ldc;
             int col = 0;
-            for (; col + 64 <= n; col += 64) Tile4x64(k, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
-            for (; col + 16 <= n; col += 16) Tile4x16(k, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
-            for (int i = 0; i < 4; i++) Scalar(col, n, k, alpha, ar + i * ars, aks, b, ldb, accumulate, cr + i * ldc);
+            for (; col + 64 <= n; col += 64) Tile4x64(run, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
+            for (; col + 16 <= n; col += 16) Tile4x16(run, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
+            for (int i = 0; i < 4; i++) Scalar(col, n, run, alpha, ar + i * ars, aks, b, ldb, accumulate, cr + i * ldc);
         }
         for (; r < m; r++)
         {
             float* ar = a + r * ars;
             float* cr = c + r * ldc;
             int col = 0;
-            for (; col + 16 <= n; col += 16) Tile1x16(k, alpha, ar, aks, b + col, ldb, accumulate, cr + col);
-            Scalar(col, n, k, alpha, ar, aks, b, ldb, accumulate, cr);
+            for (; col + 16 <= n; col += 16) Tile1x16(run, alpha, ar, aks, b + col, ldb, accumulate, cr + col);
+            Scalar(col, n, run, alpha, ar, aks, b, ldb, accumulate, cr);
         }
     }
 
-    static void Scalar(int col0, int n, int k, float alpha, float* a, long aks, float* b, long ldb, bool accumulate, float* c)
+    static void Scalar(int col0, int n, KRuns run, float alpha, float* a, long aks, float* b, long ldb, bool accumulate, float* c)
     {
         for (int col = col0; col < n; col++)
         {
             float s = 0;
-            for (int kk = 0; kk < k; kk++) s = MathF.FusedMultiplyAdd(a[kk * aks], b[kk * ldb + col], s);
+            for (int kk = 0; kk < run.End0; kk++) s = MathF.FusedMultiplyAdd(a[kk * aks], b[kk * ldb + col], s);
+            for (int kk = run.Begin1; kk < run.K; kk++) s = MathF.FusedMultiplyAdd(a[kk * aks], b[kk * ldb + col], s);
             c[col] = accumulate ? c[col] + alpha * s : alpha * s;
         }
     }
@@ -62,29 +72,36 @@ static unsafe class AttentionTile
 
     // Keep the accumulators as separate locals: the JIT holds them in registers across the kk loop.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x64(int k, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    static void Tile4x64(KRuns run, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
         Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
         float* a0 = a, a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars;
-        for (int kk = 0; kk < k; kk++)
+        for (int kk = 0, end = run.End0; ; end = run.K)
         {
-            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
-            var x = Vector512.Create(*a0);
-            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
-            c02 = Avx512F.FusedMultiplyAdd(x, b2, c02); c03 = Avx512F.FusedMultiplyAdd(x, b3, c03);
-            x = Vector512.Create(*a1);
-            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
-            c12 = Avx512F.FusedMultiplyAdd(x, b2, c12); c13 = Avx512F.FusedMultiplyAdd(x, b3, c13);
-            x = Vector512.Create(*a2);
-            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
-            c22 = Avx512F.FusedMultiplyAdd(x, b2, c22); c23 = Avx512F.FusedMultiplyAdd(x, b3, c23);
-            x = Vector512.Create(*a3);
-            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
-            c32 = Avx512F.FusedMultiplyAdd(x, b2, c32); c33 = Avx512F.FusedMultiplyAdd(x, b3, c33);
-            a0 += aks; a1 += aks; a2 += aks; a3 += aks; b += ldb;
+            for (; kk < end; kk++)
+            {
+                var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
+                var x = Vector512.Create(*a0);
+                c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+                c02 = Avx512F.FusedMultiplyAdd(x, b2, c02); c03 = Avx512F.FusedMultiplyAdd(x, b3, c03);
+                x = Vector512.Create(*a1);
+                c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+                c12 = Avx512F.FusedMultiplyAdd(x, b2, c12); c13 = Avx512F.FusedMultiplyAdd(x, b3, c13);
+                x = Vector512.Create(*a2);
+                c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+                c22 = Avx512F.FusedMultiplyAdd(x, b2, c22); c23 = Avx512F.FusedMultiplyAdd(x, b3, c23);
+                x = Vector512.Create(*a3);
+                c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+                c32 = Avx512F.FusedMultiplyAdd(x, b2, c32); c33 = Avx512F.FusedMultiplyAdd(x, b3, c33);
+                a0 += aks; a1 += aks; a2 += aks; a3 += aks; b += ldb;
+            }
+            if (end == run.K) break;
+            int hole = run.Begin1 - kk; // jump the hole: its terms are 0
+            a0 += hole * aks; a1 += hole * aks; a2 += hole * aks; a3 += hole * aks; b += hole * ldb;
+            kk = run.Begin1;
         }
         var al = Vector512.Create(alpha);
         Store(c, c00, al, accumulate); Store(c + 16, c01, al, accumulate); Store(c + 32, c02, al, accumulate); Store(c + 48, c03, al, accumulate);
@@ -97,31 +114,45 @@ static unsafe class AttentionTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x16(int k, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    static void Tile4x16(KRuns run, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         float* a0 = a, a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars;
-        for (int kk = 0; kk < k; kk++)
+        for (int kk = 0, end = run.End0; ; end = run.K)
         {
-            var b0 = Vector512.Load(b);
-            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a0), b0, c0);
-            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a1), b0, c1);
-            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a2), b0, c2);
-            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a3), b0, c3);
-            a0 += aks; a1 += aks; a2 += aks; a3 += aks; b += ldb;
+            for (; kk < end; kk++)
+            {
+                var b0 = Vector512.Load(b);
+                c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a0), b0, c0);
+                c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a1), b0, c1);
+                c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a2), b0, c2);
+                c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a3), b0, c3);
+                a0 += aks; a1 += aks; a2 += aks; a3 += aks; b += ldb;
+            }
+            if (end == run.K) break;
+            int hole = run.Begin1 - kk; // jump the hole: its terms are 0
+            a0 += hole * aks; a1 += hole * aks; a2 += hole * aks; a3 += hole * aks; b += hole * ldb;
+            kk = run.Begin1;
         }
         var al = Vector512.Create(alpha);
         Store(c, c0, al, accumulate); Store(c + ldc, c1, al, accumulate); Store(c + 2 * ldc, c2, al, accumulate); Store(c + 3 * ldc, c3, al, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile1x16(int k, float alpha, float* a, long aks, float* b, long ldb, bool accumulate, float* c)
+    static void Tile1x16(KRuns run, float alpha, float* a, long aks, float* b, long ldb, bool accumulate, float* c)
     {
         Vector512<float> c0 = default;
-        for (int kk = 0; kk < k; kk++)
+        for (int kk = 0, end = run.End0; ; end = run.K)
         {
-            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a), Vector512.Load(b), c0);
-            a += aks; b += ldb;
+            for (; kk < end; kk++)
+            {
+                c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(*a), Vector512.Load(b), c0);
+                a += aks; b += ldb;
+            }
+            if (end == run.K) break;
+            int hole = run.Begin1 - kk; // jump the hole: its terms are 0
+            a += hole * aks; b += hole * ldb;
+            kk = run.Begin1;
         }
         Store(c, c0, Vector512.Create(alpha), accumulate);
     }
@@ -134,5 +165,11 @@ static unsafe class AttentionTile
             float* s = src + i * lds;
             for (int j = 0; j < cols; j++) dst[j * ldd + i] = s[j];
         }
+    }
+
+    /// <summary>The kk runs of a product: [0, End0) then [Begin1, K) (End0 = Begin1 = K when there is no hole).</summary>
+    readonly struct KRuns(int end0, int begin1, int k)
+    {
+        public readonly int End0 = end0, Begin1 = begin1, K = k;
     }
 }
