@@ -8,14 +8,16 @@ namespace Distill.Export.Tests;
 /// llama.cpp (through LLamaSharp's prebuilt CPU backend) on a GGUF file: its tokenizer and a greedy decode taken as
 /// the argmax of its logits at each step (no sampler, so nothing but the model's numerics decides). The KV cache is
 /// float32 and flash attention off, so the f32 file is compared with Distill's float32 forward as closely as
-/// llama.cpp allows.
+/// llama.cpp allows. One thread: the test models' layers are far shorter than a hand-off between ggml's OpenMP
+/// threads, whose idle spinning took 30 % of this assembly's CPU with two (perf, `libgomp`); a greedy decode's
+/// tokens do not depend on the thread count.
 /// </summary>
 sealed class LlamaCpp : IDisposable
 {
     readonly LLamaWeights _weights;
     readonly LLamaContext _context;
 
-    public LlamaCpp(string gguf, int threads = 2, uint contextSize = 256)
+    public LlamaCpp(string gguf, int threads = 1, uint contextSize = 256)
     {
         NativeLogConfig.llama_log_set((level, message) => { if (level == LLamaLogLevel.Error) Console.Error.Write(message); });
         var p = new ModelParams(gguf)
