@@ -140,7 +140,7 @@ public sealed class DemoPipeline(DemoPreset preset, string outDir, int seed, boo
     }
 
     /// <summary>The tokenizer files of one model folder into another that lacks them.</summary>
-    static void CopyTokenizer(string from, string to)
+    internal static void CopyTokenizer(string from, string to)
     {
         foreach (var f in Directory.GetFiles(from).Where(f => Path.GetFileName(f).StartsWith("tokenizer", StringComparison.Ordinal) || Path.GetFileName(f) == "special_tokens_map.json"))
             if (!File.Exists(Path.Combine(to, Path.GetFileName(f)))) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));

@@ -153,7 +153,7 @@ public static class DemoTuning
             var adapter = Path.Combine(runDir, "adapter");
             var whole = Path.Combine(runDir, "model");
             bool full = !Directory.Exists(adapter) && File.Exists(Path.Combine(whole, "config.json"));
-            if (full && !File.Exists(Path.Combine(whole, "tokenizer.json"))) File.Copy(Path.Combine(demo.StudentStart, "tokenizer.json"), Path.Combine(whole, "tokenizer.json"));
+            if (full) DemoPipeline.CopyTokenizer(demo.StudentStart, whole);
             var (pass1, _) = await ScoreAsync(c.Id, full ? whole : demo.StudentStart, Directory.Exists(adapter) ? adapter : null, validation, p, seed, root, ct);
             rows.Add(new DemoTuneRow(c, pass1, Math.Round(trainSeconds, 1), Math.Round(clock.Elapsed.TotalSeconds, 1)));
             progress?.Report(new StageCompleted(0, c.Id, rows.Count - 1, grid.Count, TimeSpan.FromSeconds(trainSeconds + clock.Elapsed.TotalSeconds), Skipped: false));

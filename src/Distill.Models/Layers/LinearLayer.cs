@@ -43,7 +43,7 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
 
     public Tensor Forward(Tape tape, Tensor x)
     {
-        if (tape.UsesInferenceWeights && Inference is { } q8 && Weight is not { Trainable: true })
+        if (InferenceFor(tape) is { } q8)
         {
             // 8-bit, bf16 or packed f32 base, float adapter: y = x·Wq8ᵀ + b (+ s·B(A x), added in place), nothing recorded.
             if (Lora is { Enabled: true, DropoutActive: false } branch)
@@ -73,14 +73,7 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
             && wb.Cols == wa.Cols && wb.Isa == wa.Isa && (wc is null || wc.Cols == wa.Cols && wc.Isa == wa.Isa))
         {
             var layers = c is null ? new[] { a, b } : new[] { a, b, c };
-            var ys = new Tensor[layers.Length];
-            Span<int> shape = stackalloc int[x.Rank];
-            for (int i = 0; i < layers.Length; i++)
-            {
-                x.Shape.CopyTo(shape);
-                shape[^1] = layers[i].OutFeatures;
-                ys[i] = tape.New(shape);
-            }
+            var ys = Array.ConvertAll(layers, l => InferenceLinear.NewOutput(tape, x, l.OutFeatures));
             PackedF32Matrix.ForwardMany(x.Span, x.Rows, wa, ys[0].Span, wb, ys[1].Span, wc, wc is null ? default : ys[2].Span);
             for (int i = 0; i < layers.Length; i++)
             {
@@ -95,8 +88,10 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
 
     /// <summary>The packed f32 copy <see cref="Forward"/> would use with at most a fused (dropout-free) LoRA branch, or null.</summary>
     PackedF32Matrix? Grouped(Tape tape)
-        => tape.UsesInferenceWeights && Inference is PackedF32Matrix p && Weight is not { Trainable: true }
-           && Lora is null or { Enabled: false } or { Enabled: true, DropoutActive: false } ? p : null;
+        => InferenceFor(tape) is PackedF32Matrix p && Lora is null or { Enabled: false } or { Enabled: true, DropoutActive: false } ? p : null;
+
+    /// <summary>The inference copy of W a forward on this tape uses (one asking for inference weights, W frozen), or null.</summary>
+    IInferenceMatrix? InferenceFor(Tape tape) => tape.UsesInferenceWeights && Weight is not { Trainable: true } ? Inference : null;
 
     /// <summary>
     /// Replaces the fp32 weight by NF4 with double quantization (the base of QLoRA). The fp32 parameter keeps its

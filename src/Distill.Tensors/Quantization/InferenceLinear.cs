@@ -16,10 +16,7 @@ public static class InferenceLinear
         if (tape.NeedsGrad(x, bias)) throw new InvalidOperationException($"{w.Format} weights are for forward-only (NoGrad) passes: no gradient flows through them");
         if (x.Cols != w.Cols) throw new ArgumentException($"{w.Format} linear: x has {x.Cols} features, W [{w.Rows}, {w.Cols}] expects {w.Cols}");
         if (bias is not null && bias.Length != w.Rows) throw new ArgumentException($"{w.Format} linear: bias has {bias.Length} values, W has {w.Rows} rows");
-        Span<int> shape = stackalloc int[x.Rank];
-        x.Shape.CopyTo(shape);
-        shape[^1] = w.Rows;
-        var y = tape.New(shape);
+        var y = NewOutput(tape, x, w.Rows);
         w.Forward(x.Span, x.Rows, y.Span);
         if (bias is not null) LinearKernels.AddBias(y.Span, bias.Span);
         return y;
@@ -31,10 +28,6 @@ public static class InferenceLinear
     /// </summary>
     public static Tensor Forward(Tape tape, Tensor x, IInferenceMatrix w, Tensor? bias, Tensor loraA, Tensor loraB, float scale)
     {
-        if (tape.NeedsGrad(loraA) || tape.NeedsGrad(loraB)) throw new InvalidOperationException($"{w.Format} weights are for forward-only (NoGrad) passes: no gradient flows through them");
-        int r = loraA.Rows;
-        if (loraA.Rank != 2 || loraA.Cols != w.Cols || loraB.Rank != 2 || loraB.Rows != w.Rows || loraB.Cols != r)
-            throw new ArgumentException($"{w.Format} linear: lora A {Tensor.ShapeString(loraA.Shape)} and B {Tensor.ShapeString(loraB.Shape)} do not fit W [{w.Rows}, {w.Cols}]: A must be (r, {w.Cols}) and B ({w.Rows}, r)");
         var y = Forward(tape, x, w, bias);
         AddLora(tape, x, y, loraA, loraB, scale);
         return y;
@@ -50,9 +43,18 @@ public static class InferenceLinear
         int rows = x.Rows, r = loraA.Rows, cols = x.Cols, outs = y.Cols;
         if (tape.NeedsGrad(loraA) || tape.NeedsGrad(loraB)) throw new InvalidOperationException("inference weights are for forward-only (NoGrad) passes: no gradient flows through them");
         if (loraA.Rank != 2 || loraA.Cols != cols || loraB.Rank != 2 || loraB.Rows != outs || loraB.Cols != r || y.Rows != rows)
-            throw new ArgumentException($"inference linear: lora A {Tensor.ShapeString(loraA.Shape)} and B {Tensor.ShapeString(loraB.Shape)} do not fit x {Tensor.ShapeString(x.Shape)} → y {Tensor.ShapeString(y.Shape)}");
+            throw new ArgumentException($"inference linear: lora A {Tensor.ShapeString(loraA.Shape)} and B {Tensor.ShapeString(loraB.Shape)} do not fit x {Tensor.ShapeString(x.Shape)} → y {Tensor.ShapeString(y.Shape)}: A must be (r, {cols}) and B ({outs}, r)");
         var h = tape.New(rows, r);
         Gemm.Sgemm(false, true, rows, r, cols, 1f, x.Span, cols, loraA.Span, cols, 0f, h.Span, r);
         Gemm.Sgemm(false, true, rows, outs, r, scale, h.Span, r, loraB.Span, r, 1f, y.Span, outs);
+    }
+
+    /// <summary>A fresh output of x's shape with the last dimension <paramref name="features"/> (x's rows × features).</summary>
+    public static Tensor NewOutput(Tape tape, Tensor x, int features)
+    {
+        Span<int> shape = stackalloc int[x.Rank];
+        x.Shape.CopyTo(shape);
+        shape[^1] = features;
+        return tape.New(shape);
     }
 }
