@@ -10,8 +10,7 @@ namespace Distill.Bench.Cli.Commands;
 /// <summary>
 /// `distill bench sample`: batched sampling speed of the library (<see cref="SampleBench"/>), 64 prompts × 4 samples
 /// × 128 new tokens by default, optionally beside PyTorch eager with a KV cache doing the same work on the same
-/// weights (bench/scripts/sample_torch.py through Debian's /usr/bin/python3, with OPENBLAS_CORETYPE and
-/// OPENBLAS_L2_SIZE unset for that process only). Figures: docs/performance.md.
+/// weights (bench/scripts/sample_torch.py, started as <see cref="TorchPeer"/> says). Figures: docs/performance.md.
 /// </summary>
 sealed class BenchSampleCommand : IVerb
 {
@@ -36,6 +35,7 @@ sealed class BenchSampleCommand : IVerb
             if (p < 1 || n < 1 || k < 1 || c < 0 || pr.GetValue(threads) < 1) throw new BadInputException("--prompts, --samples, --new-tokens and --threads must be ≥ 1, --check ≥ 0");
             Workers.Count = pr.GetValue(threads);
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
+            if (pr.GetValue(torch)) TorchPeer.Require("sample");
             var w = InferenceWeightsNames.Parse(pr.GetValue(weights) ?? "f32packed");
             if (w is not (InferenceWeights.F32 or InferenceWeights.F32Packed)) throw new BadInputException($"--weights {w.Name()}: the comparison with PyTorch is float32 work (f32 or f32packed)");
             using var model = SampleBench.Student(out var lora);
@@ -83,15 +83,12 @@ sealed class BenchSampleCommand : IVerb
         return command;
     }
 
-    /// <summary>Runs sample_torch.py with OpenBLAS left to choose its kernels; returns its JSON line.</summary>
+    /// <summary>Runs sample_torch.py as the strongest peer (<see cref="TorchPeer"/>); returns its JSON line.</summary>
     static JsonNode? RunTorch(string dir, int threads, int check)
     {
         string script = Path.Combine(RepoRoot(), "bench", "scripts", "sample_torch.py");
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { script, "--dir", dir, "--threads", threads.ToString(), "--check", check.ToString() }) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("OPENBLAS_CORETYPE");
-        psi.Environment.Remove("OPENBLAS_L2_SIZE");
-        psi.Environment["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+        var psi = TorchPeer.Python([script, "--dir", dir, "--threads", threads.ToString(), "--check", check.ToString()]);
+        Console.Error.WriteLine(TorchPeer.Describe(psi));
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

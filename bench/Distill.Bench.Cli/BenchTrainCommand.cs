@@ -9,15 +9,11 @@ namespace Distill.Bench.Cli.Commands;
 /// <summary>
 /// `distill bench train`: the library trainer's step time on the SmolLM2-135M shape, LoRA r 8 on q,k,v,o
 /// (<see cref="TrainerBench"/>): SFT and token-level KD on batch 4 × 256 tokens, and a DPO step on one 256 + 128 + 128
-/// pair (the prompt shared unless --no-share-prompt); beside PyTorch doing the same work (bench/scripts/train_torch.py through Debian's /usr/bin/python3 on
-/// OpenBLAS-OpenMP, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that process only, so OpenBLAS picks its own
-/// kernels, and torch.set_num_threads equal to --threads). Figures: docs/performance.md.
+/// pair (the prompt shared unless --no-share-prompt); beside PyTorch doing the same work (bench/scripts/train_torch.py,
+/// started as <see cref="TorchPeer"/> says, with torch.set_num_threads equal to --threads). Figures: docs/performance.md.
 /// </summary>
 sealed class BenchTrainCommand : IVerb
 {
-    /// <summary>Debian's libopenblas0-openmp; without it torch falls back to the reference BLAS (netlib), tens of times slower.</summary>
-    const string OpenBlasDir = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
-
     public string? Group => "bench";
 
     public Command Build()
@@ -41,9 +37,7 @@ sealed class BenchTrainCommand : IVerb
             if (names.Length == 0 || unknown.Count > 0)
                 throw new BadInputException($"--objectives: unknown '{string.Join(", ", unknown)}' (known: {string.Join(", ", TrainerBench.Objectives)})");
             bool torch = !pr.GetValue(noTorch);
-            if (torch && !File.Exists(Path.Combine(OpenBlasDir, "libblas.so.3")))
-                throw new BadInputException($"{OpenBlasDir} is missing: PyTorch would run on the reference BLAS, tens of times slower than OpenBLAS. " +
-                    "Install it (apt-get install libopenblas0-openmp) or pass --no-torch");
+            if (torch) TorchPeer.Require("train");
             Workers.Count = pr.GetValue(threads);
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
             string loadBefore = LoadAverage();
@@ -77,16 +71,12 @@ sealed class BenchTrainCommand : IVerb
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
-    /// <summary>Runs train_torch.py with OpenBLAS left to choose its kernels; returns its JSON line (objective → figures).</summary>
+    /// <summary>Runs train_torch.py as the strongest peer (<see cref="TorchPeer"/>); returns its JSON line (objective → figures).</summary>
     static JsonNode? RunTorch(string[] objectives, int threads, int warmup, int steps)
     {
         string script = Path.Combine(RepoRoot(), "bench", "scripts", "train_torch.py");
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { script, "--threads", threads.ToString(), "--warmup", warmup.ToString(), "--steps", steps.ToString(), "--objectives", string.Join(",", objectives) })
-            psi.ArgumentList.Add(a);
-        psi.Environment.Remove("OPENBLAS_CORETYPE");
-        psi.Environment.Remove("OPENBLAS_L2_SIZE");
-        psi.Environment["LD_LIBRARY_PATH"] = OpenBlasDir;
+        var psi = TorchPeer.Python([script, "--threads", threads.ToString(), "--warmup", warmup.ToString(), "--steps", steps.ToString(), "--objectives", string.Join(",", objectives)]);
+        Console.Error.WriteLine(TorchPeer.Describe(psi));
         using var p = Process.Start(psi)!;
         string? jsonLine = null;
         while (p.StandardOutput.ReadLine() is { } line)

@@ -26,6 +26,9 @@ CONFIGS = {
 }
 
 
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+
+
 def distill(config, steps, threads):
     out = subprocess.run([os.path.join(ROOT, "distill"), "bench", "engine", "--train-only", "--json",
                           "--config", config, "--steps", str(steps), "--threads", str(threads)],
@@ -36,7 +39,12 @@ def distill(config, steps, threads):
 
 
 def torch(config, steps, threads, coretype):
+    # The strongest PyTorch here, as bench/Distill.Bench.Cli/TorchPeer.cs starts it: OpenBLAS-OpenMP, tcmalloc, AVX-512 dispatch.
     env = dict(os.environ, LD_LIBRARY_PATH="/usr/lib/x86_64-linux-gnu/openblas-openmp")
+    if os.path.exists(TCMALLOC):
+        env["LD_PRELOAD"] = TCMALLOC
+    if "avx512f" in open("/proc/cpuinfo").read():
+        env.setdefault("ATEN_CPU_CAPABILITY", "avx512")
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
     if coretype:

@@ -15,7 +15,8 @@ No EOS: every row generates exactly K tokens (the C# side also runs without EOS)
 Prints progress on stderr and one "JSON " line: prefill/decode seconds, ms per decode step (median), tokens/s,
 and the greedy tokens of prompt 0 (--check) to compare with the C# side on the same weights.
 Run: /usr/bin/python3 bench/scripts/sample_torch.py --dir DIR --threads 2 (`distill bench sample --torch` writes
-DIR and runs this with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset).
+DIR and runs this as bench/Distill.Bench.Cli/TorchPeer.cs starts the peer: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+unset, OpenBLAS-OpenMP, tcmalloc preloaded, ATEN_CPU_CAPABILITY=avx512 where the CPU has it).
 """
 import argparse
 import json

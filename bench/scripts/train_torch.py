@@ -12,7 +12,8 @@ clip 1; no torch.compile.
 The Llama forward is written as transformers' modeling_llama.py computes it (GQA repeat_kv, rotate_half RoPE,
 tied lm_head, RMSNorm), as in bench/reference/models_torch.py. Prints one "JSON " line: objective -> ms_per_step
 (median of the timed steps). Run: `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
-LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp /usr/bin/python3 bench/scripts/train_torch.py --threads 2`
+LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
+LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 ATEN_CPU_CAPABILITY=avx512 /usr/bin/python3 bench/scripts/train_torch.py --threads 2`
 (`distill bench train` runs it so). Without Debian's libopenblas0-openmp, torch's libblas.so.3 is the reference
 (netlib) BLAS, tens of times slower: the "BLAS:" line names the library actually loaded.
 """

@@ -82,8 +82,10 @@ public sealed class Gemma3ForCausalLM : CausalLM
         // scores · query_pre_attn_scalar^−½ = (q · √(hd / qpas)) · k / √hd
         float qScale = (float)Math.Sqrt(c.HeadDim / c.QueryPreAttnScalar!.Value);
         var h = Scale.Forward(tape, Embedding.Forward(tape, ids, _embed.Value), (float)Math.Sqrt(c.HiddenSize));
+        var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
+            residual.Begin();
             var L = _layers[l];
             var x = GroupRmsNorm.Forward(tape, h, L.InputNorm.Value, eps, 1);
             var q = GroupRmsNorm.Forward(tape, L.Q.Forward(tape, x), L.QNorm.Value, eps, 1);
@@ -96,6 +98,7 @@ public sealed class Gemma3ForCausalLM : CausalLM
             var gate = Gelu.Forward(tape, L.Gate.Forward(tape, x), tanhApprox: c.HiddenAct != "gelu");
             var m = L.Down.Forward(tape, Mul.Forward(tape, gate, L.Up.Forward(tape, x)));
             h = Add.Forward(tape, h, GroupRmsNorm.Forward(tape, m, L.PostFeedforwardNorm.Value, eps, 1));
+            h = residual.End(h);
         }
         h = GroupRmsNorm.Forward(tape, h, _norm.Value, eps, 1);
         h = LastRows(tape, h, batch, lastOnly);

@@ -145,23 +145,26 @@ public static class BatchSampler
                 long t0 = Stopwatch.GetTimestamp();
                 double cpu0 = ProcessCpuSeconds();
                 var byLength = Enumerable.Range(0, wave.Count).OrderByDescending(w => prompts[wave[w]].Length).ToArray();
-                for (int c0 = 0; c0 < byLength.Length;)
+                // one scratch cache for every chunk (a view of its front per chunk): fresh memory is slow to touch
+                // (a chunk holds at most PrefillTokens positions, or one prompt longer than that)
+                var scratchStore = model.CreateCaches(1, Math.Max(maxPrompt, PrefillTokens));
+                try
                 {
-                    int len = prompts[wave[byLength[c0]]].Length, c1 = c0 + 1;
-                    while (c1 < byLength.Length && c1 - c0 < PrefillPrompts && (c1 - c0 + 1) * len <= PrefillTokens) c1++;
-                    var chunk = byLength[c0..c1];
-                    var ids = new int[chunk.Length * len];
-                    var lengths = new int[chunk.Length];
-                    for (int b = 0; b < chunk.Length; b++)
+                    for (int c0 = 0; c0 < byLength.Length;)
                     {
-                        var prompt = prompts[wave[chunk[b]]];
-                        prompt.CopyTo(ids, b * len);
-                        lengths[b] = prompt.Length;
-                        stats.PromptTokens += prompt.Length;
-                    }
-                    var scratch = model.CreateCaches(chunk.Length, len);
-                    try
-                    {
+                        int len = prompts[wave[byLength[c0]]].Length, c1 = c0 + 1;
+                        while (c1 < byLength.Length && c1 - c0 < PrefillPrompts && (c1 - c0 + 1) * len <= PrefillTokens) c1++;
+                        var chunk = byLength[c0..c1];
+                        var ids = new int[chunk.Length * len];
+                        var lengths = new int[chunk.Length];
+                        for (int b = 0; b < chunk.Length; b++)
+                        {
+                            var prompt = prompts[wave[chunk[b]]];
+                            prompt.CopyTo(ids, b * len);
+                            lengths[b] = prompt.Length;
+                            stats.PromptTokens += prompt.Length;
+                        }
+                        var scratch = scratchStore.Select(c => c.View(chunk.Length, len)).ToArray();
                         tape.Reset();
                         var last = model.ForwardPrefill(tape, ids, chunk.Length, scratch, lengths).Span;
                         for (int b = 0; b < chunk.Length; b++)
@@ -170,10 +173,10 @@ public static class BatchSampler
                             for (int l = 0; l < caches.Length; l++) caches[l].CopyRowFrom(scratch[l], b, w * n, lengths[b]);
                             for (int j = 0; j < n; j++) last.Slice(b * vocab, vocab).CopyTo(logits.AsSpan((w * n + j) * vocab, vocab));
                         }
+                        c0 = c1;
                     }
-                    finally { foreach (var c in scratch) c.Dispose(); }
-                    c0 = c1;
                 }
+                finally { foreach (var c in scratchStore) c.Dispose(); }
                 stats.PrefillSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 double cpu1 = ProcessCpuSeconds();
                 stats.PrefillCpuSeconds += cpu1 - cpu0;

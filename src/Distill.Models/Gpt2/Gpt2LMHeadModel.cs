@@ -55,8 +55,10 @@ public sealed class Gpt2LMHeadModel : CausalLM
         if (rows is null && Branches is null)
             for (int i = 0; i < posIds.Length; i++) posIds[i] = pos + i % len;
         var h = Add.Forward(tape, Embedding.Forward(tape, ids, _wte.Value), Embedding.Forward(tape, posIds, _wpe.Value));
+        var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _blocks.Length; l++)
         {
+            residual.Begin();
             var B = _blocks[l];
             var qkv = B.CAttn.Forward(tape, LayerNorm.Forward(tape, h, B.Ln1W.Value, B.Ln1B.Value, eps));
             Tensor a;
@@ -72,6 +74,7 @@ public sealed class Gpt2LMHeadModel : CausalLM
             h = Add.Forward(tape, h, B.AttnProj.Forward(tape, a));
             var m = Gelu.Forward(tape, B.CFc.Forward(tape, LayerNorm.Forward(tape, h, B.Ln2W.Value, B.Ln2B.Value, eps)), tanh);
             h = Add.Forward(tape, h, B.MlpProj.Forward(tape, m));
+            h = residual.End(h);
         }
         h = LayerNorm.Forward(tape, h, _lnFW.Value, _lnFB.Value, eps);
         h = LastRows(tape, h, batch, lastOnly);

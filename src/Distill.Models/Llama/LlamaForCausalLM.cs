@@ -70,8 +70,10 @@ public class LlamaForCausalLM : CausalLM
         var rope = RopeOf(pos, len, rows);
         var positions = PositionsOf(pos, len, rows);
         var h = Embedding.Forward(tape, ids, _embed.Value);
+        var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
+            residual.Begin();
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
             // q, k, v (and below gate, up) as one product with packed inference weights (LinearLayer.ForwardMany)
@@ -86,6 +88,7 @@ public class LlamaForCausalLM : CausalLM
             var gateUp = LinearLayer.ForwardMany(tape, x, L.Gate, L.Up);
             var m = SwiGlu.Forward(tape, gateUp[0], gateUp[1]);
             h = Add.Forward(tape, h, L.Down.Forward(tape, m));
+            h = residual.End(h);
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);
         h = LastRows(tape, h, batch, lastOnly);

@@ -44,13 +44,16 @@ public sealed class PhiForCausalLM : CausalLM
         var rope = RopeOf(pos, len, rows);
         var positions = PositionsOf(pos, len, rows);
         var h = Embedding.Forward(tape, ids, _embed.Value);
+        var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
+            residual.Begin();
             var L = _layers[l];
             var x = LayerNorm.Forward(tape, h, L.LnW.Value, L.LnB.Value, eps);
             var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions, rows);
             var mlp = L.Fc2.Forward(tape, Gelu.Forward(tape, L.Fc1.Forward(tape, x), tanhApprox: true));
             h = Add.Forward(tape, Add.Forward(tape, L.Dense.Forward(tape, a), mlp), h);
+            h = residual.End(h);
         }
         h = LayerNorm.Forward(tape, h, _lnW.Value, _lnB.Value, eps);
         h = LastRows(tape, h, batch, lastOnly);

@@ -51,8 +51,10 @@ public sealed class Phi3ForCausalLM : CausalLM
         var rope = RopeOf(pos, len, rows);
         var positions = PositionsOf(pos, len, rows);
         var h = Embedding.Forward(tape, ids, _embed.Value);
+        var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
+            residual.Begin();
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
             var qkv = L.Qkv.Forward(tape, x);                                   // (batch·len, qw + 2·kvw)
@@ -63,6 +65,7 @@ public sealed class Phi3ForCausalLM : CausalLM
             var gateUp = L.GateUp.Forward(tape, x);                             // (batch·len, 2·inter)
             var m = SwiGlu.Forward(tape, SliceColumns.Forward(tape, gateUp, 0, inter), SliceColumns.Forward(tape, gateUp, inter, inter));
             h = Add.Forward(tape, h, L.Down.Forward(tape, m));
+            h = residual.End(h);
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);
         h = LastRows(tape, h, batch, lastOnly);

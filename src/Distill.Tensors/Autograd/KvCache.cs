@@ -22,6 +22,28 @@ public sealed class KvCache : IDisposable
         V = Tensor.Create(batch, capacity, Width);
     }
 
+    KvCache(Tensor k, Tensor v, int batch, int capacity, int width)
+    {
+        K = k; V = v; Batch = batch; Capacity = capacity; Width = width;
+    }
+
+    /// <summary>
+    /// A cache of <paramref name="batch"/> × <paramref name="capacity"/> over the front of this one's memory (no copy,
+    /// nothing owned: valid while this cache lives; disposing it frees nothing): a sampler's prefill reuses one scratch
+    /// cache for every chunk of prompts instead of touching fresh memory for each.
+    /// </summary>
+    public unsafe KvCache View(int batch, int capacity)
+    {
+        if (batch < 1 || capacity < 1 || (long)batch * capacity > (long)Batch * Capacity)
+            throw new ArgumentException($"KvCache.View: {batch}×{capacity} does not fit in {Batch}×{Capacity}");
+        var k = new Tensor(owned: false);
+        var v = new Tensor(owned: false);
+        long n = (long)batch * capacity * Width;
+        k.Rebind(K.Pointer, [batch, capacity, Width], n);
+        v.Rebind(V.Pointer, [batch, capacity, Width], n);
+        return new KvCache(k, v, batch, capacity, Width);
+    }
+
     public void Clear() => Length = 0;
 
     public void Dispose() { K.Dispose(); V.Dispose(); }

@@ -85,11 +85,32 @@ public sealed unsafe class Arena : IDisposable
         }
         long size = Math.Max(floats, MinChunkFloats);
         var mem = (nint)NativeMemory.AlignedAlloc((nuint)(size * sizeof(float)), 64);
+        HugePages.Advise((void*)mem, size * sizeof(float));
         _chunks.Add((mem, size));
         ReservedBytes += size * sizeof(float);
         _chunk = _chunks.Count - 1;
         _offset = floats;
         return (float*)mem;
+    }
+
+    /// <summary>A point in the arena's allocation sequence to come back to (<see cref="Rewind"/>).</summary>
+    public readonly record struct Position(int Chunk, long Offset, int NextTensor);
+
+    public Position Mark() => new(_chunk, _offset, _nextTensor);
+
+    /// <summary>
+    /// Every tensor handed out since <paramref name="mark"/> becomes invalid and its memory is handed out again: an
+    /// inference forward keeps one layer's temporaries at a time instead of all of them (a prefill of 1,024 tokens
+    /// through 30 layers would otherwise touch ≈ 1.2 GB of fresh memory). Released blocks are forgotten.
+    /// </summary>
+    public void Rewind(Position mark)
+    {
+        if (mark.Chunk > _chunk || (mark.Chunk == _chunk && mark.Offset > _offset) || mark.NextTensor > _nextTensor)
+            throw new ArgumentException("Arena.Rewind: the mark is ahead of the arena (taken before a Reset?)");
+        _chunk = mark.Chunk;
+        _offset = mark.Offset;
+        _nextTensor = mark.NextTensor;
+        _free.Clear();
     }
 
     /// <summary>Every tensor handed out since the last Reset becomes invalid.</summary>

@@ -149,6 +149,36 @@ public class BatchSamplerTests
         foreach (var c in caches) c.Dispose();
     }
 
+    // InferenceResidual: an inference forward rewinds the arena after each layer (one layer's temporaries at a time), a
+    // recording forward keeps everything; the logits are the same bits. Every family's layer loop uses it.
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void InferenceForwardKeepsOneLayerOfTemporariesAndTheSameLogits(string name)
+    {
+        using var model = ModelIO.Load(ReferenceOutput.Dir(name));
+        var ids = Prompts(model, [1, 2, 3]).SelectMany(p => p).Take(12).ToArray();
+        using var inference = new Tape { NoGrad = true };
+        using var recording = new Tape();
+        var a = model.Forward(inference, ids, 1).Span.ToArray();
+        var b = model.Forward(recording, ids, 1).Span.ToArray();
+        Assert.Equal(b, a);
+        int kept = inference.Arena.Mark().NextTensor, all = recording.Arena.Mark().NextTensor, layers = model.Config.NumLayers;
+        Assert.True(layers >= 2 && kept < all - (layers - 2) * 3, $"{name}: {kept} arena tensors in inference, {all} recording, {layers} layers");
+    }
+
+    [Fact]
+    public void KvCacheViewSharesTheFrontOfItsStorage()
+    {
+        using var store = new KvCache(1, 12, 2, 4);
+        var view = store.View(3, 4);
+        Assert.Equal((3, 4, 8), (view.Batch, view.Capacity, view.Width));
+        view.K.Span[2 * 4 * 8 + 5] = 7f; // row 2, position 0, column 5 of the view
+        Assert.Equal(7f, store.K.Span[(2 * 4) * 8 + 5]);
+        view.Dispose(); // frees nothing: the store still reads
+        Assert.Equal(7f, store.K.Span[69]);
+        Assert.Throws<ArgumentException>(() => store.View(4, 4));
+    }
+
     static float[] FullLastRow(CausalLM model, Tape tape, int[] seq)
     {
         using var t = new Tape { NoGrad = true };

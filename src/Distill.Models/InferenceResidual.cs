@@ -1,0 +1,43 @@
+using Distill.Tensors;
+using Distill.Tensors.Autograd;
+
+namespace Distill.Models;
+
+/// <summary>
+/// The residual stream of a forward through a stack of layers. With a recording tape (training) every activation stays
+/// for backward, and this is the identity. In inference (<see cref="Tape.NoGrad"/>) a layer's temporaries are dead
+/// once its output exists: <see cref="End"/> copies the output into one of two buffers taken before the first layer
+/// and rewinds the arena to where the layer began, so the arena holds one layer's temporaries instead of all of them
+/// (a 1,024-token prefill of SmolLM2-135M: ≈ 40 MB instead of ≈ 1.2 GB of freshly touched memory) and decoding's
+/// temporaries stay in cache. Usage: <c>var r = new InferenceResidual(tape, h); for each layer { r.Begin(); …; h = r.End(h); }</c>.
+/// </summary>
+public sealed class InferenceResidual
+{
+    readonly Tape _tape;
+    readonly Tensor[]? _buffers;
+    Arena.Position _mark;
+    int _next;
+
+    public InferenceResidual(Tape tape, Tensor h)
+    {
+        _tape = tape;
+        if (tape.NoGrad) _buffers = [tape.New(h.Shape), tape.New(h.Shape)];
+    }
+
+    /// <summary>Call at the start of each layer.</summary>
+    public void Begin()
+    {
+        if (_buffers is not null) _mark = _tape.Arena.Mark();
+    }
+
+    /// <summary>The layer's output <paramref name="h"/>, kept; in inference everything the layer allocated is handed out again.</summary>
+    public Tensor End(Tensor h)
+    {
+        if (_buffers is null) return h;
+        var kept = _buffers[_next];
+        _next ^= 1;
+        h.Span.CopyTo(kept.Span);
+        _tape.Arena.Rewind(_mark);
+        return kept;
+    }
+}
