@@ -47,7 +47,6 @@ public sealed unsafe class Tensor : IDisposable
         t.Capacity = AlignedFloats(n);
         nuint bytes = (nuint)Math.Max(1, AlignedFloats(n)) * sizeof(float);
         t._ptr = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-        HugePages.Advise(t._ptr, (long)bytes);
         NativeMemory.Clear(t._ptr, bytes);
         GC.AddMemoryPressure((long)bytes);
         return t;

@@ -85,7 +85,6 @@ public sealed unsafe class Arena : IDisposable
         }
         long size = Math.Max(floats, MinChunkFloats);
         var mem = (nint)NativeMemory.AlignedAlloc((nuint)(size * sizeof(float)), 64);
-        HugePages.Advise((void*)mem, size * sizeof(float));
         _chunks.Add((mem, size));
         ReservedBytes += size * sizeof(float);
         _chunk = _chunks.Count - 1;
