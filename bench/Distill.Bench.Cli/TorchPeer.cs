@@ -18,7 +18,7 @@ namespace Distill.Bench.Cli.Commands;
 /// AVX2 by default even where AVX-512 exists (SFT step 5.9 → 5.4 s under glibc malloc, 2.9–3.3 → 2.8–3.1 s under
 /// tcmalloc).</item>
 /// </list>
-/// Figures and the measurements behind these choices: docs/performance.md ("The PyTorch peer").
+/// Figures and the measurements behind these choices: docs/performance.md ("The PyTorch peer: tcmalloc and AVX-512 dispatch").
 /// </summary>
 static class TorchPeer
 {
@@ -39,7 +39,7 @@ static class TorchPeer
                 $"Install it (apt-get install libtcmalloc-minimal4) or pass --no-torch to distill bench {verb}");
     }
 
-    /// <summary>A start record for /usr/bin/python3 running <paramref name="args"/> as the strongest peer.</summary>
+    /// <summary>A start record for /usr/bin/python3 running <paramref name="args"/> as the strongest peer (after <see cref="Require"/>).</summary>
     public static ProcessStartInfo Python(IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, UseShellExecute = false };
@@ -47,13 +47,13 @@ static class TorchPeer
         psi.Environment.Remove("OPENBLAS_CORETYPE");
         psi.Environment.Remove("OPENBLAS_L2_SIZE");
         psi.Environment["LD_LIBRARY_PATH"] = OpenBlasDir;
-        if (File.Exists(Tcmalloc)) psi.Environment["LD_PRELOAD"] = Tcmalloc;
+        psi.Environment["LD_PRELOAD"] = Tcmalloc;
         if (Avx512F.IsSupported && !psi.Environment.ContainsKey("ATEN_CPU_CAPABILITY")) psi.Environment["ATEN_CPU_CAPABILITY"] = "avx512";
         return psi;
     }
 
     /// <summary>One line naming the peer's configuration, for the benchmark's output.</summary>
     public static string Describe(ProcessStartInfo psi) =>
-        $"PyTorch peer: LD_LIBRARY_PATH={psi.Environment["LD_LIBRARY_PATH"]}, LD_PRELOAD={(psi.Environment.TryGetValue("LD_PRELOAD", out var p) ? p : "–")}, " +
+        $"PyTorch peer: LD_LIBRARY_PATH={psi.Environment["LD_LIBRARY_PATH"]}, LD_PRELOAD={psi.Environment["LD_PRELOAD"]}, " +
         $"ATEN_CPU_CAPABILITY={(psi.Environment.TryGetValue("ATEN_CPU_CAPABILITY", out var c) ? c : "default")}";
 }

@@ -9,25 +9,22 @@ namespace Distill.Models;
 /// once its output exists: <see cref="End"/> copies the output into one of two buffers taken before the first layer
 /// and rewinds the arena to where the layer began, so the arena holds one layer's temporaries instead of all of them
 /// (a 1,024-token prefill of SmolLM2-135M: ≈ 40 MB instead of ≈ 1.2 GB of freshly touched memory) and decoding's
-/// temporaries stay in cache. Usage: <c>var r = new InferenceResidual(tape, h); for each layer { r.Begin(); …; h = r.End(h); }</c>.
+/// temporaries stay in cache. Usage: <c>var r = new InferenceResidual(tape, h); for each layer { …; h = r.End(h); }</c>
+/// (every layer starts where the arena stood after the two buffers: End leaves it there).
 /// </summary>
 public sealed class InferenceResidual
 {
     readonly Tape _tape;
     readonly Tensor[]? _buffers;
-    Arena.Position _mark;
+    readonly Arena.Position _mark;
     int _next;
 
     public InferenceResidual(Tape tape, Tensor h)
     {
         _tape = tape;
-        if (tape.NoGrad) _buffers = [tape.New(h.Shape), tape.New(h.Shape)];
-    }
-
-    /// <summary>Call at the start of each layer.</summary>
-    public void Begin()
-    {
-        if (_buffers is not null) _mark = _tape.Arena.Mark();
+        if (!tape.NoGrad) return;
+        _buffers = [tape.New(h.Shape), tape.New(h.Shape)];
+        _mark = tape.Arena.Mark();
     }
 
     /// <summary>The layer's output <paramref name="h"/>, kept; in inference everything the layer allocated is handed out again.</summary>

@@ -85,7 +85,6 @@ public sealed class Gemma3ForCausalLM : CausalLM
         var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
-            residual.Begin();
             var L = _layers[l];
             var x = GroupRmsNorm.Forward(tape, h, L.InputNorm.Value, eps, 1);
             var q = GroupRmsNorm.Forward(tape, L.Q.Forward(tape, x), L.QNorm.Value, eps, 1);

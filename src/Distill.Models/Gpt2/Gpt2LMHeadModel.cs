@@ -58,7 +58,6 @@ public sealed class Gpt2LMHeadModel : CausalLM
         var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _blocks.Length; l++)
         {
-            residual.Begin();
             var B = _blocks[l];
             var qkv = B.CAttn.Forward(tape, LayerNorm.Forward(tape, h, B.Ln1W.Value, B.Ln1B.Value, eps));
             Tensor a;

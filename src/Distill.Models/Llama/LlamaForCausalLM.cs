@@ -73,7 +73,6 @@ public class LlamaForCausalLM : CausalLM
         var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
-            residual.Begin();
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
             // q, k, v (and below gate, up) as one product with packed inference weights (LinearLayer.ForwardMany)

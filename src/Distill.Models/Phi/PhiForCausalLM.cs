@@ -47,7 +47,6 @@ public sealed class PhiForCausalLM : CausalLM
         var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
-            residual.Begin();
             var L = _layers[l];
             var x = LayerNorm.Forward(tape, h, L.LnW.Value, L.LnB.Value, eps);
             var a = RotarySelfAttention(tape, x, L.Q, L.K, L.V, l, batch, caches?[l], pos, keyMask, rope, positions, rows);

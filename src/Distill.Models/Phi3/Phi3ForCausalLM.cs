@@ -54,7 +54,6 @@ public sealed class Phi3ForCausalLM : CausalLM
         var residual = new InferenceResidual(tape, h);
         for (int l = 0; l < _layers.Length; l++)
         {
-            residual.Begin();
             var L = _layers[l];
             var x = RmsNorm.Forward(tape, h, L.InputNorm.Value, eps);
             var qkv = L.Qkv.Forward(tape, x);                                   // (batch·len, qw + 2·kvw)
