@@ -63,6 +63,37 @@ public static unsafe class AttentionGemmKernels
         h1 = a1;
     }
 
+    /// <summary>Parts of a (batch, head) in the tile forward's units: query-block ranges of about equal work.</summary>
+    const int QuerySlices = 2;
+
+    /// <summary>
+    /// The query rows [begin, end) of part <paramref name="slice"/> of sequence b: whole blocks of Qb rows, cut where the
+    /// running count of (query row, live key) pairs — what the block's products cost — passes half of the sequence's.
+    /// Depends on the shape only, and every block is computed the same way whichever part holds it, so the output is the same.
+    /// </summary>
+    static (int Begin, int End) SliceRows(in AttentionLayout l, int b, int qb, int slice)
+    {
+        int T = l.Tq;
+        if (T <= qb) return slice == 0 ? (0, T) : (T, T);
+        long total = 0;
+        for (int i0 = 0; i0 < T; i0 += qb) total += BlockCost(l, b, i0, Math.Min(T, i0 + qb));
+        long run = 0;
+        int cut = T;
+        for (int i0 = 0; i0 < T; i0 += qb)
+        {
+            run += BlockCost(l, b, i0, Math.Min(T, i0 + qb));
+            if (2 * run >= total) { cut = Math.Min(T, i0 + qb); break; }
+        }
+        return slice == 0 ? (0, cut) : (cut, T);
+    }
+
+    static long BlockCost(in AttentionLayout l, int b, int i0, int i1)
+    {
+        int lo = BlockFirstKey(l, b, i0, i1);
+        BlockHole(l, b, i0, i1, lo, out int h0, out int h1);
+        return (long)(i1 - i0) * (i1 - lo - (h1 - h0));
+    }
+
     /// <summary>Row stride of a block's dS scratch: its live keys, at most Qb + Window − 1 with a window (any with branched rows), else T.</summary>
     static int ScratchLd(in AttentionLayout l, int qb) => l.Window > 0 && l.Branches == null ? qb + l.Window : l.Tq;
 
@@ -72,7 +103,9 @@ public static unsafe class AttentionGemmKernels
         int T = l.Tq, qb = QueryBlock(T, l.Window);
         // One unit per (batch, head), its GEMMs on one thread: a 128×128×64 GEMM is ~20 µs on one core, too small to
         // split across cores without paying a fork/join twice per call (perf-gemm measured the per-head split faster).
-        if (UseTile) Workers.For(l.Batch * l.Heads, new ForwardTileBody { L = l, Qb = qb }, 1);
+        // The tile path splits each (batch, head) into QuerySlices parts of about equal work, so that a small batch still
+        // spreads evenly (DPO's one pair: 9 heads on 2 threads ran as 5 against 4); the parts write disjoint rows.
+        if (UseTile) Workers.For(l.Batch * l.Heads * QuerySlices, new ForwardTileBody { L = l, Qb = qb }, 1);
         else Workers.For(l.Batch * l.Heads, new ForwardBandBody { L = l, Qb = qb }, 1);
     }
 
@@ -98,16 +131,18 @@ public static unsafe class AttentionGemmKernels
                 fixed (float* ktp = kt)
                 {
                     int lastB = -1, lastG = -1;
-                    for (int u = begin; u < end; u++)
+                    for (int unit = begin; unit < end; unit++)
                     {
-                        int b = u / L.Heads, h = u % L.Heads, g = h / group;
+                        int u = unit / QuerySlices, b = u / L.Heads, h = u % L.Heads, g = h / group;
+                        var (iBegin, iEnd) = SliceRows(L, b, Qb, unit % QuerySlices);
+                        if (iBegin == iEnd) continue;
                         float* k = L.K + (long)b * T * L.Ldk + L.KOff + g * hd;
                         if (b != lastB || g != lastG) { AttentionTile.Transpose(k, L.Ldk, T, hd, ktp, T); lastB = b; lastG = g; }
                         float* q = L.Q + (long)b * T * L.Ldq + L.QOff + h * hd;
                         float* v = L.V + (long)b * T * L.Ldv + L.VOff + g * hd;
                         float* p = L.P + ((long)b * L.Heads + h) * T * T;
                         float* o = L.Out + (long)b * T * outLd + h * hd;
-                        for (int i0 = 0; i0 < T; i0 += Qb)
+                        for (int i0 = iBegin; i0 < iEnd; i0 += Qb)
                         {
                             int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(L, b, i0, i1), m = i1 - i0, nk = i1 - lo;
                             BlockHole(L, b, i0, i1, lo, out int h0, out int h1);
@@ -201,8 +236,60 @@ public static unsafe class AttentionGemmKernels
         if (overwriteDq && dQ != null && (dQ == dK || dQ == dV)) throw new ArgumentException("AttentionGemmKernels.Backward: dQ can be overwritten only when it is not dK's or dV's buffer");
         // Units of (batch, kv head): the heads of one group add into the same dK/dV rows, so they run in order on one
         // thread, and the sums do not depend on the thread count.
-        if (UseTile) Workers.For(l.Batch * l.KvHeads, new BackwardTileBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, OverwriteDq = overwriteDq }, 1);
+        int group = l.Heads / l.KvHeads;
+        if (UseTile && group > 1 && l.Batch * l.KvHeads < PerHeadBelow && (dK != null || dV != null))
+        {
+            // Few (batch, kv head) units spread badly over the threads (DPO's one pair, 3 kv heads: 2 on one thread, 1 on the
+            // other), so here each head's query blocks, in the forward's QuerySlices parts of about equal work, are units with
+            // their own partial dK/dV, summed per group in (head, part) order afterwards: the same terms, the group's sum
+            // rounded in another order, and still the same for any thread count (18 units for DPO's 9 heads).
+            long per = (long)l.Tq * l.HeadDim, units = (long)l.Batch * l.Heads * QuerySlices;
+            float[] parts = ArrayPool<float>.Shared.Rent((int)(2 * units * per));
+            try
+            {
+                fixed (float* pp = parts)
+                {
+                    float* pk = dK == null ? null : pp, pv = dV == null ? null : pp + units * per;
+                    Workers.For((int)units, new BackwardTileBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = pk, DV = pv, OverwriteDq = overwriteDq, PerHead = true }, 1);
+                    Workers.For(l.Batch * l.KvHeads * l.Tq, new ReducePartialsBody { L = l, PartK = pk, PartV = pv, DK = dK, DV = dV }, 64);
+                }
+            }
+            finally { ArrayPool<float>.Shared.Return(parts); }
+        }
+        else if (UseTile) Workers.For(l.Batch * l.KvHeads, new BackwardTileBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, OverwriteDq = overwriteDq }, 1);
         else Workers.For(l.Batch * l.KvHeads, new BackwardBandBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, OverwriteDq = overwriteDq }, 1);
+    }
+
+    /// <summary>(batch, kv head) units below which the tile backward runs per head (<see cref="ReducePartialsBody"/>): a shape rule, not a thread count.</summary>
+    const int PerHeadBelow = 8;
+
+    /// <summary>Row (b, g, t) of dK/dV += the group's heads' partial rows, in head order.</summary>
+    struct ReducePartialsBody : IRangeBody
+    {
+        public AttentionLayout L;
+        public float* PartK, PartV, DK, DV;
+        public void Run(int begin, int end)
+        {
+            int T = L.Tq, hd = L.HeadDim, group = L.Heads / L.KvHeads;
+            for (int r = begin; r < end; r++)
+            {
+                int t = r % T, bg = r / T, b = bg / L.KvHeads, g = bg % L.KvHeads;
+                for (int hs = g * group * QuerySlices; hs < (g + 1) * group * QuerySlices; hs++)   // (head, slice) in order
+                {
+                    long part = (((long)b * L.Heads * QuerySlices + hs) * T + t) * hd;
+                    if (DK != null)
+                    {
+                        var dst = new Span<float>(DK + ((long)b * T + t) * L.Ldk + L.KOff + g * hd, hd);
+                        TensorPrimitives.Add(dst, new ReadOnlySpan<float>(PartK + part, hd), dst);
+                    }
+                    if (DV != null)
+                    {
+                        var dst = new Span<float>(DV + ((long)b * T + t) * L.Ldv + L.VOff + g * hd, hd);
+                        TensorPrimitives.Add(dst, new ReadOnlySpan<float>(PartV + part, hd), dst);
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>The tile path of <see cref="BackwardBandBody"/>: the same blocks and dS, the five products by <see cref="AttentionTile"/>.</summary>
@@ -211,7 +298,16 @@ public static unsafe class AttentionGemmKernels
         public AttentionLayout L;
         public int Qb;
         public float* DOut, DQ, DK, DV;
-        public bool OverwriteDq;
+        public bool OverwriteDq, PerHead;
+
+        /// <summary>Zeroes per-head unit u's partial dK and dV (T × hd each: every row is read by the reduction).</summary>
+        readonly void ClearPartials(int u)
+        {
+            long per = (long)L.Tq * L.HeadDim;
+            if (DK != null) new Span<float>(DK + u * per, (int)per).Clear();
+            if (DV != null) new Span<float>(DV + u * per, (int)per).Clear();
+        }
+
         public void Run(int begin, int end)
         {
             int T = L.Tq, hd = L.HeadDim, group = L.Heads / L.KvHeads, ld = ScratchLd(L, Qb), outLd = L.Heads * hd;
@@ -221,17 +317,30 @@ public static unsafe class AttentionGemmKernels
             {
                 fixed (float* s = scratch)
                 fixed (float* vt = vtArr)
+                {
+                    int lastB = -1, lastG = -1;
                     for (int u = begin; u < end; u++)
                     {
-                        int b = u / L.KvHeads, g = u % L.KvHeads;
+                        // a unit: (batch, kv head) and its group's heads in order, adding into dK/dV; or, per head, one head
+                        // adding into its own zeroed partial dK/dV (T × hd each), summed into dK/dV by ReducePartials
+                        // (per head, each head's query blocks come in QuerySlices parts of about equal work, as in the forward)
+                        int bh = PerHead ? u / QuerySlices : u;
+                        int b = PerHead ? bh / L.Heads : u / L.KvHeads, g = PerHead ? bh % L.Heads / group : u % L.KvHeads;
+                        int hBegin = PerHead ? bh % L.Heads : g * group, hEnd = PerHead ? hBegin + 1 : (g + 1) * group;
+                        var (iBegin, iEnd) = PerHead ? SliceRows(L, b, Qb, u % QuerySlices) : (0, T);
+                        if (iBegin == iEnd) { ClearPartials(u); continue; }
                         long ko = (long)b * T * L.Ldk + L.KOff + g * hd, vo = (long)b * T * L.Ldv + L.VOff + g * hd;
-                        if (DQ != null || DK != null) AttentionTile.Transpose(L.V + vo, L.Ldv, T, hd, vt, T);
-                        for (int h = g * group; h < (g + 1) * group; h++)
+                        float* dkBase = DK == null ? null : PerHead ? DK + (long)u * T * hd : DK + ko;
+                        float* dvBase = DV == null ? null : PerHead ? DV + (long)u * T * hd : DV + vo;
+                        long dkLd = PerHead ? hd : L.Ldk, dvLd = PerHead ? hd : L.Ldv;
+                        if (PerHead) ClearPartials(u);
+                        if ((DQ != null || DK != null) && (b != lastB || g != lastG)) { AttentionTile.Transpose(L.V + vo, L.Ldv, T, hd, vt, T); lastB = b; lastG = g; }
+                        for (int h = hBegin; h < hEnd; h++)
                         {
                             long qo = (long)b * T * L.Ldq + L.QOff + h * hd;
                             float* p = L.P + ((long)b * L.Heads + h) * T * T;
                             float* dO = DOut + (long)b * T * outLd + h * hd;
-                            for (int i0 = 0; i0 < T; i0 += Qb)
+                            for (int i0 = iBegin; i0 < iEnd; i0 += Qb)
                             {
                                 int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(L, b, i0, i1), m = i1 - i0, nk = i1 - lo;
                                 // the block's hole [h0, h1) (branched rows): P and dS are 0 there, so every product skips it —
@@ -242,9 +351,9 @@ public static unsafe class AttentionGemmKernels
                                 // dv[lo:i1] += P_blkᵀ dO_blk
                                 if (DV != null)
                                 {
-                                    float* dvBlk = DV + vo + (long)lo * L.Ldv;
-                                    AttentionTile.Mm(n0, hd, m, 1f, pBlk, 1, T, dOBlk, outLd, true, dvBlk, L.Ldv);
-                                    if (n1 > 0) AttentionTile.Mm(n1, hd, m, 1f, pBlk + c1, 1, T, dOBlk, outLd, true, dvBlk + (long)c1 * L.Ldv, L.Ldv);
+                                    float* dvBlk = dvBase + lo * dvLd;
+                                    AttentionTile.Mm(n0, hd, m, 1f, pBlk, 1, T, dOBlk, outLd, true, dvBlk, dvLd);
+                                    if (n1 > 0) AttentionTile.Mm(n1, hd, m, 1f, pBlk + c1, 1, T, dOBlk, outLd, true, dvBlk + c1 * dvLd, dvLd);
                                 }
                                 if (DQ == null && DK == null) continue;
                                 // dP = dO_blk · vᵀ[:, lo:i1], the hole's columns zeroed (DsRows reads the row whole, then clears them)
@@ -256,13 +365,14 @@ public static unsafe class AttentionGemmKernels
                                 if (DQ != null) AttentionTile.Mm(m, hd, nk, 1f, s, ld, 1, L.K + ko + (long)lo * L.Ldk, L.Ldk, !OverwriteDq, DQ + qo + (long)i0 * L.Ldq, L.Ldq, n0, c1);
                                 if (DK != null)
                                 {
-                                    float* dkBlk = DK + ko + (long)lo * L.Ldk, qBlk = L.Q + qo + (long)i0 * L.Ldq;
-                                    AttentionTile.Mm(n0, hd, m, 1f, s, 1, ld, qBlk, L.Ldq, true, dkBlk, L.Ldk);
-                                    if (n1 > 0) AttentionTile.Mm(n1, hd, m, 1f, s + c1, 1, ld, qBlk, L.Ldq, true, dkBlk + (long)c1 * L.Ldk, L.Ldk);
+                                    float* dkBlk = dkBase + lo * dkLd, qBlk = L.Q + qo + (long)i0 * L.Ldq;
+                                    AttentionTile.Mm(n0, hd, m, 1f, s, 1, ld, qBlk, L.Ldq, true, dkBlk, dkLd);
+                                    if (n1 > 0) AttentionTile.Mm(n1, hd, m, 1f, s + c1, 1, ld, qBlk, L.Ldq, true, dkBlk + c1 * dkLd, dkLd);
                                 }
                             }
                         }
                     }
+                }
             }
             finally { ArrayPool<float>.Shared.Return(scratch); ArrayPool<float>.Shared.Return(vtArr); }
         }
