@@ -125,7 +125,7 @@ public sealed class Trainer(TrainerOptions options, IObjective objective, IReadO
         if (!options.Resume && (existing.Count > 0 || (File.Exists(metricsPath) && new FileInfo(metricsPath).Length > 0)))
             throw new InvalidOperationException($"{outputDir} already holds a training run (metrics.jsonl or checkpoints); pass --resume to continue it, or choose another output folder");
 
-        var context = new TrainingContext(model, dataset, options.MaxLength, options.PadTokenId, outputDir);
+        var context = new TrainingContext(model, dataset, options.MaxLength, options.PadTokenId, outputDir) { Stage = options.Stage, Progress = progress };
         if (objective is PreferenceObjective pref) pref.ReferenceBatchSize = options.BatchSize;
         objective.Initialize(context);
 

@@ -3,8 +3,12 @@ namespace Distill.Training;
 /// <summary>
 /// Reported after every optimizer step (and once when the stage starts, with Step 0): what a console renders as
 /// "stage ━━━━━ 120/400 loss 1.234 1,850 tok/s ETA 03:12". The library never writes to the console itself.
+/// Work before the first step reports in its own unit: the DPO reference's log-probs in "pairs" scored (Step of TotalSteps).
 /// </summary>
-public sealed record TrainingProgress(string Stage, int Step, int TotalSteps, double Epoch, float Loss, double TokensPerSecond, TimeSpan? Eta);
+public sealed record TrainingProgress(string Stage, int Step, int TotalSteps, double Epoch, float Loss, double TokensPerSecond, TimeSpan? Eta)
+{
+    public string Unit { get; init; } = "steps";
+}
 
 /// <summary>What <see cref="Trainer.Run"/> returns.</summary>
 /// <param name="Completed">False when cancelled before the last step (the newest checkpoint holds the progress).</param>

@@ -20,13 +20,18 @@ static class TrainProgressView
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask(Markup.Escape(trainer.Options.Stage), maxValue: trainer.TotalSteps);
+                // the steps' bar, and before it one for work counted in another unit (the DPO reference's pairs)
+                ProgressTask? before = null;
+                var steps = ctx.AddTask(Markup.Escape(trainer.Options.Stage), autoStart: false, maxValue: trainer.TotalSteps);
                 var progress = new SyncProgress(p =>
                 {
+                    var task = p.Unit == "steps" ? steps : before ??= ctx.AddTaskBefore(Markup.Escape(p.Stage), steps, maxValue: p.TotalSteps);
+                    if (!task.IsStarted) task.StartTask();
                     task.Value = p.Step;
                     string loss = float.IsNaN(p.Loss) ? "–" : p.Loss.ToString("F4");
                     string eta = p.Eta is { } e ? $" ETA {e:hh\\:mm\\:ss}" : "";
-                    task.Description = Markup.Escape($"{p.Stage} {p.Step}/{p.TotalSteps} loss {loss} {p.TokensPerSecond:F0} tok/s{eta}");
+                    string what = p.Unit == "steps" ? $"loss {loss}" : p.Unit;
+                    task.Description = Markup.Escape($"{p.Stage} {p.Step}/{p.TotalSteps} {what} {p.TokensPerSecond:F0} tok/s{eta}");
                 });
                 result = trainer.Run(progress, cancellationToken);
             });

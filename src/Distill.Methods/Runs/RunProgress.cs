@@ -48,7 +48,7 @@ public static class RunProgress
         return new Sync<TrainingProgress>(p =>
         {
             also?.Report(p);
-            sink.Report(new WorkProgress(0, p.Stage, p.Step, p.TotalSteps, "steps", p.TokensPerSecond, float.IsNaN(p.Loss) ? null : p.Loss, p.Eta));
+            sink.Report(new WorkProgress(0, p.Stage, p.Step, p.TotalSteps, p.Unit, p.TokensPerSecond, float.IsNaN(p.Loss) ? null : p.Loss, p.Eta));
         });
     }
 

@@ -32,7 +32,12 @@ public interface IObjective
 }
 
 /// <summary>What an objective sees of the run: the trained model, the dataset, the collation settings, the output folder.</summary>
-public sealed record TrainingContext(CausalLM Model, IReadOnlyList<TrainingExample> Dataset, int MaxLength, int PadTokenId, string OutputDir);
+public sealed record TrainingContext(CausalLM Model, IReadOnlyList<TrainingExample> Dataset, int MaxLength, int PadTokenId, string OutputDir)
+{
+    /// <summary>The stage's name and progress sink, for work an objective does before the first step (the DPO reference).</summary>
+    public string Stage { get; init; } = "";
+    public IProgress<TrainingProgress>? Progress { get; init; }
+}
 
 /// <summary>A collated micro-batch: its sequences, the dataset indices it came from, its loss units and its real tokens.</summary>
 public sealed record MicroBatch(SequenceBatch Sequences, int[] Indices, int Units)

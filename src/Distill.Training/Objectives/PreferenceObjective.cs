@@ -86,7 +86,7 @@ public sealed class PreferenceObjective(PreferenceOptions options) : IObjective
                 throw new ArgumentException($"{Name}: example {i} has no rejected answer; preference training needs prompt/chosen/rejected records");
         if (options.NeedsReference)
             _reference = SequenceScorer.Reference(context.Model, context.Dataset, ReferenceBatchSize, context.MaxLength, context.PadTokenId,
-                Path.Combine(context.OutputDir, ReferenceCacheFile), options.SharePrompt);
+                Path.Combine(context.OutputDir, ReferenceCacheFile), options.SharePrompt, context.Progress, context.Stage);
     }
 
     public MicroBatch Prepare(IReadOnlyList<int> indices, TrainingContext context, Rng rng)

@@ -20,6 +20,17 @@ public static class SequenceScorer
     public static (float[] Sum, float[] Mean) Score(CausalLM model, SequenceBatch batch)
     {
         using var tape = new Tape { NoGrad = true };
+        return Score(model, batch, tape);
+    }
+
+    /// <summary>
+    /// The same on a caller's no-grad tape, reset first: scoring a dataset batch by batch on one tape reuses its arena,
+    /// where a tape per batch would take (and page-fault in) fresh memory every time.
+    /// </summary>
+    public static (float[] Sum, float[] Mean) Score(CausalLM model, SequenceBatch batch, Tape tape)
+    {
+        if (!tape.NoGrad) throw new ArgumentException("SequenceScorer.Score: the tape must be a no-grad tape", nameof(tape));
+        tape.Reset();
         using var mask = batch.KeyMaskTensor();
         // the head on the labelled rows only, in the layout PreferenceObjective uses, so policy and reference match bit for bit
         var kept = LossRows.PerSequence(batch);
@@ -36,8 +47,11 @@ public static class SequenceScorer
     /// batch by batch. Cached in <paramref name="cacheFile"/> (safetensors, float32, exact) when given: a resumed run
     /// reads the very numbers the first run used. <paramref name="sharePrompt"/>: collated as the policy is
     /// (<see cref="PreferenceObjective.Collate"/>), so an unchanged adapter scores what the reference did.
+    /// <paramref name="progress"/> hears the pairs scored after each batch (stage "<paramref name="stage"/> reference
+    /// log-probs", unit "pairs"): on a large dataset this pass takes minutes to hours before the first step.
     /// </summary>
-    public static ReferenceLogProbs Reference(CausalLM model, IReadOnlyList<TrainingExample> data, int batchSize, int maxLength, int padId, string? cacheFile = null, bool sharePrompt = true)
+    public static ReferenceLogProbs Reference(CausalLM model, IReadOnlyList<TrainingExample> data, int batchSize, int maxLength, int padId, string? cacheFile = null, bool sharePrompt = true,
+        IProgress<TrainingProgress>? progress = null, string stage = "")
     {
         if (cacheFile is not null && File.Exists(cacheFile))
         {
@@ -49,18 +63,32 @@ public static class SequenceScorer
         }
         int n = data.Count;
         var r = new ReferenceLogProbs(new float[n], new float[n], new float[n], new float[n]);
+        string what = stage.Length == 0 ? "reference log-probs" : stage + " reference log-probs";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long tokens = 0;
+        progress?.Report(new TrainingProgress(what, 0, n, 0, float.NaN, 0, null) { Unit = "pairs" });
         LoraModel.SetEnabled(model, false);
+        using var tape = new Tape { NoGrad = true };
         try
         {
             for (int s = 0; s < n; s += batchSize)
             {
                 var chunk = Enumerable.Range(s, Math.Min(batchSize, n - s)).Select(i => data[i]).ToList();
-                var (sum, mean) = Score(model, PreferenceObjective.Collate(chunk, maxLength, padId, sharePrompt));
+                var batch = PreferenceObjective.Collate(chunk, maxLength, padId, sharePrompt);
+                var (sum, mean) = Score(model, batch, tape);
+                tokens += batch.Ids.Length;
                 int b = chunk.Count;
                 sum.AsSpan(0, b).CopyTo(r.ChosenSum.AsSpan(s));
                 sum.AsSpan(b, b).CopyTo(r.RejectedSum.AsSpan(s));
                 mean.AsSpan(0, b).CopyTo(r.ChosenMean.AsSpan(s));
                 mean.AsSpan(b, b).CopyTo(r.RejectedMean.AsSpan(s));
+                if (progress is not null)
+                {
+                    int done = s + b;
+                    double seconds = clock.Elapsed.TotalSeconds;
+                    progress.Report(new TrainingProgress(what, done, n, 0, float.NaN, tokens / Math.Max(seconds, 1e-9),
+                        TimeSpan.FromSeconds(seconds / done * (n - done))) { Unit = "pairs" });
+                }
             }
         }
         finally { LoraModel.SetEnabled(model, true); }

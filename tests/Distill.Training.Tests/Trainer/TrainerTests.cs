@@ -162,6 +162,30 @@ public class TrainerTests
         Directory.Delete(dir, true);
     }
 
+    [Fact]
+    public void Reference_pass_reports_pairs_before_the_steps()
+    {
+        var data = TinySetup.Pairs(5, 4);
+        using var model = TinySetup.LoraModelWithNonZeroB(52, TinySetup.Lora());
+        string dir = TinySetup.TempDir();
+        var events = new List<TrainingProgress>();
+        new TrainerLoop(Options(2, 1, 2) with { Stage = "dpo-kd" }, new PreferenceObjective(new PreferenceOptions(PreferenceLossKind.Dpo)), data, model, dir)
+            .Run(new Collect(events));
+        // 5 pairs in batches of 2: 0, 2, 4, 5 pairs scored, then the stage's start (step 0) and its 2 steps
+        var pairs = events.TakeWhile(e => e.Unit == "pairs").ToList();
+        Assert.Equal([0, 2, 4, 5], pairs.Select(e => e.Step));
+        Assert.All(pairs, e => { Assert.Equal(5, e.TotalSteps); Assert.Equal("dpo-kd reference log-probs", e.Stage); });
+        Assert.Equal(TimeSpan.Zero, pairs[^1].Eta);
+        Assert.Equal([0, 1, 2], events.Skip(pairs.Count).Select(e => e.Step));
+        Assert.All(events.Skip(pairs.Count), e => Assert.Equal("steps", e.Unit));
+        Directory.Delete(dir, true);
+    }
+
+    sealed class Collect(List<TrainingProgress> events) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => events.Add(value);
+    }
+
     /// <summary>SFT that poisons the loss or a gradient at one optimizer step.</summary>
     sealed class Poisoned(int step, bool gradient) : IObjective
     {
