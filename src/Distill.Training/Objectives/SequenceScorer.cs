@@ -64,14 +64,17 @@ public static class SequenceScorer
         int n = data.Count;
         var r = new ReferenceLogProbs(new float[n], new float[n], new float[n], new float[n]);
         string what = stage.Length == 0 ? "reference log-probs" : stage + " reference log-probs";
+        // the batches already scored by an interrupted pass (a kill, a crash) are read back, not scored again
+        using var journal = cacheFile is null ? null : ReferenceJournal.Open(cacheFile + ".partial", n, batchSize, r);
+        int start = journal?.Done ?? 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         long tokens = 0;
-        progress?.Report(new TrainingProgress(what, 0, n, 0, float.NaN, 0, null) { Unit = "pairs" });
+        progress?.Report(new TrainingProgress(what, start, n, 0, float.NaN, 0, null) { Unit = "pairs" });
         LoraModel.SetEnabled(model, false);
         using var tape = new Tape { NoGrad = true };
         try
         {
-            for (int s = 0; s < n; s += batchSize)
+            for (int s = start; s < n; s += batchSize)
             {
                 var chunk = Enumerable.Range(s, Math.Min(batchSize, n - s)).Select(i => data[i]).ToList();
                 var batch = PreferenceObjective.Collate(chunk, maxLength, padId, sharePrompt);
@@ -82,12 +85,13 @@ public static class SequenceScorer
                 sum.AsSpan(b, b).CopyTo(r.RejectedSum.AsSpan(s));
                 mean.AsSpan(0, b).CopyTo(r.ChosenMean.AsSpan(s));
                 mean.AsSpan(b, b).CopyTo(r.RejectedMean.AsSpan(s));
+                journal?.Append(r, s, b);
                 if (progress is not null)
                 {
                     int done = s + b;
                     double seconds = clock.Elapsed.TotalSeconds;
                     progress.Report(new TrainingProgress(what, done, n, 0, float.NaN, tokens / Math.Max(seconds, 1e-9),
-                        TimeSpan.FromSeconds(seconds / done * (n - done))) { Unit = "pairs" });
+                        TimeSpan.FromSeconds(seconds / (done - start) * (n - done))) { Unit = "pairs" });
                 }
             }
         }
@@ -99,6 +103,7 @@ public static class SequenceScorer
                 new NamedTensor("chosen_sum", new[] { n }, r.ChosenSum), new NamedTensor("rejected_sum", new[] { n }, r.RejectedSum),
                 new NamedTensor("chosen_mean", new[] { n }, r.ChosenMean), new NamedTensor("rejected_mean", new[] { n }, r.RejectedMean)]);
             File.Move(tmp, cacheFile, overwrite: true);
+            journal!.Delete();
         }
         return r;
     }

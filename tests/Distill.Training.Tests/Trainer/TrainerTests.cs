@@ -181,9 +181,43 @@ public class TrainerTests
         Directory.Delete(dir, true);
     }
 
-    sealed class Collect(List<TrainingProgress> events) : IProgress<TrainingProgress>
+    [Fact]
+    public void Interrupted_reference_pass_resumes_from_its_journal_with_the_same_bits()
     {
-        public void Report(TrainingProgress value) => events.Add(value);
+        var data = TinySetup.Pairs(7, 4);
+        using var model = TinySetup.LoraModelWithNonZeroB(53, TinySetup.Lora());
+        string dir = TinySetup.TempDir(), cache = Path.Combine(dir, PreferenceObjective.ReferenceCacheFile);
+        var whole = SequenceScorer.Reference(model, data, 2, 32, 0);
+        // stopped after its second batch (4 of 7 pairs scored), as a kill would stop it
+        var stop = new Collect([], e => { if (e.Step == 4) throw new OperationCanceledException("killed"); });
+        Assert.Throws<OperationCanceledException>(() => SequenceScorer.Reference(model, data, 2, 32, 0, cache, progress: stop));
+        Assert.False(File.Exists(cache));
+        // plus a torn write at the end of the journal: only whole batches count
+        File.AppendAllText(cache + ".partial", "a torn batch of 20 B");   // one whole record and 4 bytes of the next
+        var events = new List<TrainingProgress>();
+        var resumed = SequenceScorer.Reference(model, data, 2, 32, 0, cache, progress: new Collect(events));
+        Assert.Equal([4, 6, 7], events.Select(e => e.Step));   // started at pair 4: two batches left
+        Assert.Equal(whole.ChosenSum, resumed.ChosenSum);
+        Assert.Equal(whole.RejectedSum, resumed.RejectedSum);
+        Assert.Equal(whole.ChosenMean, resumed.ChosenMean);
+        Assert.Equal(whole.RejectedMean, resumed.RejectedMean);
+        Assert.True(File.Exists(cache));
+        Assert.False(File.Exists(cache + ".partial"));
+        // a journal for another batch size is not trusted: scored again from the first pair
+        Assert.Throws<OperationCanceledException>(() => SequenceScorer.Reference(model, data, 2, 32, 0, cache + "2", progress: stop));
+        events.Clear();
+        var other = SequenceScorer.Reference(model, data, 3, 32, 0, cache + "2", progress: new Collect(events));
+        Assert.Equal([0, 3, 6, 7], events.Select(e => e.Step));
+        Directory.Delete(dir, true);
+    }
+
+    sealed class Collect(List<TrainingProgress> events, Action<TrainingProgress>? also = null) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            events.Add(value);
+            also?.Invoke(value);
+        }
     }
 
     /// <summary>SFT that poisons the loss or a gradient at one optimizer step.</summary>
