@@ -10,12 +10,14 @@ namespace Distill.Tensors.Tests;
 [Collection("Workers.Count")]
 public class GemmTests
 {
-    /// <summary>(m, n, k): zero, one, primes, micro-tile edges (6×16 and 12×32 tiles), and block edges (KC = 576 in equal K blocks, MC = 96, NC = 4064).</summary>
+    /// <summary>(m, n, k): zero, one, primes, micro-tile edges (6×16 and 12×32 tiles), and block edges (KC = 1,536 in equal K blocks, MC = 96, NC = 4064).</summary>
     public static readonly (int M, int N, int K)[] Shapes =
     [
         (0, 5, 3), (5, 0, 3), (4, 3, 0), (1, 1, 1), (1, 37, 19), (1, 131, 300), (2, 1, 5), (7, 13, 17),
         (6, 16, 256), (6, 16, 257), (13, 31, 513), (97, 101, 103), (150, 70, 40), (5, 4100, 3), (13, 8200, 5), (20, 500, 300),
         (64, 64, 64), (37, 17, 1),
+        // K in 2 and 3 equal blocks under KC = 1,536 (800 + 800; 1,040 + 1,040 + 1,020)
+        (13, 33, 1600), (26, 70, 3100),
         // split by columns with a claim longer than one L2's worth of B panels (GemmSchedule.ColumnsBody's sub-chunks)
         (25, 4000, 600),
         // LoRA's adapter gradients (AᵀB with r = 8 or a ragged r over a long reduction): the skinny path (GemmSkinny.cs)
@@ -48,12 +50,12 @@ public class GemmTests
 
     /// <summary>
     /// Shapes around both register tiles (6×16 and 12×32: one less, equal, one more, and a partial
-    /// last tile), K = 1, K in 2 and 3 blocks (KC = 576; also 2 and 3 blocks under the old KC = 384), and rows past MC = 96 (and past 2 threads' shares).
+    /// last tile), K = 1, K in 2 and 3 blocks (under KC = 1,536, and under the old KC = 576 and 384), and rows past MC = 96 (and past 2 threads' shares).
     /// </summary>
     static readonly (int M, int N, int K)[] KernelShapes =
     [
         (2, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (11, 31, 1), (12, 32, 33), (13, 33, 257), (25, 65, 40),
-        (24, 64, 300), (150, 97, 19), (37, 40, 512), (7, 17, 769), (100, 130, 385), (25, 40, 1200),
+        (24, 64, 300), (150, 97, 19), (37, 40, 512), (7, 17, 769), (100, 130, 385), (25, 40, 1200), (13, 40, 1600), (14, 33, 3100),
     ];
 
     [SkippableTheory, MemberData(nameof(KernelCases))]

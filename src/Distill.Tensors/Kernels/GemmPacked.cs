@@ -22,16 +22,21 @@ namespace Distill.Tensors.Kernels;
 public static partial class Gemm
 {
     // Blocking after BLIS's SkylakeX sgemm values (its 32×12 kernel is our 12×32 seen from Cᵀ), first
-    // set for Zen 4 (L1d 32 KiB, L2 1 MiB) with KC = 384, MC = 96. KC is now 576, for the Sapphire
-    // Rapids class Xeon (L1d 48 KiB, L2 2 MiB) the trainer is measured on: every K = 576 product of
-    // the SmolLM2-135M shape (q, k, v, gate, up and the 49,152-column LM head) is one K block, so C is
-    // written once instead of written, then read and written again (the head's C is 176 MB at 896
-    // rows): 896×576×49152 NT went 149–216 → 219–234 GFLOPS, interleaved, 2 threads (docs/performance.md,
-    // 2026-12-03). The A block MC·KC·4 = 216 KiB stays in L2; a B micro-panel (KC·32·4 = 72 KiB)
-    // streams from L2 at 128 bytes per 24 FMAs; MC, NC and BLIS's loop order (A micro-panel outer)
-    // measured within noise. DISTILL_GEMM_KC / _MC / _NC override them for tuning sweeps (bench engine); the result
-    // never depends on MC or NC (each C element sees the same K blocks), only on KC.
-    internal static readonly int KC = Tunable("DISTILL_GEMM_KC", 576, 8);
+    // set for Zen 4 (L1d 32 KiB, L2 1 MiB) with KC = 384, MC = 96. KC went to 576 on the Sapphire Rapids
+    // class Xeon (L1d 48 KiB, L2 2 MiB), so that every K = 576 product of the SmolLM2-135M shape (q, k, v,
+    // gate, up and the 49,152-column LM head) is one K block and C is written once instead of written,
+    // then read and written again: 896×576×49152 NT went 149–216 → 219–234 GFLOPS, interleaved, 2
+    // threads. It is now 1,536 (Zen 5, 2026-12-04), so that the K = 1,536 products (down's forward,
+    // gate's and up's dX) are one block too, instead of three of 512 — each K block is one more pass over
+    // C and one more fork/join with its packing barrier and its tail of single panels: 512×1536×576
+    // NT/NN 321/325 → 347/351 GFLOPS, 1024×1536×576 347/352 → 371/374; the trainer's steps, medians
+    // of four interleaved rounds, SFT 1,878 → 1,852 ms, token-KD 2,781 → 2,698, DPO 1,039 → 1,027
+    // (docs/performance.md, Session 13). The A block MC·KC·4 = 576 KiB still fits L2; a B micro-panel
+    // (KC·32·4 = 192 KiB) streams from L2 at 128 bytes per 24 FMAs, which Zen 5's L2 keeps up with (the
+    // head's dX, 896×49152×576 NN, K in 32 blocks of 1,536 instead of 86 of 576: 297 → 316 GFLOPS).
+    // MC, NC and BLIS's loop order measured within noise. DISTILL_GEMM_KC / _MC / _NC override them for tuning sweeps (bench
+    // engine); the result never depends on MC or NC (each C element sees the same K blocks), only on KC.
+    internal static readonly int KC = Tunable("DISTILL_GEMM_KC", 1536, 8);
     internal static readonly int MC = Tunable("DISTILL_GEMM_MC", 96, 12);    // multiple of both MRs (6, 12)
     internal static readonly int NC = Tunable("DISTILL_GEMM_NC", 4064, 32);  // multiple of both NRs (16, 32)
 
