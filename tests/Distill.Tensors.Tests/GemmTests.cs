@@ -17,7 +17,7 @@ public class GemmTests
         (6, 16, 256), (6, 16, 257), (13, 31, 513), (97, 101, 103), (150, 70, 40), (5, 4100, 3), (13, 8200, 5), (20, 500, 300),
         (64, 64, 64), (37, 17, 1),
         // K in 2 and 3 equal blocks under KC = 1,536 (800 + 800; 1,040 + 1,040 + 1,020)
-        (13, 33, 1600), (26, 70, 3100),
+        (20, 33, 1600), (26, 70, 3100), // both sides > 16: the packed path for every transpose (not the skinny one)
         // split by columns with a claim longer than one L2's worth of B panels (GemmSchedule.ColumnsBody's sub-chunks)
         (25, 4000, 600),
         // LoRA's adapter gradients (AᵀB with r = 8 or a ragged r over a long reduction): the skinny path (GemmSkinny.cs)
@@ -55,7 +55,7 @@ public class GemmTests
     static readonly (int M, int N, int K)[] KernelShapes =
     [
         (2, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (11, 31, 1), (12, 32, 33), (13, 33, 257), (25, 65, 40),
-        (24, 64, 300), (150, 97, 19), (37, 40, 512), (7, 17, 769), (100, 130, 385), (25, 40, 1200), (13, 40, 1600), (14, 33, 3100),
+        (24, 64, 300), (150, 97, 19), (37, 40, 512), (7, 17, 769), (100, 130, 385), (25, 40, 1200), (20, 40, 1600), (18, 33, 3100),
     ];
 
     [SkippableTheory, MemberData(nameof(KernelCases))]
