@@ -7,7 +7,10 @@ namespace Distill.Training;
 /// </summary>
 public sealed record TrainingProgress(string Stage, int Step, int TotalSteps, double Epoch, float Loss, double TokensPerSecond, TimeSpan? Eta)
 {
-    public string Unit { get; init; } = "steps";
+    public const string Steps = "steps";
+    public string Unit { get; init; } = Steps;
+    /// <summary>An optimizer step's report (not work counted in another unit before the steps).</summary>
+    public bool IsStep => Unit == Steps;
 }
 
 /// <summary>What <see cref="Trainer.Run"/> returns.</summary>

@@ -25,12 +25,12 @@ static class TrainProgressView
                 var steps = ctx.AddTask(Markup.Escape(trainer.Options.Stage), autoStart: false, maxValue: trainer.TotalSteps);
                 var progress = new SyncProgress(p =>
                 {
-                    var task = p.Unit == "steps" ? steps : before ??= ctx.AddTaskBefore(Markup.Escape(p.Stage), steps, maxValue: p.TotalSteps);
+                    var task = p.IsStep ? steps : before ??= ctx.AddTaskBefore(Markup.Escape(p.Stage), steps, maxValue: p.TotalSteps);
                     if (!task.IsStarted) task.StartTask();
                     task.Value = p.Step;
                     string loss = float.IsNaN(p.Loss) ? "–" : p.Loss.ToString("F4");
                     string eta = p.Eta is { } e ? $" ETA {e:hh\\:mm\\:ss}" : "";
-                    string what = p.Unit == "steps" ? $"loss {loss}" : p.Unit;
+                    string what = p.IsStep ? $"loss {loss}" : p.Unit;
                     task.Description = Markup.Escape($"{p.Stage} {p.Step}/{p.TotalSteps} {what} {p.TokensPerSecond:F0} tok/s{eta}");
                 });
                 result = trainer.Run(progress, cancellationToken);

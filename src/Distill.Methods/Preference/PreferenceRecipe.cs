@@ -70,7 +70,7 @@ public static class PreferenceRecipe
         long every = Math.Max(1, ctx.Recipe.Int("train.log_every"));
         return Runs.RunProgress.Training(ctx.Progress, new SyncProgress(p =>
         {
-            if (p.Unit != "steps") { if (p.Step == p.TotalSteps) ctx.Say($"[{tag}] {p.Stage}: {p.TotalSteps} {p.Unit}"); }   // the DPO reference, before the steps
+            if (!p.IsStep) { if (p.Step == p.TotalSteps) ctx.Say($"[{tag}] {p.Stage}: {p.TotalSteps} {p.Unit}"); }   // the DPO reference, before the steps
             else if (p.Step > 0 && (p.Step % every == 0 || p.Step == p.TotalSteps))
                 ctx.Say($"[{tag}] {p.Stage} step {p.Step}/{p.TotalSteps} loss {p.Loss:G5}");
         }))!;

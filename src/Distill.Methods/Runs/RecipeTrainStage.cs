@@ -28,7 +28,7 @@ public sealed class RecipeTrainStage : ITrainStage
             long every = ctx.Recipe.Int("train.log_every");
             var progress = RunProgress.Training(ctx.Progress, new SynchronousProgress(p =>
             {
-                if (p.Unit != "steps") { if (p.Step == p.TotalSteps) ctx.Say($"[train] {p.Stage}: {p.TotalSteps} {p.Unit}, {p.TokensPerSecond:F0} tokens/s"); }
+                if (!p.IsStep) { if (p.Step == p.TotalSteps) ctx.Say($"[train] {p.Stage}: {p.TotalSteps} {p.Unit}, {p.TokensPerSecond:F0} tokens/s"); }
                 else if (p.Step > 0 && (p.Step % every == 0 || p.Step == p.TotalSteps))
                     ctx.Say($"[train] step {p.Step}/{p.TotalSteps} loss {p.Loss:G5} {p.TokensPerSecond:F0} tokens/s");
             }));

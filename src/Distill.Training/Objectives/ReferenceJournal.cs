@@ -35,18 +35,10 @@ sealed class ReferenceJournal : IDisposable
                 && BinaryPrimitives.ReadInt32LittleEndian(header[12..]) == batchSize)
             {
                 long records = (file.Length - HeaderBytes) / RecordBytes;
-                done = (int)Math.Min(examples, records / batchSize * batchSize);
-                if (records >= examples) done = examples;
+                done = records >= examples ? examples : (int)(records / batchSize * batchSize);   // whole batches only
                 var bytes = new byte[done * RecordBytes];
                 file.ReadExactly(bytes);
-                for (int i = 0; i < done; i++)
-                {
-                    var rec = bytes.AsSpan(i * RecordBytes);
-                    into.ChosenSum[i] = BinaryPrimitives.ReadSingleLittleEndian(rec);
-                    into.RejectedSum[i] = BinaryPrimitives.ReadSingleLittleEndian(rec[4..]);
-                    into.ChosenMean[i] = BinaryPrimitives.ReadSingleLittleEndian(rec[8..]);
-                    into.RejectedMean[i] = BinaryPrimitives.ReadSingleLittleEndian(rec[12..]);
-                }
+                for (int i = 0; i < done; i++) ReadRecord(bytes.AsSpan(i * RecordBytes), into, i);
             }
             else
             {
@@ -73,16 +65,26 @@ sealed class ReferenceJournal : IDisposable
     public void Append(ReferenceLogProbs r, int start, int count)
     {
         var bytes = new byte[count * RecordBytes];
-        for (int i = 0; i < count; i++)
-        {
-            var rec = bytes.AsSpan(i * RecordBytes);
-            BinaryPrimitives.WriteSingleLittleEndian(rec, r.ChosenSum[start + i]);
-            BinaryPrimitives.WriteSingleLittleEndian(rec[4..], r.RejectedSum[start + i]);
-            BinaryPrimitives.WriteSingleLittleEndian(rec[8..], r.ChosenMean[start + i]);
-            BinaryPrimitives.WriteSingleLittleEndian(rec[12..], r.RejectedMean[start + i]);
-        }
+        for (int i = 0; i < count; i++) WriteRecord(bytes.AsSpan(i * RecordBytes), r, start + i);
         _file.Write(bytes);
         _file.Flush();
+    }
+
+    /// <summary>One example's record: chosen sum, rejected sum, chosen mean, rejected mean (float32, little-endian).</summary>
+    static void WriteRecord(Span<byte> rec, ReferenceLogProbs r, int i)
+    {
+        BinaryPrimitives.WriteSingleLittleEndian(rec, r.ChosenSum[i]);
+        BinaryPrimitives.WriteSingleLittleEndian(rec[4..], r.RejectedSum[i]);
+        BinaryPrimitives.WriteSingleLittleEndian(rec[8..], r.ChosenMean[i]);
+        BinaryPrimitives.WriteSingleLittleEndian(rec[12..], r.RejectedMean[i]);
+    }
+
+    static void ReadRecord(ReadOnlySpan<byte> rec, ReferenceLogProbs into, int i)
+    {
+        into.ChosenSum[i] = BinaryPrimitives.ReadSingleLittleEndian(rec);
+        into.RejectedSum[i] = BinaryPrimitives.ReadSingleLittleEndian(rec[4..]);
+        into.ChosenMean[i] = BinaryPrimitives.ReadSingleLittleEndian(rec[8..]);
+        into.RejectedMean[i] = BinaryPrimitives.ReadSingleLittleEndian(rec[12..]);
     }
 
     /// <summary>The pass is complete and its cache written: the journal goes.</summary>
