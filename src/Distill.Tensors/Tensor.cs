@@ -35,6 +35,13 @@ public sealed unsafe class Tensor : IDisposable
     /// <summary>A diagnostic name (parameters carry their Hugging Face name).</summary>
     public string? Name { get; set; }
 
+    /// <summary>
+    /// A frozen [out, in] weight's GEMM operands, packed once (<see cref="Kernels.PackedLinearWeight"/>), which the linear
+    /// ops read instead of packing this tensor at every call while it has no gradient. A copy of the values when packed:
+    /// whoever changes them sets it to null (<see cref="Kernels.PackedLinearWeight"/>'s owner: the trainer, for the run).
+    /// </summary>
+    public Kernels.PackedLinearWeight? Packed { get; set; }
+
     internal Tensor(bool owned) => _owned = owned;
 
     /// <summary>A new owned tensor, zero-filled.</summary>

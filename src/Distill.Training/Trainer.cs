@@ -127,7 +127,13 @@ public sealed class Trainer(TrainerOptions options, IObjective objective, IReadO
 
         var context = new TrainingContext(model, dataset, options.MaxLength, options.PadTokenId, outputDir) { Stage = options.Stage, Progress = progress };
         if (objective is PreferenceObjective pref) pref.ReferenceBatchSize = options.BatchSize;
-        objective.Initialize(context);
+        PackWeights(model, forwardOnly: false);   // before Initialize: the DPO reference pass reads them too
+        try
+        {
+            objective.Initialize(context);
+            foreach (var m in objective.FrozenModels) PackWeights(m, forwardOnly: true);
+        }
+        catch { UnpackWeights(); throw; }
 
         var parameters = model.Weights.Select(w => w.Parameter)
             .Concat(LoraModel.Branches(model).SelectMany(b => new[] { b.A, b.B })).Where(p => p.Trainable).ToArray();
@@ -165,14 +171,40 @@ public sealed class Trainer(TrainerOptions options, IObjective objective, IReadO
         catch
         {
             optimizer.Dispose();
+            UnpackWeights();
             throw;
         }
         progress?.Report(new TrainingProgress(options.Stage, _session.Start, _session.Total, (double)_session.Start / StepsPerEpoch, float.NaN, 0, null));
         return _session;
     }
 
+    /// <summary>What <see cref="PackWeights"/> packed for this run (null: nothing).</summary>
+    public PackedWeightsReport? PackedWeights { get; private set; }
+
+    /// <summary>
+    /// The frozen weights packed once for the run's GEMMs (the model's both ways, a teacher's forward-only), within the
+    /// options' budget: every step then reads W's panels instead of re-packing W at each product (DPO on the
+    /// SmolLM2-135M shape: −2 % per step, docs/performance.md Session 14). The same numbers either way.
+    /// </summary>
+    void PackWeights(CausalLM m, bool forwardOnly)
+    {
+        long budget = options.ResolvedPackedWeightsBudget - (PackedWeights?.Bytes ?? 0);
+        if (budget <= 0) return;
+        var r = m.PackFrozenWeights(budget, forwardOnly);
+        PackedWeights = PackedWeights is { } p ? new PackedWeightsReport(p.Packed + r.Packed, p.Bytes + r.Bytes, p.Skipped + r.Skipped) : r;
+    }
+
+    void UnpackWeights()
+    {
+        if (PackedWeights is null) return;
+        model.UnpackFrozenWeights();
+        foreach (var m in objective.FrozenModels) m.UnpackFrozenWeights();
+        PackedWeights = null;
+    }
+
     void End()
     {
+        UnpackWeights();
         if (_session is null) return;
         LoraModel.SetTraining(model, false);
         _session.Dispose();

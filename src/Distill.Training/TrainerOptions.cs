@@ -40,6 +40,15 @@ public sealed record TrainerOptions
     public bool Resume { get; init; }
     /// <summary>The adapter's config when training LoRA (saved as adapter_config.json); null = full weights are trained and saved.</summary>
     public LoraConfig? Lora { get; init; }
+    /// <summary>
+    /// Bytes the frozen dense weights may take packed for the GEMM for the run (CausalLM.PackFrozenWeights: the same
+    /// results, without re-packing each weight at every product; 2× the weights for the trained model, 1× for a teacher):
+    /// −1 (default) = a quarter of the machine's memory, 0 = none.
+    /// </summary>
+    public long PackedWeightsBudget { get; init; } = -1;
+
+    /// <summary>The budget in bytes, −1 resolved against this machine's memory.</summary>
+    public long ResolvedPackedWeightsBudget => PackedWeightsBudget >= 0 ? PackedWeightsBudget : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
 
     public void Validate()
     {
@@ -52,6 +61,7 @@ public sealed record TrainerOptions
         if (!(WeightDecay >= 0)) throw new ArgumentException($"TrainerOptions: weight decay {WeightDecay} < 0");
         if (!(MaxGradNorm >= 0)) throw new ArgumentException($"TrainerOptions: max grad norm {MaxGradNorm} < 0");
         if (SaveSteps < 0 || SaveTotalLimit < 1) throw new ArgumentException($"TrainerOptions: save steps {SaveSteps} ≥ 0 and save total limit {SaveTotalLimit} ≥ 1 required");
+        if (PackedWeightsBudget < -1) throw new ArgumentException($"TrainerOptions: packed weights budget {PackedWeightsBudget} must be ≥ 0 bytes (or −1 for automatic)");
         Lora?.Validate();
     }
 }

@@ -115,6 +115,7 @@ public sealed class LinearLayer(string path, int inFeatures, int outFeatures)
             Quantized = null;
         }
         Inference = null; // W changed: an 8-bit copy would be stale
+        Weight.Value.Packed = null; // and so would its GEMM panels
         w.CopyTo(Weight.Span);
     }
 

@@ -27,8 +27,11 @@ namespace Distill.Tensors.Kernels;
 /// </summary>
 public static partial class Gemm
 {
+    /// <param name="packedB">optional: op(B) packed once (<see cref="GemmPackedB"/>, a frozen weight's panels), read in
+    /// place of packing b where the packed path runs with the ISA and K blocks it was packed for; b stays the operand
+    /// of every other path. The result is the same either way.</param>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, GemmPackedB? packedB = null)
     {
         Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         if (m == 0 || n == 0) return;
@@ -38,20 +41,23 @@ public static partial class Gemm
             NativeBlas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
-        SgemmManaged(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel: true);
+        SgemmManaged(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel: true, packedB);
     }
 
 
     /// <summary>The managed paths only (never the native BLAS); parallel = false keeps it on this thread.</summary>
     public static unsafe void SgemmManaged(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, bool parallel = true)
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, bool parallel = true,
+        GemmPackedB? packedB = null)
     {
         Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        if (packedB is not null && (packedB.K != k || packedB.N != n))
+            throw new ArgumentException($"Sgemm: the packed B is {packedB.K}×{packedB.N}, the call's op(B) {k}×{n}");
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) { ScaleC(m, n, beta, c, ldc); return; }
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var problem = new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            var problem = new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc) { PackedB = packedB };
             if (m == 1) Gemv(problem, parallel);
             else if (SkinnyApplies(problem)) Skinny(problem, parallel);
             else if (DotsApplies(problem)) Dots(problem, parallel);

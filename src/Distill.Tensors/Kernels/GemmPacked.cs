@@ -61,6 +61,15 @@ public static partial class Gemm
         public int Lda = lda, Ldb = ldb, Ldc = ldc;
         /// <summary>The micro-kernel of this call, chosen once on the calling thread; workers use the same.</summary>
         public GemmIsa Isa = GemmIsaSelect.For(m, n);
+        /// <summary>op(B) already packed (a frozen weight's panels), used when it fits this call's ISA and K blocks.</summary>
+        public GemmPackedB? PackedB;
+    }
+
+    /// <summary>The K block size of a product with this K: K blocks of equal size (multiples of 8 for the packers' transposes).</summary>
+    internal static int KcMaxFor(int k)
+    {
+        int kBlocks = (k + KC - 1) / KC;
+        return Math.Min(k, RoundUp((k + kBlocks - 1) / kBlocks, 8));
     }
 
     static unsafe void Packed(in Problem p, bool parallel)
@@ -73,14 +82,15 @@ public static partial class Gemm
         int nBlocks = (p.N + NC - 1) / NC;
         int ncMax = RoundUp((p.N + nBlocks - 1) / nBlocks, nr);
         // K blocks of equal size (a multiple of 8 for the packers' transposes): 768 → 384 + 384, not 576 + 192.
-        int kBlocks = (p.K + KC - 1) / KC;
-        int kcMax = Math.Min(p.K, RoundUp((p.K + kBlocks - 1) / kBlocks, 8));
+        int kcMax = KcMaxFor(p.K);
+        // A frozen weight's panels, packed once (GemmPackedB), stand in for every block's packing of B.
+        var prepacked = p.PackedB is { } pb && pb.Fits(p.Isa, p.K, p.N) ? pb : null;
         // Split C by the dimension whose panels share out more evenly among the threads (rows: A
         // private, B packed together; columns: A packed together, B private to each thread's L2).
         // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).
         int nPanelsAll = (Math.Min(ncMax, p.N) + nr - 1) / nr;
         bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
-        float* bPack = splitRows ? PackBuffers.B(kcMax * ncMax) : null;
+        float* bPack = splitRows && prepacked is null ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
         int* counters = stackalloc int[CounterInts]; // the block's work counters (GemmSchedule.cs)
 
@@ -91,7 +101,8 @@ public static partial class Gemm
             for (int pc = 0; pc < p.K; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, p.K - pc);
-                var block = new Block(p, jc, nc, pc, kc, bPack, aShared);
+                var block = prepacked is null ? new Block(p, jc, nc, pc, kc, bPack, aShared)
+                    : new Block(p, jc, nc, pc, kc, prepacked.BlockPanels(pc, jc), aShared, packedB: true);
                 new Span<int>(counters, CounterInts).Clear();
                 if (splitRows) RunShared(new RowsBody(block, counters, threads), threads);
                 else RunShared(new ColumnsBody(block, counters, threads), threads);
@@ -104,12 +115,16 @@ public static partial class Gemm
     /// <summary>The largest thread's share of panels over the average share (1 = perfectly even).</summary>
     static double Imbalance(int panels, int threads) => (double)((panels + threads - 1) / threads) * threads / panels;
 
-    /// <summary>One (jc, pc) step of the loop nest: the B block bounds and its packed copy.</summary>
-    unsafe readonly struct Block(Problem p, int jc, int nc, int pc, int kc, float* bPack, float* aShared)
+    /// <summary>
+    /// One (jc, pc) step of the loop nest: the B block bounds and its packed copy (with <paramref name="packedB"/>, the
+    /// block's panels of a <see cref="GemmPackedB"/>, already packed: every thread reads them, none packs).
+    /// </summary>
+    internal unsafe readonly struct Block(Problem p, int jc, int nc, int pc, int kc, float* bPack, float* aShared, bool packedB = false)
     {
         public readonly Problem P = p;
         public readonly int Jc = jc, Nc = nc, Pc = pc, Kc = kc;
         public readonly float* BPack = bPack, AShared = aShared;
+        public readonly bool PackedB = packedB;
     }
 
     /// <summary>C[ic.., jc + panels] += the product of a packed A block (mc rows) and B panels [panelBegin, panelEnd).</summary>
@@ -192,7 +207,7 @@ public static partial class Gemm
     /// Packs B panels [panelBegin, panelEnd) of the block: panel j holds op(B)[pc + q, jc + j·NR + c]
     /// at dst[j·KC·NR + q·NR + c] (block-local kc), columns past the edge zero-filled. dst: (panels, kc, NR)
     /// </summary>
-    static unsafe void PackB(in Block block, float* bPack, int panelBegin, int panelEnd)
+    internal static unsafe void PackB(in Block block, float* bPack, int panelBegin, int panelEnd)
     {
         int kc = block.Kc;
         ref readonly var p = ref block.P;

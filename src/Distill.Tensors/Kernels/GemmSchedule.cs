@@ -49,11 +49,7 @@ public static partial class Gemm
     }
 
     /// <summary>Spins (yielding now and then) until the shared operand is fully packed.</summary>
-    static unsafe void WaitPacked(int* done, int units)
-    {
-        var spin = new SpinWait();
-        while (Volatile.Read(ref *done) < units) spin.SpinOnce(sleep1Threshold: -1);
-    }
+    static unsafe void WaitPacked(int* done, int units) => WorkerPool.WaitUntilAtLeast(ref *done, units);
 
     /// <summary>Split by rows: B packed together into the shared buffer, then row panels claimed; A packed per thread.</summary>
     readonly unsafe struct RowsBody(Block block, int* counters, int threads) : IRangeBody
@@ -62,12 +58,15 @@ public static partial class Gemm
         {
             var (mr, nr) = MicroKernel.Tile(block.P.Isa);
             int nPanels = (block.Nc + nr - 1) / nr, mPanels = (block.P.M + mr - 1) / mr;
-            while (Claim(counters, nPanels, PackUnit, out int b0, out int b1))
+            if (!block.PackedB)
             {
-                PackB(block, block.BPack, b0, b1);
-                Interlocked.Add(ref counters[16], b1 - b0);
+                while (Claim(counters, nPanels, PackUnit, out int b0, out int b1))
+                {
+                    PackB(block, block.BPack, b0, b1);
+                    Interlocked.Add(ref counters[16], b1 - b0);
+                }
+                WaitPacked(counters + 16, nPanels);
             }
-            WaitPacked(counters + 16, nPanels);
             float* aPack = PackBuffers.A(MC * block.Kc);
             while (ClaimGuided(counters + 32, mPanels, threads, out int r0, out int r1))
             {
@@ -103,13 +102,14 @@ public static partial class Gemm
             }
             WaitPacked(counters + 16, mPanels);
             int step = Math.Max(1, ColumnBFloats / (nr * block.Kc));
-            float* own = PackBuffers.B(Math.Min(nPanels, step) * nr * block.Kc);
+            float* own = block.PackedB ? null : PackBuffers.B(Math.Min(nPanels, step) * nr * block.Kc);
             while (ClaimGuided(counters + 32, nPanels, threads, out int claimBegin, out int claimEnd))
                 for (int c0 = claimBegin; c0 < claimEnd; c0 += step)
                 {
                     int c1 = Math.Min(claimEnd, c0 + step);
-                    float* bPack = own - (long)c0 * nr * block.Kc; // so that panel j sits at bPack + j·NR·KC
-                    PackB(block, bPack, c0, c1);
+                    // so that panel j sits at bPack + j·NR·KC (a packed B's block is laid out so already)
+                    float* bPack = block.PackedB ? block.BPack : own - (long)c0 * nr * block.Kc;
+                    if (!block.PackedB) PackB(block, bPack, c0, c1);
                     for (int ic = 0; ic < block.P.M; ic += MC)
                         MacroKernel(block, block.AShared + (long)ic * block.Kc, bPack, ic, Math.Min(MC, block.P.M - ic), c0, c1);
                 }

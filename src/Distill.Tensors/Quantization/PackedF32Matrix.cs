@@ -232,11 +232,7 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
                 w.PackX(X, M, A, p, p + 1);
                 Interlocked.Increment(ref *PackDone);
             }
-            if (Volatile.Read(ref *PackDone) < mPanels)
-            {
-                var spin = new SpinWait();
-                while (Volatile.Read(ref *PackDone) < mPanels) spin.SpinOnce(sleep1Threshold: -1);
-            }
+            WorkerPool.WaitUntilAtLeast(ref *PackDone, mPanels);
             int u;
             while ((u = Interlocked.Increment(ref *Next) - 1) < Units)
             {

@@ -86,8 +86,9 @@ static class WorkerPool
     static int _sleepers;
     static Exception? _error;
 
-    // About 50 µs of spinning before a worker blocks: longer than the gap between the kernels of
-    // one training step, short enough not to steal a shared core for long.
+    // Spinning before a worker blocks: longer than the gap between the kernels of one training step,
+    // short enough not to steal a shared core for long. Thread.SpinWait(1) is normalised by the runtime
+    // per machine: 20,000 of them took 0.9 ms on the Zen 5 VM (Session 14), about 50 µs on earlier ones.
     const int SpinIterations = 20_000;
 
     /// <summary>Runs job chunks 0..chunks-1: chunk 0 on the caller, chunk w on worker w. Caller holds Gate.</summary>
@@ -108,11 +109,40 @@ static class WorkerPool
         finally
         {
             _insideJob = false;
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
+            WaitUntilZero(ref _pending);
             _job = null;
         }
         if (_error is { } e) throw new AggregateException("a Workers.For body failed", e);
+    }
+
+    /// <summary>
+    /// Spins until <paramref name="counter"/> is 0 or less (the join: workers still running), or at least
+    /// <paramref name="target"/> (<see cref="WaitUntilAtLeast"/>: a shared operand's packing). Pause loops for about as long
+    /// as a worker spins before it sleeps, then yielding: SpinWait.SpinOnce alone yields after about ten spins, a
+    /// sched_yield system call per turn, which in a paravirtualised guest costs microseconds each (perf, Session 14:
+    /// 2–5 % of a DPO step in the kernel's pvm_irq_enable).
+    /// </summary>
+    internal static void WaitUntilZero(ref int counter)
+    {
+        for (int spins = 0; spins < SpinIterations; spins++)
+        {
+            if (Volatile.Read(ref counter) <= 0) return;
+            Thread.SpinWait(1);
+        }
+        var spin = new SpinWait();
+        while (Volatile.Read(ref counter) > 0) spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    /// <inheritdoc cref="WaitUntilZero"/>
+    internal static void WaitUntilAtLeast(ref int counter, int target)
+    {
+        for (int spins = 0; spins < SpinIterations; spins++)
+        {
+            if (Volatile.Read(ref counter) >= target) return;
+            Thread.SpinWait(1);
+        }
+        var spin = new SpinWait();
+        while (Volatile.Read(ref counter) < target) spin.SpinOnce(sleep1Threshold: -1);
     }
 
     static void EnsureThreads(int needed)

@@ -29,6 +29,9 @@ public interface IObjective
 
     /// <summary>Forward, loss, backward (scaled by <paramref name="weight"/>) into the parameters' gradients.</summary>
     ObjectiveOutput Step(Tape tape, MicroBatch batch, float weight, TrainingContext context);
+
+    /// <summary>Models besides the trained one whose forward runs in every step (a KD teacher): the trainer packs their weights forward-only.</summary>
+    IReadOnlyList<CausalLM> FrozenModels => [];
 }
 
 /// <summary>What an objective sees of the run: the trained model, the dataset, the collation settings, the output folder.</summary>

@@ -46,6 +46,9 @@ public sealed class TokenKdObjective(CausalLM teacher, DivergenceOptions diverge
         divergence.Validate();
         _onPolicy.Validate();
         TokenDivergenceKernels.CheckSameVocabulary(teacher.Config.VocabSize, context.Model.Config.VocabSize);
+        // The teacher only runs forward: frozen, its weights hold no gradient buffers (a same-size teacher's would double
+        // its memory) and the trainer may pack them for the GEMM. Not when it is the trained model itself.
+        if (!ReferenceEquals(teacher, context.Model)) teacher.FreezeBase();
     }
 
     public MicroBatch Prepare(IReadOnlyList<int> indices, TrainingContext context, Rng rng)
@@ -87,6 +90,8 @@ public sealed class TokenKdObjective(CausalLM teacher, DivergenceOptions diverge
         if (batch.Units > 0 && float.IsFinite(value)) tape.Backward(loss, weight);
         return new ObjectiveOutput(value, new Dictionary<string, float> { ["kd/on_policy"] = batch.OnPolicy ? 1f : 0f });
     }
+
+    public IReadOnlyList<CausalLM> FrozenModels => [teacher];
 
     public void Dispose() => _teacherTape.Dispose();
 }

@@ -40,7 +40,7 @@ public sealed class Linear : Op
     internal static void BaseForward(Tensor x, Tensor? w, IWeightProvider? provider, Tensor? bias, Tensor y, Tensor? tile)
     {
         int rows = x.Rows, inF = x.Cols, outF = y.Cols;
-        if (provider is null) Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Span, inF, w!.Span, inF, 0f, y.Span, outF);
+        if (provider is null) Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Span, inF, w!.Span, inF, 0f, y.Span, outF, Frozen(w)?.Forward);
         else
             for (int r0 = 0; r0 < outF; r0 += ProviderTileRows)
             {
@@ -51,6 +51,9 @@ public sealed class Linear : Op
             }
         if (bias is not null) LinearKernels.AddBias(y.Span, bias.Span);
     }
+
+    /// <summary>W's packed operands while W is frozen (a trainable W changes every step, so its panels would be stale).</summary>
+    static PackedLinearWeight? Frozen(Tensor w) => w.RequiresGrad ? null : w.Packed;
 
     internal static Tensor NewTile(Tape tape, IWeightProvider w) => tape.New(ProviderTileRows, w.InFeatures);
 
@@ -82,7 +85,7 @@ public sealed class Linear : Op
         }
         else
         {
-            if (dx is not null) Gemm.Sgemm(false, false, rows, inF, outF, 1f, dy.Span, outF, w!.Span, inF, fresh ? 0f : 1f, dx.Span, inF);
+            if (dx is not null) Gemm.Sgemm(false, false, rows, inF, outF, 1f, dy.Span, outF, w!.Span, inF, fresh ? 0f : 1f, dx.Span, inF, Frozen(w!)?.Backward);
             var dw = tape.GradOf(w);
             if (dw is not null) Gemm.Sgemm(true, false, outF, inF, rows, 1f, dy.Span, outF, x.Span, inF, 1f, dw.Span, inF);
         }
