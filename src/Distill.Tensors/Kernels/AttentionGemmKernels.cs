@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Distill.Tensors.Threading;
 
 namespace Distill.Tensors.Kernels;
@@ -14,7 +15,7 @@ namespace Distill.Tensors.Kernels;
 /// each block multiplies only its live keys [i0 − W + 1, i1): blocks left of the band are never computed, so the
 /// cost grows as T·W instead of T². The blocks' GEMMs are small, so the band path runs them on one thread each and
 /// splits the work over (batch, head) units instead (over (batch, kv head) in backward, so dk/dv have one writer).
-/// Without a window the same units run with one block of T rows. P keeps its (T, T) layout, zero outside the band.
+/// Without a window the same units run with one block of T rows. P keeps its (T, T) layout; a row holds values only in its block's keys [lo, i1) (0 outside the row's own), the rest is never written nor read.
 /// Branched rows (<see cref="AttentionLayout.Branches"/>, prompt sharing): a second-branch row's softmax drops the first
 /// branch's keys (<see cref="AttentionKernels.RowKeys"/>), so its P is exactly 0 there and the products over the block's
 /// [lo, i1) add zeros for them, as for the masked upper triangle — in the packed path; the tile path skips them when a
@@ -150,7 +151,7 @@ public static unsafe class AttentionGemmKernels
                             float* q0 = q + (long)i0 * L.Ldq, s0 = p + (long)i0 * T;
                             AttentionTile.Mm(m, h0 - lo, hd, L.Scale, q0, L.Ldq, 1, ktp + lo, T, false, s0 + lo, T);
                             if (h1 < i1) AttentionTile.Mm(m, i1 - h1, hd, L.Scale, q0, L.Ldq, 1, ktp + h1, T, false, s0 + h1, T);
-                            for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
+                            for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r, lo, i1);
                             // out[i0:i1] = P[i0:i1, lo:i1] · v[lo:i1], the hole's keys (P = 0) skipped
                             AttentionTile.Mm(m, hd, nk, 1f, s0 + lo, T, 1, v + (long)lo * L.Ldv, L.Ldv, false, o + (long)i0 * outLd, outLd, h0 - lo, h1 - lo);
                         }
@@ -174,9 +175,9 @@ public static unsafe class AttentionGemmKernels
                 int b = u / L.Heads, h = u % L.Heads;
                 for (int i0 = 0; i0 < T; i0 += Qb)
                 {
-                    int i1 = Math.Min(T, i0 + Qb);
+                    int i1 = Math.Min(T, i0 + Qb), lo = BlockFirstKey(L, b, i0, i1);
                     Scores(L, b, h, i0, i1);
-                    for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r);
+                    for (long r = (long)u * T + i0; r < (long)u * T + i1; r++) SoftmaxRow(L, r, lo, i1);
                     Values(L, b, h, i0, i1);
                 }
             }
@@ -205,8 +206,14 @@ public static unsafe class AttentionGemmKernels
             Span(v + (long)lo * l.Ldv, nk, hd, l.Ldv), l.Ldv, 0f, SpanW(o + (long)i0 * outLd, m, hd, outLd), outLd);
     }
 
-    /// <summary>Row r = (b·heads + h)·T + i of P: causal and window mask (keys outside [lo, i] → 0), optional additive key mask, softmax in place.</summary>
-    static void SoftmaxRow(in AttentionLayout l, long r)
+    /// <summary>
+    /// Row r = (b·heads + h)·T + i of P, in a query block whose products read keys [blockLo, blockEnd): causal and window
+    /// mask (the block's keys outside the row's [lo, i] → 0; the rest of the row is never read, so it is not written),
+    /// optional additive key mask, softmax in place. Max, then exp(s − max) in one pass, the sum, the scaling: the same
+    /// values as TensorPrimitives' Subtract, Exp, Sum and Multiply in turn (Exp's vector path lane by lane, its scalar one
+    /// below 4 elements, as TensorPrimitives.Exp takes them).
+    /// </summary>
+    static void SoftmaxRow(in AttentionLayout l, long r, int blockLo, int blockEnd)
     {
         int T = l.Tq, i = (int)(r % T), b = (int)(r / ((long)T * l.Heads));
         var s = new Span<float>(l.P + r * T, T);
@@ -215,13 +222,40 @@ public static unsafe class AttentionGemmKernels
         if (l.Mask != null) TensorPrimitives.Add(live, new ReadOnlySpan<float>(l.Mask + (long)b * l.KvRowsPerBatch + lo, n - lo), live);
         s[h0..h1].Fill(float.NegativeInfinity);   // a second-branch row's hole: the first branch's keys
         float max = TensorPrimitives.Max(live);
-        s[..lo].Clear();
-        s[n..].Clear();
+        if (blockLo < lo) s[blockLo..lo].Clear();
+        if (n < blockEnd) s[n..blockEnd].Clear();
         if (float.IsNegativeInfinity(max)) { live.Clear(); return; } // every key masked: output 0
-        TensorPrimitives.Subtract(live, max, live);
-        TensorPrimitives.Exp(live, live);
+        ExpShifted(live, max);
         s[h0..h1].Clear();   // exp(−∞) is 0 already; exactly 0 whatever Exp's vector path does at −∞
         TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
+    }
+
+    /// <summary>x ← exp(x − c), lane by lane as TensorPrimitives.Subtract then TensorPrimitives.Exp compute it.</summary>
+    internal static unsafe void ExpShifted(Span<float> x, float c)
+    {
+        int n = x.Length;
+        if (!Vector512.IsHardwareAccelerated || n < 4)
+        {
+            if (n < 4) { for (int j = 0; j < n; j++) x[j] = MathF.Exp(x[j] - c); return; }
+            TensorPrimitives.Subtract(x, c, x);
+            TensorPrimitives.Exp(x, x);
+            return;
+        }
+        var cv = Vector512.Create(c);
+        fixed (float* p = x)
+        {
+            int j = 0;
+            for (; j + 16 <= n; j += 16) Vector512.Exp(Vector512.Load(p + j) - cv).Store(p + j);
+            if (j < n)
+            {
+                // the tail through a padded vector: the lanes past n hold c, whose exp(0) is dropped
+                float* tail = stackalloc float[16];
+                new Span<float>(tail, 16).Fill(c);
+                new Span<float>(p + j, n - j).CopyTo(new Span<float>(tail, 16));
+                Vector512.Exp(Vector512.Load(tail) - cv).Store(tail);
+                new Span<float>(tail, n - j).CopyTo(new Span<float>(p + j, n - j));
+            }
+        }
     }
 
     /// <summary>
@@ -388,13 +422,25 @@ public static unsafe class AttentionGemmKernels
             var pr = new ReadOnlySpan<float>(p + (long)i * T + a, n - a);
             var dr = new Span<float>(scratch + (long)(i - i0) * ldS, nk);
             var live = dr[(a - lo)..(n - lo)];
-            float dot = TensorPrimitives.Dot(pr, live);
-            TensorPrimitives.Subtract(live, dot, live);
-            TensorPrimitives.Multiply(live, pr, live);
-            TensorPrimitives.Multiply(live, l.Scale, live);
+            DsRow(pr, live, TensorPrimitives.Dot(pr, live), l.Scale);
             dr[..(a - lo)].Clear();
             dr[(n - lo)..].Clear();
             if (h1 > h0) dr[(h0 - lo)..(h1 - lo)].Clear();   // P is 0 there, so dS was too; cleared as the row's dP may hold anything
+        }
+    }
+
+    /// <summary>d ← ((d − dot) · p) · scale in one pass: TensorPrimitives' Subtract, Multiply, Multiply in turn, element by element.</summary>
+    internal static unsafe void DsRow(ReadOnlySpan<float> p, Span<float> d, float dot, float scale)
+    {
+        int n = d.Length, j = 0;
+        fixed (float* pp = p, pd = d)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> dv = Vector512.Create(dot), sv = Vector512.Create(scale);
+                for (; j + 16 <= n; j += 16) ((Vector512.Load(pd + j) - dv) * Vector512.Load(pp + j) * sv).Store(pd + j);
+            }
+            for (; j < n; j++) pd[j] = (pd[j] - dot) * pp[j] * scale;
         }
     }
 

@@ -132,6 +132,18 @@ static class GemmPack
         Sse2.StoreScalar((double*)(d + 4), v.GetUpper().AsDouble());
     }
 
+    /// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void Transpose8x8(float* src, long lds, float* dst, long ldd)
+    {
+        Transpose8x8(
+            Avx.LoadVector256(src), Avx.LoadVector256(src + lds), Avx.LoadVector256(src + 2 * lds), Avx.LoadVector256(src + 3 * lds),
+            Avx.LoadVector256(src + 4 * lds), Avx.LoadVector256(src + 5 * lds), Avx.LoadVector256(src + 6 * lds), Avx.LoadVector256(src + 7 * lds),
+            out var t0, out var t1, out var t2, out var t3, out var t4, out var t5, out var t6, out var t7);
+        Avx.Store(dst, t0); Avx.Store(dst + ldd, t1); Avx.Store(dst + 2 * ldd, t2); Avx.Store(dst + 3 * ldd, t3);
+        Avx.Store(dst + 4 * ldd, t4); Avx.Store(dst + 5 * ldd, t5); Avx.Store(dst + 6 * ldd, t6); Avx.Store(dst + 7 * ldd, t7);
+    }
+
     /// <summary>The classic unpack/shuffle/permute 8×8 transpose: output t_j = column j of rows r0..r7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Transpose8x8(
