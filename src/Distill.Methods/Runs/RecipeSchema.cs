@@ -71,6 +71,7 @@ public static class RecipeSchema
         new("train.append_eos", RecipeKind.Bool, false, "append the model's end-of-sequence token to every text completion, as TRL's SFTTrainer does (a model trained from scratch otherwise never learns to stop)"),
         new("train.save_every", RecipeKind.Int, 100L, "checkpoint every N steps"),
         new("train.log_every", RecipeKind.Int, 10L, "console progress line every N steps (metrics.jsonl has every step)"),
+        new("train.packed_weights_mb", RecipeKind.Int, -1L, "MB the frozen weights may take packed for the GEMM during training (the same results, faster steps; 2× the frozen weights for the student, 1× for a KD teacher): -1 = a quarter of the machine's memory, 0 = none"),
         new("train.kd.divergence", RecipeKind.Choice, "forward_kl", "token-level KD divergence", ["forward_kl", "reverse_kl", "js", "tvd", "skew_kl", "skew_reverse_kl"]),
         new("train.kd.temperature", RecipeKind.Float, 1.0, "KD temperature"),
         new("train.kd.beta", RecipeKind.Float, 0.5, "β of JS(β), in (0, 1): the mixture βp + (1−β)q"),

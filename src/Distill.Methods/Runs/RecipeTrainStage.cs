@@ -78,7 +78,7 @@ public sealed class RecipeTrainStage : ITrainStage
                 GradientAccumulation = (int)r.Int("train.grad_accum"), MaxLength = (int)r.Int("train.max_seq_len"), LearningRate = (float)r.Float("train.lr"),
                 Schedule = TrainingSetup.Schedule(r.String("train.lr_schedule")), WarmupSteps = (int)r.Int("train.warmup_steps"),
                 WeightDecay = (float)r.Float("train.weight_decay"), MaxGradNorm = (float)r.Float("train.max_grad_norm"), Seed = (ulong)r.Int("seed"),
-                SaveSteps = (int)r.Int("train.save_every"), Resume = true,
+                SaveSteps = (int)r.Int("train.save_every"), Resume = true, PackedWeightsBudget = TrainingSetup.PackedWeightsBudget(r.Int("train.packed_weights_mb")),
             },
             Divergence = new DivergenceOptions(TrainingSetup.Divergence(r.String("train.kd.divergence")), (float)r.Float("train.kd.temperature"),
                 (float)r.Float("train.kd.beta"), (float)r.Float("train.kd.skew_alpha")),

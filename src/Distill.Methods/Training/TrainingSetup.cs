@@ -60,6 +60,11 @@ public static class TrainingSetup
 {
     public static readonly string[] PreferenceMethods = ["dpo", "ipo", "hinge", "plad-rank", "plad-margin"];
 
+    /// <summary>train.packed_weights_mb as TrainerOptions.PackedWeightsBudget: −1 (automatic) as is, else megabytes → bytes.</summary>
+    public static long PackedWeightsBudget(long megabytes)
+        => megabytes < -1 ? throw new ArgumentException($"train.packed_weights_mb must be ≥ 0 (or -1 for a quarter of the machine's memory), got {megabytes}")
+            : megabytes == -1 ? -1 : megabytes << 20;
+
     /// <summary>Loads the student (and teacher), applies the adapter, reads the data, builds the objective.</summary>
     public static PreparedTraining Prepare(TrainingSpec spec)
     {
