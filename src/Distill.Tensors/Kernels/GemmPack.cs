@@ -98,6 +98,12 @@ static class GemmPack
             {
                 float* s = src + (long)g * ld + q0;
                 int valid = rows - g, w = Math.Min(8, mr - g);
+                if (w == 4 && valid >= 4)
+                {
+                    // a 12-row panel's last 4 rows: a 4×8 transpose (8 shuffles) instead of an 8×8 one over 4 zero rows (24)
+                    Transpose4x8(s, ld, dst + q0 * mr + g, mr);
+                    continue;
+                }
                 Transpose8x8(
                     Row(s, ld, 0, valid), Row(s, ld, 1, valid), Row(s, ld, 2, valid), Row(s, ld, 3, valid),
                     Row(s, ld, 4, valid), Row(s, ld, 5, valid), Row(s, ld, 6, valid), Row(s, ld, 7, valid),
@@ -130,6 +136,19 @@ static class GemmPack
     {
         Sse.Store(d, v.GetLower());
         Sse2.StoreScalar((double*)(d + 4), v.GetUpper().AsDouble());
+    }
+
+    /// <summary>dst[j·ldd + i] = src[i·lds + j] for i &lt; 4, j &lt; 8: four rows of 8 floats into eight runs of 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Transpose4x8(float* src, long lds, float* dst, long ldd)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + lds), r2 = Avx.LoadVector256(src + 2 * lds), r3 = Avx.LoadVector256(src + 3 * lds);
+        var u0 = Avx.UnpackLow(r0, r1); var u1 = Avx.UnpackHigh(r0, r1);
+        var u2 = Avx.UnpackLow(r2, r3); var u3 = Avx.UnpackHigh(r2, r3);
+        var c04 = Avx.Shuffle(u0, u2, 0x44); var c15 = Avx.Shuffle(u0, u2, 0xEE);   // columns 0 | 4, 1 | 5
+        var c26 = Avx.Shuffle(u1, u3, 0x44); var c37 = Avx.Shuffle(u1, u3, 0xEE);   // columns 2 | 6, 3 | 7
+        Sse.Store(dst, c04.GetLower()); Sse.Store(dst + ldd, c15.GetLower()); Sse.Store(dst + 2 * ldd, c26.GetLower()); Sse.Store(dst + 3 * ldd, c37.GetLower());
+        Sse.Store(dst + 4 * ldd, c04.GetUpper()); Sse.Store(dst + 5 * ldd, c15.GetUpper()); Sse.Store(dst + 6 * ldd, c26.GetUpper()); Sse.Store(dst + 7 * ldd, c37.GetUpper());
     }
 
     /// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 8.</summary>
