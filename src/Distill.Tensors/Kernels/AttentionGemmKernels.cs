@@ -15,7 +15,8 @@ namespace Distill.Tensors.Kernels;
 /// each block multiplies only its live keys [i0 − W + 1, i1): blocks left of the band are never computed, so the
 /// cost grows as T·W instead of T². The blocks' GEMMs are small, so the band path runs them on one thread each and
 /// splits the work over (batch, head) units instead (over (batch, kv head) in backward, so dk/dv have one writer).
-/// Without a window the same units run with one block of T rows. P keeps its (T, T) layout; a row holds values only in its block's keys [lo, i1) (0 outside the row's own), the rest is never written nor read.
+/// Without a window the same units run with one block of T rows. P keeps its (T, T) layout; a row holds values only in
+/// its block's keys [lo, i1) (0 outside the row's own), the rest is never written nor read.
 /// Branched rows (<see cref="AttentionLayout.Branches"/>, prompt sharing): a second-branch row's softmax drops the first
 /// branch's keys (<see cref="AttentionKernels.RowKeys"/>), so its P is exactly 0 there and the products over the block's
 /// [lo, i1) add zeros for them, as for the masked upper triangle — in the packed path; the tile path skips them when a
@@ -234,9 +235,13 @@ public static unsafe class AttentionGemmKernels
     internal static unsafe void ExpShifted(Span<float> x, float c)
     {
         int n = x.Length;
-        if (!Vector512.IsHardwareAccelerated || n < 4)
+        if (n < 4)
         {
-            if (n < 4) { for (int j = 0; j < n; j++) x[j] = MathF.Exp(x[j] - c); return; }
+            for (int j = 0; j < n; j++) x[j] = MathF.Exp(x[j] - c);
+            return;
+        }
+        if (!Vector512.IsHardwareAccelerated)
+        {
             TensorPrimitives.Subtract(x, c, x);
             TensorPrimitives.Exp(x, x);
             return;

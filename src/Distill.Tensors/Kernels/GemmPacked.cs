@@ -61,7 +61,7 @@ public static partial class Gemm
         public int Lda = lda, Ldb = ldb, Ldc = ldc;
         /// <summary>The micro-kernel of this call, chosen once on the calling thread; workers use the same.</summary>
         public GemmIsa Isa = GemmIsaSelect.For(m, n);
-        /// <summary>op(B) already packed (a frozen weight's panels), used when it fits this call's ISA and K blocks.</summary>
+        /// <summary>op(B) already packed (a frozen weight's panels), used when laid out for this call's micro-kernel.</summary>
         public GemmPackedB? PackedB;
     }
 
@@ -83,8 +83,9 @@ public static partial class Gemm
         int ncMax = RoundUp((p.N + nBlocks - 1) / nBlocks, nr);
         // K blocks of equal size (a multiple of 8 for the packers' transposes): 768 → 384 + 384, not 576 + 192.
         int kcMax = KcMaxFor(p.K);
-        // A frozen weight's panels, packed once (GemmPackedB), stand in for every block's packing of B.
-        var prepacked = p.PackedB is { } pb && pb.Fits(p.Isa, p.K, p.N) ? pb : null;
+        // A frozen weight's panels, packed once (GemmPackedB; its K × N checked by the caller, its K blocks are kcMax's),
+        // stand in for every block's packing of B when they are laid out for this call's micro-kernel.
+        var prepacked = p.PackedB is { } pb && pb.Isa == p.Isa ? pb : null;
         // Split C by the dimension whose panels share out more evenly among the threads (rows: A
         // private, B packed together; columns: A packed together, B private to each thread's L2).
         // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).

@@ -21,10 +21,10 @@ public sealed unsafe class GemmPackedB
     public int N { get; }
     /// <summary>The micro-kernel the panels are laid out for; a call that picks another ISA packs as usual.</summary>
     internal GemmIsa Isa { get; }
-    /// <summary>The K blocking the panels were cut for (Gemm.KC at packing); a call whose blocking differs packs as usual.</summary>
+    /// <summary>The K blocking the panels were cut for (Gemm.KcMaxFor(K): the calls' own, KC being fixed per process).</summary>
     internal int KcMax { get; }
     internal int Panels { get; }
-    public long Bytes => 4L * Panels * MicroKernel.Tile(Isa).Nr * K;
+    public long Bytes => BytesFor(K, N);
 
     static GemmIsa IsaFor(int n) => GemmIsaSelect.For(64, n);
 
@@ -82,9 +82,6 @@ public sealed unsafe class GemmPackedB
         int nr = MicroKernel.Tile(Isa).Nr, kc = Math.Min(KcMax, K - pc);
         return _p + (long)pc * Panels * nr + (long)(jc / nr) * kc * nr;
     }
-
-    /// <summary>Whether a call with this micro-kernel and K blocking reads these panels.</summary>
-    internal bool Fits(GemmIsa isa, int k, int n) => isa == Isa && k == K && n == N && Gemm.KcMaxFor(k) == KcMax;
 
     /// <summary>Unpacks op(B) (k × n, row-major) — tests.</summary>
     public void Unpack(Span<float> dst)

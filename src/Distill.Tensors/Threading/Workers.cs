@@ -82,7 +82,7 @@ static class WorkerPool
     // (generation << 32) | chunks, published in one atomic write so a worker never pairs one job's
     // generation with another job's chunk count.
     static long _state;
-    static int _pending;
+    static int _done;   // workers that finished this generation's chunk
     static int _sleepers;
     static Exception? _error;
 
@@ -97,7 +97,7 @@ static class WorkerPool
         EnsureThreads(chunks - 1);
         _job = job;
         _error = null;
-        Volatile.Write(ref _pending, chunks - 1);
+        Volatile.Write(ref _done, 0);
         lock (Sleep)
         {
             long generation = (Volatile.Read(ref _state) >> 32) + 1;
@@ -109,31 +109,18 @@ static class WorkerPool
         finally
         {
             _insideJob = false;
-            WaitUntilZero(ref _pending);
+            WaitUntilAtLeast(ref _done, chunks - 1);
             _job = null;
         }
         if (_error is { } e) throw new AggregateException("a Workers.For body failed", e);
     }
 
     /// <summary>
-    /// Spins until <paramref name="counter"/> is 0 or less (the join: workers still running), or at least
-    /// <paramref name="target"/> (<see cref="WaitUntilAtLeast"/>: a shared operand's packing). Pause loops for about as long
-    /// as a worker spins before it sleeps, then yielding: SpinWait.SpinOnce alone yields after about ten spins, a
-    /// sched_yield system call per turn, which in a paravirtualised guest costs microseconds each (perf, Session 14:
-    /// 2–5 % of a DPO step in the kernel's pvm_irq_enable).
+    /// Spins until <paramref name="counter"/> reaches <paramref name="target"/> (the join: workers done; a shared operand's
+    /// packing: panels packed). Pause loops for about as long as a worker spins before it sleeps, then yielding:
+    /// SpinWait.SpinOnce alone yields after about ten spins, a sched_yield system call per turn, which in a
+    /// paravirtualised guest costs microseconds each (perf, Session 14: 2–5 % of a DPO step in the kernel's pvm_irq_enable).
     /// </summary>
-    internal static void WaitUntilZero(ref int counter)
-    {
-        for (int spins = 0; spins < SpinIterations; spins++)
-        {
-            if (Volatile.Read(ref counter) <= 0) return;
-            Thread.SpinWait(1);
-        }
-        var spin = new SpinWait();
-        while (Volatile.Read(ref counter) > 0) spin.SpinOnce(sleep1Threshold: -1);
-    }
-
-    /// <inheritdoc cref="WaitUntilZero"/>
     internal static void WaitUntilAtLeast(ref int counter, int target)
     {
         for (int spins = 0; spins < SpinIterations; spins++)
@@ -193,7 +180,7 @@ static class WorkerPool
             try { _job!.RunChunk(index); }
             catch (Exception e) { _error = e; }
             finally { _insideJob = false; }
-            Interlocked.Decrement(ref _pending);
+            Interlocked.Increment(ref _done);
         }
     }
 }
