@@ -53,7 +53,7 @@ public sealed unsafe class Tensor : IDisposable
         t._length = n;
         t.Capacity = AlignedFloats(n);
         nuint bytes = (nuint)Math.Max(1, AlignedFloats(n)) * sizeof(float);
-        t._ptr = (float*)NativeMemory.AlignedAlloc(bytes, 64);
+        t._ptr = (float*)LargePages.Alloc(bytes);
         NativeMemory.Clear(t._ptr, bytes);
         GC.AddMemoryPressure((long)bytes);
         return t;
@@ -153,7 +153,7 @@ public sealed unsafe class Tensor : IDisposable
     {
         if (_owned && _ptr != null)
         {
-            NativeMemory.AlignedFree(_ptr);
+            LargePages.Free(_ptr);
             GC.RemoveMemoryPressure((long)Math.Max(1, AlignedFloats(_length)) * sizeof(float));
             _ptr = null;
         }

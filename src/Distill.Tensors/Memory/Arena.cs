@@ -84,7 +84,7 @@ public sealed unsafe class Arena : IDisposable
             _offset = 0;
         }
         long size = Math.Max(floats, MinChunkFloats);
-        var mem = (nint)NativeMemory.AlignedAlloc((nuint)(size * sizeof(float)), 64);
+        var mem = (nint)LargePages.Alloc((nuint)(size * sizeof(float)));
         _chunks.Add((mem, size));
         ReservedBytes += size * sizeof(float);
         _chunk = _chunks.Count - 1;
@@ -123,11 +123,11 @@ public sealed unsafe class Arena : IDisposable
 
     public void Dispose()
     {
-        foreach (var (ptr, _) in _chunks) NativeMemory.AlignedFree((void*)ptr);
+        foreach (var (ptr, _) in _chunks) LargePages.Free((void*)ptr);
         _chunks.Clear();
         ReservedBytes = 0;
         GC.SuppressFinalize(this);
     }
 
-    ~Arena() { foreach (var (ptr, _) in _chunks) NativeMemory.AlignedFree((void*)ptr); }
+    ~Arena() { foreach (var (ptr, _) in _chunks) LargePages.Free((void*)ptr); }
 }
