@@ -179,6 +179,7 @@ public static unsafe partial class DecodeAttentionKernels
                     {
                         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
                         float* k1 = k0 + width, k2 = k1 + width, k3 = k2 + width;
+                        Ahead(k0 + PrefetchKeys * width, width, hd);
                         for (int d = 0; d < hd; d++)
                         {
                             var qv = Avx512F.LoadVector512(qt + d * Lanes);
@@ -238,6 +239,7 @@ public static unsafe partial class DecodeAttentionKernels
                         var p2 = Avx512F.LoadVector512(pt + (j + 2) * Lanes);
                         var p3 = Avx512F.LoadVector512(pt + (j + 3) * Lanes);
                         float* v1 = v0 + width, v2 = v1 + width, v3 = v2 + width;
+                        Ahead(v0 + PrefetchKeys * width, width, hd);
                         for (int d = 0; d < hd; d++)
                         {
                             var acc = Avx512F.LoadVector512(ot + d * Lanes);
@@ -278,6 +280,8 @@ public static unsafe partial class DecodeAttentionKernels
             // keys outer, kv heads inner: each key row (all the unit's kv heads) is read once, front to back
             int j = from;
             for (; j + 4 <= to; j += 4)
+            {
+                Ahead(l.K + (own + j + PrefetchKeys) * width + g0 * hd, width, HeadsPerUnit * hd);
                 for (int gi = 0; gi < HeadsPerUnit; gi++)
                 {
                     float* q0 = l.Q + (long)b * l.Ldq + (g0 + gi) * qPerKv * hd, s0 = scores + (long)gi * qPerKv * stride;
@@ -299,6 +303,7 @@ public static unsafe partial class DecodeAttentionKernels
                         (Sum4(a0, a1, a2, a3) * scale).Store(s0 + (long)t * stride + j);
                     }
                 }
+            }
             for (; j < to; j++)
                 for (int gi = 0; gi < HeadsPerUnit; gi++)
                 {
@@ -312,6 +317,20 @@ public static unsafe partial class DecodeAttentionKernels
                         s0[(long)t * stride + j] = Vector512.Sum(a) * l.Scale;
                     }
                 }
+        }
+
+        /// <summary>Keys (or values) this many rows ahead are asked for while the current four are multiplied.</summary>
+        const int PrefetchKeys = 16;
+
+        /// <summary>
+        /// Prefetches four key rows' hd floats from p on: a pass over shared or own keys reads 4 rows at a time, each a
+        /// few cache lines a row apart, too little in flight to cover the memory latency on its own.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Ahead(float* p, int width, int hd)
+        {
+            for (int r = 0; r < 4; r++, p += width)
+                for (int c = 0; c < hd; c += 16) Sse.Prefetch0(p + c);
         }
 
         /// <summary>[Σ a, Σ b, Σ c, Σ d]: halves, then quarters, then pairs added across the four vectors (7 shuffles, 5 adds).</summary>
@@ -355,6 +374,12 @@ public static unsafe partial class DecodeAttentionKernels
                         for (; j + 2 <= to; j += 2)
                         {
                             float* v0 = vb + (long)j * width + c, v1 = v0 + width;
+                            if (t == 0) // the first of the group's queries reads the values from memory, the others from cache
+                                for (int x = 0; x < 64; x += 16)
+                                {
+                                    Sse.Prefetch0(v0 + PrefetchKeys * width + x);
+                                    Sse.Prefetch0(v1 + PrefetchKeys * width + x);
+                                }
                             var p0 = Vector512.Create(s[j]);
                             var p1 = Vector512.Create(s[j + 1]);
                             a0 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0), a0);
