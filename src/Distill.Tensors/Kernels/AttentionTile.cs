@@ -31,16 +31,17 @@ static unsafe class AttentionTile
         if (hole1 <= hole0) hole0 = hole1 = k; // no hole: the first run is the whole of [0, k)
         else if (hole0 < 0 || hole1 > k) throw new ArgumentOutOfRangeException(nameof(hole0), $"AttentionTile.Mm: hole [{hole0}, {hole1}) outside [0, {k})");
         var run = new KRuns(hole0, hole1, k);
-        int r = 0;
-        for (; r + 4 <= m; r += 4)
-        {
-            float* ar = a + r * ars;
-            float* cr = c + r * ldc;
-            int col = 0;
-            for (; col + 64 <= n; col += 64) Tile4x64(run, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
-            for (; col + 16 <= n; col += 16) Tile4x16(run, alpha, ar, ars, aks, b + col, ldb, accumulate, cr + col, ldc);
-            for (int i = 0; i < 4; i++) Scalar(col, n, run, alpha, ar + i * ars, aks, b, ldb, accumulate, cr + i * ldc);
-        }
+        // columns outer, rows inner: a 64-column panel of B (k × 64) is read from L2 once and from L1 by every 4-row
+        // tile after the first (rows outer streamed all of B through L1 once per tile); A's rows are the small operand
+        int m4 = m & ~3, col0 = 0;
+        for (; col0 + 64 <= n; col0 += 64)
+            for (int r4 = 0; r4 < m4; r4 += 4)
+                Tile4x64(run, alpha, a + r4 * ars, ars, aks, b + col0, ldb, accumulate, c + r4 * ldc + col0, ldc);
+        for (; col0 + 16 <= n; col0 += 16)
+            for (int r4 = 0; r4 < m4; r4 += 4)
+                Tile4x16(run, alpha, a + r4 * ars, ars, aks, b + col0, ldb, accumulate, c + r4 * ldc + col0, ldc);
+        for (int i = 0; i < m4; i++) Scalar(col0, n, run, alpha, a + i * ars, aks, b, ldb, accumulate, c + i * ldc);
+        int r = m4;
         for (; r < m; r++)
         {
             float* ar = a + r * ars;

@@ -124,9 +124,7 @@ public static unsafe partial class DecodeAttentionKernels
                 for (int i = 0; i < perRow; i++)
                 {
                     var s = new Span<float>(scores + (long)(r * perRow + i) * stride + lo, l.Positions[b0 + r] - lo + 1);
-                    float max = TensorPrimitives.Max(s);
-                    TensorPrimitives.Subtract(s, max, s);
-                    TensorPrimitives.Exp(s, s);
+                    AttentionGemmKernels.ExpShifted(s, TensorPrimitives.Max(s)); // exp(s − max) in one pass, same bits
                     TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
                 }
             new Span<float>(o, rows * perRow * hd).Clear();
