@@ -321,14 +321,15 @@ public static unsafe partial class DecodeAttentionKernels
         const int PrefetchKeys = 16;
 
         /// <summary>
-        /// Prefetches four key rows' hd floats from p on: a pass over shared or own keys reads 4 rows at a time, each a
-        /// few cache lines a row apart, too little in flight to cover the memory latency on its own.
+        /// Prefetches <paramref name="floats"/> floats from p on in each of four rows (row stride width): a pass over shared
+        /// or own keys reads 4 rows at a time, each a few cache lines a row apart, too little in flight to cover the memory
+        /// latency on its own. A prefetch never faults, so rows past the cache's end cost nothing.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Ahead(float* p, int width, int hd)
+        static void Ahead(float* p, int width, int floats)
         {
             for (int r = 0; r < 4; r++, p += width)
-                for (int c = 0; c < hd; c += 16) Sse.Prefetch0(p + c);
+                for (int c = 0; c < floats; c += 16) Sse.Prefetch0(p + c);
         }
 
         /// <summary>[Σ a, Σ b, Σ c, Σ d]: halves, then quarters, then pairs added across the four vectors (7 shuffles, 5 adds).</summary>
