@@ -47,6 +47,7 @@ public class ExitCodeTests
         { "data import-trl", ["--in", Missing + ".parquet", "--out", Missing + "-back.jsonl"], Missing + ".parquet" },
         { "export", ["--format", "trl", "--recipe", Missing + ".yaml", "--out", Missing + "-trl"], Missing + ".yaml" },
         { "bench attention", ["--t", "0"], "--t" },
+        { "bench decode-attention", ["--step", "200"], "--step" },
         { "bench decode", ["--new-tokens", "0"], "--new-tokens" },
         { "bench decode-llamacpp", ["--new-tokens", "0"], "--new-tokens" },
         { "bench engine", ["--layout", "XY"], "--layout" },
