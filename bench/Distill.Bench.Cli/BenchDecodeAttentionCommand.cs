@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Distill.Bench;
 using Distill.Cli;
 using Distill.Tensors.Threading;
 
@@ -17,7 +16,7 @@ sealed class BenchDecodeAttentionCommand : IVerb
     {
         var prompts = new Option<int>("--prompts") { Description = "Prompts (each shared by its samples)", DefaultValueFactory = _ => 64 };
         var samples = new Option<int>("--samples") { Description = "Samples per prompt", DefaultValueFactory = _ => 4 };
-        var steps = new Option<int[]>("--step") { Description = "Decoding steps to measure (own keys per row; repeatable, 0–127)", DefaultValueFactory = _ => [0, 64, 127], AllowMultipleArgumentsPerToken = true };
+        var steps = new Option<int[]>("--step") { Description = $"Decoding steps to measure (own keys per row; repeatable, 0–{DecodeAttentionBench.MaxStep})", DefaultValueFactory = _ => [0, 64, DecodeAttentionBench.MaxStep], AllowMultipleArgumentsPerToken = true };
         var repeats = new Option<int>("--repeats") { Description = "Timed calls per step (median and best reported)", DefaultValueFactory = _ => 9 };
         var threads = BenchOptions.Threads();
         var command = new Command("decode-attention",
@@ -30,9 +29,10 @@ sealed class BenchDecodeAttentionCommand : IVerb
             if (p < 1 || n < 1) throw new BadInputException($"--prompts and --samples must be at least 1, not {p} and {n}");
             if (reps < 1) throw new BadInputException($"--repeats must be at least 1, not {reps}");
             if (threadCount < 1) throw new BadInputException($"--threads must be at least 1, not {threadCount}");
-            if (s.Length == 0 || s.Any(x => x is < 0 or > 127)) throw new BadInputException($"--step values must be in 0–127, not {string.Join(", ", s)}");
+            if (s.Length == 0 || s.Any(x => x < 0 || x > DecodeAttentionBench.MaxStep)) throw new BadInputException($"--step values must be in 0–{DecodeAttentionBench.MaxStep}, not {string.Join(", ", s)}");
             Workers.Count = threadCount;
-            Console.WriteLine($"{p} prompts × {n} samples, {DecodeAttentionBench.Layers} layers, {DecodeAttentionBench.Heads} heads / {DecodeAttentionBench.KvHeads} kv heads × {DecodeAttentionBench.HeadDim}, {threadCount} threads");
+            var c = DecodeAttentionBench.Shape;
+            Console.WriteLine($"{p} prompts × {n} samples, {c.NumLayers} layers, {c.NumHeads} heads / {c.NumKvHeads} kv heads × {c.HeadDim}, {threadCount} threads");
             Console.WriteLine("step  median ms  best ms  GB read  GB/s");
             foreach (var r in DecodeAttentionBench.Measure(p, n, s, reps))
                 Console.WriteLine($"{r.Step,4}  {r.MedianMs,9:F1}  {r.BestMs,7:F1}  {r.Bytes / 1e9,7:F2}  {r.GBps,4:F1}");

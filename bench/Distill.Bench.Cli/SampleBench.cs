@@ -26,10 +26,13 @@ public static class SampleBench
     }
 
     /// <summary>Prompt i has 64 + (41·i mod 65) tokens: a fixed mix over 64–128 (mean ≈ 96).</summary>
+    public static int PromptLength(int i) => MinPrompt + 41 * i % (MaxPrompt - MinPrompt + 1);
+
+    /// <summary>Prompts of <see cref="PromptLength"/> random ids (seed 5).</summary>
     public static List<int[]> Prompts(int count, int vocab)
     {
         var rng = new Rng(5);
-        return Enumerable.Range(0, count).Select(i => Enumerable.Range(0, MinPrompt + 41 * i % (MaxPrompt - MinPrompt + 1)).Select(_ => rng.NextInt(vocab)).ToArray()).ToList();
+        return Enumerable.Range(0, count).Select(i => Enumerable.Range(0, PromptLength(i)).Select(_ => rng.NextInt(vocab)).ToArray()).ToList();
     }
 
     public static CausalLM Student(out LoraConfig lora)

@@ -61,7 +61,7 @@ public static class PreferenceRecipe
         GradientAccumulation = (int)r.Int("train.grad_accum"), MaxLength = (int)r.Int("train.max_seq_len"), LearningRate = (float)r.Float("train.lr"),
         Schedule = Training.TrainingSetup.Schedule(r.String("train.lr_schedule")), WarmupSteps = (int)r.Int("train.warmup_steps"),
         WeightDecay = (float)r.Float("train.weight_decay"), MaxGradNorm = (float)r.Float("train.max_grad_norm"), Seed = (ulong)r.Int("seed"),
-        SaveSteps = (int)r.Int("train.save_every"), Resume = true, PackedWeightsBudget = Distill.Methods.Training.TrainingSetup.PackedWeightsBudget(r.Int("train.packed_weights_mb")),
+        SaveSteps = (int)r.Int("train.save_every"), Resume = true, PackedWeightsBudget = Training.TrainingSetup.PackedWeightsBudget(r.Int("train.packed_weights_mb")),
     };
 
     /// <summary>A console line every train.log_every steps, on the training thread.</summary>

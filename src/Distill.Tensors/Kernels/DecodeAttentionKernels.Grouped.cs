@@ -321,14 +321,15 @@ public static unsafe partial class DecodeAttentionKernels
         const int PrefetchKeys = 16;
 
         /// <summary>
-        /// Prefetches <paramref name="floats"/> floats from p on in each of four rows (row stride width): a pass over shared
-        /// or own keys reads 4 rows at a time, each a few cache lines a row apart, too little in flight to cover the memory
-        /// latency on its own. A prefetch never faults, so rows past the cache's end cost nothing.
+        /// Prefetches <paramref name="floats"/> floats from p on in each of <paramref name="rows"/> rows (row stride width):
+        /// a pass over shared or own keys reads 4 rows at a time (own values 2), each a few cache lines a row apart, too
+        /// little in flight to cover the memory latency on its own. A prefetch never faults, so rows past the cache's end
+        /// cost nothing.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Ahead(float* p, int width, int floats)
+        static void Ahead(float* p, int width, int floats, int rows = 4)
         {
-            for (int r = 0; r < 4; r++, p += width)
+            for (int r = 0; r < rows; r++, p += width)
                 for (int c = 0; c < floats; c += 16) Sse.Prefetch0(p + c);
         }
 
@@ -373,12 +374,8 @@ public static unsafe partial class DecodeAttentionKernels
                         for (; j + 2 <= to; j += 2)
                         {
                             float* v0 = vb + (long)j * width + c, v1 = v0 + width;
-                            if (t == 0) // the first of the group's queries reads the values from memory, the others from cache
-                                for (int x = 0; x < 64; x += 16)
-                                {
-                                    Sse.Prefetch0(v0 + PrefetchKeys * width + x);
-                                    Sse.Prefetch0(v1 + PrefetchKeys * width + x);
-                                }
+                            // the first of the group's queries reads the values from memory, the others from cache
+                            if (t == 0) Ahead(v0 + PrefetchKeys * width, width, 64, rows: 2);
                             var p0 = Vector512.Create(s[j]);
                             var p1 = Vector512.Create(s[j + 1]);
                             a0 = Avx512F.FusedMultiplyAdd(p0, Avx512F.LoadVector512(v0), a0);

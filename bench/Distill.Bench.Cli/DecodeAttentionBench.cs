@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using Distill.Models;
 using Distill.Tensors;
 using Distill.Tensors.Kernels;
 
-namespace Distill.Bench;
+namespace Distill.Bench.Cli;
 
 /// <summary>One decode-attention measurement: a decoding step's attention over every layer, median and best milliseconds.</summary>
 public sealed record DecodeAttentionResult(int Step, long Bytes, double MedianMs, double BestMs)
@@ -13,60 +14,65 @@ public sealed record DecodeAttentionResult(int Step, long Bytes, double MedianMs
 
 /// <summary>
 /// <see cref="DecodeAttentionKernels.Forward"/> alone at `bench sample`'s shape: P prompts × N samples (the samples of a
-/// prompt share its keys), prompt p of 64 + (41·p mod 65) tokens as in SampleBench, SmolLM2-135M's attention (9 heads, 3 kv
-/// heads, head dim 64) over 30 layers, each with its own caches of 128 + 128 positions (3 GB for 256 rows, far beyond
-/// every cache, as in a sampling wave). At step s each row has s own keys after its prompt. Random keys, values and
-/// queries (seed 1).
+/// prompt share its keys), prompt p of <see cref="SampleBench.PromptLength"/> tokens, the SmolLM2-135M preset's attention
+/// (9 heads, 3 kv heads, head dim 64, 30 layers), each layer with its own caches of MaxPrompt + MaxStep + 1 positions
+/// (3 GB for 256 rows, far beyond every cache, as in a sampling wave). At step s each row has s own keys after its
+/// prompt. Random keys, values and queries (seed 1; the other layers' caches copy the first's: the time does not depend
+/// on the values, and drawing 3 GB of normals took 25 s).
 /// </summary>
 public static class DecodeAttentionBench
 {
-    public const int Heads = 9, KvHeads = 3, HeadDim = 64, Layers = 30, Capacity = 256, Warmup = 3;
+    public const int MaxStep = 127, Capacity = SampleBench.MaxPrompt + MaxStep + 1, Warmup = 3;
+
+    /// <summary>The attention's shape: SmolLM2-135M's, as `bench sample` runs it.</summary>
+    public static ModelConfig Shape => ModelPresets.Get("smollm2-135m");
 
     public static unsafe List<DecodeAttentionResult> Measure(int prompts, int samples, IReadOnlyList<int> steps, int repeats)
     {
-        int rows = prompts * samples, width = KvHeads * HeadDim;
+        var c = Shape;
+        int rows = prompts * samples, width = c.NumKvHeads * c.HeadDim, layers = c.NumLayers;
         var rng = new Rng(1);
-        var k = new Tensor[Layers];
-        var v = new Tensor[Layers];
+        var k = new Tensor[layers];
+        var v = new Tensor[layers];
         try
         {
-            for (int l = 0; l < Layers; l++)
+            for (int l = 0; l < layers; l++)
             {
                 k[l] = Tensor.Create(rows, Capacity, width);
                 v[l] = Tensor.Create(rows, Capacity, width);
-                rng.FillNormal(k[l].Span, 0, 1);
-                rng.FillNormal(v[l].Span, 0, 1);
+                if (l == 0) { rng.FillNormal(k[0].Span, 0, 1); rng.FillNormal(v[0].Span, 0, 1); }
+                else { k[0].Span.CopyTo(k[l].Span); v[0].Span.CopyTo(v[l].Span); }
             }
-            using var q = Tensor.Create(rows, Heads * HeadDim);
-            using var o = Tensor.Create(rows, Heads * HeadDim);
+            using var q = Tensor.Create(rows, c.NumHeads * c.HeadDim);
+            using var o = Tensor.Create(rows, c.NumHeads * c.HeadDim);
             rng.FillNormal(q.Span, 0, 1);
             int[] prefixLengths = new int[rows], prefixRows = new int[rows], cacheRows = new int[rows], positions = new int[rows];
             var results = new List<DecodeAttentionResult>();
             foreach (int step in steps)
             {
-                if (step < 0 || 128 + step >= Capacity) throw new ArgumentOutOfRangeException(nameof(steps), $"decode attention bench: step {step} outside [0, {Capacity - 129}]");
+                if (step < 0 || step > MaxStep) throw new ArgumentOutOfRangeException(nameof(steps), $"decode attention bench: step {step} outside [0, {MaxStep}]");
                 long bytes = 0;
                 for (int b = 0; b < rows; b++)
                 {
                     int p = b / samples;
-                    prefixLengths[b] = 64 + 41 * p % 65;
+                    prefixLengths[b] = SampleBench.PromptLength(p);
                     prefixRows[b] = p * samples;
                     cacheRows[b] = b;
                     positions[b] = prefixLengths[b] + step;
-                    bytes += (long)(step + 1) * width * 2 * sizeof(float) * Layers;
-                    if (b % samples == 0) bytes += (long)prefixLengths[b] * width * 2 * sizeof(float) * Layers;
+                    bytes += (long)(step + 1) * width * 2 * sizeof(float) * layers;
+                    if (b % samples == 0) bytes += (long)prefixLengths[b] * width * 2 * sizeof(float) * layers;
                 }
                 var ms = new List<double>();
                 fixed (int* cr = cacheRows, ps = positions, pr = prefixRows, pl = prefixLengths)
                     for (int rep = -Warmup; rep < repeats; rep++) // warm-ups first: the JIT's tier-1 code, the caches' pages
                     {
                         var watch = Stopwatch.StartNew();
-                        for (int l = 0; l < Layers; l++)
+                        for (int l = 0; l < layers; l++)
                             DecodeAttentionKernels.Forward(new DecodeAttentionLayout
                             {
                                 Q = q.Pointer, K = k[l].Pointer, V = v[l].Pointer, Out = o.Pointer, CacheRows = cr, Positions = ps,
-                                PrefixRows = pr, PrefixLengths = pl, Ldq = Heads * HeadDim, Batch = rows, Capacity = Capacity,
-                                Heads = Heads, KvHeads = KvHeads, HeadDim = HeadDim, Scale = 1f / MathF.Sqrt(HeadDim),
+                                PrefixRows = pr, PrefixLengths = pl, Ldq = c.NumHeads * c.HeadDim, Batch = rows, Capacity = Capacity,
+                                Heads = c.NumHeads, KvHeads = c.NumKvHeads, HeadDim = c.HeadDim, Scale = 1f / MathF.Sqrt(c.HeadDim),
                             });
                         if (rep >= 0) ms.Add(watch.Elapsed.TotalMilliseconds);
                     }
