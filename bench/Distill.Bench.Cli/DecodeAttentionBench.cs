@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Distill.Models;
 using Distill.Tensors;
+using Distill.Tensors.Autograd;
 using Distill.Tensors.Kernels;
 
 namespace Distill.Bench.Cli;
@@ -32,16 +33,17 @@ public static class DecodeAttentionBench
         var c = Shape;
         int rows = prompts * samples, width = c.NumKvHeads * c.HeadDim, layers = c.NumLayers;
         var rng = new Rng(1);
-        var k = new Tensor[layers];
-        var v = new Tensor[layers];
+        var caches = new KvCache[layers];
         try
         {
+            // the prompts' keys packed as the sampler packs them after its prefill (PrefixKeys)
+            int[] promptRows = Enumerable.Range(0, prompts).Select(p => p * samples).ToArray(), promptLengths = Enumerable.Range(0, prompts).Select(SampleBench.PromptLength).ToArray();
             for (int l = 0; l < layers; l++)
             {
-                k[l] = Tensor.Create(rows, Capacity, width);
-                v[l] = Tensor.Create(rows, Capacity, width);
-                if (l == 0) { rng.FillNormal(k[0].Span, 0, 1); rng.FillNormal(v[0].Span, 0, 1); }
-                else { k[0].Span.CopyTo(k[l].Span); v[0].Span.CopyTo(v[l].Span); }
+                caches[l] = new KvCache(rows, Capacity, c.NumKvHeads, c.HeadDim);
+                if (l == 0) { rng.FillNormal(caches[0].K.Span, 0, 1); rng.FillNormal(caches[0].V.Span, 0, 1); }
+                else { caches[0].K.Span.CopyTo(caches[l].K.Span); caches[0].V.Span.CopyTo(caches[l].V.Span); }
+                caches[l].PackPrefixKeys(c.NumKvHeads, promptRows, promptLengths);
             }
             using var q = Tensor.Create(rows, c.NumHeads * c.HeadDim);
             using var o = Tensor.Create(rows, c.NumHeads * c.HeadDim);
@@ -70,9 +72,10 @@ public static class DecodeAttentionBench
                         for (int l = 0; l < layers; l++)
                             DecodeAttentionKernels.Forward(new DecodeAttentionLayout
                             {
-                                Q = q.Pointer, K = k[l].Pointer, V = v[l].Pointer, Out = o.Pointer, CacheRows = cr, Positions = ps,
+                                Q = q.Pointer, K = caches[l].K.Pointer, V = caches[l].V.Pointer, Out = o.Pointer, CacheRows = cr, Positions = ps,
                                 PrefixRows = pr, PrefixLengths = pl, Ldq = c.NumHeads * c.HeadDim, Batch = rows, Capacity = Capacity,
                                 Heads = c.NumHeads, KvHeads = c.NumKvHeads, HeadDim = c.HeadDim, Scale = 1f / MathF.Sqrt(c.HeadDim),
+                                PrefixKeys = caches[l].PrefixKeys,
                             });
                         if (rep >= 0) ms.Add(watch.Elapsed.TotalMilliseconds);
                     }
@@ -83,8 +86,7 @@ public static class DecodeAttentionBench
         }
         finally
         {
-            foreach (var t in k) t?.Dispose();
-            foreach (var t in v) t?.Dispose();
+            foreach (var cache in caches) cache?.Dispose();
         }
     }
 }

@@ -46,7 +46,24 @@ public sealed class KvCache : IDisposable
 
     public void Clear() => Length = 0;
 
-    public void Dispose() { K.Dispose(); V.Dispose(); }
+    /// <summary>The shared prompts' keys packed for decoding (<see cref="PackPrefixKeys"/>), or null.</summary>
+    public PrefixKeys? PrefixKeys { get; private set; }
+
+    /// <summary>
+    /// Packs positions [0, lengths[i]) of rows rows[i] as <see cref="Autograd.PrefixKeys"/> for the decoding steps that read
+    /// them as a shared prefix (<see cref="Ops.CausalAttention.DecodeRows"/>); replaces any earlier packing.
+    /// </summary>
+    public void PackPrefixKeys(int kvHeads, IReadOnlyList<int> rows, IReadOnlyList<int> lengths)
+    {
+        PrefixKeys?.Dispose();
+        PrefixKeys = null;
+        PrefixKeys = Autograd.PrefixKeys.Pack(this, kvHeads, rows, lengths);
+    }
+
+    /// <summary>A write at <paramref name="position"/> of row <paramref name="row"/>: packed keys it changes are dropped.</summary>
+    internal void Written(int row, int position) => PrefixKeys?.Written(row, position);
+
+    public void Dispose() { K.Dispose(); V.Dispose(); PrefixKeys?.Dispose(); }
 
     /// <summary>
     /// Copies positions [0, <paramref name="length"/>) of row <paramref name="srcRow"/> of <paramref name="src"/> into row
@@ -57,6 +74,7 @@ public sealed class KvCache : IDisposable
         if (src.Width != Width || (uint)srcRow >= (uint)src.Batch || (uint)dstRow >= (uint)Batch || length < 0 || length > src.Capacity || length > Capacity)
             throw new ArgumentException($"KvCache.CopyRowFrom: {length} positions of row {srcRow} (of {src.Batch}×{src.Capacity}, width {src.Width}) into row {dstRow} (of {Batch}×{Capacity}, width {Width})");
         int n = length * Width;
+        if (length > 0) Written(dstRow, 0);
         src.K.Span.Slice(srcRow * src.Capacity * Width, n).CopyTo(K.Span.Slice(dstRow * Capacity * Width, n));
         src.V.Span.Slice(srcRow * src.Capacity * Width, n).CopyTo(V.Span.Slice(dstRow * Capacity * Width, n));
     }

@@ -13,15 +13,19 @@ namespace Distill.Tensors.Kernels;
 /// from memory once for all the group's rows and query heads, and a row's own keys (what it generated) once for its
 /// query heads; a decoding step is bound by these reads (rows × positions × 2 × kv width floats per layer), so the
 /// shared prompt costs 1/n of its per-row price. With enough groups for the threads a unit takes every kv head (the
-/// key rows are then read whole, contiguously); otherwise one kv head. Dot products and the value sums run in
-/// Vector256 lanes (head dim a multiple of 8). Same results as the per-row unit up to summation order.
+/// key rows are then read whole, contiguously); otherwise one kv head. With AVX-512 the shared products are small
+/// GEMMs on the engine's 12×32 micro-kernel (the group's queries of a kv head × 32 keys or value columns: the keys
+/// from <see cref="Autograd.PrefixKeys"/>, transposed once after the prefill, else by zmm lanes; the values straight
+/// from the cache), a row's own keys go four at a time with one shuffle reduction; otherwise Vector256 dot products and
+/// value sums (head dim a multiple of 8). Same results as the per-row unit up to summation order.
+/// Each unit first writes its rows' new keys and values into the cache (<see cref="DecodeAttentionLayout.NewK"/>).
 /// </summary>
 public static unsafe partial class DecodeAttentionKernels
 {
     /// <summary>Rows per group at most (the scores of a unit: rows × heads × keys floats).</summary>
     const int MaxGroupRows = 16;
 
-    /// <summary>Queries per zmm register in the shared-key passes (SharedScoresByLanes).</summary>
+    /// <summary>Queries per zmm register in the shared-key scores without packed keys (SharedScoresByLanes).</summary>
     const int Lanes = 16;
 
     static void Grouped(in DecodeAttentionLayout l)
@@ -72,7 +76,8 @@ public static unsafe partial class DecodeAttentionKernels
             }
             int queries = maxRows * HeadsPerUnit * qPerKv;
             float[] scores = ArrayPool<float>.Shared.Rent(queries * maxKeys), outs = ArrayPool<float>.Shared.Rent(queries * L.HeadDim);
-            float[] lanes = ArrayPool<float>.Shared.Rent((maxKeys + 2 * L.HeadDim) * Lanes + Lanes);
+            // lanes: the shared scores' (keys + 2·hd)·16 floats, then the shared values' GEMM operands (SharedValuesGemm), 64-byte aligned
+            float[] lanes = ArrayPool<float>.Shared.Rent(Math.Max((maxKeys + 2 * L.HeadDim) * Lanes + Lanes, GemmFloats(maxKeys, L.HeadDim)) + 16);
             try
             {
                 fixed (float* s = scores, o = outs, ln = lanes)
@@ -99,12 +104,16 @@ public static unsafe partial class DecodeAttentionKernels
             ref readonly var l = ref L;
             int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, hs = HeadsPerUnit, chunks = hd / 8;
             int perRow = hs * qPerKv, rows = b1 - b0;
+            for (int b = b0; b < b1; b++) WriteNew(l, b, g0, hs);
             // the shared range [lo, shared) from the prefix row (a single row when a window sets lo > 0)
             int lo = l.Window > 0 ? Math.Max(0, l.Positions[b0] - l.Window + 1) : 0;
             int shared = l.PrefixLengths != null ? Math.Max(lo, l.PrefixLengths[b0]) : lo;
             long prefixBase = l.PrefixRows != null ? (long)l.PrefixRows[b0] * l.Capacity : 0;
             bool byLanes = Avx512F.IsSupported && shared - lo >= 4;
-            if (byLanes) SharedScoresByLanes(b0, rows, g0, lo, shared, prefixBase, scores, stride, lanes);
+            float* gemm = (float*)(((nint)lanes + 63) & ~(nint)63);
+            float* panels = byLanes && lo == 0 && l.PrefixKeys is { } pk && pk.KvHeads == l.KvHeads && pk.HeadDim == hd ? pk.Of(l.PrefixRows[b0], shared) : null;
+            if (panels != null) SharedScoresGemm(b0, rows, g0, shared, panels, scores, stride, gemm);
+            else if (byLanes) SharedScoresByLanes(b0, rows, g0, lo, shared, prefixBase, scores, stride, lanes);
             else
                 for (int j = lo; j < shared; j++)
                 {
@@ -128,7 +137,7 @@ public static unsafe partial class DecodeAttentionKernels
                     TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
                 }
             new Span<float>(o, rows * perRow * hd).Clear();
-            if (byLanes) SharedValuesByLanes(rows, g0, lo, shared, prefixBase, scores, stride, o, lanes);
+            if (byLanes) SharedValuesGemm(rows, g0, lo, shared, prefixBase, scores, stride, o, gemm);
             else
                 for (int j = lo; j < shared; j++)
                 {
@@ -207,60 +216,115 @@ public static unsafe partial class DecodeAttentionKernels
         }
 
         /// <summary>
-        /// o_i += Σ_{shared j} p_ij · v_j for the group's queries of each kv head, the queries in zmm lanes as in
-        /// <see cref="SharedScoresByLanes"/>: oᵀ[d] += p_j · v_j[d] (p_j: the 16 lanes' probabilities of key j), four keys
-        /// per pass over oᵀ (hd × 16 floats, L1), then oᵀ added to each query's output row.
+        /// The shared keys' scores with the group's queries as a GEMM on the engine's AVX-512 micro-kernel: A = the queries
+        /// of one kv head (hd × 12, packed d-major here), B = the prompt's keys as packed once after the prefill
+        /// (<see cref="Autograd.PrefixKeys"/>: panels of 32 keys, hd × 32), C = a 12 × 32 tile of scale · q·k copied to the
+        /// queries' score rows. Each score is the FMA chain over d from zero times the scale, as
+        /// <see cref="SharedScoresByLanes"/> computes it (the same bits); here all 16 lanes of every FMA are used and the
+        /// keys are read as stored for it, contiguously. gemm: <see cref="GemmFloats"/>, 64-byte aligned.
         /// </summary>
-        readonly void SharedValuesByLanes(int rows, int g0, int lo, int shared, long prefixBase, float* scores, int stride, float* o, float* lanes)
+        readonly void SharedScoresGemm(int b0, int rows, int g0, int keys, float* panels, float* scores, int stride, float* gemm)
         {
             ref readonly var l = ref L;
-            int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, perRow = HeadsPerUnit * qPerKv, nq = rows * qPerKv, keys = shared - lo;
-            float* ot = lanes + hd * Lanes, pt = lanes + 2 * hd * Lanes;
+            const int mr = MicroKernel.Avx512Mr, nr = MicroKernel.Avx512Nr;
+            int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, perRow = HeadsPerUnit * qPerKv, nq = rows * qPerKv, np = (keys + nr - 1) / nr;
+            float* tile = gemm, qa = tile + MicroKernel.MaxTile;
             for (int gi = 0; gi < HeadsPerUnit; gi++)
-                for (int i0 = 0; i0 < nq; i0 += Lanes)
+            {
+                float* head = panels + (long)(g0 + gi) * np * hd * nr;
+                for (int i0 = 0; i0 < nq; i0 += mr)
                 {
-                    int n = Math.Min(Lanes, nq - i0);
-                    new Span<float>(pt, keys * Lanes).Clear();
-                    for (int i = 0; i < n; i++)
+                    int m = Math.Min(mr, nq - i0);
+                    if (m < mr) new Span<float>(qa, hd * mr).Clear();
+                    for (int i = 0; i < m; i++)
+                    {
+                        int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
+                        float* q = l.Q + (long)(b0 + r) * l.Ldq + ((g0 + gi) * qPerKv + t) * hd;
+                        for (int d = 0; d < hd; d++) qa[d * mr + i] = q[d];
+                    }
+                    for (int p = 0; p < np; p++)
+                    {
+                        int n = Math.Min(nr, keys - p * nr);
+                        MicroKernel.Run(GemmIsa.Avx512, hd, qa, head + (long)p * hd * nr, tile, nr, m, n, l.Scale, 0f, first: true);
+                        for (int i = 0; i < m; i++)
+                        {
+                            int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
+                            new Span<float>(tile + i * nr, n).CopyTo(new Span<float>(scores + (long)(r * perRow + gi * qPerKv + t) * stride + p * nr, n));
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>The floats of <see cref="SharedValuesGemm"/>'s operands (the values' panels, Pᵀ, the output tile), enough for <see cref="SharedScoresGemm"/>'s.</summary>
+        static int GemmFloats(int keys, int hd) => keys * (RoundUp(hd, MicroKernel.Avx512Nr) + MicroKernel.Avx512Mr) + hd * MicroKernel.Avx512Mr + MicroKernel.MaxTile;
+
+        static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+        /// <summary>
+        /// o_i += Σ_{shared j} p_ij · v_j for the group's queries of each kv head as a GEMM on the engine's AVX-512
+        /// micro-kernel (GemmKernelAvx512.cs): A = Pᵀ (keys × 12 queries), B = the head's values in panels of 32 columns
+        /// (keys × 32, copied from the cache rows once per kv head), C = a 12 × 32 tile added to the outputs (cleared before).
+        /// Each output is the FMA chain over the keys in order from zero, as the lanes pass it replaced summed it (the same
+        /// bits; sampling A/B in docs/performance.md, Session 16), but every lane of every FMA is a query's: 24 FMAs per 2
+        /// loads and 12 broadcasts, where the lanes pass filled 12 of 16 lanes and loaded and stored oᵀ every four keys.
+        /// gemm: <see cref="GemmFloats"/>, 64-byte aligned.
+        /// </summary>
+        readonly void SharedValuesGemm(int rows, int g0, int lo, int shared, long prefixBase, float* scores, int stride, float* o, float* gemm)
+        {
+            ref readonly var l = ref L;
+            const int mr = MicroKernel.Avx512Mr, nr = MicroKernel.Avx512Nr;
+            int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, perRow = HeadsPerUnit * qPerKv, nq = rows * qPerKv, keys = shared - lo;
+            int panels = (hd + nr - 1) / nr;
+            float* vb = gemm, pa = vb + (long)keys * panels * nr, tile = pa + (long)keys * mr;
+            for (int gi = 0; gi < HeadsPerUnit; gi++)
+            {
+                // the head's values, panel c: vb[c·keys·32 + j·32 + x] = v_j[32c + x] (zero past hd)
+                float* v = l.V + (prefixBase + lo) * width + (g0 + gi) * hd;
+                for (int j = 0; j < keys; j++, v += width)
+                {
+                    Ahead(v + PrefetchKeys * width, width, hd, rows: 1);
+                    for (int c = 0; c < panels; c++)
+                    {
+                        float* dst = vb + ((long)c * keys + j) * nr;
+                        int n = Math.Min(nr, hd - c * nr);
+                        if (n == nr)
+                        {
+                            Avx512F.StoreAligned(dst, Avx512F.LoadVector512(v + c * nr));
+                            Avx512F.StoreAligned(dst + 16, Avx512F.LoadVector512(v + c * nr + 16));
+                        }
+                        else
+                        {
+                            new Span<float>(v + c * nr, n).CopyTo(new Span<float>(dst, n));
+                            new Span<float>(dst + n, nr - n).Clear();
+                        }
+                    }
+                }
+                for (int i0 = 0; i0 < nq; i0 += mr)
+                {
+                    int m = Math.Min(mr, nq - i0);
+                    if (m < mr) new Span<float>(pa, keys * mr).Clear();
+                    for (int i = 0; i < m; i++)
                     {
                         int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
                         float* s = scores + (long)(r * perRow + gi * qPerKv + t) * stride + lo;
-                        for (int jj = 0; jj < keys; jj++) pt[jj * Lanes + i] = s[jj];
+                        for (int j = 0; j < keys; j++) pa[j * mr + i] = s[j];
                     }
-                    new Span<float>(ot, hd * Lanes).Clear();
-                    float* v0 = l.V + (prefixBase + lo) * width + (g0 + gi) * hd;
-                    int j = 0;
-                    for (; j + 4 <= keys; j += 4, v0 += 4 * width)
+                    for (int c = 0; c < panels; c++)
                     {
-                        var p0 = Avx512F.LoadVector512(pt + j * Lanes);
-                        var p1 = Avx512F.LoadVector512(pt + (j + 1) * Lanes);
-                        var p2 = Avx512F.LoadVector512(pt + (j + 2) * Lanes);
-                        var p3 = Avx512F.LoadVector512(pt + (j + 3) * Lanes);
-                        float* v1 = v0 + width, v2 = v1 + width, v3 = v2 + width;
-                        Ahead(v0 + PrefetchKeys * width, width, hd);
-                        for (int d = 0; d < hd; d++)
+                        int n = Math.Min(nr, hd - c * nr);
+                        MicroKernel.Run(GemmIsa.Avx512, keys, pa, vb + (long)c * keys * nr, tile, nr, m, n, 1f, 0f, first: true);
+                        for (int i = 0; i < m; i++)
                         {
-                            var acc = Avx512F.LoadVector512(ot + d * Lanes);
-                            acc = Avx512F.FusedMultiplyAdd(p0, Vector512.Create(v0[d]), acc);
-                            acc = Avx512F.FusedMultiplyAdd(p1, Vector512.Create(v1[d]), acc);
-                            acc = Avx512F.FusedMultiplyAdd(p2, Vector512.Create(v2[d]), acc);
-                            acc = Avx512F.FusedMultiplyAdd(p3, Vector512.Create(v3[d]), acc);
-                            Avx512F.Store(ot + d * Lanes, acc);
+                            int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
+                            float* oi = o + (long)(r * perRow + gi * qPerKv + t) * hd + c * nr, ti = tile + i * nr;
+                            int x = 0;
+                            for (; x + 16 <= n; x += 16) Avx512F.Store(oi + x, Avx512F.LoadVector512(oi + x) + Avx512F.LoadVector512(ti + x));
+                            for (; x < n; x++) oi[x] += ti[x];
                         }
                     }
-                    for (; j < keys; j++, v0 += width)
-                    {
-                        var p0 = Avx512F.LoadVector512(pt + j * Lanes);
-                        for (int d = 0; d < hd; d++)
-                            Avx512F.Store(ot + d * Lanes, Avx512F.FusedMultiplyAdd(p0, Vector512.Create(v0[d]), Avx512F.LoadVector512(ot + d * Lanes)));
-                    }
-                    for (int i = 0; i < n; i++)
-                    {
-                        int r = (i0 + i) / qPerKv, t = (i0 + i) % qPerKv;
-                        float* oi = o + (long)(r * perRow + gi * qPerKv + t) * hd;
-                        for (int d = 0; d < hd; d++) oi[d] += ot[d * Lanes + i];
-                    }
                 }
+            }
         }
 
         /// <summary>

@@ -8,11 +8,15 @@ namespace Distill.Tensors.Kernels;
 /// Where one ragged decoding step's operands live: Q (batch, heads·hd) with row stride Ldq, one query per row;
 /// the caches K, V (cacheRows, capacity, kvHeads·hd); row b reads cache row CacheRows[b] at keys [lo, Positions[b]],
 /// except keys j &lt; PrefixLengths[b], read from cache row PrefixRows[b] (a prompt's keys shared by its samples; both
-/// null: no shared prefix).
+/// null: no shared prefix). NewK, NewV (batch, kvHeads·hd): this step's key and value of each row, written by the kernel to
+/// position Positions[b] of cache row CacheRows[b] just before the unit that reads them (each unit writes the kv heads it
+/// owns, so the copies run in parallel and the lines are hot when read); null when they are in the cache already.
+/// PrefixKeys: the shared prefixes' keys packed for the micro-kernel (<see cref="Autograd.PrefixKeys"/>), or null.
 /// </summary>
 public unsafe struct DecodeAttentionLayout
 {
-    public float* Q, K, V, Out;
+    public float* Q, K, V, Out, NewK, NewV;
+    public Autograd.PrefixKeys? PrefixKeys;
     public int* CacheRows, Positions, PrefixRows, PrefixLengths;
     public int Ldq, Batch, Capacity, Heads, KvHeads, HeadDim, Window;
     public float Scale;
@@ -39,6 +43,16 @@ public static unsafe partial class DecodeAttentionKernels
                 throw new ArgumentOutOfRangeException(nameof(l), $"decode attention: row {b} position {l.Positions[b]} beyond cache capacity {l.Capacity}");
         if (l.HeadDim % 8 == 0) Grouped(l);
         else Workers.For(l.Batch * l.KvHeads, new Body { L = l }, 4);
+    }
+
+    /// <summary>Row b's new key and value, kv heads [g0, g0 + heads), to its position in its cache row (see <see cref="DecodeAttentionLayout.NewK"/>).</summary>
+    static void WriteNew(in DecodeAttentionLayout l, int b, int g0, int heads)
+    {
+        if (l.NewK == null) return;
+        int width = l.KvHeads * l.HeadDim, at = g0 * l.HeadDim, n = heads * l.HeadDim;
+        long dst = ((long)l.CacheRows[b] * l.Capacity + l.Positions[b]) * width + at, src = (long)b * width + at;
+        new ReadOnlySpan<float>(l.NewK + src, n).CopyTo(new Span<float>(l.K + dst, n));
+        new ReadOnlySpan<float>(l.NewV + src, n).CopyTo(new Span<float>(l.V + dst, n));
     }
 
     struct Body : IRangeBody
@@ -69,6 +83,7 @@ public static unsafe partial class DecodeAttentionKernels
             ref readonly var l = ref L;
             int b = u / l.KvHeads, g = u % l.KvHeads, group = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd;
             int p = l.Positions[b], lo = l.Window > 0 ? Math.Max(0, p - l.Window + 1) : 0;
+            WriteNew(l, b, g, 1);
             var scores = scoresArr.AsSpan();
             for (int j = lo; j <= p; j++)
             {

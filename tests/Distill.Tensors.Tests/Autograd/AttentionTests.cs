@@ -115,9 +115,11 @@ public class AttentionTests
     [InlineData(0, 64, 3, 11)]  // AVX-512 own keys (hd a multiple of 16): blocks of four keys, a remainder of 1–3, 64-column values
     [InlineData(0, 48, 12, 7)]  // hd 48: three 16-column chunks (the values' tail loop)
     [InlineData(5, 16, 12, 9)]  // a window inside the own keys
-    public void SharedPrefixDecodeEqualsEachSamplesFullForward(int window, int hd, int prompts, int steps = 4)
+    [InlineData(0, 64, 12, 3, 4)] // 4 samples × 3 heads per kv head: the shared values' GEMM in whole 12-query tiles
+    [InlineData(0, 80, 12, 3, 5)] // 15 queries (a tile of 12 and one of 3), hd 80: a 32 + 32 + 16-column values panel
+    public void SharedPrefixDecodeEqualsEachSamplesFullForward(int window, int hd, int prompts, int steps = 4, int n = 3)
     {
-        const int heads = 6, kvHeads = 2, n = 3;
+        const int heads = 6, kvHeads = 2;
         var rng = new Rng(91);
         int[] prefill = Enumerable.Range(0, prompts).Select(i => 2 + 3 * i % 7).ToArray();
         // one (q, k, v) per sample: the prompt positions shared by its prompt's samples, the generated ones its own
@@ -146,6 +148,8 @@ public class AttentionTests
             CausalAttention.Decode(tape, q, k, v, one, 0, heads, kvHeads, window);
             cache.CopyRowFrom(one, 0, i * n, prefill[i]); // once per prompt: the other samples' rows hold no prompt keys
         }
+        // the prompts' keys packed as BatchSampler packs them (PrefixKeys: the shared scores on the GEMM micro-kernel)
+        cache.PackPrefixKeys(kvHeads, Enumerable.Range(0, prompts).Select(i => i * n).ToArray(), prefill);
         for (int s = 0; s < steps; s++)
         {
             var live = Enumerable.Range(0, prompts * n).Where(b => s < 2 || b % n != 1).ToArray(); // sample 1 of each prompt stops after 2 steps

@@ -109,6 +109,7 @@ public sealed unsafe class CausalAttention : Op
         int w = cache.Width;
         for (int b = 0; b < batch; b++)
         {
+            cache.Written(b, pos);
             k.Span.Slice(b * len * w, len * w).CopyTo(cache.K.Span.Slice((b * cache.Capacity + pos) * w, len * w));
             v.Span.Slice(b * len * w, len * w).CopyTo(cache.V.Span.Slice((b * cache.Capacity + pos) * w, len * w));
         }
@@ -142,8 +143,6 @@ public sealed unsafe class CausalAttention : Op
         int n = rows.Count, w = cache.Width, hd = w / kvHeads;
         if (q.Rows != n || k.Rows != n || v.Rows != n || k.Cols != w || v.Cols != w || q.Cols != heads * hd)
             throw new ArgumentException($"CausalAttention.DecodeRows: q {Tensor.ShapeString(q.Shape)}, k {Tensor.ShapeString(k.Shape)} do not fit {n} rows of a cache of width {w}");
-        var ks = k.Span;
-        var vs = v.Span;
         for (int b = 0; b < n; b++)
         {
             int r = rows.CacheRows[b], p = rows.Positions[b];
@@ -151,9 +150,9 @@ public sealed unsafe class CausalAttention : Op
                 throw new ArgumentOutOfRangeException(nameof(rows), $"CausalAttention.DecodeRows: row {b} (cache row {r}, position {p}) outside the cache ({cache.Batch} rows × {cache.Capacity})");
             if (rows.PrefixRows is { } pr && pr[b] >= cache.Batch)
                 throw new ArgumentOutOfRangeException(nameof(rows), $"CausalAttention.DecodeRows: row {b}'s prefix row {pr[b]} is outside the cache ({cache.Batch} rows)");
-            ks.Slice(b * w, w).CopyTo(cache.K.Span.Slice((r * cache.Capacity + p) * w, w));
-            vs.Slice(b * w, w).CopyTo(cache.V.Span.Slice((r * cache.Capacity + p) * w, w));
+            cache.Written(r, p);
         }
+        // the kernel writes each row's k and v into the cache (DecodeAttentionLayout.NewK), in parallel, before reading them
         var y = tape.New(n, heads * hd);
         fixed (int* cacheRows = rows.CacheRows)
         fixed (int* positions = rows.Positions)
@@ -162,7 +161,7 @@ public sealed unsafe class CausalAttention : Op
         {
             var l = new DecodeAttentionLayout
             {
-                Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, CacheRows = cacheRows, Positions = positions,
+                Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, NewK = k.Pointer, NewV = v.Pointer, PrefixKeys = cache.PrefixKeys, CacheRows = cacheRows, Positions = positions,
                 PrefixRows = prefixRows, PrefixLengths = prefixLengths,
                 Ldq = q.Cols, Batch = n, Capacity = cache.Capacity, Heads = heads, KvHeads = kvHeads, HeadDim = hd, Window = window, Scale = 1f / MathF.Sqrt(hd),
             };
