@@ -13,7 +13,7 @@ namespace Distill.Tensors.Quantization;
 ///   * K (= cols) in as few blocks as fit the caches: up to <see cref="MaxKc"/> columns in one block (the LM head's
 ///     576 and the layers' 576 whole: C written once), 1,536 as 2 × 768;
 ///   * the activations packed once per call into MR-row panels (all of x: 256 × 576 floats = 590 KB, L2), then each
-///     thread claims groups of W's panels (at most <see cref="MaxUnitPanels"/>, ≤ 590 KB at K = 576, L2) and runs
+///     thread takes its equal share of W's panels in groups (at most <see cref="MaxUnitPanels"/>, ≤ 590 KB at K = 576, L2) and runs
 ///     every MR-row panel of x (held in L1 across the group) against them: W is read from memory once per call;
 ///   * m = 1 (batch-1 decoding): a streaming matrix-vector product over the same panels (memory-bound).
 /// The arithmetic is the training GEMM's micro-kernel (GemmKernelAvx512.cs: 12×32 tiles of FMAs over k in order), so
@@ -171,18 +171,16 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
 
     /// <summary>
     /// y = x · Wᵀ for every weight of <paramref name="g"/> (this one's geometry: cols, K blocks, tile). x's MR-row panels
-    /// are packed inside the same parallel job: the threads claim panels to pack, wait until all are packed, then claim
-    /// units of W panels — no thread waits while another packs alone, and no second fork/join for the packing.
+    /// are packed inside the same parallel job: the threads claim panels to pack, wait until all are packed, then each
+    /// runs its equal share of W's panels — no thread waits while another packs alone, and no second fork/join for the packing.
     /// </summary>
     void Run(float* px, int m, ref Group g)
     {
         int mPanels = (m + _mr - 1) / _mr;
         float* a = Buffers.A((long)mPanels * _mr * Cols);
-        int threads = (long)m * g.Rows * Cols < 128L * 128 * 32 ? 1 : Workers.Count;
-        int units = Math.Max(threads, (g.Panels + MaxUnitPanels - 1) / MaxUnitPanels);
-        units = Math.Min(g.Panels, (units + threads - 1) / threads * threads);
-        int next = 0, packNext = 0, packDone = 0;
-        var body = new Body { W = this, G = g, X = px, A = a, M = m, Units = units, Next = &next, PackNext = &packNext, PackDone = &packDone };
+        int threads = (long)m * g.Rows * Cols < 128L * 128 * 32 ? 1 : Math.Min(Workers.Count, g.Panels);
+        int packNext = 0, packDone = 0;
+        var body = new Body { W = this, G = g, X = px, A = a, M = m, Threads = threads, PackNext = &packNext, PackDone = &packDone };
         if (threads == 1) body.Run(0, 1);
         else Workers.For(threads, body, 1);
     }
@@ -211,16 +209,20 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
 
     /// <summary>
     /// Each thread first claims row panels of x to pack (one at a time) and waits until every panel is packed (a claiming
-    /// barrier: run serially, as a nested For does, the first chunk packs them all and never waits), then claims units
-    /// (equal ranges of the group's panels) and runs every row panel of x against them.
+    /// barrier: run serially, as a nested For does, the first chunk packs them all and never waits), then takes its own
+    /// equal share of the group's panels — chunk t of T: panels [P·t/T, P·(t+1)/T) — in units of at most
+    /// <see cref="MaxUnitPanels"/>, and runs every row panel of x against each unit. Every panel costs the same, so equal
+    /// shares finish together: claimed one unit at a time, a layer's 18-panel products (o_proj, down_proj: 576 outputs)
+    /// went 10 + 8 panels in four units of 4–5. Measured at m = 256, two threads (docs/performance.md, Session 16): o_proj
+    /// 0.64 → 0.59 ms, down_proj 1.59 → 1.44, k_proj 0.26 → 0.23, the LM head 41.4 → 39.8.
     /// </summary>
     struct Body : IRangeBody
     {
         public PackedF32Matrix W;
         public Group G;
         public float* X, A;
-        public int M, Units;
-        public int* Next, PackNext, PackDone;
+        public int M, Threads;
+        public int* PackNext, PackDone;
 
         public readonly void Run(int begin, int end)
         {
@@ -233,10 +235,11 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
                 Interlocked.Increment(ref *PackDone);
             }
             WorkerPool.WaitUntilAtLeast(ref *PackDone, mPanels);
-            int u;
-            while ((u = Interlocked.Increment(ref *Next) - 1) < Units)
+            int share0 = (int)((long)G.Panels * begin / Threads), share1 = (int)((long)G.Panels * end / Threads);
+            int units = (share1 - share0 + MaxUnitPanels - 1) / MaxUnitPanels;
+            for (int u = 0; u < units; u++)
             {
-                int j0 = (int)((long)G.Panels * u / Units), j1 = (int)((long)G.Panels * (u + 1) / Units);
+                int j0 = share0 + (int)((long)(share1 - share0) * u / units), j1 = share0 + (int)((long)(share1 - share0) * (u + 1) / units);
                 for (int i0 = 0; i0 < mPanels; i0 += mcPanels)
                 {
                     int i1 = Math.Min(mPanels, i0 + mcPanels);
