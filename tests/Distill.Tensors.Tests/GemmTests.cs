@@ -22,6 +22,9 @@ public class GemmTests
         (25, 4000, 600),
         // LoRA's adapter gradients (AᵀB with r = 8 or a ragged r over a long reduction): the skinny path (GemmSkinny.cs)
         (384, 8, 1024), (8, 384, 1024), (3, 37, 600), (100, 7, 500), (16, 40, 256), (1024, 8, 384), (33, 5, 71), (40, 16, 64),
+        // LoRA's up-projection and input gradient (A·op(B) with K = r ≤ 16): the rank update (GemmRankUpdate.cs), with
+        // 64-column blocks, 16-column blocks and a scalar tail
+        (512, 576, 8), (40, 131, 16), (33, 65, 1), (100, 200, 5),
     ];
 
     public static TheoryData<bool, bool> TransposeCases => new() { { false, false }, { false, true }, { true, false }, { true, true } };
@@ -114,7 +117,7 @@ public class GemmTests
         int saved = Workers.Count;
         try
         {
-            foreach (var (m, n, k) in new[] { (384, 8, 1024), (8, 384, 1024), (3, 1000, 700), (250, 13, 900), (1024, 8, 384) })
+            foreach (var (m, n, k) in new[] { (384, 8, 1024), (8, 384, 1024), (3, 1000, 700), (250, 13, 900), (1024, 8, 384), (512, 576, 8), (300, 99, 16) })
                 foreach (var (ta, tb) in new[] { (true, false), (false, true), (false, false) })
                 {
                     var a = Random(rng, k * m);
@@ -129,6 +132,29 @@ public class GemmTests
                 }
         }
         finally { Workers.Count = saved; }
+    }
+
+    // The rank update computes each element as the micro-kernel does (FMA chain over k from zero, then α·acc + β·C), so it
+    // equals the packed path bit for bit; a forced micro-kernel (GemmIsaSelect.Override) takes the packed path.
+    [SkippableFact]
+    public void Rank_update_equals_the_packed_micro_kernel_bit_for_bit()
+    {
+        Skip.IfNot(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "the rank update runs with AVX-512 only");
+        var rng = new Random(21);
+        foreach (var (m, n, k) in new[] { (512, 576, 8), (512, 192, 8), (40, 131, 16), (33, 65, 1) })
+            foreach (bool tb in new[] { false, true })
+                foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, 1f), (2f, 0.75f) })
+                {
+                    var a = Random(rng, m * k);
+                    var b = Random(rng, k * n);
+                    var c1 = Random(rng, m * n);
+                    var c2 = (float[])c1.Clone();
+                    Gemm.Sgemm(false, tb, m, n, k, alpha, a, k, b, tb ? k : n, beta, c1, n);
+                    GemmIsaSelect.Override = GemmIsa.Avx512;
+                    try { Gemm.Sgemm(false, tb, m, n, k, alpha, a, k, b, tb ? k : n, beta, c2, n); }
+                    finally { GemmIsaSelect.Override = null; }
+                    Assert.True(c1.AsSpan().SequenceEqual(c2), $"{m}×{n}×{k} tB={tb} α={alpha} β={beta}: rank update and micro-kernel differ");
+                }
     }
 
     [SkippableTheory]

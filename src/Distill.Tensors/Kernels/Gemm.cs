@@ -61,6 +61,7 @@ public static partial class Gemm
             if (m == 1) Gemv(problem, parallel);
             else if (SkinnyApplies(problem)) Skinny(problem, parallel);
             else if (DotsApplies(problem)) Dots(problem, parallel);
+            else if (RankUpdateApplies(problem)) RankUpdate(problem, parallel);
             else Packed(problem, parallel);
         }
     }
@@ -106,6 +107,7 @@ public static partial class Gemm
             if (q.M == 1) Gemv(q, parallel);
             else if (SkinnyApplies(q)) Skinny(q, parallel);
             else if (DotsApplies(q)) Dots(q, parallel);
+            else if (RankUpdateApplies(q)) RankUpdate(q, parallel);
             else Packed(q, parallel);
         }
     }
