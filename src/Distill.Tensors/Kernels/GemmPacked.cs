@@ -89,8 +89,13 @@ public static partial class Gemm
         // Split C by the dimension whose panels share out more evenly among the threads (rows: A
         // private, B packed together; columns: A packed together, B private to each thread's L2).
         // 512 rows are 43 panels of 12 (22 + 21 on two threads), 384 columns 12 panels of 32 (6 + 6).
+        // With B prepacked, rows share nothing written during the call (each thread packs its own A, B's panels are only
+        // read), while columns have every thread read the A panels the others packed: rows win unless they share out
+        // badly. DPO's 512-row products (q/k/v/o, MLP, forward and dx) went columns before this (Session 16, steps
+        // alternated in one run: 1,034 → 993 ms median DPO step; k_proj forward at 512 rows 0.75 → 0.47 ms).
         int nPanelsAll = (Math.Min(ncMax, p.N) + nr - 1) / nr;
-        bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads);
+        bool splitRows = threads == 1 || Imbalance(mPanels, threads) <= Imbalance(nPanelsAll, threads)
+            || prepacked is not null && Imbalance(mPanels, threads) <= PrepackedRowsImbalance;
         float* bPack = splitRows && prepacked is null ? PackBuffers.B(kcMax * ncMax) : null;
         float* aShared = splitRows ? null : PackBuffers.AShared(mPanels * mr * kcMax);
         int* counters = stackalloc int[CounterInts]; // the block's work counters (GemmSchedule.cs)
@@ -112,6 +117,9 @@ public static partial class Gemm
     }
 
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>With B prepacked, rows are split as long as their largest share is within this of the average (see Packed).</summary>
+    const double PrepackedRowsImbalance = 1.1;
 
     /// <summary>The largest thread's share of panels over the average share (1 = perfectly even).</summary>
     static double Imbalance(int panels, int threads) => (double)((panels + threads - 1) / threads) * threads / panels;
