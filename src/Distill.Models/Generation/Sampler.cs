@@ -91,12 +91,19 @@ public static class Sampler
         {
             float kth = KthLargest(logits, o.TopK);
             n = 0;
-            for (int i = 0; i < logits.Length; i++)
+            // the survivors in vocabulary order; eight logits at a time skipped when none reaches the k-th (nearly all)
+            ref float first = ref MemoryMarshal.GetReference((ReadOnlySpan<float>)logits);
+            var bar = Vector256.Create(kth);
+            for (int i0 = 0; i0 < logits.Length; i0 += 8)
             {
-                if (!(logits[i] >= kth)) continue;
-                if (n == ids.Length) Grow(ref ids, ref probs, Math.Min(logits.Length, Math.Max(2 * ids.Length, 256)));
-                ids[n] = i;
-                probs[n++] = logits[i];
+                if (i0 + 8 <= logits.Length && !Vector256.GreaterThanOrEqualAny(Vector256.LoadUnsafe(ref first, (nuint)i0), bar)) continue;
+                for (int i = i0; i < Math.Min(i0 + 8, logits.Length); i++)
+                {
+                    if (!(logits[i] >= kth)) continue;
+                    if (n == ids.Length) Grow(ref ids, ref probs, Math.Min(logits.Length, Math.Max(2 * ids.Length, 256)));
+                    ids[n] = i;
+                    probs[n++] = logits[i];
+                }
             }
         }
         else

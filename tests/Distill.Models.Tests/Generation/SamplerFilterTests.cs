@@ -42,6 +42,32 @@ public class SamplerFilterTests
         Near([0.5, 0.5, 0, 0], Dist([0.3, 0.3, 0.3, 0.1], new SamplingOptions { TopP = 0.5f }));
     }
 
+    // A vocabulary of 1,003 (not a multiple of the eight logits the survivors' scan skips at a time): top-k 40 with three
+    // logits tied at the 40th largest in different blocks and in the tail, and a NaN, against the definition computed
+    // directly (survivors: logit ≥ the k-th largest, NaN never; probabilities ∝ exp over the survivors).
+    [Fact]
+    public void TopKOverALargeVocabularyKeepsExactlyTheSurvivors()
+    {
+        var rng = new Random(4);
+        var x = Enumerable.Range(0, 1003).Select(_ => (float)rng.NextDouble() * 4f - 8f).ToArray();
+        for (int i = 0; i < 37; i++) x[10 + 27 * i] = 1f + 0.05f * i;  // 37 larger, none in the ties' blocks
+        x[5] = x[517] = x[1001] = 0.5f;                                  // three ties at the 40th largest: alone in their blocks, and in the tail
+        x[300] = float.NaN;
+        var o = new SamplingOptions { TopK = 40 };
+        float kth = x.Where(v => !float.IsNaN(v)).OrderDescending().ElementAt(39);
+        var keep = Enumerable.Range(0, x.Length).Where(i => x[i] >= kth).ToArray();
+        double z = keep.Sum(i => Math.Exp(x[i] - x.Where(v => !float.IsNaN(v)).Max()));
+        var got = (float[])x.Clone();
+        Sampler.Probabilities(got, [], o);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double want = keep.Contains(i) ? Math.Exp(x[i] - x.Where(v => !float.IsNaN(v)).Max()) / z : 0;
+            Assert.True(Math.Abs(want - got[i]) < 1e-6 && (want > 0) == (got[i] > 0), $"[{i}] logit {x[i]}: {got[i]} vs {want}");
+        }
+        Assert.Equal(0.5f, kth);
+        Assert.Equal(40, keep.Length);
+    }
+
     [Fact]
     public void TopKKeepsTheKLargestAndTiesAtTheThreshold()
     {
