@@ -20,22 +20,8 @@ public static partial class Gemm
     static bool RankUpdateApplies(in Problem p)
         => !p.TransA && p.K <= SkinnyMaxNarrow && p.M >= 2 * SkinnyRows && p.N >= 64 && SkinnyAllowed && Avx512F.IsSupported;
 
-    static unsafe void RankUpdate(in Problem p, bool parallel)
-    {
-        var rows = p;
-        if (p.TransB)
-        {
-            // B stored N×K: op(B) = Bᵀ transposed once into K×N (the caller's pack buffer, which the workers read).
-            float* t = PackBuffers.B(p.N * p.K);
-            for (int j = 0; j < p.N; j++)
-                for (int q = 0; q < p.K; q++) t[(long)q * p.N + j] = p.B[(long)j * p.Ldb + q];
-            rows.TransB = false; rows.B = t; rows.Ldb = p.N;
-        }
-        int units = (p.M + SkinnyRows - 1) / SkinnyRows;
-        var body = new RankUpdateBody(rows);
-        if (parallel && (long)p.M * p.N * p.K >= ParallelMinFlops) Workers.For(units, body, minChunk: 1);
-        else body.Run(0, units);
-    }
+    // op(B) as stored K×N (B stored N×K is transposed once: r·N floats)
+    static void RankUpdate(in Problem p, bool parallel) => ByRows(p, new RankUpdateBody(p.TransB ? WithBStoredTheOtherWay(p) : p), parallel);
 
     readonly unsafe struct RankUpdateBody(Problem p) : IRangeBody
     {

@@ -138,19 +138,34 @@ public static partial class Gemm
 
     const int SkinnyRows = 16; // rows of C per unit of work
 
-    static unsafe void Dots(in Problem p, bool parallel)
+    static void Dots(in Problem p, bool parallel)
     {
-        var rows = p; // the same product with op(B) = Bᵀ, B stored N×K
-        if (!p.TransB)
-        {
-            // B stored K×N: transpose once into N×K (the caller's pack buffer, which the workers read).
-            float* t = PackBuffers.B(p.N * p.K);
-            for (int q = 0; q < p.K; q++)
-                for (int j = 0; j < p.N; j++) t[(long)j * p.K + q] = p.B[(long)q * p.Ldb + j];
-            rows.TransB = true; rows.B = t; rows.Ldb = p.K;
-        }
+        // the same product with op(B) = Bᵀ, B stored N×K
+        ByRows(p, new DotsBody(p.TransB ? p : WithBStoredTheOtherWay(p)), parallel);
+    }
+
+    /// <summary>
+    /// The same product with B stored the other way (K×N ↔ N×K, TransB flipped): B transposed once into the caller's pack
+    /// buffer, which the workers read. op(B) is a few rows of r ≤ 16 in the skinny paths, so this costs r·N moves.
+    /// </summary>
+    static unsafe Problem WithBStoredTheOtherWay(in Problem p)
+    {
+        var q = p;
+        float* t = PackBuffers.B(p.N * p.K);
+        if (p.TransB)
+            for (int j = 0; j < p.N; j++)
+                for (int k = 0; k < p.K; k++) t[(long)k * p.N + j] = p.B[(long)j * p.Ldb + k];
+        else
+            for (int k = 0; k < p.K; k++)
+                for (int j = 0; j < p.N; j++) t[(long)j * p.K + k] = p.B[(long)k * p.Ldb + j];
+        q.TransB = !p.TransB; q.B = t; q.Ldb = p.TransB ? p.N : p.K;
+        return q;
+    }
+
+    /// <summary>Runs a body over C's rows in units of <see cref="SkinnyRows"/>, on the workers when the call is large enough.</summary>
+    static void ByRows<T>(in Problem p, T body, bool parallel) where T : struct, IRangeBody
+    {
         int units = (p.M + SkinnyRows - 1) / SkinnyRows;
-        var body = new DotsBody(rows);
         if (parallel && (long)p.M * p.N * p.K >= ParallelMinFlops) Workers.For(units, body, minChunk: 1);
         else body.Run(0, units);
     }
