@@ -15,8 +15,8 @@ namespace Distill.Tensors.Kernels;
 /// shared prompt costs 1/n of its per-row price. With enough groups for the threads a unit takes every kv head (the
 /// key rows are then read whole, contiguously); otherwise one kv head. With AVX-512 the shared products are small
 /// GEMMs on the engine's 12×32 micro-kernel (the group's queries of a kv head × 32 keys or value columns: the keys
-/// from <see cref="Autograd.PrefixKeys"/>, transposed once after the prefill, else by zmm lanes; the values straight
-/// from the cache), a row's own keys go four at a time with one shuffle reduction; otherwise Vector256 dot products and
+/// from <see cref="Autograd.PrefixKeys"/>, transposed once after the prefill, else by zmm lanes; the values copied from
+/// the cache into 32-column panels per unit), a row's own keys go four at a time with one shuffle reduction; otherwise Vector256 dot products and
 /// value sums (head dim a multiple of 8). Same results as the per-row unit up to summation order.
 /// Each unit first writes its rows' new keys and values into the cache (<see cref="DecodeAttentionLayout.NewK"/>).
 /// </summary>
@@ -76,8 +76,8 @@ public static unsafe partial class DecodeAttentionKernels
             }
             int queries = maxRows * HeadsPerUnit * qPerKv;
             float[] scores = ArrayPool<float>.Shared.Rent(queries * maxKeys), outs = ArrayPool<float>.Shared.Rent(queries * L.HeadDim);
-            // lanes: the shared scores' (keys + 2·hd)·16 floats, then the shared values' GEMM operands (SharedValuesGemm), 64-byte aligned
-            float[] lanes = ArrayPool<float>.Shared.Rent(Math.Max((maxKeys + 2 * L.HeadDim) * Lanes + Lanes, GemmFloats(maxKeys, L.HeadDim)) + 16);
+            // lanes: the shared scores by lanes' (hd + keys)·16 floats, or the shared products' GEMM operands (64-byte aligned)
+            float[] lanes = ArrayPool<float>.Shared.Rent(Math.Max((L.HeadDim + maxKeys) * Lanes, GemmFloats(maxKeys, L.HeadDim)) + 16);
             try
             {
                 fixed (float* s = scores, o = outs, ln = lanes)
@@ -162,13 +162,13 @@ public static unsafe partial class DecodeAttentionKernels
         /// The shared keys' scores with the group's queries of one kv head in the 16 lanes of a zmm register (query i =
         /// row r, head t: lane r·qPerKv + t, 16 at a time): qᵀ packed d-major once, then per key s[j] = Σ_d k_j[d]·qᵀ[d]
         /// — one broadcast and one FMA per d for all the lanes, four keys at a time, no horizontal sums — and the
-        /// scores (times the scale) written to their rows of <paramref name="scores"/>. lanes: (keys + 2·hd)·16 floats.
+        /// scores (times the scale) written to their rows of <paramref name="scores"/>. lanes: (hd + keys)·16 floats.
         /// </summary>
         readonly void SharedScoresByLanes(int b0, int rows, int g0, int lo, int shared, long prefixBase, float* scores, int stride, float* lanes)
         {
             ref readonly var l = ref L;
             int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, perRow = HeadsPerUnit * qPerKv, nq = rows * qPerKv, keys = shared - lo;
-            float* qt = lanes, st = lanes + 2 * hd * Lanes;
+            float* qt = lanes, st = lanes + hd * Lanes;
             for (int gi = 0; gi < HeadsPerUnit; gi++)
                 for (int i0 = 0; i0 < nq; i0 += Lanes)
                 {
