@@ -53,6 +53,7 @@ sealed class BenchSampleCommand : IVerb
             }
             ((IProgress<string>)log).Report(model.UseInferenceWeights(w).ToString());
             var r = SampleBench.Measure(model, list, n, k, c, log);
+            var peak = FmaPeak.Measure();
             var torchGreedy = torchResult?["greedy_prompt0"]?.AsArray().Select(x => x!.GetValue<int>()).ToArray();
             int agree = torchGreedy is null ? -1 : r.GreedyPrompt0.Zip(torchGreedy).TakeWhile(x => x.First == x.Second).Count();
             var doc = new JsonObject
@@ -62,6 +63,8 @@ sealed class BenchSampleCommand : IVerb
                 {
                     ["tokens"] = r.Tokens, ["prefill_s"] = Math.Round(r.PrefillSeconds, 3), ["decode_s"] = Math.Round(r.DecodeSeconds, 3),
                     ["ms_per_step"] = Math.Round(r.MsPerStep, 1), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
+                    ["gemm_gflop"] = Math.Round(r.GemmGflop, 1), ["fma_peak_gflops"] = Math.Round(peak.Median, 1),
+                    ["floor_s"] = peak.Median > 0 ? Math.Round(r.GemmGflop / peak.Median, 2) : null,
                     ["greedy_prompt0"] = new JsonArray(r.GreedyPrompt0.Select(x => (JsonNode)x).ToArray()),
                 },
                 ["torch"] = torchResult,
@@ -78,6 +81,11 @@ sealed class BenchSampleCommand : IVerb
                     $"{torchResult["ms_per_step"]!.GetValue<double>(),8:F0} {tt,8:F0}");
                 Console.WriteLine($"speed-up {r.TokensPerSecond / tt:F2}×; greedy tokens of prompt 0 agree {doc["greedy_agreement"]}");
             }
+            // the arithmetic bound: the run's counted products at the FMA peak measured now, beside the run and the goal's allowance
+            if (peak.Median > 0)
+                Console.WriteLine($"floor: {r.GemmGflop:F1} GFLOP of matrix products at the float32 FMA peak of {Workers.Count} thread(s), {peak.Median:F0} GFLOPS = " +
+                    $"{r.GemmGflop / peak.Median:F2} s, against Distill's {r.PrefillSeconds + r.DecodeSeconds:F2} s" +
+                    (torchResult is null ? "" : $"; {SampleBench.Result.Goal}× PyTorch allows {torchResult["prefill_s"]!.GetValue<double>() / SampleBench.Result.Goal + torchResult["decode_s"]!.GetValue<double>() / SampleBench.Result.Goal:F2} s"));
             return 0;
         });
         return command;

@@ -42,15 +42,17 @@ sealed class BenchTrainCommand : IVerb
             var log = new Progress<string>(s => Console.Error.WriteLine(s));
             string loadBefore = LoadAverage();
             var results = TrainerBench.Measure(names, pr.GetValue(warmup), pr.GetValue(steps), log, sharePrompt: !pr.GetValue(noShare));
+            var peak = FmaPeak.Measure();
             JsonNode? torchResult = torch ? RunTorch(names, Workers.Count, pr.GetValue(warmup), pr.GetValue(steps)) : null;
             string loadAfter = LoadAverage();
             var doc = new JsonObject
             {
-                ["threads"] = Workers.Count, ["lora_r"] = TrainerBench.LoraR, ["dpo_share_prompt"] = !pr.GetValue(noShare), ["load_before"] = loadBefore, ["load_after"] = loadAfter,
+                ["threads"] = Workers.Count, ["fma_peak_gflops"] = Math.Round(peak.Median, 1), ["lora_r"] = TrainerBench.LoraR, ["dpo_share_prompt"] = !pr.GetValue(noShare), ["load_before"] = loadBefore, ["load_after"] = loadAfter,
                 ["distill"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
                 {
                     ["objective"] = r.Objective, ["ms_per_step"] = Math.Round(r.MsPerStep, 1), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
-                    ["loss"] = r.LastLoss, ["timed_steps"] = r.TimedSteps, ["step_ms"] = new JsonArray(r.StepMs.Select(x => (JsonNode)Math.Round(x, 1)).ToArray()),
+                    ["loss"] = r.LastLoss, ["timed_steps"] = r.TimedSteps, ["gemm_gflop"] = Math.Round(r.GemmGflop, 2),
+                    ["floor_ms"] = peak.Median > 0 ? Math.Round(r.GemmGflop / peak.Median * 1000, 1) : null, ["step_ms"] = new JsonArray(r.StepMs.Select(x => (JsonNode)Math.Round(x, 1)).ToArray()),
                 }).ToArray()),
                 ["torch"] = torchResult,
             };
@@ -64,9 +66,28 @@ sealed class BenchTrainCommand : IVerb
                 Console.WriteLine($"{r.Objective,-9} {rows + "×" + seqLen,7} {r.MsPerStep,16:F0} {r.TokensPerSecond,8:F0} {(t is null ? "–" : t.Value.ToString("F0")),16} " +
                     $"{(t is null ? "–" : (rows * seqLen / (t.Value / 1000)).ToString("F0")),8} {(t is null ? "–" : (t.Value / r.MsPerStep).ToString("F2") + "×"),9}");
             }
+            PrintFloor(results, torchResult, peak.Median);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The arithmetic bound beside the goals: a step's counted products at the machine's FMA peak (<see cref="FmaPeak"/>,
+    /// measured in this run) take at least floor ms whatever the code; PyTorch's step ÷ the goal is what the goal allows
+    /// for the whole step. A floor near or above the allowance means the goal cannot be met in float32 on this machine.
+    /// </summary>
+    static void PrintFloor(IReadOnlyList<TrainerBench.Result> results, JsonNode? torchResult, double peak)
+    {
+        if (peak <= 0) return;
+        Console.WriteLine($"float32 FMA peak, {Workers.Count} thread(s) (24 independent FMA chains, no memory): {peak:F0} GFLOPS");
+        Console.WriteLine($"{"objective",-9} {"GEMM GFLOP",11} {"floor ms",9} {"Distill ms",11} {"floor share",12} {"goal",6} {"goal allows ms",15}");
+        foreach (var r in results)
+        {
+            double floor = r.GemmGflop / peak * 1000, goal = TrainerBench.Goal(r.Objective);
+            double? t = torchResult?[r.Objective]?["ms_per_step"]?.GetValue<double>();
+            Console.WriteLine($"{r.Objective,-9} {r.GemmGflop,11:F1} {floor,9:F0} {r.MsPerStep,11:F0} {floor / r.MsPerStep,12:P0} {goal + "×",6} {(t is null ? "–" : (t.Value / goal).ToString("F0")),15}");
+        }
     }
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";

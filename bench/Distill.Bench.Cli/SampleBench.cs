@@ -3,6 +3,7 @@ using Distill.Models;
 using Distill.Models.Generation;
 using Distill.Models.Lora;
 using Distill.Tensors;
+using Distill.Tensors.Kernels;
 
 namespace Distill.Bench.Cli;
 
@@ -20,8 +21,11 @@ public static class SampleBench
     public static readonly SamplingOptions Options = new() { Temperature = 1f, TopK = 50, TopP = 0.95f, Seed = 1 };
 
     public sealed record Result(int Prompts, int Samples, int NewTokens, long Tokens, long PromptTokens, double PrefillSeconds, double DecodeSeconds,
-        double MsPerStep, int[] GreedyPrompt0)
+        double MsPerStep, int[] GreedyPrompt0, double GemmGflop)
     {
+        /// <summary>The goal of issue 13 §4: Distill's tokens/s at least this many times PyTorch's.</summary>
+        public const double Goal = 3.0;
+
         public double TokensPerSecond => Tokens / (PrefillSeconds + DecodeSeconds);
     }
 
@@ -67,13 +71,16 @@ public static class SampleBench
         BatchSampler.Generate(model, prompts.Take(2).ToList(), Options with { N = 2, MaxNewTokens = 2 });
         int[] greedy = check > 0 ? BatchSampler.Generate(model, [prompts[0]], new SamplingOptions { Temperature = 0, MaxNewTokens = check })[0][0].Ids : [];
         var stats = new BatchSamplingStats();
+        GemmWork.Reset();
+        GemmWork.Counting = true; // the run's matrix products (a static branch per product when off)
         var result = BatchSampler.Generate(model, prompts, Options with { N = samples, MaxNewTokens = newTokens }, maxRows: Math.Max(samples, prompts.Count * samples), stats: stats);
+        GemmWork.Counting = false;
         long tokens = result.Sum(r => r.Sum(c => (long)c.Ids.Length));
         if (tokens != (long)prompts.Count * samples * newTokens) throw new InvalidOperationException($"bench sample: {tokens} tokens generated, expected {prompts.Count}×{samples}×{newTokens}");
         var steps = stats.StepSeconds.Order().ToArray();
         log?.Report($"prefill {stats.PrefillSeconds:F2} s, decode {stats.DecodeSeconds:F2} s over {steps.Length} steps, of which sampling (filters + draws) {stats.SamplingSeconds:F2} s; " +
             $"process CPU: prefill {stats.PrefillCpuSeconds:F2} s, decode {stats.DecodeCpuSeconds:F2} s");
         return new Result(prompts.Count, samples, newTokens, tokens, stats.PromptTokens, stats.PrefillSeconds, stats.DecodeSeconds,
-            steps[steps.Length / 2] * 1000, greedy);
+            steps[steps.Length / 2] * 1000, greedy, GemmWork.Flops / 1e9);
     }
 }

@@ -3,6 +3,7 @@ using Distill.Models;
 using Distill.Models.Lora;
 using Distill.Tensors;
 using Distill.Tensors.Autograd;
+using Distill.Tensors.Kernels;
 using Distill.Tensors.Kernels.Losses;
 using Distill.Training;
 using Distill.Training.Data;
@@ -36,7 +37,11 @@ public static class TrainerBench
     /// <summary>Rows × tokens of one step, and the prompt length.</summary>
     public static (int Rows, int SeqLen, int Prompt) Shape(string objective) => objective == "dpo" ? (2, 384, 256) : (4, 256, 32);
 
-    public sealed record Result(string Objective, double MsPerStep, double TokensPerSecond, float LastLoss, int TimedSteps, double[] StepMs);
+    /// <summary>The goal of issue 13 §4 (SFT, token-KD) and issue 14 §5 (DPO): Distill's step this many times faster than PyTorch's.</summary>
+    public static double Goal(string objective) => objective == "dpo" ? 2.5 : 2.0;
+
+    /// <param name="GemmGflop">the last timed step's matrix products (<see cref="GemmWork"/>: 2·m·n·k each, the attention's kernels not counted), in 10⁹ operations</param>
+    public sealed record Result(string Objective, double MsPerStep, double TokensPerSecond, float LastLoss, int TimedSteps, double[] StepMs, double GemmGflop);
 
     public static IReadOnlyList<Result> Measure(string[] objectives, int warmupSteps, int timedSteps, IProgress<string>? log = null, bool sharePrompt = true)
     {
@@ -80,15 +85,19 @@ public static class TrainerBench
         if (Directory.Exists(dir)) Directory.Delete(dir, true);
         var ms = new List<double>();
         float lastLoss = float.NaN;
+        double gemmGflop = 0;
         try
         {
             using var trainer = new Trainer(options, objective, data, student, dir);
             for (int s = 0; s < steps; s++)
             {
                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                bool count = s == steps - 1; // the last step's products, counted (a static branch per product when off)
+                if (count) { GemmWork.Reset(); GemmWork.Counting = true; }
                 long t0 = Stopwatch.GetTimestamp();
                 var report = trainer.Step();   // the first call also starts the run (and, for DPO, scores the reference)
                 double elapsed = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                if (count) { GemmWork.Counting = false; gemmGflop = GemmWork.Flops / 1e9; }
                 // CPU time of the process over the step (all threads, spin-waits included): on a shared machine it moves
                 // far less with the other processes' load than the wall clock does
                 double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
@@ -108,7 +117,7 @@ public static class TrainerBench
         if (OpProfile.Enabled) EngineTrainBench.PrintProfile($"train {name}", timedSteps);
         var sorted = ms.Order().ToArray();
         double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
-        return new Result(name, median, rows * seqLen / (median / 1000), lastLoss, sorted.Length, [.. ms]);
+        return new Result(name, median, rows * seqLen / (median / 1000), lastLoss, sorted.Length, [.. ms], gemmGflop);
     }
 
     static int[] Ids(Rng rng, int n, int vocab) => Enumerable.Range(0, n).Select(_ => rng.NextInt(vocab)).ToArray();

@@ -38,6 +38,7 @@ public static partial class Gemm
         if (k == 0 || alpha == 0f) { ScaleC(m, n, beta, c, ldc); return; }
         if (NativeBlas.ShouldUse(m, n, k))
         {
+            GemmWork.Add(m, n, k);
             NativeBlas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
@@ -55,6 +56,7 @@ public static partial class Gemm
             throw new ArgumentException($"Sgemm: the packed B is {packedB.K}×{packedB.N}, the call's op(B) {k}×{n}");
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) { ScaleC(m, n, beta, c, ldc); return; }
+        GemmWork.Add(m, n, k);
         fixed (float* pa = a, pb = b, pc = c)
         {
             var problem = new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc) { PackedB = packedB };
@@ -84,6 +86,7 @@ public static partial class Gemm
         if (last * strideA > a.Length || last * strideB > b.Length || last * strideC > c.Length)
             throw new ArgumentException($"SgemmBatched: batch {batch} with strides ({strideA}, {strideB}, {strideC}) overruns a ({a.Length}), b ({b.Length}) or c ({c.Length})");
         Validate(transA, transB, m, n, k, a[(int)(last * strideA)..], lda, b[(int)(last * strideB)..], ldb, c[(int)(last * strideC)..], ldc);
+        GemmWork.Add(m, n, k, batch);
         fixed (float* pa = a, pb = b, pc = c)
         {
             var body = new BatchBody(new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc), strideA, strideB, strideC);

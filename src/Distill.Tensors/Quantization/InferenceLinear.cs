@@ -17,6 +17,7 @@ public static class InferenceLinear
         if (x.Cols != w.Cols) throw new ArgumentException($"{w.Format} linear: x has {x.Cols} features, W [{w.Rows}, {w.Cols}] expects {w.Cols}");
         if (bias is not null && bias.Length != w.Rows) throw new ArgumentException($"{w.Format} linear: bias has {bias.Length} values, W has {w.Rows} rows");
         var y = NewOutput(tape, x, w.Rows);
+        GemmWork.Add(x.Rows, w.Rows, w.Cols);
         w.Forward(x.Span, x.Rows, y.Span);
         if (bias is not null) LinearKernels.AddBias(y.Span, bias.Span);
         return y;

@@ -134,6 +134,7 @@ public sealed unsafe class PackedF32Matrix : IInferenceMatrix
         Check(w0, w1, x.Length, m, y1.Length, "y1");
         if (w2 is not null) Check(w0, w2, x.Length, m, y2.Length, "y2");
         if (m == 0) return;
+        GemmWork.Add(m, w0.Rows + w1.Rows + (w2?.Rows ?? 0), w0.Cols);
         fixed (float* px = x, p0 = y0, p1 = y1, p2 = y2)
         {
             if (m == 1)
