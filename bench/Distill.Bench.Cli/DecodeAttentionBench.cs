@@ -36,14 +36,14 @@ public static class DecodeAttentionBench
         var caches = new KvCache[layers];
         try
         {
-            // the prompts' keys packed as the sampler packs them after its prefill (PrefixKeys)
+            // the prompts' keys and values packed as the sampler packs them after its prefill (PrefixPanels)
             int[] promptRows = Enumerable.Range(0, prompts).Select(p => p * samples).ToArray(), promptLengths = Enumerable.Range(0, prompts).Select(SampleBench.PromptLength).ToArray();
             for (int l = 0; l < layers; l++)
             {
                 caches[l] = new KvCache(rows, Capacity, c.NumKvHeads, c.HeadDim);
                 if (l == 0) { rng.FillNormal(caches[0].K.Span, 0, 1); rng.FillNormal(caches[0].V.Span, 0, 1); }
                 else { caches[0].K.Span.CopyTo(caches[l].K.Span); caches[0].V.Span.CopyTo(caches[l].V.Span); }
-                caches[l].PackPrefixKeys(c.NumKvHeads, promptRows, promptLengths);
+                caches[l].PackPrefix(c.NumKvHeads, promptRows, promptLengths);
             }
             using var q = Tensor.Create(rows, c.NumHeads * c.HeadDim);
             using var o = Tensor.Create(rows, c.NumHeads * c.HeadDim);
@@ -75,7 +75,7 @@ public static class DecodeAttentionBench
                                 Q = q.Pointer, K = caches[l].K.Pointer, V = caches[l].V.Pointer, Out = o.Pointer, CacheRows = cr, Positions = ps,
                                 PrefixRows = pr, PrefixLengths = pl, Ldq = c.NumHeads * c.HeadDim, Batch = rows, Capacity = Capacity,
                                 Heads = c.NumHeads, KvHeads = c.NumKvHeads, HeadDim = c.HeadDim, Scale = 1f / MathF.Sqrt(c.HeadDim),
-                                PrefixKeys = caches[l].PrefixKeys,
+                                PrefixPanels = caches[l].PrefixPanels,
                             });
                         if (rep >= 0) ms.Add(watch.Elapsed.TotalMilliseconds);
                     }

@@ -177,10 +177,10 @@ public static class BatchSampler
                     }
                 }
                 finally { foreach (var c in scratchStore) c.Dispose(); }
-                // each prompt's keys, transposed once for the decoding steps' shared-prefix scores (PrefixKeys)
+                // each prompt's keys and values, packed once for the decoding steps' shared-prefix products (PrefixPanels)
                 var prefixRowsOfWave = Enumerable.Range(0, wave.Count).Select(w => w * n).ToArray();
                 var prefixLengths = wave.Select(i => prompts[i].Length).ToArray();
-                foreach (var c in caches) c.PackPrefixKeys(model.Config.NumKvHeads, prefixRowsOfWave, prefixLengths);
+                foreach (var c in caches) c.PackPrefix(model.Config.NumKvHeads, prefixRowsOfWave, prefixLengths);
                 stats.PrefillSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 double cpu1 = ProcessCpuSeconds();
                 stats.PrefillCpuSeconds += cpu1 - cpu0;

@@ -46,24 +46,24 @@ public sealed class KvCache : IDisposable
 
     public void Clear() => Length = 0;
 
-    /// <summary>The shared prompts' keys packed for decoding (<see cref="PackPrefixKeys"/>), or null.</summary>
-    public PrefixKeys? PrefixKeys { get; private set; }
+    /// <summary>The shared prompts' keys and values packed for decoding (<see cref="PackPrefix"/>), or null.</summary>
+    public PrefixPanels? PrefixPanels { get; private set; }
 
     /// <summary>
-    /// Packs positions [0, lengths[i]) of rows rows[i] as <see cref="Autograd.PrefixKeys"/> for the decoding steps that read
+    /// Packs positions [0, lengths[i]) of rows rows[i] as <see cref="Autograd.PrefixPanels"/> for the decoding steps that read
     /// them as a shared prefix (<see cref="Ops.CausalAttention.DecodeRows"/>); replaces any earlier packing.
     /// </summary>
-    public void PackPrefixKeys(int kvHeads, IReadOnlyList<int> rows, IReadOnlyList<int> lengths)
+    public void PackPrefix(int kvHeads, IReadOnlyList<int> rows, IReadOnlyList<int> lengths)
     {
-        PrefixKeys?.Dispose();
-        PrefixKeys = null;
-        PrefixKeys = Autograd.PrefixKeys.Pack(this, kvHeads, rows, lengths);
+        PrefixPanels?.Dispose();
+        PrefixPanels = null;
+        PrefixPanels = Autograd.PrefixPanels.Pack(this, kvHeads, rows, lengths);
     }
 
     /// <summary>A write at <paramref name="position"/> of row <paramref name="row"/>: packed keys it changes are dropped.</summary>
-    internal void Written(int row, int position) => PrefixKeys?.Written(row, position);
+    internal void Written(int row, int position) => PrefixPanels?.Written(row, position);
 
-    public void Dispose() { K.Dispose(); V.Dispose(); PrefixKeys?.Dispose(); }
+    public void Dispose() { K.Dispose(); V.Dispose(); PrefixPanels?.Dispose(); }
 
     /// <summary>
     /// Copies positions [0, <paramref name="length"/>) of row <paramref name="srcRow"/> of <paramref name="src"/> into row

@@ -15,8 +15,8 @@ namespace Distill.Tensors.Kernels;
 /// shared prompt costs 1/n of its per-row price. With enough groups for the threads a unit takes every kv head (the
 /// key rows are then read whole, contiguously); otherwise one kv head. With AVX-512 the shared products are small
 /// GEMMs on the engine's 12×32 micro-kernel (the group's queries of a kv head × 32 keys or value columns: the keys
-/// from <see cref="Autograd.PrefixKeys"/>, transposed once after the prefill, else by zmm lanes; the values copied from
-/// the cache into 32-column panels per unit), a row's own keys go four at a time with one shuffle reduction; otherwise Vector256 dot products and
+/// from <see cref="Autograd.PrefixPanels"/>, transposed once after the prefill, else by zmm lanes; the values from its
+/// 32-column panels, else copied from the cache into such panels per unit), a row's own keys go four at a time with one shuffle reduction; otherwise Vector256 dot products and
 /// value sums (head dim a multiple of 8). Same results as the per-row unit up to summation order.
 /// Each unit first writes its rows' new keys and values into the cache (<see cref="DecodeAttentionLayout.NewK"/>).
 /// </summary>
@@ -111,7 +111,8 @@ public static unsafe partial class DecodeAttentionKernels
             long prefixBase = l.PrefixRows != null ? (long)l.PrefixRows[b0] * l.Capacity : 0;
             bool byLanes = Avx512F.IsSupported && shared - lo >= 4;
             float* gemm = (float*)(((nint)lanes + 63) & ~(nint)63);
-            float* panels = byLanes && lo == 0 && l.PrefixKeys is { } pk && pk.KvHeads == l.KvHeads && pk.HeadDim == hd ? pk.Of(l.PrefixRows[b0], shared) : null;
+            var pk = byLanes && lo == 0 && l.PrefixPanels is { } p && p.KvHeads == l.KvHeads && p.HeadDim == hd ? p : null;
+            float* panels = pk is null ? null : pk.Of(l.PrefixRows[b0], shared), valuePanels = pk is null ? null : pk.ValuesOf(l.PrefixRows[b0], shared);
             if (panels != null) SharedScoresGemm(b0, rows, g0, shared, panels, scores, stride, gemm);
             else if (byLanes) SharedScoresByLanes(b0, rows, g0, lo, shared, prefixBase, scores, stride, lanes);
             else
@@ -137,7 +138,7 @@ public static unsafe partial class DecodeAttentionKernels
                     TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
                 }
             new Span<float>(o, rows * perRow * hd).Clear();
-            if (byLanes) SharedValuesGemm(rows, g0, lo, shared, prefixBase, scores, stride, o, gemm);
+            if (byLanes) SharedValuesGemm(rows, g0, lo, shared, prefixBase, valuePanels, scores, stride, o, gemm);
             else
                 for (int j = lo; j < shared; j++)
                 {
@@ -218,7 +219,7 @@ public static unsafe partial class DecodeAttentionKernels
         /// <summary>
         /// The shared keys' scores with the group's queries as a GEMM on the engine's AVX-512 micro-kernel: A = the queries
         /// of one kv head (hd × 12, packed d-major here), B = the prompt's keys as packed once after the prefill
-        /// (<see cref="Autograd.PrefixKeys"/>: panels of 32 keys, hd × 32), C = a 12 × 32 tile of scale · q·k copied to the
+        /// (<see cref="Autograd.PrefixPanels"/>: panels of 32 keys, hd × 32), C = a 12 × 32 tile of scale · q·k copied to the
         /// queries' score rows. Each score is the FMA chain over d from zero times the scale, as
         /// <see cref="SharedScoresByLanes"/> computes it (the same bits); here all 16 lanes of every FMA are used and the
         /// keys are read as stored for it, contiguously. gemm: <see cref="GemmFloats"/>, 64-byte aligned.
@@ -264,24 +265,27 @@ public static unsafe partial class DecodeAttentionKernels
         /// <summary>
         /// o_i += Σ_{shared j} p_ij · v_j for the group's queries of each kv head as a GEMM on the engine's AVX-512
         /// micro-kernel (GemmKernelAvx512.cs): A = Pᵀ (keys × 12 queries), B = the head's values in panels of 32 columns
-        /// (keys × 32, copied from the cache rows once per kv head), C = a 12 × 32 tile added to the outputs (cleared before).
+        /// (keys × 32: <paramref name="packed"/>, the prompt's panels from <see cref="Autograd.PrefixPanels"/>, or else copied from
+        /// the cache rows once per kv head), C = a 12 × 32 tile added to the outputs (cleared before).
         /// Each output is the FMA chain over the keys in order from zero, as the lanes pass it replaced summed it (the same
         /// bits; sampling A/B in docs/performance.md, Session 16), but every lane of every FMA is a query's: 24 FMAs per 2
         /// loads and 12 broadcasts, where the lanes pass filled 12 of 16 lanes and loaded and stored oᵀ every four keys.
         /// gemm: <see cref="GemmFloats"/>, 64-byte aligned.
         /// </summary>
-        readonly void SharedValuesGemm(int rows, int g0, int lo, int shared, long prefixBase, float* scores, int stride, float* o, float* gemm)
+        readonly void SharedValuesGemm(int rows, int g0, int lo, int shared, long prefixBase, float* packed, float* scores, int stride, float* o, float* gemm)
         {
             ref readonly var l = ref L;
             const int mr = MicroKernel.Avx512Mr, nr = MicroKernel.Avx512Nr;
             int qPerKv = l.Heads / l.KvHeads, hd = l.HeadDim, width = l.KvHeads * hd, perRow = HeadsPerUnit * qPerKv, nq = rows * qPerKv, keys = shared - lo;
             int panels = (hd + nr - 1) / nr;
-            float* vb = gemm, pa = vb + (long)keys * panels * nr, tile = pa + (long)keys * mr;
+            float* copy = gemm, pa = copy + (long)keys * panels * nr, tile = pa + (long)keys * mr;
             for (int gi = 0; gi < HeadsPerUnit; gi++)
             {
-                // the head's values, panel c: vb[c·keys·32 + j·32 + x] = v_j[32c + x] (zero past hd)
+                // the head's values, panel c: vb[c·keys·32 + j·32 + x] = v_j[32c + x] (zero past hd): packed after the
+                // prefill (PrefixPanels, lo = 0), else copied here
+                float* vb = packed != null ? packed + (long)(g0 + gi) * panels * keys * nr : copy;
                 float* v = l.V + (prefixBase + lo) * width + (g0 + gi) * hd;
-                for (int j = 0; j < keys; j++, v += width)
+                for (int j = 0; j < (packed != null ? 0 : keys); j++, v += width)
                 {
                     Ahead(v + PrefetchKeys * width, width, hd, rows: 1);
                     for (int c = 0; c < panels; c++)

@@ -11,12 +11,12 @@ namespace Distill.Tensors.Kernels;
 /// null: no shared prefix). NewK, NewV (batch, kvHeads·hd): this step's key and value of each row, written by the kernel to
 /// position Positions[b] of cache row CacheRows[b] just before the unit that reads them (each unit writes the kv heads it
 /// owns, so the copies run in parallel and the lines are hot when read); null when they are in the cache already.
-/// PrefixKeys: the shared prefixes' keys packed for the micro-kernel (<see cref="Autograd.PrefixKeys"/>), or null.
+/// PrefixPanels: the shared prefixes' keys and values packed for the micro-kernel (<see cref="Autograd.PrefixPanels"/>), or null.
 /// </summary>
 public unsafe struct DecodeAttentionLayout
 {
     public float* Q, K, V, Out, NewK, NewV;
-    public Autograd.PrefixKeys? PrefixKeys;
+    public Autograd.PrefixPanels? PrefixPanels;
     public int* CacheRows, Positions, PrefixRows, PrefixLengths;
     public int Ldq, Batch, Capacity, Heads, KvHeads, HeadDim, Window;
     public float Scale;

@@ -148,8 +148,8 @@ public class AttentionTests
             CausalAttention.Decode(tape, q, k, v, one, 0, heads, kvHeads, window);
             cache.CopyRowFrom(one, 0, i * n, prefill[i]); // once per prompt: the other samples' rows hold no prompt keys
         }
-        // the prompts' keys packed as BatchSampler packs them (PrefixKeys: the shared scores on the GEMM micro-kernel)
-        cache.PackPrefixKeys(kvHeads, Enumerable.Range(0, prompts).Select(i => i * n).ToArray(), prefill);
+        // the prompts' keys packed as BatchSampler packs them (PrefixPanels: the shared scores on the GEMM micro-kernel)
+        cache.PackPrefix(kvHeads, Enumerable.Range(0, prompts).Select(i => i * n).ToArray(), prefill);
         for (int s = 0; s < steps; s++)
         {
             var live = Enumerable.Range(0, prompts * n).Where(b => s < 2 || b % n != 1).ToArray(); // sample 1 of each prompt stops after 2 steps

@@ -161,7 +161,7 @@ public sealed unsafe class CausalAttention : Op
         {
             var l = new DecodeAttentionLayout
             {
-                Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, NewK = k.Pointer, NewV = v.Pointer, PrefixKeys = cache.PrefixKeys, CacheRows = cacheRows, Positions = positions,
+                Q = q.Pointer, K = cache.K.Pointer, V = cache.V.Pointer, Out = y.Pointer, NewK = k.Pointer, NewV = v.Pointer, PrefixPanels = cache.PrefixPanels, CacheRows = cacheRows, Positions = positions,
                 PrefixRows = prefixRows, PrefixLengths = prefixLengths,
                 Ldq = q.Cols, Batch = n, Capacity = cache.Capacity, Heads = heads, KvHeads = kvHeads, HeadDim = hd, Window = window, Scale = 1f / MathF.Sqrt(hd),
             };
