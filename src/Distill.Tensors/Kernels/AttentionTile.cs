@@ -11,7 +11,8 @@ namespace Distill.Tensors.Kernels;
 /// query block: A = q or P or dO or dS as they lie (NN: ars = ld, aks = 1) or transposed (TN: ars = 1, aks = ld), B = k,
 /// v, dO, q rows, or a per-unit transposed copy of k or v (Sᵀ-free S = q·kᵀ). At the attention's shapes (m = 32 query
 /// rows, n ≤ T keys or hd = 64, k = hd or ≤ T) the general GEMM packed both operands for 1–2 MFLOP each call.
-/// Tiles of 4 rows × 64 columns keep 16 zmm accumulators; 16-column chunks, then single columns, finish the edges.
+/// Tiles of 4 rows × 64 columns keep 16 zmm accumulators; 16-column chunks, then single columns, finish the edges. A
+/// narrow C (32–64 columns: the products whose B is k × hd) takes 8 × 32 tiles first, each B row serving 8 rows.
 /// Each output is one FMA chain over kk in order, so results do not depend on tiling or threads.
 /// </summary>
 static unsafe class AttentionTile
@@ -31,6 +32,20 @@ static unsafe class AttentionTile
         if (hole1 <= hole0) hole0 = hole1 = k; // no hole: the first run is the whole of [0, k)
         else if (hole0 < 0 || hole1 > k) throw new ArgumentOutOfRangeException(nameof(hole0), $"AttentionTile.Mm: hole [{hole0}, {hole1}) outside [0, {k})");
         var run = new KRuns(hole0, hole1, k);
+        // A narrow C (n ≤ 64: P·v, dS·k, dSᵀ·q, Pᵀ·dO, whose B is k × hd with k up to T) in 8-row tiles of 32 columns:
+        // B's k × 64 does not stay in L1 over a long k, and each B row loaded now serves 8 rows instead of 4 — half
+        // the B traffic from L2 of the 4×64 tiles below, which take the rest (rows past the multiple of 8). One thread,
+        // alternated (Session 17): P·v 32×64×256–512 and dS·k 32×64×384 +13–27 %; the short-k Pᵀ·dO, dSᵀ·q (k = 32) ±5 %
+        if (n <= 64 && m >= 8 && n >= 32)
+        {
+            int m8 = m & ~7, n32 = n & ~31;
+            for (int c0 = 0; c0 < n32; c0 += 32)
+                for (int r8 = 0; r8 < m8; r8 += 8)
+                    Tile8x32(run, alpha, a + r8 * ars, ars, aks, b + c0, ldb, accumulate, c + r8 * ldc + c0, ldc);
+            if (n32 < n) Columns(m8, n32, n, run, alpha, a, ars, aks, b, ldb, accumulate, c, ldc);
+            if (m8 < m) Mm(m - m8, n, k, alpha, a + m8 * ars, ars, aks, b, ldb, accumulate, c + m8 * ldc, ldc, hole0, hole1);
+            return;
+        }
         // columns outer, rows inner: a 64-column panel of B (k × 64) is read from L2 once and from L1 by every 4-row
         // tile after the first (rows outer streamed all of B through L1 once per tile); A's rows are the small operand
         int m4 = m & ~3, col0 = 0;
@@ -50,6 +65,15 @@ static unsafe class AttentionTile
             for (; col + 16 <= n; col += 16) Tile1x16(run, alpha, ar, aks, b + col, ldb, accumulate, cr + col);
             Scalar(col, n, run, alpha, ar, aks, b, ldb, accumulate, cr);
         }
+    }
+
+    /// <summary>Columns [col0, n) of rows [0, rows) (rows a multiple of 4): 4×16 tiles, then single columns.</summary>
+    static void Columns(int rows, int col0, int n, KRuns run, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    {
+        for (; col0 + 16 <= n; col0 += 16)
+            for (int r4 = 0; r4 < rows; r4 += 4)
+                Tile4x16(run, alpha, a + r4 * ars, ars, aks, b + col0, ldb, accumulate, c + r4 * ldc + col0, ldc);
+        for (int i = 0; i < rows; i++) Scalar(col0, n, run, alpha, a + i * ars, aks, b, ldb, accumulate, c + i * ldc);
     }
 
     static void Scalar(int col0, int n, KRuns run, float alpha, float* a, long aks, float* b, long ldb, bool accumulate, float* c)
@@ -112,6 +136,44 @@ static unsafe class AttentionTile
         Store(c, c20, al, accumulate); Store(c + 16, c21, al, accumulate); Store(c + 32, c22, al, accumulate); Store(c + 48, c23, al, accumulate);
         c += ldc;
         Store(c, c30, al, accumulate); Store(c + 16, c31, al, accumulate); Store(c + 32, c32, al, accumulate); Store(c + 48, c33, al, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile8x32(KRuns run, float alpha, float* a, long ars, long aks, float* b, long ldb, bool accumulate, float* c, long ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        float* a0 = a, a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars, a4 = a + 4 * ars, a5 = a + 5 * ars, a6 = a + 6 * ars, a7 = a + 7 * ars;
+        for (int kk = 0, end = run.End0; ; end = run.K)
+        {
+            for (; kk < end; kk++)
+            {
+                var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+                var x = Vector512.Create(*a0); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+                x = Vector512.Create(*a1); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+                x = Vector512.Create(*a2); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+                x = Vector512.Create(*a3); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+                x = Vector512.Create(*a4); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+                x = Vector512.Create(*a5); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+                x = Vector512.Create(*a6); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
+                x = Vector512.Create(*a7); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
+                a0 += aks; a1 += aks; a2 += aks; a3 += aks; a4 += aks; a5 += aks; a6 += aks; a7 += aks; b += ldb;
+            }
+            if (end == run.K) break;
+            int hole = run.Begin1 - kk; // jump the hole: its terms are 0
+            a0 += hole * aks; a1 += hole * aks; a2 += hole * aks; a3 += hole * aks; a4 += hole * aks; a5 += hole * aks; a6 += hole * aks; a7 += hole * aks;
+            b += hole * ldb;
+            kk = run.Begin1;
+        }
+        var al = Vector512.Create(alpha);
+        Store(c, c00, al, accumulate); Store(c + 16, c01, al, accumulate); c += ldc;
+        Store(c, c10, al, accumulate); Store(c + 16, c11, al, accumulate); c += ldc;
+        Store(c, c20, al, accumulate); Store(c + 16, c21, al, accumulate); c += ldc;
+        Store(c, c30, al, accumulate); Store(c + 16, c31, al, accumulate); c += ldc;
+        Store(c, c40, al, accumulate); Store(c + 16, c41, al, accumulate); c += ldc;
+        Store(c, c50, al, accumulate); Store(c + 16, c51, al, accumulate); c += ldc;
+        Store(c, c60, al, accumulate); Store(c + 16, c61, al, accumulate); c += ldc;
+        Store(c, c70, al, accumulate); Store(c + 16, c71, al, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
