@@ -40,7 +40,10 @@ public static class BatchSampler
     /// <summary>Rows decoded together at most (cache memory: rows × (longest prompt + max_new_tokens) × layers × 2 × kv width floats).</summary>
     public const int DefaultMaxRows = 256;
 
-    /// <summary>A wave holds at most this much KV cache (more prompts wait for the next wave; one prompt's n rows always go).</summary>
+    /// <summary>
+    /// A wave holds at most this much KV cache, its prompts' packed copies included (<see cref="PrefixPanels"/>: keys and
+    /// values once more per prompt); more prompts wait for the next wave; one prompt's n rows always go.
+    /// </summary>
     public const long MaxCacheBytes = 4L << 30;
 
     /// <summary>Prefill batches: at most this many prompts and this many (padded) tokens per forward.</summary>
@@ -93,21 +96,43 @@ public static class BatchSampler
                     with { Seed = StreamSeed(promptSeeds[i], j) }).ToArray();
             else batched.Add(i);
         }
-        // waves of whole prompts within the row budget and the cache memory budget
-        long perPosition = (long)model.Config.NumLayers * 2 * model.Config.NumKvHeads * model.Config.HeadDim * sizeof(float);
+        foreach (var wave in Waves(model.Config, batched, prompts, o.N, o.MaxNewTokens, maxRows, MaxCacheBytes))
+            RunWave(model, prompts, wave, promptSeeds, o, decode, result, stats);
+        return result;
+    }
+
+    /// <summary>
+    /// The prompts <paramref name="batched"/> in order, cut into waves of whole prompts within the row budget and the memory
+    /// budget: n rows × (the wave's longest prompt + new tokens) positions of cache per prompt, plus its packed copies.
+    /// </summary>
+    public static List<List<int>> Waves(ModelConfig c, IReadOnlyList<int> batched, IReadOnlyList<int[]> prompts, int n, int maxNewTokens, int maxRows, long maxBytes)
+    {
+        long perPosition = (long)c.NumLayers * 2 * c.NumKvHeads * c.HeadDim * sizeof(float);
+        var waves = new List<List<int>>();
         for (int w = 0; w < batched.Count;)
         {
             var wave = new List<int> { batched[w++] };
             int longest = prompts[wave[0]].Length;
-            while (w < batched.Count && (wave.Count + 1) * o.N <= maxRows
-                && (long)(wave.Count + 1) * o.N * (Math.Max(longest, prompts[batched[w]].Length) + o.MaxNewTokens) * perPosition <= MaxCacheBytes)
+            long packed = PackedBytes(c, longest);
+            while (w < batched.Count && (wave.Count + 1) * n <= maxRows
+                && (long)(wave.Count + 1) * n * (Math.Max(longest, prompts[batched[w]].Length) + maxNewTokens) * perPosition
+                   + packed + PackedBytes(c, prompts[batched[w]].Length) <= maxBytes)
             {
                 longest = Math.Max(longest, prompts[batched[w]].Length);
+                packed += PackedBytes(c, prompts[batched[w]].Length);
                 wave.Add(batched[w++]);
             }
-            RunWave(model, prompts, wave, promptSeeds, o, decode, result, stats);
+            waves.Add(wave);
         }
-        return result;
+        return waves;
+    }
+
+    /// <summary>A prompt's packed keys and values over all layers (<see cref="PrefixPanels"/>: keys in panels of 32, values in 32-column panels).</summary>
+    public static long PackedBytes(ModelConfig c, int promptLength)
+    {
+        const int p = PrefixPanels.PanelKeys;
+        long keys = (promptLength + p - 1) / p * p * (long)c.HeadDim, values = (c.HeadDim + p - 1) / p * p * (long)promptLength;
+        return (long)c.NumLayers * c.NumKvHeads * (keys + values) * sizeof(float);
     }
 
     static bool CrossesLongRope(ModelConfig c, int end) => RopeFrequencies.UsesLongFactors(c, end) && !RopeFrequencies.UsesLongFactors(c, 1);

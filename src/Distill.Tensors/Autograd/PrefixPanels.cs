@@ -26,6 +26,9 @@ public sealed unsafe class PrefixPanels : IDisposable
     readonly long[] _valueOffset; // per cache row: where its value panels start (floats)
     readonly int[] _length;  // per cache row: the prefix length packed
 
+    /// <summary>Bytes held: the keys' and the values' panels of every packed row.</summary>
+    public long Bytes => ((long)_panels.Length + _values.Length) * sizeof(float);
+
     public int KvHeads { get; }
     public int HeadDim { get; }
 

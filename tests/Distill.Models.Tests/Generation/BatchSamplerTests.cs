@@ -243,4 +243,21 @@ public class BatchSamplerTests
         var r = BatchSampler.Generate(model, [expected.GreedyPrompt], new SamplingOptions { Temperature = 0, MaxNewTokens = expected.GreedyTokens.Length, N = 2 });
         Assert.All(r[0], c => Assert.Equal(expected.GreedyTokens, c.Ids));
     }
+
+    // Waves of whole prompts within the memory budget count each prompt's packed keys and values (PrefixPanels) beside
+    // its n cache rows: at a budget of exactly ten prompts' cache and copies, ten go per wave (eleven would without the
+    // copies); the copies' size is what PrefixPanels allocates, layer by layer.
+    [Fact]
+    public void WavesCountThePackedPromptCopies()
+    {
+        var c = ModelPresets.Get("smollm2-135m");
+        var prompts = Enumerable.Range(0, 25).Select(_ => new int[96]).ToList();
+        long perPrompt = 4L * (96 + 128) * c.NumLayers * 2 * c.NumKvHeads * c.HeadDim * sizeof(float) + BatchSampler.PackedBytes(c, 96);
+        var waves = BatchSampler.Waves(c, Enumerable.Range(0, 25).ToList(), prompts, 4, 128, 256, 10 * perPrompt);
+        Assert.Equal(new[] { 10, 10, 5 }, waves.Select(w => w.Count));
+        Assert.Equal(Enumerable.Range(0, 25), waves.SelectMany(w => w));
+        using var cache = new KvCache(2, 128, c.NumKvHeads, c.HeadDim);
+        cache.PackPrefix(c.NumKvHeads, [0], [96]);
+        Assert.Equal(BatchSampler.PackedBytes(c, 96), c.NumLayers * cache.PrefixPanels!.Bytes);
+    }
 }
