@@ -114,13 +114,14 @@ public static class BatchSampler
             var wave = new List<int> { batched[w++] };
             int longest = prompts[wave[0]].Length;
             long packed = PackedBytes(c, longest);
-            while (w < batched.Count && (wave.Count + 1) * n <= maxRows
-                && (long)(wave.Count + 1) * n * (Math.Max(longest, prompts[batched[w]].Length) + maxNewTokens) * perPosition
-                   + packed + PackedBytes(c, prompts[batched[w]].Length) <= maxBytes)
+            for (; w < batched.Count && (wave.Count + 1) * n <= maxRows; w++)
             {
-                longest = Math.Max(longest, prompts[batched[w]].Length);
-                packed += PackedBytes(c, prompts[batched[w]].Length);
-                wave.Add(batched[w++]);
+                int length = prompts[batched[w]].Length, wider = Math.Max(longest, length);
+                long more = PackedBytes(c, length);
+                if ((long)(wave.Count + 1) * n * (wider + maxNewTokens) * perPosition + packed + more > maxBytes) break;
+                longest = wider;
+                packed += more;
+                wave.Add(batched[w]);
             }
             waves.Add(wave);
         }
@@ -129,11 +130,7 @@ public static class BatchSampler
 
     /// <summary>A prompt's packed keys and values over all layers (<see cref="PrefixPanels"/>: keys in panels of 32, values in 32-column panels).</summary>
     public static long PackedBytes(ModelConfig c, int promptLength)
-    {
-        const int p = PrefixPanels.PanelKeys;
-        long keys = (promptLength + p - 1) / p * p * (long)c.HeadDim, values = (c.HeadDim + p - 1) / p * p * (long)promptLength;
-        return (long)c.NumLayers * c.NumKvHeads * (keys + values) * sizeof(float);
-    }
+        => c.NumLayers * PrefixPanels.FloatsFor(promptLength, c.NumKvHeads, c.HeadDim) * sizeof(float);
 
     static bool CrossesLongRope(ModelConfig c, int end) => RopeFrequencies.UsesLongFactors(c, end) && !RopeFrequencies.UsesLongFactors(c, 1);
 

@@ -18,24 +18,29 @@ namespace Distill.Tensors.Autograd;
 /// </summary>
 public sealed unsafe class PrefixPanels : IDisposable
 {
-    /// <summary>Keys per panel: the AVX-512 micro-kernel's columns.</summary>
+    /// <summary>Keys per panel: the AVX-512 micro-kernel's columns (and value columns per panel).</summary>
     public const int PanelKeys = 32;
 
-    readonly Tensor _panels, _values;
-    readonly long[] _offset; // per cache row: where its panels start (floats), −1 without
-    readonly long[] _valueOffset; // per cache row: where its value panels start (floats)
+    readonly Tensor _panels;
+    readonly long[] _offset; // per cache row: where its block starts (floats: keys, then values), −1 without
     readonly int[] _length;  // per cache row: the prefix length packed
 
     /// <summary>Bytes held: the keys' and the values' panels of every packed row.</summary>
-    public long Bytes => ((long)_panels.Length + _values.Length) * sizeof(float);
+    public long Bytes => (long)_panels.Length * sizeof(float);
 
     public int KvHeads { get; }
     public int HeadDim { get; }
 
-    PrefixPanels(Tensor panels, long[] offset, Tensor values, long[] valueOffset, int[] length, int kvHeads, int headDim)
+    PrefixPanels(Tensor panels, long[] offset, int[] length, int kvHeads, int headDim)
     {
-        _panels = panels; _offset = offset; _values = values; _valueOffset = valueOffset; _length = length; KvHeads = kvHeads; HeadDim = headDim;
+        _panels = panels; _offset = offset; _length = length; KvHeads = kvHeads; HeadDim = headDim;
     }
+
+    /// <summary>The key panels' floats of a prefix of <paramref name="length"/> positions (⌈L/32⌉·32 keys × hd per kv head).</summary>
+    static long KeyFloats(int length, int kvHeads, int hd) => (long)kvHeads * Panels(length) * hd * PanelKeys;
+
+    /// <summary>Floats one packed prefix of <paramref name="length"/> positions takes in one layer: its keys' panels, then its values' (L × ⌈hd/32⌉·32 per kv head).</summary>
+    public static long FloatsFor(int length, int kvHeads, int hd) => KeyFloats(length, kvHeads, hd) + (long)kvHeads * Panels(hd) * length * PanelKeys;
 
     /// <summary>Packs positions [0, lengths[i]) of cache rows rows[i] (distinct) of <paramref name="cache"/>.</summary>
     public static PrefixPanels Pack(KvCache cache, int kvHeads, IReadOnlyList<int> rows, IReadOnlyList<int> lengths)
@@ -44,29 +49,21 @@ public sealed unsafe class PrefixPanels : IDisposable
         if (rows.Count != lengths.Count) throw new ArgumentException($"PrefixPanels: {rows.Count} rows, {lengths.Count} lengths");
         int hd = cache.Width / kvHeads;
         var offset = new long[cache.Batch];
-        var valueOffset = new long[cache.Batch];
         var length = new int[cache.Batch];
         Array.Fill(offset, -1);
-        long total = 0, totalValues = 0;
+        long total = 0;
         for (int i = 0; i < rows.Count; i++)
         {
             int r = rows[i], n = lengths[i];
             if ((uint)r >= (uint)cache.Batch || n < 1 || n > cache.Capacity || offset[r] >= 0)
                 throw new ArgumentException($"PrefixPanels: row {r} with {n} positions (a {cache.Batch}×{cache.Capacity} cache; rows must be distinct)");
             offset[r] = total;
-            valueOffset[r] = totalValues;
             length[r] = n;
-            total += (long)kvHeads * Panels(n) * hd * PanelKeys;
-            totalValues += (long)kvHeads * Panels(hd) * n * PanelKeys;
+            total += FloatsFor(n, kvHeads, hd);
         }
         var panels = Tensor.Create(checked((int)Math.Max(1, total)));
-        var values = Tensor.Create(checked((int)Math.Max(1, totalValues)));
-        var packed = new PrefixPanels(panels, offset, values, valueOffset, length, kvHeads, hd);
-        Workers.For(rows.Count, new PackBody
-        {
-            Cache = cache.K.Pointer, CacheV = cache.V.Pointer, Capacity = cache.Capacity, Width = cache.Width, Out = panels.Pointer, OutV = values.Pointer,
-            Rows = rows, Packed = packed,
-        }, 1);
+        var packed = new PrefixPanels(panels, offset, length, kvHeads, hd);
+        Workers.For(rows.Count, new PackBody { K = cache.K.Pointer, V = cache.V.Pointer, Capacity = cache.Capacity, Width = cache.Width, Out = panels.Pointer, Rows = rows, Packed = packed }, 1);
         return packed;
     }
 
@@ -74,41 +71,48 @@ public sealed unsafe class PrefixPanels : IDisposable
 
     struct PackBody : IRangeBody
     {
-        public float* Cache, Out, CacheV, OutV;
+        public float* K, V, Out;
         public int Capacity, Width;
         public IReadOnlyList<int> Rows;
         public PrefixPanels Packed;
 
         public readonly void Run(int begin, int end)
         {
-            int hd = Packed.HeadDim;
+            int hd = Packed.HeadDim, kvHeads = Packed.KvHeads;
             for (int i = begin; i < end; i++)
             {
                 int r = Rows[i], n = Packed._length[r], panels = Panels(n);
                 float* dst = Out + Packed._offset[r];
-                new Span<float>(dst, checked(Packed.KvHeads * panels * hd * PanelKeys)).Clear();
-                for (int h = 0; h < Packed.KvHeads; h++)
+                new Span<float>(dst, checked((int)KeyFloats(n, kvHeads, hd))).Clear();
+                for (int h = 0; h < kvHeads; h++)
                     for (int j = 0; j < n; j++)
                     {
-                        float* k = Cache + ((long)r * Capacity + j) * Width + h * hd;
+                        float* k = K + ((long)r * Capacity + j) * Width + h * hd;
                         float* p = dst + ((long)h * panels + j / PanelKeys) * hd * PanelKeys + j % PanelKeys;
                         for (int d = 0; d < hd; d++) p[d * PanelKeys] = k[d];
                     }
-                // values: head h, panel c, key j: 32 dims from 32c (zero past hd)
-                int vPanels = Panels(hd);
-                float* dv = OutV + Packed._valueOffset[r];
-                for (int h = 0; h < Packed.KvHeads; h++)
-                    for (int c = 0; c < vPanels; c++)
-                    {
-                        int w = Math.Min(PanelKeys, hd - c * PanelKeys);
-                        float* panel = dv + ((long)h * vPanels + c) * n * PanelKeys;
-                        for (int j = 0; j < n; j++)
-                        {
-                            float* v = CacheV + ((long)r * Capacity + j) * Width + h * hd + c * PanelKeys;
-                            new Span<float>(v, w).CopyTo(new Span<float>(panel + (long)j * PanelKeys, w));
-                            new Span<float>(panel + (long)j * PanelKeys + w, PanelKeys - w).Clear();
-                        }
-                    }
+                float* values = dst + KeyFloats(n, kvHeads, hd);
+                for (int h = 0; h < kvHeads; h++)
+                    CutValues(V + (long)r * Capacity * Width + h * hd, Width, n, hd, values + (long)h * Panels(hd) * n * PanelKeys);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One kv head's values of <paramref name="keys"/> positions (row j at v + j·<paramref name="ld"/>, hd floats) cut into
+    /// ⌈hd/32⌉ panels of keys × 32 floats: dst[c·keys·32 + j·32 + x] = v_j[32c + x], zero past hd — the micro-kernel's B for
+    /// P·v. The packing here and decode attention's per-step copy when a prefix is not packed.
+    /// </summary>
+    internal static void CutValues(float* v, long ld, int keys, int hd, float* dst)
+    {
+        for (int c = 0; c * PanelKeys < hd; c++)
+        {
+            int w = Math.Min(PanelKeys, hd - c * PanelKeys);
+            float* panel = dst + (long)c * keys * PanelKeys;
+            for (int j = 0; j < keys; j++)
+            {
+                new Span<float>(v + j * ld + c * PanelKeys, w).CopyTo(new Span<float>(panel + (long)j * PanelKeys, w));
+                new Span<float>(panel + (long)j * PanelKeys + w, PanelKeys - w).Clear();
             }
         }
     }
@@ -125,7 +129,10 @@ public sealed unsafe class PrefixPanels : IDisposable
     /// row is packed with exactly <paramref name="length"/> positions; null otherwise.
     /// </summary>
     public float* ValuesOf(int row, int length)
-        => (uint)row < (uint)_offset.Length && _offset[row] >= 0 && _length[row] == length ? _values.Pointer + _valueOffset[row] : null;
+    {
+        float* keys = Of(row, length);
+        return keys == null ? null : keys + KeyFloats(length, KvHeads, HeadDim);
+    }
 
     /// <summary>Forgets row <paramref name="row"/>'s panels if a write at <paramref name="position"/> changes its packed keys.</summary>
     internal void Written(int row, int position)
@@ -133,5 +140,5 @@ public sealed unsafe class PrefixPanels : IDisposable
         if ((uint)row < (uint)_offset.Length && position < _length[row]) _offset[row] = -1;
     }
 
-    public void Dispose() { _panels.Dispose(); _values.Dispose(); }
+    public void Dispose() => _panels.Dispose();
 }

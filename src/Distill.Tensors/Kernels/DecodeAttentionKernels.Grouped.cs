@@ -281,29 +281,9 @@ public static unsafe partial class DecodeAttentionKernels
             float* copy = gemm, pa = copy + (long)keys * panels * nr, tile = pa + (long)keys * mr;
             for (int gi = 0; gi < HeadsPerUnit; gi++)
             {
-                // the head's values, panel c: vb[c·keys·32 + j·32 + x] = v_j[32c + x] (zero past hd): packed after the
-                // prefill (PrefixPanels, lo = 0), else copied here
+                // the head's values in panels of 32 columns: packed after the prefill (PrefixPanels, lo = 0), else cut here
                 float* vb = packed != null ? packed + (long)(g0 + gi) * panels * keys * nr : copy;
-                float* v = l.V + (prefixBase + lo) * width + (g0 + gi) * hd;
-                for (int j = 0; j < (packed != null ? 0 : keys); j++, v += width)
-                {
-                    Ahead(v + PrefetchKeys * width, width, hd, rows: 1);
-                    for (int c = 0; c < panels; c++)
-                    {
-                        float* dst = vb + ((long)c * keys + j) * nr;
-                        int n = Math.Min(nr, hd - c * nr);
-                        if (n == nr)
-                        {
-                            Avx512F.StoreAligned(dst, Avx512F.LoadVector512(v + c * nr));
-                            Avx512F.StoreAligned(dst + 16, Avx512F.LoadVector512(v + c * nr + 16));
-                        }
-                        else
-                        {
-                            new Span<float>(v + c * nr, n).CopyTo(new Span<float>(dst, n));
-                            new Span<float>(dst + n, nr - n).Clear();
-                        }
-                    }
-                }
+                if (packed == null) Autograd.PrefixPanels.CutValues(l.V + (prefixBase + lo) * width + (g0 + gi) * hd, width, keys, hd, copy);
                 for (int i0 = 0; i0 < nq; i0 += mr)
                 {
                     int m = Math.Min(mr, nq - i0);

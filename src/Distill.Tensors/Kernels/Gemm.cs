@@ -58,14 +58,17 @@ public static partial class Gemm
         if (k == 0 || alpha == 0f) { ScaleC(m, n, beta, c, ldc); return; }
         GemmWork.Add(m, n, k);
         fixed (float* pa = a, pb = b, pc = c)
-        {
-            var problem = new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc) { PackedB = packedB };
-            if (m == 1) Gemv(problem, parallel);
-            else if (SkinnyApplies(problem)) Skinny(problem, parallel);
-            else if (DotsApplies(problem)) Dots(problem, parallel);
-            else if (RankUpdateApplies(problem)) RankUpdate(problem, parallel);
-            else Packed(problem, parallel);
-        }
+            Dispatch(new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc) { PackedB = packedB }, parallel);
+    }
+
+    /// <summary>A product (K ≥ 1, α ≠ 0) to the path that serves its shape: GEMV, the skinny LoRA paths, or the packed GEMM.</summary>
+    static void Dispatch(in Problem p, bool parallel)
+    {
+        if (p.M == 1) Gemv(p, parallel);
+        else if (SkinnyApplies(p)) Skinny(p, parallel);
+        else if (DotsApplies(p)) Dots(p, parallel);
+        else if (RankUpdateApplies(p)) RankUpdate(p, parallel);
+        else Packed(p, parallel);
     }
 
     /// <summary>
@@ -107,11 +110,7 @@ public static partial class Gemm
             var q = p;
             q.A += i * strideA; q.B += i * strideB; q.C += i * strideC;
             if (q.K == 0 || q.Alpha == 0f) { ScaleC(q.M, q.N, q.Beta, new Span<float>(q.C, (q.M - 1) * q.Ldc + q.N), q.Ldc); return; }
-            if (q.M == 1) Gemv(q, parallel);
-            else if (SkinnyApplies(q)) Skinny(q, parallel);
-            else if (DotsApplies(q)) Dots(q, parallel);
-            else if (RankUpdateApplies(q)) RankUpdate(q, parallel);
-            else Packed(q, parallel);
+            Dispatch(q, parallel);
         }
     }
 

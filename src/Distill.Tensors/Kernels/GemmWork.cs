@@ -4,9 +4,8 @@ namespace Distill.Tensors.Kernels;
 /// Opt-in count of the arithmetic the matrix products do: 2·m·n·k floating-point operations per product (a multiply and
 /// an add per term), whichever path runs it — the packed GEMM, the skinny LoRA paths, the native BLAS, an inference
 /// format's product. The attention's tile kernels and decode attention's calls of the micro-kernel are not counted, so
-/// the count is a lower bound on a step's arithmetic. Benchmarks set it beside the
-/// machine's FMA peak: a step's products cannot take less than flops / peak (`distill bench train`, `bench sample`).
-/// Off, it costs each product call one static branch.
+/// the count is a lower bound on a step's arithmetic. Benchmarks set it beside the machine's FMA peak: a step's products
+/// cannot take less than flops / peak (`distill bench train`, `bench sample`). Off, it costs each product call a branch.
 /// </summary>
 public static class GemmWork
 {
