@@ -276,46 +276,47 @@ public static unsafe class AttentionGemmKernels
         // Units of (batch, kv head): the heads of one group add into the same dK/dV rows, so they run in order on one
         // thread, and the sums do not depend on the thread count.
         int group = l.Heads / l.KvHeads;
-        if (UseTile && group > 1 && l.Batch * l.KvHeads < PerHeadBelow && (dK != null || dV != null))
+        if (UseTile && group > 1 && l.Batch * l.KvHeads < SlicedBelow && (dK != null || dV != null))
         {
             // Few (batch, kv head) units spread badly over the threads (DPO's one pair, 3 kv heads: 2 on one thread, 1 on the
-            // other), so here each head's query blocks, in the forward's QuerySlices parts of about equal work, are units with
-            // their own partial dK/dV, summed per group in (head, part) order afterwards: the same terms, the group's sum
-            // rounded in another order, and still the same for any thread count (18 units for DPO's 9 heads).
-            long per = (long)l.Tq * l.HeadDim, units = (long)l.Batch * l.Heads * QuerySlices;
-            float[] parts = ArrayPool<float>.Shared.Rent((int)(2 * units * per));
+            // other), so here each (batch, kv head) comes in the forward's QuerySlices parts of about equal work: 6 units for
+            // DPO's 3 kv heads. Part 0 adds into dK/dV as the whole unit would; the later parts (whose keys overlap part 0's)
+            // add into their own zeroed partial dK/dV, summed into dK/dV in part order afterwards (SlicedPartialsBody). The
+            // same terms, rounded in a fixed order that depends on the shape only, not on the thread count.
+            long per = (long)l.Tq * l.HeadDim, parts = (long)l.Batch * l.KvHeads * (QuerySlices - 1);
+            float[] store = ArrayPool<float>.Shared.Rent((int)(2 * parts * per));
             try
             {
-                fixed (float* pp = parts)
+                fixed (float* pp = store)
                 {
-                    float* pk = dK == null ? null : pp, pv = dV == null ? null : pp + units * per;
-                    Workers.For((int)units, new BackwardTileBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = pk, DV = pv, OverwriteDq = overwriteDq, PerHead = true }, 1);
-                    Workers.For(l.Batch * l.KvHeads * l.Tq, new ReducePartialsBody { L = l, PartK = pk, PartV = pv, DK = dK, DV = dV }, 64);
+                    float* pk = dK == null ? null : pp, pv = dV == null ? null : pp + parts * per;
+                    Workers.For(l.Batch * l.KvHeads * QuerySlices, new BackwardTileBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, PartK = pk, PartV = pv, OverwriteDq = overwriteDq, Sliced = true }, 1);
+                    Workers.For(l.Batch * l.KvHeads * l.Tq, new SlicedPartialsBody { L = l, PartK = pk, PartV = pv, DK = dK, DV = dV }, 64);
                 }
             }
-            finally { ArrayPool<float>.Shared.Return(parts); }
+            finally { ArrayPool<float>.Shared.Return(store); }
         }
         else if (UseTile) Workers.For(l.Batch * l.KvHeads, new BackwardTileBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, OverwriteDq = overwriteDq }, 1);
         else Workers.For(l.Batch * l.KvHeads, new BackwardBandBody { L = l, Qb = qb, DOut = dOut, DQ = dQ, DK = dK, DV = dV, OverwriteDq = overwriteDq }, 1);
     }
 
-    /// <summary>(batch, kv head) units below which the tile backward runs per head (<see cref="ReducePartialsBody"/>): a shape rule, not a thread count.</summary>
-    const int PerHeadBelow = 8;
+    /// <summary>(batch, kv head) units below which the tile backward runs each in <see cref="QuerySlices"/> parts: a shape rule, not a thread count.</summary>
+    const int SlicedBelow = 8;
 
-    /// <summary>Row (b, g, t) of dK/dV += the group's heads' partial rows, in head order.</summary>
-    struct ReducePartialsBody : IRangeBody
+    /// <summary>Row (b, g, t) of dK/dV += the later query parts' partial rows of (b, g), in part order.</summary>
+    struct SlicedPartialsBody : IRangeBody
     {
         public AttentionLayout L;
         public float* PartK, PartV, DK, DV;
         public void Run(int begin, int end)
         {
-            int T = L.Tq, hd = L.HeadDim, group = L.Heads / L.KvHeads;
+            int T = L.Tq, hd = L.HeadDim;
             for (int r = begin; r < end; r++)
             {
                 int t = r % T, bg = r / T, b = bg / L.KvHeads, g = bg % L.KvHeads;
-                for (int hs = g * group * QuerySlices; hs < (g + 1) * group * QuerySlices; hs++)   // (head, slice) in order
+                for (int s = 1; s < QuerySlices; s++)
                 {
-                    long part = (((long)b * L.Heads * QuerySlices + hs) * T + t) * hd;
+                    long part = (((long)bg * (QuerySlices - 1) + s - 1) * T + t) * hd;
                     if (DK != null)
                     {
                         var dst = new Span<float>(DK + ((long)b * T + t) * L.Ldk + L.KOff + g * hd, hd);
@@ -336,16 +337,8 @@ public static unsafe class AttentionGemmKernels
     {
         public AttentionLayout L;
         public int Qb;
-        public float* DOut, DQ, DK, DV;
-        public bool OverwriteDq, PerHead;
-
-        /// <summary>Zeroes per-head unit u's partial dK and dV (T × hd each: every row is read by the reduction).</summary>
-        readonly void ClearPartials(int u)
-        {
-            long per = (long)L.Tq * L.HeadDim;
-            if (DK != null) new Span<float>(DK + u * per, (int)per).Clear();
-            if (DV != null) new Span<float>(DV + u * per, (int)per).Clear();
-        }
+        public float* DOut, DQ, DK, DV, PartK, PartV;
+        public bool OverwriteDq, Sliced;
 
         public void Run(int begin, int end)
         {
@@ -360,19 +353,25 @@ public static unsafe class AttentionGemmKernels
                     int lastB = -1, lastG = -1;
                     for (int u = begin; u < end; u++)
                     {
-                        // a unit: (batch, kv head) and its group's heads in order, adding into dK/dV; or, per head, one head
-                        // adding into its own zeroed partial dK/dV (T × hd each), summed into dK/dV by ReducePartials
-                        // (per head, each head's query blocks come in QuerySlices parts of about equal work, as in the forward)
-                        int bh = PerHead ? u / QuerySlices : u;
-                        int b = PerHead ? bh / L.Heads : u / L.KvHeads, g = PerHead ? bh % L.Heads / group : u % L.KvHeads;
-                        int hBegin = PerHead ? bh % L.Heads : g * group, hEnd = PerHead ? hBegin + 1 : (g + 1) * group;
-                        var (iBegin, iEnd) = PerHead ? SliceRows(L, b, Qb, u % QuerySlices) : (0, T);
-                        if (iBegin == iEnd) { ClearPartials(u); continue; }
+                        // a unit: (batch, kv head) and its group's heads in order, adding into dK/dV; or, sliced, the group's heads
+                        // over one of the QuerySlices parts of its query blocks (as in the forward), part 0 adding into dK/dV and
+                        // each later part into its own zeroed partial dK/dV (T × hd each), summed into dK/dV by SlicedPartials
+                        int bg = Sliced ? u / QuerySlices : u, slice = Sliced ? u % QuerySlices : 0;
+                        int b = bg / L.KvHeads, g = bg % L.KvHeads, hBegin = g * group, hEnd = (g + 1) * group;
+                        var (iBegin, iEnd) = Sliced ? SliceRows(L, b, Qb, slice) : (0, T);
                         long ko = (long)b * T * L.Ldk + L.KOff + g * hd, vo = (long)b * T * L.Ldv + L.VOff + g * hd;
-                        float* dkBase = DK == null ? null : PerHead ? DK + (long)u * T * hd : DK + ko;
-                        float* dvBase = DV == null ? null : PerHead ? DV + (long)u * T * hd : DV + vo;
-                        long dkLd = PerHead ? hd : L.Ldk, dvLd = PerHead ? hd : L.Ldv;
-                        if (PerHead) ClearPartials(u);
+                        long part = ((long)bg * (QuerySlices - 1) + slice - 1) * T * hd;
+                        bool own = slice > 0;
+                        float* dkBase = DK == null ? null : own ? PartK + part : DK + ko;
+                        float* dvBase = DV == null ? null : own ? PartV + part : DV + vo;
+                        long dkLd = own ? hd : L.Ldk, dvLd = own ? hd : L.Ldv;
+                        if (own)
+                        {
+                            // every row is read by the reduction, so all T are zeroed, also when the part has no rows
+                            if (dkBase != null) new Span<float>(dkBase, T * hd).Clear();
+                            if (dvBase != null) new Span<float>(dvBase, T * hd).Clear();
+                        }
+                        if (iBegin == iEnd) continue;
                         if ((DQ != null || DK != null) && (b != lastB || g != lastG)) { AttentionTile.Transpose(L.V + vo, L.Ldv, T, hd, vt, T); lastB = b; lastG = g; }
                         for (int h = hBegin; h < hEnd; h++)
                         {

@@ -6,13 +6,13 @@ namespace Distill.Tensors.Tests.Autograd;
 
 /// <summary>
 /// The training attention gives the same bits on 1 and 2 threads, including a DPO-shaped call with few (batch, kv head)
-/// units, where the backward runs per (head, query part) into partial dK/dV summed afterwards
+/// units, where the backward runs per (kv head, query part), the later parts into partial dK/dV summed afterwards
 /// (AttentionGemmKernels.Backward), and a batch large enough for the one-writer-per-(batch, kv head) path.
 /// </summary>
 [Collection("Workers.Count")]
 public class AttentionThreadsTests
 {
-    // batch 1, 6 heads over 2 kv heads: 2 units per kv head, below the per-head threshold, so partials; batch 5 × 2 is not
+    // batch 1, 6 heads over 2 kv heads: 2 (batch, kv head) units, below the threshold, so query parts; batch 5 × 2 is not
     [Theory]
     [InlineData(1, 150, true)]
     [InlineData(1, 40, false)]
