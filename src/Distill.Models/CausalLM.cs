@@ -207,6 +207,9 @@ public abstract partial class CausalLM : IDisposable
         return Tensors.Autograd.Ops.GatherRows.Forward(tape, h, _lastRows ?? Enumerable.Range(1, batch).Select(b => b * len - 1).ToArray());
     }
 
+    /// <summary>The rows asked of the forward in progress (<see cref="Forward(Tape, int[], int, Tensor?, int[])"/>), in the order the head gets them, or null.</summary>
+    protected int[]? OutputRows => _outputRows;
+
     /// <summary>One KV cache per layer for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens.</summary>
     public KvCache[] CreateCaches(int batch, int capacity)
         => Enumerable.Range(0, Config.NumLayers).Select(_ => new KvCache(batch, capacity, Config.NumKvHeads, Config.HeadDim)).ToArray();

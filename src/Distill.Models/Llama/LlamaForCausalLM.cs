@@ -71,6 +71,11 @@ public class LlamaForCausalLM : CausalLM
         var positions = PositionsOf(pos, len, rows);
         var h = Embedding.Forward(tape, ids, _embed.Value);
         var residual = new InferenceResidual(tape, h);
+        // the rows asked of the head by a training or scoring forward; the last layer takes only them past its attention
+        // (below). A prefill's last rows are left to LastRows: one row would turn its products into matrix-vector ones,
+        // whose sums round differently from the full forward's.
+        int[]? headRows = OutputRows;
+        bool gathered = false;
         for (int l = 0; l < _layers.Length; l++)
         {
             var L = _layers[l];
@@ -82,15 +87,24 @@ public class LlamaForCausalLM : CausalLM
                 : RotaryAttention(tape, GroupRmsNorm.Forward(tape, qkv[0], L.QNorm.Value, eps),
                     GroupRmsNorm.Forward(tape, qkv[1], L.KNorm!.Value, eps), qkv[2],
                     l, batch, caches?[l], pos, keyMask, rope, positions, rows);
+            if (l == _layers.Length - 1 && headRows is not null)
+            {
+                // After the last attention a row's hidden state reaches nothing but its own logits: o_proj, the MLP and the
+                // final norm run on the head's rows only (DPO's shared pair: its 256 answer rows of 512). Every op from here
+                // is row by row, so those rows' values are the full forward's, bit for bit (LossRowsTests).
+                a = GatherRows.Forward(tape, a, headRows);
+                h = GatherRows.Forward(tape, h, headRows);
+                gathered = true;
+            }
             h = Add.Forward(tape, h, L.O.Forward(tape, a));
             x = RmsNorm.Forward(tape, h, L.PostNorm.Value, eps);
             var gateUp = LinearLayer.ForwardMany(tape, x, L.Gate, L.Up);
             var m = SwiGlu.Forward(tape, gateUp[0], gateUp[1]);
             h = Add.Forward(tape, h, L.Down.Forward(tape, m));
-            h = residual.End(h);
+            if (!gathered) h = residual.End(h);   // gathered: the last layer, fewer rows than the residual's buffers
         }
         h = RmsNorm.Forward(tape, h, _norm.Value, eps);
-        h = LastRows(tape, h, batch, lastOnly);
+        if (!gathered) h = LastRows(tape, h, batch, lastOnly);
         return Head(tape, h);
     }
 
