@@ -303,6 +303,9 @@ public static unsafe class AttentionGemmKernels
     /// <summary>(batch, kv head) units below which the tile backward runs each in <see cref="QuerySlices"/> parts: a shape rule, not a thread count.</summary>
     const int SlicedBelow = 8;
 
+    /// <summary>Where query part <paramref name="slice"/> ≥ 1 of (batch, kv head) <paramref name="bg"/> keeps its partial dK (or dV): T × hd floats each.</summary>
+    static long PartOffset(in AttentionLayout l, int bg, int slice) => ((long)bg * (QuerySlices - 1) + slice - 1) * l.Tq * l.HeadDim;
+
     /// <summary>Row (b, g, t) of dK/dV += the later query parts' partial rows of (b, g), in part order.</summary>
     struct SlicedPartialsBody : IRangeBody
     {
@@ -316,7 +319,7 @@ public static unsafe class AttentionGemmKernels
                 int t = r % T, bg = r / T, b = bg / L.KvHeads, g = bg % L.KvHeads;
                 for (int s = 1; s < QuerySlices; s++)
                 {
-                    long part = (((long)bg * (QuerySlices - 1) + s - 1) * T + t) * hd;
+                    long part = PartOffset(L, bg, s) + (long)t * hd;
                     if (DK != null)
                     {
                         var dst = new Span<float>(DK + ((long)b * T + t) * L.Ldk + L.KOff + g * hd, hd);
@@ -360,10 +363,9 @@ public static unsafe class AttentionGemmKernels
                         int b = bg / L.KvHeads, g = bg % L.KvHeads, hBegin = g * group, hEnd = (g + 1) * group;
                         var (iBegin, iEnd) = Sliced ? SliceRows(L, b, Qb, slice) : (0, T);
                         long ko = (long)b * T * L.Ldk + L.KOff + g * hd, vo = (long)b * T * L.Ldv + L.VOff + g * hd;
-                        long part = ((long)bg * (QuerySlices - 1) + slice - 1) * T * hd;
                         bool own = slice > 0;
-                        float* dkBase = DK == null ? null : own ? PartK + part : DK + ko;
-                        float* dvBase = DV == null ? null : own ? PartV + part : DV + vo;
+                        float* dkBase = DK == null ? null : own ? PartK + PartOffset(L, bg, slice) : DK + ko;
+                        float* dvBase = DV == null ? null : own ? PartV + PartOffset(L, bg, slice) : DV + vo;
                         long dkLd = own ? hd : L.Ldk, dvLd = own ? hd : L.Ldv;
                         if (own)
                         {

@@ -52,10 +52,7 @@ static unsafe class AttentionTile
         for (; col0 + 64 <= n; col0 += 64)
             for (int r4 = 0; r4 < m4; r4 += 4)
                 Tile4x64(run, alpha, a + r4 * ars, ars, aks, b + col0, ldb, accumulate, c + r4 * ldc + col0, ldc);
-        for (; col0 + 16 <= n; col0 += 16)
-            for (int r4 = 0; r4 < m4; r4 += 4)
-                Tile4x16(run, alpha, a + r4 * ars, ars, aks, b + col0, ldb, accumulate, c + r4 * ldc + col0, ldc);
-        for (int i = 0; i < m4; i++) Scalar(col0, n, run, alpha, a + i * ars, aks, b, ldb, accumulate, c + i * ldc);
+        Columns(m4, col0, n, run, alpha, a, ars, aks, b, ldb, accumulate, c, ldc);
         int r = m4;
         for (; r < m; r++)
         {
